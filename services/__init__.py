@@ -1,0 +1,1 @@
+"""Simpul: the regency's PPID, LAPOR!, SIBER and notifier services."""

@@ -1,0 +1,1 @@
+"""The chassis: plumbing every service shares. It knows no domain."""

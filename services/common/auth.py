@@ -1,0 +1,452 @@
+"""Staff authentication with bearer JWTs, and the secrets that let citizens follow a case.
+
+Staff log in at the regency's identity provider, never here: a service only verifies the
+token it is handed. Development signs tokens with a shared secret (HS256); production
+verifies RS256 signatures with the provider's public key, as PEM text or from its JWKS URL.
+Every algorithm a token may use is listed in the settings, and each algorithm is checked
+with its own key only, so a token cannot pick a weaker algorithm or trick the verifier into
+using the RSA public key as an HMAC secret (the classic algorithm-confusion attack).
+
+Authorisation here is coarse: who is logged in and which roles they hold. Whether an
+officer may touch one particular case is the service's decision; `require_opd_access` is
+the shared building block for the OPD rule.
+
+Citizens have no account. A submission hands them a random access secret once; the
+service stores only its hash.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import hmac
+import logging
+import os
+import secrets
+import sys
+import time
+from collections.abc import Callable, Iterable
+from copy import deepcopy
+from dataclasses import dataclass
+from functools import wraps
+from types import SimpleNamespace
+from typing import Any, NoReturn, Protocol, TypeVar
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
+from flask import Flask, current_app, g, request
+from flask_smorest import abort
+
+log = logging.getLogger(__name__)
+
+SUPPORTED_ALGORITHMS = frozenset({"HS256", "RS256"})
+REQUIRED_CLAIMS = ("exp", "aud", "iss", "sub")
+EXTENSION_KEY = "simpul_auth"
+SECURITY_SCHEME_NAME = "bearerAuth"
+# Far above any real token; a bound keeps a hostile header from costing much parsing work.
+MAX_TOKEN_LENGTH = 8192
+# A JWKS fetch happens inside a staff request, so it must fail fast when the identity
+# provider is unreachable rather than hold a web worker for PyJWT's default 30 s.
+JWKS_TIMEOUT_SECONDS = 5.0
+JWKS_CACHE_SECONDS = 300
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+_UNSET = object()
+
+
+class AuthError(Exception):
+    """Any failure to authenticate. The message is safe to show to the caller."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class JwtConfig(Protocol):
+    """The settings attributes the verifier reads (the service settings provide them)."""
+
+    jwt_algorithms: tuple[str, ...]
+    jwt_secret: str | None
+    jwt_public_key: str | None
+    jwt_jwks_url: str | None
+    jwt_audience: str
+    jwt_issuer: str
+    jwt_leeway_seconds: int
+
+
+@dataclass(frozen=True)
+class Principal:
+    """An authenticated staff member, as the token describes them."""
+
+    sub: str
+    name: str | None
+    roles: frozenset[str]
+    opd: str | None
+
+    def has_role(self, *roles: str) -> bool:
+        """True when the principal holds at least one of `roles`."""
+        return any(role in self.roles for role in roles)
+
+    @property
+    def is_regency_level(self) -> bool:
+        # Regency-level staff (the PPID Utama, the complaints coordinator, the editor in
+        # chief) belong to no single OPD, and their tokens say so with a null `opd`.
+        return self.opd is None
+
+
+class JwtVerifier:
+    """Verifies staff bearer tokens against the configured algorithms and keys.
+
+    Built once per process from the settings; thread-safe (the JWKS client locks its own
+    cache).
+    """
+
+    def __init__(self, config: JwtConfig):
+        algorithms = tuple(config.jwt_algorithms)
+        unknown = set(algorithms) - SUPPORTED_ALGORITHMS
+        if not algorithms or unknown:
+            raise ValueError(
+                f"jwt_algorithms must be a non-empty subset of {sorted(SUPPORTED_ALGORITHMS)}"
+            )
+        if not config.jwt_audience or not config.jwt_issuer:
+            raise ValueError("jwt_audience and jwt_issuer are required")
+        self.algorithms = algorithms
+        self.audience = config.jwt_audience
+        self.issuer = config.jwt_issuer
+        self.leeway = int(config.jwt_leeway_seconds)
+
+        self._secret: str | None = None
+        if "HS256" in algorithms:
+            if not config.jwt_secret:
+                raise ValueError("HS256 needs jwt_secret")
+            self._secret = config.jwt_secret
+
+        self._public_key: RSAPublicKey | None = None
+        self._jwks: jwt.PyJWKClient | None = None
+        if "RS256" in algorithms:
+            if not (config.jwt_public_key or config.jwt_jwks_url):
+                raise ValueError("RS256 needs jwt_public_key or jwt_jwks_url")
+            if config.jwt_public_key:
+                self._public_key = _load_rsa_public_key(config.jwt_public_key)
+            if config.jwt_jwks_url:
+                # Only the key set is cached, for a bounded time: PyJWT's per-key cache
+                # never expires, so a key the provider withdrew would stay trusted.
+                self._jwks = jwt.PyJWKClient(
+                    config.jwt_jwks_url,
+                    cache_keys=False,
+                    cache_jwk_set=True,
+                    lifespan=JWKS_CACHE_SECONDS,
+                    timeout=JWKS_TIMEOUT_SECONDS,
+                )
+
+    def verify(self, token: str) -> Principal:
+        """Return the principal of a valid token; raise `AuthError` for anything else."""
+        if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_LENGTH:
+            raise AuthError("Token is malformed")
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as exc:
+            raise AuthError("Token is malformed") from exc
+        alg = header.get("alg")
+        if not isinstance(alg, str) or alg not in self.algorithms:
+            raise AuthError("Token algorithm is not accepted")
+        key = self._key_for(alg, token)
+        try:
+            claims = jwt.decode(
+                token,
+                key,
+                # Only the allow-listed algorithm that chose this key; a key never serves
+                # a second algorithm.
+                algorithms=[alg],
+                audience=self.audience,
+                issuer=self.issuer,
+                leeway=self.leeway,
+                options={"require": list(REQUIRED_CLAIMS)},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise AuthError("Token has expired") from exc
+        except jwt.ImmatureSignatureError as exc:
+            raise AuthError("Token is not valid yet") from exc
+        except jwt.InvalidAudienceError as exc:
+            raise AuthError("Token audience is not accepted") from exc
+        except jwt.InvalidIssuerError as exc:
+            raise AuthError("Token issuer is not accepted") from exc
+        except jwt.MissingRequiredClaimError as exc:
+            raise AuthError(f"Token lacks the {exc.claim!r} claim") from exc
+        except jwt.InvalidSignatureError as exc:
+            raise AuthError("Token signature is invalid") from exc
+        except jwt.PyJWTError as exc:
+            raise AuthError("Token is invalid") from exc
+        return _principal_from_claims(claims)
+
+    def _key_for(self, alg: str, token: str) -> Any:
+        if alg == "HS256":
+            return self._secret
+        if self._jwks is not None:
+            try:
+                signing_key = self._jwks.get_signing_key_from_jwt(token)
+            except jwt.PyJWTError as exc:
+                unreachable = isinstance(exc, jwt.PyJWKClientConnectionError)
+                if unreachable:
+                    log.warning("JWKS endpoint unreachable: %s", exc)
+                # A configured PEM key is the fallback for tokens the key set cannot place.
+                if self._public_key is not None:
+                    return self._public_key
+                if unreachable:
+                    raise AuthError("Token signing keys are unavailable, try again later") from exc
+                raise AuthError("Token signing key is unknown") from exc
+            if signing_key.key_type != "RSA":
+                raise AuthError("Token signing key is unknown")
+            # A PyJWK carries its own algorithm and PyJWT refuses a token whose header
+            # disagrees with it.
+            return signing_key
+        return self._public_key
+
+
+def _load_rsa_public_key(pem: str) -> RSAPublicKey:
+    try:
+        key = load_pem_public_key(pem.encode())
+    except ValueError as exc:
+        raise ValueError("jwt_public_key is not a PEM public key") from exc
+    if not isinstance(key, RSAPublicKey):
+        raise ValueError("jwt_public_key must be an RSA public key for RS256")
+    return key
+
+
+def _principal_from_claims(claims: dict[str, Any]) -> Principal:
+    sub = claims["sub"]
+    if not isinstance(sub, str) or not sub:
+        raise AuthError("Token subject is invalid")
+    roles = claims.get("roles", _UNSET)
+    if roles is _UNSET:
+        raise AuthError("Token lacks the 'roles' claim")
+    # A bare string is iterable too; accepting it would turn "admin" into five roles.
+    if not isinstance(roles, list) or not all(isinstance(r, str) and r for r in roles):
+        raise AuthError("Token roles must be a list of names")
+    # `opd` must be present even when null: a token that merely forgot it must not be
+    # read as regency-level, which would open every OPD's cases.
+    if "opd" not in claims:
+        raise AuthError("Token lacks the 'opd' claim")
+    opd = claims["opd"]
+    if opd is not None and (not isinstance(opd, str) or not opd):
+        raise AuthError("Token OPD must be a code or null")
+    name = claims.get("name")
+    if name is not None and not isinstance(name, str):
+        raise AuthError("Token name must be text")
+    return Principal(sub=sub, name=name, roles=frozenset(roles), opd=opd)
+
+
+def mint_token(
+    config: Any,
+    sub: str,
+    roles: Iterable[str],
+    opd: str | None,
+    name: str | None = None,
+    ttl_seconds: int = 3600,
+) -> str:
+    """Sign a development token with the shared HS256 secret (for `make token` and tests)."""
+    if not config.jwt_secret:
+        raise ValueError("minting a token needs jwt_secret")
+    now = int(time.time())
+    claims: dict[str, Any] = {
+        "sub": sub,
+        "roles": list(roles),
+        "opd": opd,
+        "aud": config.jwt_audience,
+        "iss": config.jwt_issuer,
+        "iat": now,
+        "exp": now + int(ttl_seconds),
+    }
+    if name is not None:
+        claims["name"] = name
+    return jwt.encode(claims, config.jwt_secret, algorithm="HS256")
+
+
+# --- Flask integration -------------------------------------------------------------------
+
+
+def init_auth(app: Flask, verifier: JwtVerifier, api: Any = None) -> None:
+    """Attach the verifier to the app; with a flask-smorest `api`, also declare the bearer
+    security scheme that the decorators reference in the OpenAPI document."""
+    app.extensions[EXTENSION_KEY] = verifier
+    if api is not None:
+        register_security_scheme(api)
+
+
+def register_security_scheme(api: Any) -> None:
+    api.spec.components.security_scheme(
+        SECURITY_SCHEME_NAME, {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+    )
+
+
+def current_principal() -> Principal | None:
+    """The staff member making this request, or None when no credentials were sent.
+
+    Credentials that were sent but are invalid end the request with 401 rather than
+    falling back to anonymous: a staff client with an expired token must learn so instead
+    of seeing a public view of the data (RFC 6750, `invalid_token`).
+    """
+    cached = g.get("_simpul_principal", _UNSET)
+    if cached is _UNSET:
+        try:
+            cached = principal_from_header(_verifier(), request.headers.get("Authorization"))
+        except AuthError as exc:
+            cached = exc
+        g._simpul_principal = cached
+    if isinstance(cached, AuthError):
+        _abort_unauthenticated(cached.message, invalid_token=True)
+    return cached
+
+
+def principal_from_header(verifier: JwtVerifier, header: str | None) -> Principal | None:
+    """Parse an `Authorization` header value: None when absent, AuthError when unusable."""
+    if header is None or not header.strip():
+        return None
+    scheme, _, token = header.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise AuthError("Authorization header must be 'Bearer <token>'")
+    return verifier.verify(token.strip())
+
+
+def login_required(view: _F) -> _F:
+    """Refuse the request with 401 unless a valid staff token came with it.
+
+    Place it directly under `@blp.route` (above `@blp.arguments`) so an anonymous caller
+    is refused before its body is parsed.
+    """
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        _require_principal()
+        return current_app.ensure_sync(view)(*args, **kwargs)
+
+    _document_security(wrapper)
+    return wrapper  # type: ignore[return-value]
+
+
+def roles_required(*roles: str) -> Callable[[_F], _F]:
+    """Refuse with 401 when not logged in, with 403 unless the principal holds at least
+    one of `roles`."""
+    if not roles:
+        raise ValueError("roles_required needs at least one role")
+
+    def decorator(view: _F) -> _F:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            principal = _require_principal()
+            if not principal.has_role(*roles):
+                abort(403, message=f"This action needs one of the roles: {', '.join(roles)}")
+            return current_app.ensure_sync(view)(*args, **kwargs)
+
+        _document_security(wrapper)
+        return wrapper  # type: ignore[return-value]
+
+    return decorator
+
+
+def require_opd_access(principal: Principal | None, opd_code: str | None) -> None:
+    """Abort with 403 unless the principal is regency-level or belongs to `opd_code`."""
+    if principal is None:
+        _abort_unauthenticated("Authentication is required")
+    if principal.is_regency_level or principal.opd == opd_code:
+        return
+    abort(403, message="This record belongs to another OPD")
+
+
+def _verifier() -> JwtVerifier:
+    verifier = current_app.extensions.get(EXTENSION_KEY)
+    if verifier is None:
+        raise RuntimeError("init_auth(app, verifier) was not called for this app")
+    return verifier
+
+
+def _require_principal() -> Principal:
+    principal = current_principal()
+    if principal is None:
+        _abort_unauthenticated("Authentication is required")
+    return principal
+
+
+def _abort_unauthenticated(message: str, *, invalid_token: bool = False) -> NoReturn:
+    challenge = "Bearer"
+    if invalid_token:
+        # Our messages carry no quotes, so they sit safely inside the quoted parameter.
+        challenge += f' error="invalid_token", error_description="{message}"'
+    abort(401, message=message, headers={"WWW-Authenticate": challenge})
+    raise AssertionError("abort() returned")  # for type checkers: abort always raises
+
+
+def _document_security(wrapper: Any) -> None:
+    # flask-smorest reads `_apidoc` when the route is registered; copy before changing it
+    # because `wraps` shares the dict with the wrapped view.
+    apidoc = deepcopy(getattr(wrapper, "_apidoc", {}))
+    apidoc.setdefault("manual_doc", {})["security"] = [{SECURITY_SCHEME_NAME: []}]
+    wrapper._apidoc = apidoc
+
+
+# --- Citizen access secrets ----------------------------------------------------------------
+
+
+def new_access_token() -> tuple[str, str]:
+    """Return (secret to show the citizen once, hash to store).
+
+    The secret carries 256 random bits, so a plain SHA-256 is enough: slow password
+    hashes exist to resist guessing low-entropy human passwords, and no amount of guessing
+    reaches a 256-bit value. A fast hash also keeps each lookup cheap under load.
+    """
+    secret = secrets.token_urlsafe(32)
+    return secret, hash_access_token(secret)
+
+
+def hash_access_token(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def verify_access_token(secret: str | None, stored_hash: str | None) -> bool:
+    """Constant-time check of a presented secret against the stored hash."""
+    if not isinstance(secret, str) or not secret or not isinstance(stored_hash, str):
+        return False
+    return hmac.compare_digest(hash_access_token(secret).encode(), stored_hash.encode())
+
+
+# --- Command line: development tokens -------------------------------------------------------
+
+
+def _cli_config(environ: dict[str, str]) -> SimpleNamespace:
+    # Imported here so the module itself does not depend on the settings module.
+    from services.common.settings import DEV_JWT_SECRET
+
+    # The development secret is the default only because the embedded mode uses it too;
+    # production settings refuse that secret, so tokens minted with it open nothing there.
+    return SimpleNamespace(
+        jwt_secret=environ.get("JWT_SECRET") or DEV_JWT_SECRET,
+        jwt_audience=environ.get("JWT_AUDIENCE") or "simpul",
+        jwt_issuer=environ.get("JWT_ISSUER") or "simpul-dev",
+    )
+
+
+def main(argv: list[str] | None = None, environ: dict[str, str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m services.common.auth", description="Development helpers for staff auth."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    token = commands.add_parser("token", help="print an HS256 staff token")
+    token.add_argument("--sub", required=True, help="subject (staff user id)")
+    token.add_argument("--role", action="append", default=[], help="a role; repeat for more")
+    token.add_argument("--opd", default=None, help="OPD code; omit for regency-level staff")
+    token.add_argument("--name", default=None, help="display name")
+    token.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds")
+    args = parser.parse_args(argv)
+
+    config = _cli_config(dict(os.environ if environ is None else environ))
+    print(
+        mint_token(
+            config, args.sub, args.role, args.opd or None, name=args.name, ttl_seconds=args.ttl
+        )
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,130 @@
+"""The CloudEvents 1.0 envelope every service publishes.
+
+The routing key is `<service>.<entity>.<action>.<opd>` and the envelope's `type` is the
+same key without the OPD, so an OPD system binds `#.<opd>` and a consumer dispatches on
+`type`. `data` carries identifiers, states and dates only: never a citizen's personal data.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+EXCHANGE = "simpul.events"
+DEAD_EXCHANGE = "simpul.dead"
+CONTENT_TYPE = "application/cloudevents+json"
+NO_OPD = "none"
+
+_PART = re.compile(r"^[a-z][a-z0-9_]*$")
+_OPD = re.compile(r"^[a-z][a-z0-9_]*$")
+# A later, breaking version of a type carries a suffix such as `.v2` on its action.
+_ACTION = re.compile(r"^[a-z][a-z0-9_]*(\.v[0-9]+)?$")
+
+
+@dataclass(frozen=True)
+class Event:
+    id: str
+    source: str
+    type: str
+    subject: str
+    time: datetime
+    opd: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def routing_key(self) -> str:
+        return f"{self.type}.{self.opd}"
+
+    def envelope(self) -> dict[str, Any]:
+        return {
+            "specversion": "1.0",
+            "id": self.id,
+            "source": self.source,
+            "type": self.type,
+            "subject": self.subject,
+            "time": self.time.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+            "datacontenttype": "application/json",
+            "opd": self.opd,
+            "data": self.data,
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.envelope(), ensure_ascii=False, separators=(",", ":"), default=_json_default)
+
+
+def new_event(
+    service: str,
+    entity: str,
+    action: str,
+    *,
+    subject: str,
+    opd: str | None,
+    data: dict[str, Any] | None = None,
+    time: datetime | None = None,
+) -> Event:
+    for name, value, pattern in (
+        ("service", service, _PART),
+        ("entity", entity, _PART),
+        ("action", action, _ACTION),
+    ):
+        if not pattern.match(value):
+            raise ValueError(f"event {name} {value!r} must be lower-case letters, digits, underscores")
+    opd_code = (opd or NO_OPD).lower()
+    if not _OPD.match(opd_code):
+        raise ValueError(f"event opd {opd!r} is not a valid OPD code")
+    if not subject:
+        raise ValueError("an event needs a subject (the case it is about)")
+    when = time or datetime.now(UTC)
+    if when.tzinfo is None:
+        raise ValueError("event time must be timezone-aware")
+    return Event(
+        id=str(uuid.uuid4()),
+        source=f"/simpul/{service}",
+        type=f"{service}.{entity}.{action}",
+        subject=subject,
+        time=when,
+        opd=opd_code,
+        data=json.loads(json.dumps(data or {}, default=_json_default)),
+    )
+
+
+def parse_envelope(body: bytes | str) -> dict[str, Any]:
+    """Decode and check the attributes a consumer relies on; raises ValueError if malformed."""
+    try:
+        envelope = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"body is not JSON: {exc}") from exc
+    if not isinstance(envelope, dict):
+        raise ValueError("envelope is not a JSON object")
+    missing = [k for k in ("specversion", "id", "source", "type", "time") if not envelope.get(k)]
+    if missing:
+        raise ValueError(f"envelope lacks {', '.join(missing)}")
+    if envelope["specversion"] != "1.0":
+        raise ValueError(f"unsupported specversion {envelope['specversion']!r}")
+    try:
+        parsed = datetime.fromisoformat(str(envelope["time"]).replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise ValueError(f"time {envelope['time']!r} is not RFC 3339") from exc
+    if parsed.tzinfo is None:
+        raise ValueError("time has no offset")
+    if "data" in envelope and not isinstance(envelope["data"], dict):
+        raise ValueError("data must be a JSON object")
+    return envelope
+
+
+def event_time(envelope: dict[str, Any]) -> datetime:
+    return datetime.fromisoformat(str(envelope["time"]).replace("Z", "+00:00"))
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError("datetimes in events must be timezone-aware")
+        return value.isoformat()
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")

@@ -1,0 +1,197 @@
+"""The regency's regional agencies (OPD) as reference data, loaded once from `config/opd.json`.
+
+OPD codes travel in JWT claims, event routing keys and case records, so a code is stable
+and validated at load time: a typo in the file stops the process at start-up instead of
+routing a citizen's report to an agency nobody watches.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from marshmallow import fields
+
+KINDS: tuple[str, ...] = (
+    "sekretariat",
+    "dinas",
+    "badan",
+    "inspektorat",
+    "rsud",
+    "satpol_pp",
+    "kecamatan",
+)
+CODE_PATTERN = re.compile(r"[a-z][a-z0-9_]{1,31}")
+# Events about no particular agency are routed with this word in the OPD position.
+RESERVED_CODES = frozenset({"none"})
+
+_OPD_KEYS = ("code", "name", "kind", "short_name")
+_REGENCY_KEYS = ("code", "name", "province", "timezone")
+
+
+class UnknownOpd(ValueError):
+    """A code that names no OPD of this regency."""
+
+    def __init__(self, code: object):
+        self.code = code
+        super().__init__(f"Kode OPD tidak dikenal: {code!s}")
+
+
+@dataclass(frozen=True)
+class Opd:
+    code: str
+    name: str
+    kind: str
+    short_name: str
+
+
+@dataclass(frozen=True)
+class Regency:
+    code: str
+    name: str
+    province: str
+    timezone: str
+
+
+def default_opd_path() -> Path:
+    """The OPD file shipped with the repository (`config/opd.json`)."""
+    return Path(__file__).resolve().parents[2] / "config" / "opd.json"
+
+
+class OpdRegistry:
+    """An immutable, validated set of OPDs, in the order the file lists them."""
+
+    def __init__(self, opds: Iterable[Opd], regency: Regency | None = None):
+        items = tuple(opds)
+        _validate(items)
+        self.regency = regency
+        self._by_code: dict[str, Opd] = {opd.code: opd for opd in items}
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> OpdRegistry:
+        path = Path(path)
+        try:
+            document = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise ValueError(f"OPD file not found: {path}") from exc
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"OPD file {path} is not valid JSON: {exc}") from exc
+        try:
+            return cls.from_dict(document)
+        except ValueError as exc:
+            raise ValueError(f"OPD file {path}: {exc}") from exc
+
+    @classmethod
+    def from_dict(cls, document: Any) -> OpdRegistry:
+        if not isinstance(document, dict):
+            raise ValueError("top level must be an object with 'regency' and 'opds'")
+        regency = _parse_regency(document.get("regency"))
+        entries = document.get("opds")
+        if not isinstance(entries, list) or not entries:
+            raise ValueError("'opds' must be a non-empty list")
+        return cls((_parse_opd(index, entry) for index, entry in enumerate(entries)), regency)
+
+    def get(self, code: str) -> Opd | None:
+        return self._by_code.get(code) if isinstance(code, str) else None
+
+    def require(self, code: str) -> Opd:
+        opd = self.get(code)
+        if opd is None:
+            raise UnknownOpd(code)
+        return opd
+
+    def __contains__(self, code: object) -> bool:
+        return isinstance(code, str) and code in self._by_code
+
+    def __len__(self) -> int:
+        return len(self._by_code)
+
+    def __iter__(self) -> Iterator[Opd]:
+        return iter(self._by_code.values())
+
+    def codes(self) -> tuple[str, ...]:
+        return tuple(self._by_code)
+
+    def all(self) -> tuple[Opd, ...]:
+        return tuple(self._by_code.values())
+
+    def by_kind(self, kind: str) -> tuple[Opd, ...]:
+        return tuple(opd for opd in self._by_code.values() if opd.kind == kind)
+
+
+class OpdCodeField(fields.String):
+    """A string field that accepts only a code of the registry.
+
+    The registry is fetched on every deserialisation, not at schema definition, because
+    schemas are declared at import time while the registry lives on the Flask app.
+    """
+
+    default_error_messages = {"unknown_opd": "Kode OPD tidak dikenal: {input}."}
+
+    def __init__(self, registry_getter: Callable[[], OpdRegistry], **kwargs: Any):
+        super().__init__(**kwargs)
+        self._registry_getter = registry_getter
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        code = super()._deserialize(value, attr, data, **kwargs)
+        if code not in self._registry_getter():
+            raise self.make_error("unknown_opd", input=code)
+        return code
+
+
+def _parse_regency(raw: Any) -> Regency:
+    if not isinstance(raw, dict):
+        raise ValueError("'regency' must be an object with " + ", ".join(_REGENCY_KEYS))
+    values = _required_strings(raw, _REGENCY_KEYS, "regency")
+    try:
+        ZoneInfo(values["timezone"])
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"regency: unknown timezone {values['timezone']!r}") from exc
+    return Regency(**values)
+
+
+def _parse_opd(index: int, raw: Any) -> Opd:
+    where = f"opds[{index}]"
+    if not isinstance(raw, dict):
+        raise ValueError(f"{where} must be an object")
+    extra = sorted(set(raw) - set(_OPD_KEYS))
+    if extra:
+        raise ValueError(f"{where} has unexpected keys: {', '.join(extra)}")
+    return Opd(**_required_strings(raw, _OPD_KEYS, where))
+
+
+def _required_strings(raw: dict, keys: tuple[str, ...], where: str) -> dict[str, str]:
+    values = {}
+    for key in keys:
+        value = raw.get(key)
+        if not isinstance(value, str) or not value.strip():
+            raise ValueError(f"{where}: '{key}' must be a non-empty string")
+        values[key] = value
+    return values
+
+
+def _validate(opds: tuple[Opd, ...]) -> None:
+    if not opds:
+        raise ValueError("the OPD list is empty")
+    seen: set[str] = set()
+    for opd in opds:
+        if not isinstance(opd.code, str) or not CODE_PATTERN.fullmatch(opd.code):
+            raise ValueError(
+                f"OPD code {opd.code!r} is invalid: use 2-32 characters, lower-case letters, "
+                "digits or '_', starting with a letter"
+            )
+        if opd.code in RESERVED_CODES:
+            raise ValueError(f"OPD code {opd.code!r} is reserved")
+        if opd.code in seen:
+            raise ValueError(f"OPD code {opd.code!r} appears more than once")
+        seen.add(opd.code)
+        if opd.kind not in KINDS:
+            raise ValueError(
+                f"OPD {opd.code!r} has unknown kind {opd.kind!r}; expected one of "
+                + ", ".join(KINDS)
+            )

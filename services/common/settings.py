@@ -1,0 +1,197 @@
+"""Settings read once from environment variables.
+
+Every service builds one `Settings` (or a subclass with its own fields) in its composition
+root. Secrets have safe defaults only in the embedded development mode
+(`SIMPUL_ENV=development`); anywhere else a missing or well-known secret stops the process
+before it serves anything.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from datetime import time
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEV_JWT_SECRET = "simpul-development-secret-do-not-use-in-production"  # noqa: S105 - dev only
+MIN_SECRET_LENGTH = 32
+# Read by gunicorn (services/common/gunicorn_conf.py) and the CLI rather than by Settings.
+PROCESS_ENV = ("WEB_CONCURRENCY", "WEB_THREADS", "FORWARDED_ALLOW_IPS", "WEB_BIND")
+
+
+class SettingsError(ValueError):
+    """A setting is missing or unsafe; the message names the variable."""
+
+
+class _RecordingEnv:
+    """Reads variables and remembers which names were asked for.
+
+    The list of names is what `docker-compose.yml` may set for a service; a test compares
+    the two so the compose file never carries a variable nothing reads.
+    """
+
+    def __init__(self, env: Mapping[str, str]):
+        self._env = env
+        self.names: list[str] = []
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        if name not in self.names:
+            self.names.append(name)
+        value = self._env.get(name)
+        return default if value in (None, "") else value
+
+    def int(self, name: str, default: int) -> int:
+        raw = self.get(name)
+        if raw is None:
+            return default
+        try:
+            return int(raw)
+        except ValueError as exc:
+            raise SettingsError(f"{name} must be a whole number, got {raw!r}") from exc
+
+    def list(self, name: str, default: str = "") -> tuple[str, ...]:
+        raw = self.get(name, default) or ""
+        return tuple(part.strip() for part in raw.split(",") if part.strip())
+
+
+def _parse_office_hours(raw: str) -> tuple[time, time]:
+    try:
+        start, end = (time.fromisoformat(part.strip()) for part in raw.split("-"))
+    except ValueError as exc:
+        raise SettingsError(f"OFFICE_HOURS must look like 08:00-16:00, got {raw!r}") from exc
+    if start >= end:
+        raise SettingsError(f"OFFICE_HOURS must start before it ends, got {raw!r}")
+    return start, end
+
+
+@dataclass(frozen=True)
+class Settings:
+    service: str
+    dev_mode: bool
+    database_url: str
+    amqp_url: str
+    timezone: str
+    log_level: str
+    jwt_algorithms: tuple[str, ...]
+    jwt_secret: str | None
+    jwt_public_key: str | None
+    jwt_jwks_url: str | None
+    jwt_audience: str
+    jwt_issuer: str
+    jwt_leeway_seconds: int
+    cors_origins: tuple[str, ...]
+    public_rate_limit: str
+    rate_limit_storage_uri: str
+    max_body_bytes: int
+    office_start: time
+    office_end: time
+    calendar_file: Path
+    opd_file: Path
+    outbox_stuck_seconds: int
+    relay_batch_size: int
+    relay_poll_seconds: float
+    consumer_delivery_limit: int
+    consumer_prefetch: int
+
+    @classmethod
+    def from_env(cls, service: str, environ: Mapping[str, str] | None = None) -> Settings:
+        env = _RecordingEnv(os.environ if environ is None else environ)
+        values = cls._read_common(service, env)
+        values.update(cls._read_own(env, dev_mode=values["dev_mode"]))
+        settings = cls(**values)
+        settings._check()
+        return settings
+
+    @classmethod
+    def env_names(cls, service: str) -> list[str]:
+        """Every variable this service's processes read, in the order they read them."""
+        env = _RecordingEnv({"SIMPUL_ENV": "development"})
+        values = cls._read_common(service, env)
+        cls._read_own(env, dev_mode=values["dev_mode"])
+        return env.names + [n for n in PROCESS_ENV if n not in env.names]
+
+    @classmethod
+    def _read_common(cls, service: str, env: _RecordingEnv) -> dict:
+        mode = env.get("SIMPUL_ENV", "production")
+        if mode not in ("development", "production"):
+            raise SettingsError(f"SIMPUL_ENV must be development or production, got {mode!r}")
+        dev = mode == "development"
+        office_start, office_end = _parse_office_hours(env.get("OFFICE_HOURS", "08:00-16:00"))
+        default_db = f"sqlite:///{REPO_ROOT / 'var' / (service + '.db')}" if dev else None
+        public_key = env.get("JWT_PUBLIC_KEY")
+        key_file = env.get("JWT_PUBLIC_KEY_FILE")
+        if public_key is None and key_file:
+            public_key = Path(key_file).read_text()
+        return {
+            "service": service,
+            "dev_mode": dev,
+            "database_url": env.get(f"{service.upper()}_DATABASE_URL", default_db),
+            "amqp_url": env.get("AMQP_URL", "amqp://guest:guest@localhost:5672/%2F"),
+            "timezone": env.get("TZ", "Asia/Jakarta"),
+            "log_level": env.get("LOG_LEVEL", "INFO").upper(),
+            "jwt_algorithms": env.list("JWT_ALGORITHMS", "HS256" if dev else ""),
+            "jwt_secret": env.get("JWT_SECRET", DEV_JWT_SECRET if dev else None),
+            "jwt_public_key": public_key,
+            "jwt_jwks_url": env.get("JWT_JWKS_URL"),
+            "jwt_audience": env.get("JWT_AUDIENCE", "simpul"),
+            "jwt_issuer": env.get("JWT_ISSUER", "simpul-dev" if dev else None),
+            "jwt_leeway_seconds": env.int("JWT_LEEWAY_SECONDS", 30),
+            "cors_origins": env.list("CORS_ORIGINS"),
+            "public_rate_limit": env.get("PUBLIC_RATE_LIMIT", "20/minute"),
+            "rate_limit_storage_uri": env.get("RATE_LIMIT_STORAGE_URI", "memory://"),
+            "max_body_bytes": env.int("MAX_BODY_BYTES", 10 * 1024 * 1024),
+            "office_start": office_start,
+            "office_end": office_end,
+            "calendar_file": Path(
+                env.get("CALENDAR_FILE", str(REPO_ROOT / "config" / "calendar.json"))
+            ),
+            "opd_file": Path(env.get("OPD_FILE", str(REPO_ROOT / "config" / "opd.json"))),
+            "outbox_stuck_seconds": env.int("OUTBOX_STUCK_SECONDS", 300),
+            "relay_batch_size": env.int("RELAY_BATCH_SIZE", 500),
+            "relay_poll_seconds": env.int("RELAY_POLL_MS", 200) / 1000,
+            "consumer_delivery_limit": env.int("CONSUMER_DELIVERY_LIMIT", 5),
+            "consumer_prefetch": env.int("CONSUMER_PREFETCH", 50),
+        }
+
+    @classmethod
+    def _read_own(cls, env: _RecordingEnv, *, dev_mode: bool) -> dict:
+        """A service's subclass returns its own fields here."""
+        return {}
+
+    def _check(self) -> None:
+        var = f"{self.service.upper()}_DATABASE_URL"
+        if not self.database_url:
+            raise SettingsError(f"{var} is required outside development mode")
+        allowed = {"HS256", "RS256"}
+        if not self.jwt_algorithms or not set(self.jwt_algorithms) <= allowed:
+            raise SettingsError(f"JWT_ALGORITHMS must be a subset of {sorted(allowed)}")
+        if "HS256" in self.jwt_algorithms:
+            weak = not self.jwt_secret or len(self.jwt_secret) < MIN_SECRET_LENGTH
+            if weak or (self.jwt_secret == DEV_JWT_SECRET and not self.dev_mode):
+                raise SettingsError(
+                    f"JWT_SECRET must be a private value of at least {MIN_SECRET_LENGTH} characters"
+                )
+        if "RS256" in self.jwt_algorithms and not (self.jwt_public_key or self.jwt_jwks_url):
+            raise SettingsError("RS256 needs JWT_PUBLIC_KEY, JWT_PUBLIC_KEY_FILE or JWT_JWKS_URL")
+        if not self.jwt_issuer:
+            raise SettingsError("JWT_ISSUER is required outside development mode")
+        if not self.dev_mode and "guest:guest@" in self.amqp_url:
+            raise SettingsError("AMQP_URL must not use the guest login outside development mode")
+        if self.max_body_bytes < 1024:
+            raise SettingsError("MAX_BODY_BYTES must be at least 1024")
+
+    def redacted(self) -> dict:
+        """The settings as loggable values: secrets and passwords hidden."""
+        hidden = {"jwt_secret", "jwt_public_key"}
+        out = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name in hidden or "secret" in f.name or "password" in f.name:
+                value = "***" if value else value
+            elif isinstance(value, str) and "://" in value and "@" in value:
+                scheme, rest = value.split("://", 1)
+                value = f"{scheme}://***@{rest.split('@', 1)[1]}"
+            out[f.name] = str(value) if not isinstance(value, int | bool | tuple) else value
+        return out

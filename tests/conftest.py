@@ -1,0 +1,123 @@
+"""Fixtures for the real components the tests talk to: PostgreSQL, SQLite, RabbitMQ."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pika
+import psycopg
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SCHEMAS = ROOT.parent / "shared" / "schemas"
+PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+AMQP_URL = os.environ.get("TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
+
+
+def _pg_url_for(dbname: str) -> str:
+    base = PG_ADMIN_URL.rsplit("/", 1)[0]
+    return f"{base}/{dbname}"
+
+
+@pytest.fixture
+def make_pg_database():
+    """Creates fresh PostgreSQL databases and drops them after the test."""
+    created: list[str] = []
+
+    def make(prefix: str = "simpul_test") -> str:
+        name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        created.append(name)
+        return _pg_url_for(name)
+
+    yield make
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        for name in created:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def pg_url(make_pg_database) -> str:
+    return make_pg_database()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path) -> str:
+    return f"sqlite:///{tmp_path / 'test.db'}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path, make_pg_database) -> str:
+    """Runs a test once on SQLite and once on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'test.db'}"
+    return make_pg_database()
+
+
+@pytest.fixture(scope="session")
+def amqp_url() -> str:
+    try:
+        pika.BlockingConnection(pika.URLParameters(AMQP_URL)).close()
+    except pika.exceptions.AMQPError as exc:  # pragma: no cover - environment problem
+        pytest.fail(f"RabbitMQ is not reachable at {AMQP_URL}: {exc!r}")
+    return AMQP_URL
+
+
+@pytest.fixture
+def unique():
+    """A short unique suffix for queue and exchange names of one test."""
+    return uuid.uuid4().hex[:8]
+
+
+@pytest.fixture(scope="session")
+def schemas_dir() -> Path:
+    if not SCHEMAS.is_dir():
+        pytest.skip(f"shared schemas folder not found at {SCHEMAS}")
+    return SCHEMAS
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests that stop the broker run last, so nothing else sees the outage."""
+    items.sort(key=lambda item: item.get_closest_marker("broker_restart") is not None)
+
+
+@pytest.fixture
+def make_settings():
+    """Settings for a service under test, as its processes would read them from the env."""
+
+    def make(settings_class, service: str, database_url: str, **env: str):
+        environ = {
+            "SIMPUL_ENV": "development",
+            f"{service.upper()}_DATABASE_URL": database_url,
+            "AMQP_URL": AMQP_URL,
+            "PUBLIC_RATE_LIMIT": "100000/minute",
+            **env,
+        }
+        return settings_class.from_env(service, environ)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def make_token():
+    """Signs a staff JWT the way the development identity provider would."""
+    from services.common.auth import mint_token
+    from services.common.settings import Settings
+
+    config = Settings.from_env("test", {"SIMPUL_ENV": "development"})
+
+    def make(*roles: str, opd: str | None = None, sub: str = "tester", name: str | None = None):
+        return mint_token(config, sub=sub, roles=list(roles), opd=opd, name=name)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def auth_header(make_token):
+    def make(*roles: str, opd: str | None = None, sub: str = "tester") -> dict[str, str]:
+        return {"Authorization": f"Bearer {make_token(*roles, opd=opd, sub=sub)}"}
+
+    return make
