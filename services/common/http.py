@@ -1,0 +1,236 @@
+"""The HTTP conventions every service shares (DESIGN.md, "HTTP conventions").
+
+`create_flask_app()` gives a service its Flask app with flask-smorest: the API under
+`/api/v1/`, `/openapi.json` and `/docs`, `/healthz` and `/readyz`, one JSON error shape,
+request ids in logs and responses, CORS for configured origins, a request-body limit and a
+rate limiter for public endpoints. Views stay thin: they parse, call a handler, and shape
+the response; a handler's `DomainError` becomes the error response here.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from functools import wraps
+from http import HTTPStatus
+
+from flask import Flask, current_app, g, jsonify, request
+from flask_cors import CORS
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_smorest import Api, Blueprint
+from sqlalchemy import func, select, text
+from werkzeug.exceptions import HTTPException
+
+from services.common.auth import init_auth
+from services.common.errors import DomainError
+from services.common.logs import request_id_var
+from services.common.runtime import Runtime
+
+API_PREFIX = "/api/v1"
+# Page sizes are part of the API contract, so they are constants rather than settings.
+PAGE = {"page_size": 20, "max_page_size": 100}
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_MESSAGES_ID = {
+    400: "Permintaan tidak dapat dibaca.",
+    401: "Perlu masuk (token tidak ada atau tidak sah).",
+    403: "Anda tidak berwenang atas data ini.",
+    404: "Data tidak ditemukan.",
+    405: "Metode tidak diizinkan untuk alamat ini.",
+    409: "Permintaan bertentangan dengan keadaan data saat ini.",
+    412: "Data telah diubah orang lain; muat ulang lalu coba lagi.",
+    413: "Isi permintaan terlalu besar.",
+    415: "Jenis isi tidak didukung; kirim JSON.",
+    422: "Isian tidak valid.",
+    428: "Sertakan header If-Match untuk mengubah data ini.",
+    429: "Terlalu banyak permintaan. Silakan coba lagi beberapa saat lagi.",
+    500: "Terjadi kesalahan pada server.",
+}
+
+log = logging.getLogger("simpul.http")
+access_log = logging.getLogger("simpul.access")
+
+
+def runtime() -> Runtime:
+    """The composition root's objects for the current app."""
+    return current_app.extensions["simpul"]
+
+
+def create_flask_app(
+    rt: Runtime, *, title: str, description: str, blueprints: Iterable[Blueprint]
+) -> Flask:
+    settings = rt.settings
+    app = Flask(f"simpul.{settings.service}")
+    app.config.update(
+        API_TITLE=title,
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        API_SPEC_OPTIONS={
+            "info": {"description": description},
+        },
+        MAX_CONTENT_LENGTH=settings.max_body_bytes,
+        RATELIMIT_STORAGE_URI=settings.rate_limit_storage_uri,
+        RATELIMIT_HEADERS_ENABLED=True,
+        PUBLIC_RATE_LIMIT=settings.public_rate_limit,
+        JSON_SORT_KEYS=False,
+    )
+    app.json.ensure_ascii = False
+    app.extensions["simpul"] = rt
+    app.extensions["simpul_limiter"] = Limiter(get_remote_address, app=app, default_limits=[])
+    if settings.cors_origins:
+        CORS(
+            app,
+            origins=list(settings.cors_origins),
+            expose_headers=["ETag", "X-Request-ID", "X-Pagination"],
+            allow_headers=["Authorization", "Content-Type", "If-Match", "X-Access-Token"],
+        )
+    api = Api(app)
+    init_auth(app, rt.verifier, api)
+    for blueprint in blueprints:
+        api.register_blueprint(blueprint)
+    _install_error_handlers(app)
+    _install_request_ids(app)
+    _install_health(app, rt)
+
+    @app.before_request
+    def _calendar_in_step():
+        rt.calendar_sync.refresh_if_stale()
+
+    return app
+
+
+def error_body(status: int, message: str | None = None, errors: dict | None = None) -> dict:
+    """The one error shape: code, status, message and, for validation, field messages."""
+    body = {
+        "code": status,
+        "status": HTTPStatus(status).phrase,
+        "message": message or _MESSAGES_ID.get(status, HTTPStatus(status).phrase),
+    }
+    if errors:
+        body["errors"] = errors
+    return body
+
+
+def _install_error_handlers(app: Flask) -> None:
+    @app.errorhandler(DomainError)
+    def _domain_error(exc: DomainError):
+        return jsonify(error_body(exc.status, exc.message, exc.errors)), exc.status
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        # flask-smorest's abort(…, message=…) and webargs' validation put what to say in
+        # `data`; werkzeug's own descriptions are English prose for developers, so the
+        # Indonesian default message stands in for those.
+        data = getattr(exc, "data", None) or {}
+        status = exc.code or 500
+        response = jsonify(error_body(status, data.get("message"), data.get("messages")))
+        response.status_code = status
+        for name, value in (data.get("headers") or {}).items():
+            response.headers[name] = value
+        if status in (405, 429):
+            for name, value in exc.get_headers():
+                if name.lower() != "content-type":
+                    response.headers[name] = value
+        return response
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        log.exception("unhandled error")
+        return jsonify(error_body(500)), 500
+
+
+def _install_request_ids(app: Flask) -> None:
+    @app.before_request
+    def _start():
+        incoming = request.headers.get("X-Request-ID", "")
+        g.request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        g.request_started = time.perf_counter()
+        g.request_id_token = request_id_var.set(g.request_id)
+
+    @app.after_request
+    def _finish(response):
+        response.headers["X-Request-ID"] = g.get("request_id", "")
+        if request.path not in ("/healthz", "/readyz"):
+            # The path only: query strings and bodies may carry personal data.
+            access_log.info(
+                "request",
+                extra={
+                    "method": request.method,
+                    "path": request.url_rule.rule if request.url_rule else request.path,
+                    "status": response.status_code,
+                    "ms": round((time.perf_counter() - g.get("request_started", 0)) * 1000, 1),
+                },
+            )
+        return response
+
+    @app.teardown_request
+    def _reset(_exc):
+        token = g.pop("request_id_token", None)
+        if token is not None:
+            request_id_var.reset(token)
+
+
+def _install_health(app: Flask, rt: Runtime) -> None:
+    @app.get("/healthz")
+    def healthz():
+        return {"status": "ok", "service": rt.settings.service}
+
+    @app.get("/readyz")
+    def readyz():
+        checks: dict[str, object] = {}
+        ready = True
+        try:
+            with rt.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+                count, oldest = conn.execute(
+                    select(func.count(), func.min(rt.outbox.c.created_at)).where(
+                        rt.outbox.c.published_at.is_(None)
+                    )
+                ).one()
+            checks["database"] = "ok"
+            age = _age_seconds(oldest)
+            checks["outbox"] = {"unsent": count, "oldest_unsent_seconds": age}
+            if age is not None and age > rt.settings.outbox_stuck_seconds:
+                ready = False
+                checks["outbox"]["status"] = "stuck"
+        except Exception as exc:  # noqa: BLE001 - readiness reports any failure as not ready
+            ready = False
+            checks["database"] = f"error: {type(exc).__name__}"
+        status = 200 if ready else 503
+        return {"status": "ready" if ready else "not ready", "checks": checks}, status
+
+
+def _age_seconds(moment: datetime | None) -> float | None:
+    if moment is None:
+        return None
+    if moment.tzinfo is None:  # SQLite returns naive values of what was stored as UTC
+        moment = moment.replace(tzinfo=UTC)
+    return round((datetime.now(UTC) - moment).total_seconds(), 1)
+
+
+def public_rate_limited(view):
+    """Limits an endpoint citizens call without an account (PUBLIC_RATE_LIMIT per client)."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        limiter: Limiter = current_app.extensions["simpul_limiter"]
+        with limiter.limit(current_app.config["PUBLIC_RATE_LIMIT"], scope=request.endpoint):
+            return view(*args, **kwargs)
+
+    return wrapper
+
+
+def paginate(session, stmt, pagination_parameters) -> list:
+    """Offset/limit pagination of a SQLAlchemy select, with the total for X-Pagination."""
+    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    pagination_parameters.item_count = total
+    page = stmt.offset(pagination_parameters.first_item).limit(pagination_parameters.page_size)
+    return list(session.scalars(page))

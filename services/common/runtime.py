@@ -1,0 +1,63 @@
+"""What a service's composition root builds once per process and hands to everything else."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, MetaData, Table
+from sqlalchemy.orm import Session, sessionmaker
+
+from services.common.auth import JwtVerifier
+from services.common.calendar import WorkingCalendar
+from services.common.calendar_sync import CalendarSync
+from services.common.db import make_engine, make_session_factory
+from services.common.opd import OpdRegistry
+from services.common.outbox import UnitOfWork
+from services.common.settings import Settings
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    session_factory: sessionmaker[Session]
+    outbox: Table
+    inbox: Table
+    opds: OpdRegistry
+    calendar: WorkingCalendar
+    calendar_sync: CalendarSync
+    verifier: JwtVerifier
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(self.session_factory, self.outbox)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def build_runtime(settings: Settings, metadata: MetaData) -> Runtime:
+    """Engine, sessions, reference data, calendar and verifier for one service process.
+
+    `metadata` is the service's own, holding its tables plus the chassis tables (`outbox`,
+    `inbox`, `calendar_state`).
+    """
+    engine = make_engine(settings.database_url)
+    calendar = WorkingCalendar.from_file(
+        settings.calendar_file,
+        office_start=settings.office_start,
+        office_end=settings.office_end,
+        tz=settings.timezone,
+    )
+    return Runtime(
+        settings=settings,
+        engine=engine,
+        session_factory=make_session_factory(engine),
+        outbox=metadata.tables["outbox"],
+        inbox=metadata.tables["inbox"],
+        opds=OpdRegistry.from_file(settings.opd_file),
+        calendar=calendar,
+        calendar_sync=CalendarSync(
+            engine, metadata.tables["calendar_state"], calendar, settings.calendar_file
+        ),
+        verifier=JwtVerifier(settings),
+    )

@@ -1,0 +1,167 @@
+"""The shared HTTP conventions, exercised through a throwaway service on a real database."""
+
+import marshmallow as ma
+import pytest
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select
+
+from services.common.auth import roles_required
+from services.common.calendar_sync import calendar_state_table
+from services.common.errors import NotFound
+from services.common.events import new_event
+from services.common.http import PAGE, create_flask_app, paginate, public_rate_limited, runtime
+from services.common.outbox import plumbing_tables
+from services.common.runtime import build_runtime
+from services.common.settings import Settings
+
+metadata = MetaData()
+plumbing_tables(metadata)
+calendar_state_table(metadata)
+things = Table("thing", metadata, Column("id", Integer, primary_key=True), Column("name", String(50)))
+
+blp = Blueprint("things", __name__, url_prefix="/api/v1/things")
+
+
+class ThingIn(ma.Schema):
+    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=50))
+
+
+class ThingOut(ma.Schema):
+    id = ma.fields.Integer()
+    name = ma.fields.String()
+
+
+@blp.route("")
+class Things(MethodView):
+    @blp.arguments(ThingIn)
+    @blp.response(201, ThingOut)
+    @public_rate_limited
+    def post(self, body):
+        rt = runtime()
+        with rt.uow() as uow:
+            new_id = uow.session.execute(insert(things).values(**body)).inserted_primary_key[0]
+            uow.publish(new_event("test", "thing", "created", subject=f"things/{new_id}", opd=None))
+            uow.commit()
+        return {"id": new_id, **body}
+
+    @blp.response(200, ThingOut(many=True))
+    @blp.paginate(**PAGE)
+    def get(self, pagination_parameters):
+        with runtime().uow() as uow:
+            rows = paginate(uow.session, select(things).order_by(things.c.id), pagination_parameters)
+            return [dict(row._mapping) for row in uow.session.execute(select(things).where(things.c.id.in_(rows)))]
+
+
+@blp.route("/<int:thing_id>")
+@roles_required("admin")
+def get_thing(thing_id):
+    raise NotFound("Data tidak ditemukan.")
+
+
+@pytest.fixture
+def app(database_url, make_settings):
+    settings = make_settings(Settings, "test", database_url, PUBLIC_RATE_LIMIT="3/minute", MAX_BODY_BYTES="2048")
+    rt = build_runtime(settings, metadata)
+    metadata.create_all(rt.engine)
+    with rt.uow() as uow:
+        rt.calendar_sync.seed(uow.session)
+        uow.commit()
+    yield create_flask_app(rt, title="Test", description="test", blueprints=[blp])
+    rt.dispose()
+
+
+def test_unknown_fields_and_validation_give_422_in_the_one_shape(app):
+    client = app.test_client()
+    response = client.post("/api/v1/things", json={"name": "a", "colour": "red"})
+    assert response.status_code == 422
+    body = response.get_json()
+    assert body["code"] == 422 and body["status"] == "Unprocessable Entity"
+    assert "colour" in body["errors"]["json"]
+    assert client.post("/api/v1/things", json={}).get_json()["errors"]["json"]["name"]
+
+
+def test_created_rows_write_their_event_to_the_outbox(app):
+    client = app.test_client()
+    assert client.post("/api/v1/things", json={"name": "a"}).status_code == 201
+    rt = app.extensions["simpul"]
+    with rt.engine.connect() as conn:
+        keys = conn.execute(select(rt.outbox.c.routing_key)).scalars().all()
+    assert keys == ["test.thing.created.none"]
+
+
+def test_public_endpoint_refuses_a_flood_with_429(app):
+    client = app.test_client()
+    codes = [client.post("/api/v1/things", json={"name": f"n{i}"}).status_code for i in range(5)]
+    assert codes[:3] == [201, 201, 201]
+    assert codes[3:] == [429, 429]
+    body = client.post("/api/v1/things", json={"name": "x"}).get_json()
+    assert body["code"] == 429 and "Terlalu banyak" in body["message"]
+
+
+def test_pagination_caps_page_size_and_reports_totals(app):
+    rt = app.extensions["simpul"]
+    with rt.engine.begin() as conn:
+        conn.execute(insert(things), [{"name": f"t{i}"} for i in range(25)])
+    client = app.test_client()
+    response = client.get("/api/v1/things?page=2&page_size=10")
+    assert response.status_code == 200
+    assert [t["name"] for t in response.get_json()] == [f"t{i}" for i in range(10, 20)]
+    assert '"total": 25' in response.headers["X-Pagination"]
+    assert client.get("/api/v1/things?page_size=1000").status_code == 422
+
+
+def test_errors_share_the_shape_and_auth_is_checked(app, auth_header):
+    client = app.test_client()
+    assert client.get("/api/v1/things/1").status_code == 401
+    assert client.get("/api/v1/things/1", headers=auth_header("humas", opd="dinkes")).status_code == 403
+    response = client.get("/api/v1/things/1", headers=auth_header("admin"))
+    assert response.status_code == 404
+    assert response.get_json() == {"code": 404, "status": "Not Found", "message": "Data tidak ditemukan."}
+    missing = client.get("/api/v1/nowhere")
+    assert missing.status_code == 404 and missing.get_json()["message"] == "Data tidak ditemukan."
+
+
+def test_body_size_is_bounded(app):
+    response = app.test_client().post("/api/v1/things", json={"name": "x" * 5000})
+    assert response.status_code == 413
+    assert response.get_json()["code"] == 413
+
+
+def test_request_id_is_echoed_or_made(app):
+    client = app.test_client()
+    assert client.get("/healthz", headers={"X-Request-ID": "abc-123"}).headers["X-Request-ID"] == "abc-123"
+    made = client.get("/healthz", headers={"X-Request-ID": "bad id with spaces"}).headers["X-Request-ID"]
+    assert made and " " not in made
+
+
+def test_readyz_reports_database_and_outbox(app):
+    client = app.test_client()
+    body = client.get("/readyz").get_json()
+    assert body["status"] == "ready" and body["checks"]["database"] == "ok"
+    assert body["checks"]["outbox"]["unsent"] == 0
+
+
+def test_readyz_fails_when_the_outbox_is_stuck(app):
+    rt = app.extensions["simpul"]
+    from datetime import UTC, datetime, timedelta
+
+    with rt.engine.begin() as conn:
+        conn.execute(
+            insert(rt.outbox).values(
+                event_id="e1", routing_key="k", subject="s", body="{}", attempts=0,
+                created_at=datetime.now(UTC) - timedelta(hours=1),
+            )
+        )
+    response = app.test_client().get("/readyz")
+    assert response.status_code == 503
+    assert response.get_json()["checks"]["outbox"]["status"] == "stuck"
+
+
+def test_openapi_document_is_served(app):
+    client = app.test_client()
+    spec = client.get("/openapi.json").get_json()
+    assert spec["openapi"].startswith("3.")
+    assert "/api/v1/things" in spec["paths"]
+    assert "bearerAuth" in spec["components"]["securitySchemes"]
+    assert client.get("/docs").status_code == 200
