@@ -21,10 +21,12 @@ install: $(STAMP)
 migrate: $(STAMP)
 	@for s in $(SERVICES); do echo "migrating $$s"; $(DEV_ENV) $(BIN)/python -m services.$$s migrate || exit 1; done
 
+# The Procfile says `python`: the venv's bin goes first on PATH so that is the venv's.
+# `.env` holds docker compose's production settings, so honcho is told not to load it.
 run: $(STAMP)
 	@$(DEV_ENV) $(BIN)/python -m services.common.preflight
 	@$(MAKE) --no-print-directory migrate
-	$(DEV_ENV) $(BIN)/honcho start -f Procfile
+	PATH="$(abspath $(BIN)):$$PATH" $(DEV_ENV) $(BIN)/honcho start -f Procfile -e /dev/null
 
 test: $(STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -1,0 +1,37 @@
+# One image for every Simpul service; docker-compose.yml picks the service and the process
+# (`python -m services.<service> web|worker|migrate`). Configuration, secrets included,
+# comes from the environment at run time: nothing secret is baked into a layer.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+WORKDIR /app
+
+# The working-day calendar needs the IANA time zones (Asia/Jakarta and the OPDs' zones);
+# newer slim bases no longer ship them.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends tzdata \
+    && rm -rf /var/lib/apt/lists/*
+
+# Dependencies first, in their own layer, so a code change does not reinstall them. The
+# package directory is a stub here; the editable install maps `services` to /app/services,
+# which the real code replaces below, and keeps config/ next to it where settings look.
+COPY pyproject.toml ./
+RUN mkdir services && touch services/__init__.py \
+    && pip install -e . \
+    && rm -rf services
+
+COPY config ./config
+COPY services ./services
+RUN python -m compileall -q services
+
+# The code stays owned by root and read-only to the process user.
+RUN groupadd --system --gid 10001 simpul \
+    && useradd --system --uid 10001 --gid simpul --home-dir /nonexistent --shell /usr/sbin/nologin simpul
+USER simpul:simpul
+
+EXPOSE 8001 8004
+CMD ["python", "-c", "print('choose a process: python -m services.<service> web|worker|migrate')"]

@@ -1,0 +1,330 @@
+"""docker-compose.yml, its PostgreSQL init script, the Procfile and .env.example agree with
+the code: the compose file is valid, every container sets only variables its service reads,
+each service has its own database login, and dependencies wait for healthy services.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import inspect
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import jsonschema
+import psycopg
+import pytest
+import yaml
+from psycopg.conninfo import conninfo_to_dict
+
+from services.common.settings import PROCESS_ENV, Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+COMPOSE = ROOT / "docker-compose.yml"
+INIT_SCRIPT = ROOT / "deploy" / "postgres" / "init" / "10-service-databases.sh"
+ENV_EXAMPLE = ROOT / ".env.example"
+PROCFILE = ROOT / "Procfile"
+README = ROOT / "README.md"
+PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+# Every service the design names; the init script prepares a database for each, built or not.
+ALL_SERVICES = ("ppid", "lapor", "siber", "notifier")
+_RUNS = re.compile(r"python -m services\.([a-z_]+) (web|worker)\b")
+_VARIABLE = re.compile(r"\$\{([A-Z][A-Z0-9_]*)(:?[-?][^}]*)?\}")
+# A URL whose parts may be compose interpolations such as ${X:?message}.
+_URL = re.compile(
+    r"^(?P<scheme>[a-z+]+)://(?P<user>[^:@]+):(?P<password>\$\{[^}]+\}|[^@]+)"
+    r"@(?P<host>[a-z0-9_-]+):(?P<port>\d+)/(?P<path>.*)$"
+)
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load(COMPOSE.read_text())
+
+
+def built_services() -> list[str]:
+    """Service packages present in the repository (what the Makefile's SERVICES finds)."""
+    return [s for s in ALL_SERVICES if (ROOT / "services" / s / "__init__.py").exists()]
+
+
+def settings_class(service: str) -> type[Settings]:
+    """The service's Settings subclass from services/<service>/config.py, else the base."""
+    module_name = f"services.{service}.config"
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name != module_name:
+            raise
+        return Settings
+    own = [
+        cls for _, cls in inspect.getmembers(module, inspect.isclass)
+        if issubclass(cls, Settings) and cls is not Settings and cls.__module__ == module_name
+    ]
+    assert len(own) <= 1, f"{module_name} defines several Settings subclasses: {own}"
+    return own[0] if own else Settings
+
+
+def process_of(spec: dict) -> tuple[str, str] | None:
+    """(service, web|worker) a compose service runs, from its command."""
+    command = spec.get("command") or ""
+    text = " ".join(command) if isinstance(command, list) else command
+    found = _RUNS.findall(text)
+    if not found:
+        return None
+    services = {svc for svc, _ in found}
+    assert len(services) == 1, f"one container runs one service, got {text!r}"
+    return found[-1]
+
+
+def app_containers(compose: dict) -> dict[str, tuple[str, str, dict]]:
+    out = {}
+    for name, spec in compose["services"].items():
+        process = process_of(spec)
+        if process:
+            out[name] = (*process, spec)
+    return out
+
+
+def validator_for(schema: dict) -> jsonschema.protocols.Validator:
+    def norm(uri: str) -> str:
+        return uri.split("://", 1)[-1].rstrip("#")
+
+    wanted = norm(schema.get("$schema", ""))
+    drafts = (jsonschema.Draft202012Validator, jsonschema.Draft201909Validator,
+              jsonschema.Draft7Validator, jsonschema.Draft6Validator, jsonschema.Draft4Validator)
+    for cls in drafts:
+        if norm(cls.META_SCHEMA.get("$schema", "")) == wanted:
+            return cls(schema)
+    raise AssertionError(f"no validator for $schema {schema.get('$schema')!r}")
+
+
+def test_compose_file_follows_the_compose_specification(schemas_dir, compose):
+    schema = json.loads((schemas_dir / "compose-spec.json").read_text())
+    errors = sorted(validator_for(schema).iter_errors(compose), key=lambda e: list(e.absolute_path))
+    assert not errors, "\n".join(f"{e.json_path}: {e.message[:300]}" for e in errors)
+
+
+def test_a_web_and_a_worker_for_every_service_in_the_repository(compose):
+    running = {(svc, proc) for svc, proc, _ in app_containers(compose).values()}
+    expected = {(svc, proc) for svc in built_services() for proc in ("web", "worker")}
+    assert running == expected
+
+
+def test_one_image_built_once(compose):
+    containers = app_containers(compose)
+    builders = [name for name, (_, _, spec) in containers.items() if "build" in spec]
+    assert len(builders) == 1, f"exactly one container builds the image, got {builders}"
+    images = {spec.get("image") for _, _, spec in containers.values()}
+    assert images == {"simpul:latest"}
+
+
+def test_each_container_sets_only_variables_its_service_reads(compose):
+    problems = []
+    for name, (service, process, spec) in app_containers(compose).items():
+        readable = set(settings_class(service).env_names(service))
+        if process != "web":
+            readable -= set(PROCESS_ENV)  # gunicorn's settings mean nothing to a worker
+        unknown = sorted(set(spec.get("environment") or {}) - readable)
+        if unknown:
+            problems.append(f"{name} sets variables {service} never reads: {unknown}")
+    assert not problems, "\n".join(problems)
+
+
+def test_containers_run_in_production_mode_with_required_secrets(compose):
+    for name, (service, _, spec) in app_containers(compose).items():
+        env = spec["environment"]
+        assert env["SIMPUL_ENV"] == "production", name
+        for secret in ("JWT_SECRET", "JWT_ISSUER"):
+            assert re.fullmatch(rf"\$\{{{secret}:\?[^}}]+\}}", env[secret]), (name, secret)
+        amqp = _URL.match(env["AMQP_URL"])
+        assert amqp and amqp["host"] == "rabbitmq" and "guest" not in env["AMQP_URL"], name
+        assert ":?" in amqp["password"], f"{name}: the broker password must be required"
+
+
+def test_each_service_has_its_own_database_login(compose):
+    logins: dict[str, str] = {}
+    for name, (service, _, spec) in app_containers(compose).items():
+        url = _URL.match(spec["environment"][f"{service.upper()}_DATABASE_URL"])
+        assert url and url["scheme"].startswith("postgresql") and url["host"] == "postgres", name
+        user, password, database = url["user"], url["password"], url["path"]
+        assert user == database == service, f"{name}: login and database must be {service!r}"
+        assert password == f"${{{service.upper()}_DB_PASSWORD:?set {service.upper()}_DB_PASSWORD in .env}}"
+        assert logins.setdefault(service, user) == user, f"{service}'s containers disagree"
+    assert len(set(logins.values())) == len(logins), logins
+    # The PostgreSQL container gets every login's password for its init script.
+    postgres_env = compose["services"]["postgres"]["environment"]
+    for service in ALL_SERVICES:
+        assert f"{service.upper()}_DB_PASSWORD" in postgres_env
+        assert ":?" in postgres_env[f"{service.upper()}_DB_PASSWORD"]
+    mounts = compose["services"]["postgres"]["volumes"]
+    assert "./deploy/postgres/init:/docker-entrypoint-initdb.d:ro" in mounts
+
+
+def test_healthchecks_and_dependencies(compose):
+    services = compose["services"]
+    for name in ("rabbitmq", "postgres", "mailpit"):
+        assert services[name].get("healthcheck", {}).get("test"), f"{name} has no healthcheck"
+    assert services["rabbitmq"]["healthcheck"]["test"] == ["CMD", "rabbitmq-diagnostics", "-q", "ping"]
+    for name, spec in services.items():
+        assert spec.get("restart") in ("unless-stopped", "always"), f"{name} has no restart policy"
+        for dependency, condition in (spec.get("depends_on") or {}).items():
+            assert condition.get("condition") == "service_healthy", (name, dependency)
+            assert services[dependency].get("healthcheck", {}).get("test"), (
+                f"{name} waits for {dependency} to be healthy, which has no healthcheck"
+            )
+    ports = {"ppid": 8001, "lapor": 8002, "siber": 8003, "notifier": 8004}
+    for name, (service, process, spec) in app_containers(compose).items():
+        depends = spec.get("depends_on") or {}
+        assert "postgres" in depends, name
+        if process == "web":
+            test = " ".join(spec["healthcheck"]["test"])
+            assert f"http://127.0.0.1:{ports[service]}/readyz" in test, name
+            assert f"{ports[service]}:{ports[service]}" in spec["ports"], name
+            command = " ".join(spec["command"])
+            assert f"python -m services.{service} migrate && exec python -m services.{service} web" in command
+        else:
+            # The worker starts once its web container has applied the migrations.
+            assert f"{service}-web" in depends and "rabbitmq" in depends, name
+
+
+def test_named_volumes_are_declared(compose):
+    declared = set(compose.get("volumes") or {})
+    for name, spec in compose["services"].items():
+        for mount in spec.get("volumes") or []:
+            source = mount.split(":", 1)[0] if isinstance(mount, str) else mount.get("source")
+            if not source.startswith((".", "/")):
+                assert source in declared, f"{name} mounts undeclared volume {source}"
+    assert {"postgres-data", "rabbitmq-data"} <= declared
+
+
+def test_env_example_documents_every_variable(compose):
+    documented = set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]*)=", ENV_EXAMPLE.read_text(), re.M))
+    interpolated = set(m.group(1) for m in _VARIABLE.finditer(COMPOSE.read_text()))
+    read = {n for svc in built_services() for n in settings_class(svc).env_names(svc)}
+    # The URLs themselves are assembled by the compose file from the passwords.
+    read -= {f"{svc.upper()}_DATABASE_URL" for svc in ALL_SERVICES} | {"AMQP_URL"}
+    missing = sorted((interpolated | read) - documented)
+    assert not missing, f".env.example does not document {missing}"
+
+
+def test_readme_configuration_table_lists_every_variable():
+    text = README.read_text()
+    read = {n for svc in built_services() for n in settings_class(svc).env_names(svc)}
+    missing = sorted(n for n in read if f"`{n}`" not in text)
+    assert not missing, f"README's configuration table lacks {missing}"
+
+
+def test_procfile_runs_every_service_with_the_path_python():
+    lines = [line for line in PROCFILE.read_text().splitlines() if line.strip()]
+    entries = dict(line.split(":", 1) for line in lines)
+    expected = {f"{svc}-{proc}": f"python -m services.{svc} {proc}"
+                for svc in built_services() for proc in ("web", "worker")}
+    assert {k: v.strip() for k, v in entries.items()} == expected
+
+
+@pytest.mark.skipif(shutil.which("psql") is None, reason="psql is not installed")
+def test_init_script_lets_a_login_open_only_its_own_database():
+    admin = conninfo_to_dict(PG_ADMIN_URL)
+    prefix = f"simpul_init_{uuid.uuid4().hex[:6]}"
+    names = [f"{prefix}_a", f"{prefix}_b"]
+    env = {
+        **os.environ,
+        "SIMPUL_DB_SERVICES": " ".join(names),
+        "POSTGRES_USER": admin.get("user", "postgres"),
+        "PGHOST": admin.get("host", "127.0.0.1"),
+        "PGPORT": str(admin.get("port", 5432)),
+        **({"PGPASSWORD": admin["password"]} if admin.get("password") else {}),
+        **{f"{n.upper()}_DB_PASSWORD": f"pw-{n}" for n in names},
+    }
+
+    def connect(user: str, database: str):
+        return psycopg.connect(host=env["PGHOST"], port=env["PGPORT"], user=user,
+                               password=f"pw-{user}", dbname=database, connect_timeout=5)
+
+    try:
+        for _ in range(2):  # a second run over existing databases changes nothing and succeeds
+            subprocess.run(["sh", str(INIT_SCRIPT)], env=env, check=True, capture_output=True,
+                           timeout=60)
+        for own, other in (names, names[::-1]):
+            with connect(own, own) as conn:
+                conn.execute("CREATE TABLE probe (id int)")
+                assert conn.execute("SELECT current_user").fetchone()[0] == own
+            with pytest.raises(psycopg.OperationalError, match="permission denied"):
+                connect(own, other).close()
+    finally:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+            for name in names:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            for name in names:
+                conn.execute(f'DROP ROLE IF EXISTS "{name}"')
+
+
+def test_init_script_refuses_a_missing_password():
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_DB_PASSWORD")}
+    env["SIMPUL_DB_SERVICES"] = "simpul_nopassword"
+    result = subprocess.run(["sh", str(INIT_SCRIPT)], env=env, capture_output=True, text=True,
+                            timeout=30)
+    assert result.returncode != 0
+    assert "SIMPUL_NOPASSWORD_DB_PASSWORD is not set" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("status", "database", "healthy"),
+    [
+        (200, "ok", True),
+        # A stuck outbox makes /readyz 503, but only the worker drains it: still healthy.
+        (503, "ok", True),
+        (503, "error: OperationalError", False),
+    ],
+)
+def test_web_healthcheck_reads_the_database_verdict(compose, status, database, healthy):
+    body = json.dumps({"status": "x", "checks": {"database": database}}).encode()
+
+    class Readyz(BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(status if self.path == "/readyz" else 404)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Readyz)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        for name, (service, process, spec) in app_containers(compose).items():
+            if process != "web":
+                continue
+            kind, python, flag, code = spec["healthcheck"]["test"]
+            assert (kind, python, flag) == ("CMD", "python", "-c")
+            code = re.sub(r"127\.0\.0\.1:\d+", f"127.0.0.1:{server.server_port}", code)
+            result = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=30)
+            assert (result.returncode == 0) is healthy, (name, result.stderr)
+    finally:
+        server.shutdown()
+
+
+def test_web_healthcheck_fails_when_nothing_listens(compose):
+    _, _, spec = next(v for v in app_containers(compose).values() if v[1] == "web")
+    with socket_on_free_port() as port:
+        code = re.sub(r"127\.0\.0\.1:\d+", f"127.0.0.1:{port}", spec["healthcheck"]["test"][3])
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=30)
+    assert result.returncode != 0
+
+
+@contextlib.contextmanager
+def socket_on_free_port():
+    """A port nothing listens on once the block ends."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield sock.getsockname()[1]
