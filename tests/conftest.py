@@ -121,3 +121,39 @@ def auth_header(make_token):
         return {"Authorization": f"Bearer {make_token(*roles, opd=opd, sub=sub)}"}
 
     return make
+
+
+@pytest.fixture(scope="session")
+def close_broker_connections():
+    """Has the broker itself close the connections a client named `connection_name`.
+
+    Only those connections: other users of the shared broker are left alone. Returns how
+    many were closed; skips the test where `rabbitmqctl` is not available.
+    """
+    import shutil
+    import subprocess
+
+    if shutil.which("rabbitmqctl") is None:
+        pytest.skip("rabbitmqctl is not available on this host")
+
+    def close(connection_name: str) -> int:
+        listing = subprocess.run(
+            ["rabbitmqctl", "-q", "list_connections", "--no-table-headers", "pid", "client_properties"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        pids = [
+            line.split("\t", 1)[0]
+            for line in listing.splitlines()
+            if f'"connection_name","{connection_name}"' in line
+        ]
+        for pid in pids:
+            subprocess.run(
+                ["rabbitmqctl", "-q", "close_connection", pid, "test disruption"],
+                capture_output=True,
+                check=True,
+            )
+        return len(pids)
+
+    return close

@@ -1,0 +1,500 @@
+"""The outbox relay: moves committed outbox rows to RabbitMQ.
+
+Delivery is at least once. A batch is claimed in one database transaction (its rows are
+marked `published_at` by the claiming UPDATE itself), published with publisher confirms,
+and the transaction commits only once the broker has confirmed every message of the batch;
+until then the marks are invisible to everyone else. A crash, a lost connection or a
+database failure anywhere before that commit rolls the marks back and the rows are published
+again: a duplicate, never a loss. Consumers deduplicate with their inbox.
+
+Rows are claimed by state (`published_at IS NULL`), never with "id greater than the last one
+seen": sequence values commit out of order, and a lower id that commits late would be skipped
+for ever. On PostgreSQL the claim is `FOR UPDATE SKIP LOCKED`, so relays never publish the
+same row; by default (`exclusive=True`) only the relay holding a session advisory lock
+publishes, so the outbox goes out in id order and the others stand by. On SQLite every
+transaction starts with BEGIN IMMEDIATE and one relay runs per database.
+
+Messages are published `mandatory`: a message no queue is bound for comes back as a
+`basic.return`; its row stays unsent (with `attempts` bumped) and is retried with a growing
+pause until a queue exists for it. Nothing is dropped.
+
+Throughput: confirms are asynchronous and batched (the broker acks many messages at once),
+and on PostgreSQL `run()` keeps two batches in flight, so the broker persists one batch while
+the next is claimed and sent. One confirm per publish (`BlockingChannel.confirm_delivery`)
+would be an order of magnitude slower.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import zlib
+from collections import OrderedDict, deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs, urlparse
+
+import pika
+import pika.exceptions
+from sqlalchemy import Connection, Engine, Table, delete, func, select, text, update
+from sqlalchemy.exc import SQLAlchemyError
+
+from services.common.db import is_sqlite
+from services.common.events import CONTENT_TYPE, EXCHANGE
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT_SECONDS = 30
+# A broker under a memory or disk alarm blocks publishers; without this timeout a publisher
+# would wait for ever while holding its claimed rows.
+BLOCKED_CONNECTION_TIMEOUT_SECONDS = 60
+# A broker that accepts messages but never confirms them (say, a quorum queue that lost its
+# majority) must not hold the batch's rows for ever either.
+CONFIRM_TIMEOUT_SECONDS = 60
+_FIRST_BACKOFF = 0.5
+# Statements that touch many ids are split so the parameter list stays well under the
+# limits of both drivers.
+_ID_CHUNK = 1000
+_CONFIRM_POLL_SECONDS = 0.002
+
+AMQP_ERRORS = (pika.exceptions.AMQPError, OSError)
+
+
+class ConfirmTimeout(pika.exceptions.AMQPError):
+    """The broker did not confirm a batch in time; the batch is rolled back and retried."""
+
+
+def connection_parameters(amqp_url: str, connection_name: str | None = None) -> pika.URLParameters:
+    params = pika.URLParameters(amqp_url)
+    # Values given in the URL's query (`?heartbeat=10`) win over these defaults.
+    given = parse_qs(urlparse(amqp_url).query)
+    if "heartbeat" not in given:
+        params.heartbeat = HEARTBEAT_SECONDS
+    if "blocked_connection_timeout" not in given:
+        params.blocked_connection_timeout = BLOCKED_CONNECTION_TIMEOUT_SECONDS
+    params.connection_attempts = 1
+    params.socket_timeout = 10
+    if connection_name:
+        # Shown by `rabbitmqctl list_connections client_properties` and the management UI,
+        # so an operator can tell which process holds a connection.
+        params.client_properties = {"connection_name": connection_name}
+    return params
+
+
+def _as_utc(value: datetime | None) -> datetime | None:
+    # SQLite keeps no offset; everything the outbox stores is UTC.
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+def _chunks(ids: list[int]) -> Iterable[list[int]]:
+    for start in range(0, len(ids), _ID_CHUNK):
+        yield ids[start : start + _ID_CHUNK]
+
+
+@dataclass(eq=False)
+class _Batch:
+    """Claimed rows whose transaction stays open until the broker confirms them all."""
+
+    conn: Connection
+    rows: list
+    outstanding: int = 0
+    failed: dict[int, str] = field(default_factory=dict)  # row id -> why it stays unsent
+
+
+class OutboxRelay:
+    """Publishes a service's outbox to the `simpul.events` exchange (or `exchange`).
+
+    One instance per thread: it owns its AMQP connection, which it opens lazily on first
+    use, never at construction (so it is safe to build before a fork). `backlog()` and
+    `purge_sent()` only use the database and may be called from any thread.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        outbox: Table,
+        amqp_url: str,
+        *,
+        batch_size: int = 500,
+        poll_seconds: float = 0.2,
+        max_backoff: float = 30.0,
+        exclusive: bool = True,
+        connection_name: str | None = None,
+        exchange: str = EXCHANGE,
+    ):
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        self.engine = engine
+        self.outbox = outbox
+        self.amqp_url = amqp_url
+        self.batch_size = batch_size
+        self.poll_seconds = poll_seconds
+        self.max_backoff = max_backoff
+        self.exclusive = exclusive
+        # Only tests publish elsewhere, to keep their events away from real subscribers.
+        self.exchange = exchange
+        self.connection_name = connection_name or f"outbox-relay {outbox.name}"
+        self._sqlite = is_sqlite(engine)
+        # Two open write transactions would deadlock on SQLite's single write lock.
+        self._depth = 1 if self._sqlite else 2
+        self._lock_key = zlib.crc32(f"simpul.outbox.{outbox.name}".encode())
+        self._lock_conn: Connection | None = None
+        self._connection: pika.BlockingConnection | None = None
+        self._channel = None  # the channel object under BlockingChannel, in confirm mode
+        self._blocked = False
+        self._seq = 0
+        self._unconfirmed: OrderedDict[int, tuple[_Batch, int]] = OrderedDict()
+        self._by_event_id: dict[str, tuple[_Batch, int]] = {}
+        self._inflight: deque[_Batch] = deque()
+        # Rows the broker returned or refused: id -> monotonic time before which they are
+        # not claimed again. Kept in memory: after a restart they are simply tried again.
+        self._held: dict[int, float] = {}
+        self._wake = threading.Event()
+
+    # -- public API ---------------------------------------------------------------------
+
+    def relay_once(self) -> int:
+        """Claim, publish and mark one batch; returns the number of rows marked sent."""
+        return self._cycle(depth=1)
+
+    def run(self, stop: threading.Event) -> None:
+        """Relay until `stop` is set, reconnecting with capped backoff on failures."""
+        backoff = _FIRST_BACKOFF
+        while not stop.is_set():
+            try:
+                sent = self._cycle(depth=self._depth)
+                backoff = _FIRST_BACKOFF
+            except Exception as exc:
+                if isinstance(exc, AMQP_ERRORS):
+                    log.warning(
+                        "broker unavailable, the outbox keeps growing; retrying in %.1fs: %r",
+                        backoff,
+                        exc,
+                    )
+                elif isinstance(exc, SQLAlchemyError):
+                    log.warning("outbox database error; retrying in %.1fs: %r", backoff, exc)
+                else:
+                    # A relay that dies stops every event of its service: log and go on.
+                    log.exception("relay failed unexpectedly; retrying in %.1fs", backoff)
+                self.close()
+                stop.wait(backoff)
+                backoff = min(backoff * 2, self.max_backoff)
+                continue
+            if sent == 0 and not self._inflight:
+                self._idle(stop)
+        try:
+            # Let what is already on the wire be confirmed and marked, so a clean stop
+            # leaves no duplicates behind.
+            while self._inflight:
+                self._cycle(depth=0)
+        except Exception as exc:
+            log.warning("relay stopped with a batch unconfirmed; it will be sent again: %r", exc)
+        self.close()
+
+    def wake(self) -> None:
+        """Ask a running relay to look at the outbox now (thread-safe).
+
+        Suits `UnitOfWork.after_commit` when producer and relay share a process; the poll
+        still runs, so a lost wake-up only costs `poll_seconds`.
+        """
+        self._wake.set()
+
+    def backlog(self) -> tuple[int, datetime | None]:
+        """(unsent rows, created_at of the oldest unsent row) for readiness checks."""
+        outbox = self.outbox
+        with self.engine.connect() as conn:
+            count, oldest = conn.execute(
+                select(func.count(), func.min(outbox.c.created_at)).where(
+                    outbox.c.published_at.is_(None)
+                )
+            ).one()
+        return int(count), _as_utc(oldest)
+
+    def purge_sent(self, older_than: timedelta) -> int:
+        """Delete rows published longer ago than `older_than` (retention); returns the count."""
+        outbox = self.outbox
+        cutoff = datetime.now(UTC) - older_than
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                delete(outbox).where(
+                    outbox.c.published_at.is_not(None), outbox.c.published_at < cutoff
+                )
+            )
+        return result.rowcount
+
+    def close(self) -> None:
+        """Roll back unconfirmed batches, drop the broker connection and the leadership."""
+        self._drop_broker()
+        lock_conn, self._lock_conn = self._lock_conn, None
+        if lock_conn is not None:
+            try:
+                # Back in the pool the session, and with it the lock, would live on:
+                # discard the connection so the session ends and a standby can take over.
+                lock_conn.invalidate()
+                lock_conn.close()
+            except SQLAlchemyError as exc:
+                log.debug("closing the relay's lock connection failed: %r", exc)
+
+    def _drop_broker(self) -> None:
+        while self._inflight:
+            batch = self._inflight.popleft()
+            try:
+                batch.conn.close()  # rolls the claim back: the rows stay unsent
+            except SQLAlchemyError as exc:
+                log.debug("rolling back a relay batch failed: %r", exc)
+        self._unconfirmed.clear()
+        self._by_event_id.clear()
+        connection, self._connection, self._channel = self._connection, None, None
+        self._blocked = False
+        if connection is not None and connection.is_open:
+            try:
+                connection.close()
+            except AMQP_ERRORS as exc:
+                log.debug("closing the relay's connection failed: %r", exc)
+
+    # -- one round ------------------------------------------------------------------------
+
+    def _cycle(self, depth: int) -> int:
+        """Top the pipeline up to `depth` batches, then finish the oldest one."""
+        try:
+            if depth > 0:
+                if self._blocked:
+                    # Claiming now would hold row locks (on SQLite, the database's write
+                    # lock) for as long as the broker's alarm lasts.
+                    self._connection.process_data_events(0)
+                    if self._blocked:
+                        return 0
+                if not self._ensure_leader():
+                    return 0
+                self._ensure_channel()
+                while len(self._inflight) < depth:
+                    if self._start_batch() is None:
+                        break
+            if not self._inflight:
+                return 0
+            batch = self._inflight[0]
+            self._wait_for_confirms(batch)
+            self._inflight.popleft()
+            return self._finish(batch)
+        except BaseException:
+            self.close()
+            raise
+
+    def _start_batch(self) -> _Batch | None:
+        conn = self.engine.connect()
+        try:
+            conn.begin()
+            rows = conn.execute(self._claim_statement()).all()
+        except BaseException:
+            conn.close()
+            raise
+        if not rows:
+            conn.close()
+            return None
+        rows.sort(key=lambda row: row.id)  # RETURNING promises no order
+        batch = _Batch(conn=conn, rows=rows, outstanding=len(rows))
+        self._inflight.append(batch)
+        publish = self._channel.basic_publish
+        for index, row in enumerate(rows):
+            self._seq += 1
+            self._unconfirmed[self._seq] = (batch, index)
+            self._by_event_id[row.event_id] = (batch, index)
+            # The channel object underneath BlockingChannel only buffers a publish, so a
+            # whole batch goes out in a few socket writes.
+            publish(
+                self.exchange,
+                row.routing_key,
+                row.body.encode("utf-8"),
+                pika.BasicProperties(
+                    delivery_mode=pika.DeliveryMode.Persistent,
+                    message_id=row.event_id,
+                    content_type=CONTENT_TYPE,
+                    timestamp=int(_as_utc(row.created_at).timestamp()),
+                ),
+                mandatory=True,
+            )
+        self._connection.process_data_events(0)
+        return batch
+
+    def _wait_for_confirms(self, batch: _Batch) -> None:
+        deadline = time.monotonic() + CONFIRM_TIMEOUT_SECONDS
+        while batch.outstanding:
+            if time.monotonic() > deadline:
+                raise ConfirmTimeout(f"{batch.outstanding} message(s) unconfirmed")
+            self._connection.process_data_events(time_limit=_CONFIRM_POLL_SECONDS)
+
+    def _finish(self, batch: _Batch) -> int:
+        conn = batch.conn
+        try:
+            for row in batch.rows:
+                self._by_event_id.pop(row.event_id, None)
+            if batch.failed:
+                self._unclaim(conn, batch)
+            conn.commit()
+        finally:
+            conn.close()
+        return len(batch.rows) - len(batch.failed)
+
+    def _unclaim(self, conn: Connection, batch: _Batch) -> None:
+        outbox = self.outbox
+        ids = list(batch.failed)
+        for chunk in _chunks(ids):
+            conn.execute(
+                update(outbox)
+                .where(outbox.c.id.in_(chunk))
+                .values(published_at=None, attempts=outbox.c.attempts + 1)
+            )
+        now = time.monotonic()
+        failed_rows = [row for row in batch.rows if row.id in batch.failed]
+        for row in failed_rows:
+            delay = min(self.max_backoff, _FIRST_BACKOFF * 2 ** (row.attempts or 0))
+            self._held[row.id] = now + delay
+        keys = sorted({row.routing_key for row in failed_rows})
+        reasons = sorted(set(batch.failed.values()))
+        log.warning(
+            "%d outbox event(s) not accepted by the broker (%s) for %s; kept unsent, retried"
+            " with backoff",
+            len(failed_rows),
+            ", ".join(reasons),
+            ", ".join(keys),
+        )
+
+    def _claim_statement(self):
+        outbox = self.outbox
+        now = time.monotonic()
+        for row_id in [i for i, until in self._held.items() if until <= now]:
+            del self._held[row_id]
+        candidates = (
+            select(outbox.c.id)
+            .where(outbox.c.published_at.is_(None))
+            .order_by(outbox.c.id)
+            .limit(self.batch_size)
+        )
+        if self._held:
+            candidates = candidates.where(outbox.c.id.not_in(list(self._held)))
+        if not self._sqlite:
+            candidates = candidates.with_for_update(skip_locked=True)
+        return (
+            update(outbox)
+            .where(outbox.c.id.in_(candidates.scalar_subquery()))
+            .values(published_at=datetime.now(UTC))
+            .returning(
+                outbox.c.id,
+                outbox.c.event_id,
+                outbox.c.routing_key,
+                outbox.c.body,
+                outbox.c.created_at,
+                outbox.c.attempts,
+            )
+        )
+
+    # -- broker side ----------------------------------------------------------------------
+
+    def _ensure_channel(self) -> None:
+        if self._channel is not None and self._channel.is_open:
+            return
+        self._drop_broker()
+        connection = pika.BlockingConnection(
+            connection_parameters(self.amqp_url, self.connection_name)
+        )
+        try:
+            connection.add_on_connection_blocked_callback(self._on_blocked)
+            connection.add_on_connection_unblocked_callback(self._on_unblocked)
+            blocking = connection.channel()
+            blocking.exchange_declare(self.exchange, exchange_type="topic", durable=True)
+            # Confirms are handled asynchronously on the channel object underneath
+            # BlockingChannel: BlockingChannel.confirm_delivery would wait for each
+            # message's confirm before sending the next.
+            channel = blocking._impl  # noqa: SLF001
+            selected = []
+            channel.add_on_return_callback(self._on_return)
+            channel.confirm_delivery(self._on_confirm, callback=selected.append)
+            deadline = time.monotonic() + 10
+            while not selected:
+                if time.monotonic() > deadline:
+                    raise ConfirmTimeout("confirm.select was not answered")
+                connection.process_data_events(time_limit=0.01)
+        except BaseException:
+            if connection.is_open:
+                connection.close()
+            raise
+        self._connection, self._channel, self._seq = connection, channel, 0
+        log.info("relay connected to the broker")
+
+    def _on_confirm(self, frame) -> None:
+        method = frame.method
+        acked = isinstance(method, pika.spec.Basic.Ack)
+        if method.multiple:
+            tags = []
+            for seq in self._unconfirmed:
+                if seq > method.delivery_tag:
+                    break
+                tags.append(seq)
+        else:
+            tags = [method.delivery_tag] if method.delivery_tag in self._unconfirmed else []
+        for seq in tags:
+            batch, index = self._unconfirmed.pop(seq)
+            batch.outstanding -= 1
+            if not acked:
+                batch.failed.setdefault(batch.rows[index].id, "nacked")
+
+    def _on_return(self, _channel, method, properties, _body) -> None:
+        # A return precedes the confirm of the same message.
+        entry = self._by_event_id.get(properties.message_id)
+        if entry is not None:
+            batch, index = entry
+            batch.failed[batch.rows[index].id] = f"unroutable: {method.reply_text}"
+
+    def _on_blocked(self, _connection, frame) -> None:
+        self._blocked = True
+        log.warning("broker blocked publishing: %s", getattr(frame.method, "reason", ""))
+
+    def _on_unblocked(self, _connection, _frame) -> None:
+        self._blocked = False
+        log.info("broker unblocked publishing")
+
+    # -- database side --------------------------------------------------------------------
+
+    def _ensure_leader(self) -> bool:
+        """With `exclusive` on PostgreSQL: hold the session lock that makes this relay active."""
+        if not self.exclusive or self._sqlite:
+            return True
+        if self._lock_conn is not None:
+            # The lock lives as long as this session: prove the session is still there.
+            self._lock_conn.execute(text("SELECT 1"))
+            return True
+        conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        try:
+            got = conn.execute(
+                text("SELECT pg_try_advisory_lock(:key)"), {"key": self._lock_key}
+            ).scalar()
+        except BaseException:
+            conn.close()
+            raise
+        if not got:
+            conn.close()
+            return False
+        self._lock_conn = conn
+        log.info("relay is now the active publisher of %s", self.outbox.name)
+        return True
+
+    def _idle(self, stop: threading.Event) -> None:
+        # Keep answering heartbeats while there is nothing to send.
+        if self._connection is not None and self._connection.is_open:
+            try:
+                self._connection.process_data_events(0)
+            except AMQP_ERRORS as exc:
+                log.warning("broker connection lost while idle: %r", exc)
+                self.close()
+        deadline = time.monotonic() + self.poll_seconds
+        while not stop.is_set():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            if self._wake.wait(min(remaining, 0.1)):
+                self._wake.clear()
+                return

@@ -1,0 +1,480 @@
+"""The outbox relay against the real broker and both databases."""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import threading
+import time
+import uuid
+from collections import Counter, defaultdict
+from datetime import UTC, datetime, timedelta
+
+import pika
+import pytest
+from sqlalchemy import MetaData, func, select, update
+
+from services.common.db import make_engine, make_session_factory
+from services.common.events import CONTENT_TYPE, new_event
+from services.common.outbox import UnitOfWork, plumbing_tables
+from services.common.relay import OutboxRelay
+
+AMQP_HOST = ("127.0.0.1", 5672)
+
+
+# -- helpers ------------------------------------------------------------------------------
+
+
+class Plumbing:
+    def __init__(self, url: str):
+        self.engine = make_engine(url)
+        metadata = MetaData()
+        self.outbox, self.inbox = plumbing_tables(metadata)
+        metadata.create_all(self.engine)
+        self.sessions = make_session_factory(self.engine)
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(self.sessions, self.outbox)
+
+    def commit_events(self, *events) -> None:
+        with self.uow() as uow:
+            uow.publish(*events)
+            uow.commit()
+
+    def count(self, *where) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(
+                select(func.count()).select_from(self.outbox).where(*where)
+            ).scalar()
+
+    def sent(self) -> int:
+        return self.count(self.outbox.c.published_at.is_not(None))
+
+
+@pytest.fixture
+def plumbing(database_url):
+    p = Plumbing(database_url)
+    yield p
+    p.engine.dispose()
+
+
+@pytest.fixture
+def pg_plumbing(pg_url):
+    p = Plumbing(pg_url)
+    yield p
+    p.engine.dispose()
+
+
+@pytest.fixture
+def broker(amqp_url):
+    """A channel, a private events exchange (so the test's events reach no real subscriber
+    of the shared broker) and queues bound to it; all deleted after the test."""
+    connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
+    channel = connection.channel()
+    exchange = f"test.events.{uuid.uuid4().hex[:8]}"
+    channel.exchange_declare(exchange, exchange_type="topic", durable=True)
+    created: list[str] = []
+
+    def make_queue(binding: str, name: str) -> str:
+        channel.queue_declare(name, durable=True)
+        channel.queue_bind(name, exchange, routing_key=binding)
+        created.append(name)
+        return name
+
+    channel.make_queue = make_queue
+    channel.exchange = exchange
+    yield channel
+    for name in created:
+        channel.queue_delete(name)
+    channel.exchange_delete(exchange)
+    connection.close()
+
+
+def read_queue(channel, queue: str, expected: int, timeout: float = 30.0) -> list:
+    """Every message in the queue, in order: stops once `expected` arrived and it goes quiet."""
+    messages = []
+    deadline = time.monotonic() + timeout
+    for method, properties, body in channel.consume(queue, auto_ack=True, inactivity_timeout=0.5):
+        if method is None:
+            if len(messages) >= expected or time.monotonic() > deadline:
+                break
+            continue
+        messages.append((method, properties, body))
+    channel.cancel()
+    return messages
+
+
+def wait_until(condition, timeout: float = 30.0, interval: float = 0.05) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(interval)
+
+
+class FlakyProxy:
+    """A TCP forwarder to the broker that a test can cut, and keep refusing for a while.
+
+    It disrupts only the connections made through it, so other users of the shared broker
+    are left alone.
+    """
+
+    def __init__(self, target=AMQP_HOST):
+        self.target = target
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(0.1)
+        self.port = self.listener.getsockname()[1]
+        self.up = threading.Event()
+        self.up.set()
+        self.closed = False
+        self.cuts = 0
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def url(self) -> str:
+        return f"amqp://guest:guest@127.0.0.1:{self.port}/%2F"
+
+    def _accept(self) -> None:
+        while not self.closed:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                continue
+            if not self.up.is_set():
+                client.close()  # the "broker" is down: refuse
+                continue
+            upstream = socket.create_connection(self.target)
+            with self._lock:
+                self._sockets += [client, upstream]
+            threading.Thread(target=self._pump, args=(client, upstream), daemon=True).start()
+            threading.Thread(target=self._pump, args=(upstream, client), daemon=True).start()
+
+    @staticmethod
+    def _pump(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (source, sink):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def cut(self, down_for: float = 0.0) -> None:
+        """Drop every forwarded connection; refuse new ones for `down_for` seconds."""
+        if down_for:
+            self.up.clear()
+            threading.Timer(down_for, self.up.set).start()
+        with self._lock:
+            sockets, self._sockets = self._sockets, []
+        for s in sockets:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            s.close()
+        self.cuts += 1
+
+    def close(self) -> None:
+        self.closed = True
+        self.cut()
+        self.listener.close()
+
+
+@pytest.fixture
+def proxy():
+    p = FlakyProxy()
+    yield p
+    p.close()
+
+
+def event(service: str, subject: str = "reports/LPR-2026-000001", **data):
+    return new_event(service, "report", "dispatched", subject=subject, opd="dinkes", data=data)
+
+
+def run_in_thread(relay: OutboxRelay):
+    stop = threading.Event()
+    thread = threading.Thread(target=relay.run, args=(stop,), daemon=True)
+    thread.start()
+    return stop, thread
+
+
+# -- tests --------------------------------------------------------------------------------
+
+
+def test_only_committed_events_are_published_exactly_once(plumbing, broker, amqp_url, unique):
+    service = f"t{unique}"
+    queue = broker.make_queue(f"{service}.#", f"test.relay.{unique}")
+    relay = OutboxRelay(plumbing.engine, plumbing.outbox, amqp_url, exchange=broker.exchange)
+    try:
+        with plumbing.uow() as uow:
+            uow.publish(event(service, note="rolled back"))
+            # leaving without commit() discards the event with the transaction
+        assert plumbing.count() == 0
+        assert relay.relay_once() == 0
+        assert relay.backlog() == (0, None)
+
+        kept = event(service, state="dispatched")
+        plumbing.commit_events(kept)
+        count, oldest = relay.backlog()
+        assert count == 1 and oldest is not None and oldest.tzinfo is not None
+        assert relay.relay_once() == 1
+        assert relay.relay_once() == 0
+        assert relay.backlog() == (0, None)
+    finally:
+        relay.close()
+
+    messages = read_queue(broker, queue, expected=1, timeout=5)
+    assert len(messages) == 1
+    method, properties, body = messages[0]
+    assert method.routing_key == f"{service}.report.dispatched.dinkes"
+    assert properties.message_id == kept.id
+    assert properties.content_type == CONTENT_TYPE
+    assert properties.delivery_mode == 2
+    assert properties.timestamp and abs(properties.timestamp - time.time()) < 60
+    assert json.loads(body) == json.loads(kept.to_json())
+
+
+def test_no_event_lost_or_reordered_while_the_broker_connection_breaks(
+    plumbing, broker, proxy, unique, caplog
+):
+    """10,000 events over 100 subjects, produced while the relay's connection is cut twice
+    (once with the broker unreachable for a second)."""
+    caplog.set_level(logging.WARNING, logger="services.common.relay")
+    service = f"t{unique}"
+    queue = broker.make_queue(f"{service}.#", f"test.relay.{unique}")
+    total, per_commit = 10_000, 100
+    relay = OutboxRelay(
+        plumbing.engine,
+        plumbing.outbox,
+        proxy.url(),
+        exchange=broker.exchange,
+        batch_size=200,
+        poll_seconds=0.05,
+        max_backoff=1.0,
+    )
+    stop, thread = run_in_thread(relay)
+    produced: list[str] = []
+
+    def produce():
+        for start in range(0, total, per_commit):
+            batch = [
+                event(service, subject=f"reports/{i % 100}", seq=i)
+                for i in range(start, start + per_commit)
+            ]
+            plumbing.commit_events(*batch)
+            produced.extend(e.id for e in batch)
+            time.sleep(0.03)  # a steady stream of work, spread over a few seconds
+
+    producer = threading.Thread(target=produce, daemon=True)
+    producer.start()
+    try:
+        wait_until(lambda: plumbing.sent() >= 1500)
+        proxy.cut(down_for=1.0)
+        wait_until(lambda: plumbing.sent() >= 5000)
+        proxy.cut()
+        producer.join(60)
+        assert not producer.is_alive()
+        wait_until(lambda: relay.backlog()[0] == 0, timeout=60)
+    finally:
+        stop.set()
+        thread.join(30)
+    assert not thread.is_alive()
+
+    messages = read_queue(broker, queue, expected=total)
+    bodies = [json.loads(body) for _, _, body in messages]
+    received_ids = [b["id"] for b in bodies]
+    assert set(received_ids) == set(produced), "an event was lost"
+    duplicates = len(received_ids) - len(set(received_ids))
+    # Duplicates are allowed (broker commit without a database commit), never losses.
+    first_seen: dict[str, list[int]] = defaultdict(list)
+    seen: set[str] = set()
+    for b in bodies:
+        if b["id"] not in seen:
+            seen.add(b["id"])
+            first_seen[b["subject"]].append(b["data"]["seq"])
+    assert len(first_seen) == 100
+    for subject, seqs in first_seen.items():
+        assert seqs == sorted(seqs), f"events of {subject} were reordered"
+    reconnects = [r for r in caplog.records if "broker unavailable" in r.getMessage()]
+    assert proxy.cuts == 2 and reconnects, "the relay never saw the disruption"
+    print(f"\n{len(received_ids)} deliveries, {duplicates} duplicates, {len(reconnects)} retries")
+
+
+def test_relay_carries_on_after_the_broker_closes_its_connection(
+    sqlite_url, broker, amqp_url, unique, close_broker_connections
+):
+    plumbing = Plumbing(sqlite_url)
+    service = f"t{unique}"
+    queue = broker.make_queue(f"{service}.#", f"test.relay.{unique}")
+    name = f"test-relay-{unique}"
+    relay = OutboxRelay(
+        plumbing.engine,
+        plumbing.outbox,
+        amqp_url,
+        exchange=broker.exchange,
+        poll_seconds=0.05,
+        max_backoff=0.5,
+        connection_name=name,
+    )
+    stop, thread = run_in_thread(relay)
+    try:
+        first = event(service, seq=1)
+        plumbing.commit_events(first)
+        wait_until(lambda: relay.backlog()[0] == 0)
+        assert close_broker_connections(name) == 1
+        second = event(service, seq=2)
+        plumbing.commit_events(second)
+        wait_until(lambda: relay.backlog()[0] == 0)
+    finally:
+        stop.set()
+        thread.join(30)
+        plumbing.engine.dispose()
+    ids = [json.loads(body)["id"] for _, _, body in read_queue(broker, queue, expected=2)]
+    assert ids == [first.id, second.id]
+
+
+@pytest.mark.parametrize("exclusive", [False, True], ids=["shared", "exclusive"])
+def test_two_relays_on_postgresql_publish_each_row_once(
+    pg_plumbing, broker, amqp_url, unique, exclusive
+):
+    service = f"t{unique}"
+    queue = broker.make_queue(f"{service}.#", f"test.relay.{unique}")
+    total = 4000
+    for start in range(0, total, 500):
+        pg_plumbing.commit_events(
+            *(event(service, subject=f"reports/{i % 10}", seq=i) for i in range(start, start + 500))
+        )
+    relays = [
+        OutboxRelay(
+            pg_plumbing.engine,
+            pg_plumbing.outbox,
+            amqp_url,
+            batch_size=100,
+            exclusive=exclusive,
+            exchange=broker.exchange,
+        )
+        for _ in range(2)
+    ]
+    published = [0, 0]
+    go = threading.Barrier(2)
+
+    def work(i: int) -> None:
+        go.wait()
+        idle_since = None
+        while True:
+            sent = relays[i].relay_once()
+            published[i] += sent
+            if sent:
+                idle_since = None
+                continue
+            time.sleep(0.02)
+            if idle_since is None:
+                idle_since = time.monotonic()
+            elif (
+                time.monotonic() - idle_since > 0.5
+                and pg_plumbing.count(pg_plumbing.outbox.c.published_at.is_(None)) == 0
+            ):
+                return
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    try:
+        assert sum(published) == total
+        if exclusive:
+            # One relay held the lock and published everything; the other stood by...
+            assert sorted(published) == [0, total]
+            leader, standby = sorted(relays, key=lambda r: published[relays.index(r)])[::-1]
+            late = [event(service, subject="reports/late", seq=total + i) for i in range(50)]
+            pg_plumbing.commit_events(*late)
+            assert standby.relay_once() == 0
+            # ...and takes over once the leader goes away.
+            leader.close()
+            assert standby.relay_once() == 50
+            total += 50
+        else:
+            assert min(published) > 0, f"one relay did all the work: {published}"
+    finally:
+        for relay in relays:
+            relay.close()
+
+    ids = Counter(json.loads(body)["id"] for _, _, body in read_queue(broker, queue, total))
+    assert len(ids) == total and set(ids.values()) == {1}
+
+
+def test_unroutable_event_stays_unsent_until_a_queue_is_bound(
+    plumbing, broker, amqp_url, unique, caplog
+):
+    caplog.set_level(logging.WARNING, logger="services.common.relay")
+    service = f"t{unique}"
+    relay = OutboxRelay(
+        plumbing.engine, plumbing.outbox, amqp_url, max_backoff=0.3, exchange=broker.exchange
+    )
+    try:
+        orphan = event(service, seq=1)
+        plumbing.commit_events(orphan)
+        assert relay.relay_once() == 0
+        assert relay.backlog()[0] == 1
+        with plumbing.engine.connect() as conn:
+            assert conn.execute(select(plumbing.outbox.c.attempts)).scalar() == 1
+        assert any(f"{service}.report.dispatched.dinkes" in r.getMessage() for r in caplog.records)
+        # Held back for a while: no hot loop of returns.
+        assert relay.relay_once() == 0
+        with plumbing.engine.connect() as conn:
+            assert conn.execute(select(plumbing.outbox.c.attempts)).scalar() == 1
+
+        queue = broker.make_queue(f"{service}.#", f"test.relay.{unique}")
+        time.sleep(0.35)
+        assert relay.relay_once() == 1
+        assert relay.backlog() == (0, None)
+    finally:
+        relay.close()
+    messages = read_queue(broker, queue, expected=1, timeout=5)
+    assert [p.message_id for _, p, _ in messages] == [orphan.id]
+
+
+def test_backlog_and_purge_of_sent_rows(plumbing, broker, amqp_url, unique):
+    service = f"t{unique}"
+    broker.make_queue(f"{service}.#", f"test.relay.{unique}")
+    relay = OutboxRelay(plumbing.engine, plumbing.outbox, amqp_url, exchange=broker.exchange)
+    try:
+        before = datetime.now(UTC)
+        plumbing.commit_events(event(service, seq=1))
+        plumbing.commit_events(event(service, seq=2), event(service, seq=3))
+        count, oldest = relay.backlog()
+        assert count == 3
+        assert before - timedelta(seconds=1) <= oldest <= datetime.now(UTC)
+        assert relay.relay_once() == 3
+        assert relay.backlog() == (0, None)
+
+        assert relay.purge_sent(timedelta(hours=1)) == 0  # all recent: kept
+        outbox = plumbing.outbox
+        with plumbing.engine.begin() as conn:
+            old_ids = conn.execute(select(outbox.c.id).order_by(outbox.c.id).limit(2)).scalars()
+            conn.execute(
+                update(outbox)
+                .where(outbox.c.id.in_(list(old_ids)))
+                .values(published_at=datetime.now(UTC) - timedelta(days=8))
+            )
+        # An unsent row is never purged, however old.
+        plumbing.commit_events(event(service, seq=4))
+        with plumbing.engine.begin() as conn:
+            conn.execute(
+                update(outbox)
+                .where(outbox.c.published_at.is_(None))
+                .values(created_at=datetime.now(UTC) - timedelta(days=30))
+            )
+        assert relay.purge_sent(timedelta(days=7)) == 2
+        assert plumbing.count() == 2
+        count, oldest = relay.backlog()
+        assert count == 1 and oldest < datetime.now(UTC) - timedelta(days=29)
+    finally:
+        relay.close()
