@@ -8,9 +8,10 @@ busy timeout instead of failing when a read lock cannot be upgraded.
 
 from __future__ import annotations
 
+from datetime import UTC
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import DateTime, Engine, TypeDecorator, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -77,3 +78,41 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+class UtcDateTime(TypeDecorator):
+    """A `timestamp with time zone` that takes aware datetimes and returns them in UTC.
+
+    SQLite keeps no offset: SQLAlchemy would store an aware value's wall-clock time as it
+    is (10:00 WIB and 10:00 UTC alike) and return naive values. Converting to UTC on the
+    way in and tagging UTC on the way out makes both databases compare and return the
+    same instants. A naive value is refused: guessing its zone moves deadlines by 7 hours.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        # Alembic renders a custom type as `<__module__>.<repr>`; with these two a migration
+        # reads `sa.DateTime(timezone=True)`, the column type this is stored as, and needs no
+        # import of this module.
+        self.__module__ = "sa"
+
+    def __repr__(self) -> str:
+        return "DateTime(timezone=True)"
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value.isoformat()} cannot be stored")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)

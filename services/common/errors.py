@@ -34,3 +34,7 @@ class Invalid(DomainError):
 
 class PreconditionFailed(DomainError):
     status = 412
+
+
+class PreconditionRequired(DomainError):
+    status = 428

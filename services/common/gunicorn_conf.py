@@ -16,3 +16,6 @@ keepalive = 5
 accesslog = None  # the app writes its own JSON access line with the request id
 errorlog = "-"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# gunicorn's control socket defaults to one path per user, which several services' web
+# processes on one machine would fight over; nothing here uses it.
+control_socket_disable = True

@@ -80,9 +80,9 @@ def create_flask_app(
         RATELIMIT_STORAGE_URI=settings.rate_limit_storage_uri,
         RATELIMIT_HEADERS_ENABLED=True,
         PUBLIC_RATE_LIMIT=settings.public_rate_limit,
-        JSON_SORT_KEYS=False,
     )
     app.json.ensure_ascii = False
+    app.json.sort_keys = False
     app.extensions["simpul"] = rt
     app.extensions["simpul_limiter"] = Limiter(get_remote_address, app=app, default_limits=[])
     if settings.cors_origins:
@@ -234,3 +234,8 @@ def paginate(session, stmt, pagination_parameters) -> list:
     pagination_parameters.item_count = total
     page = stmt.offset(pagination_parameters.first_item).limit(pagination_parameters.page_size)
     return list(session.scalars(page))
+
+
+def if_match_header() -> str | None:
+    """The raw If-Match header, for `concurrency.require_match` in a use case."""
+    return request.headers.get("If-Match")

@@ -1,0 +1,109 @@
+"""`python -m services.<name> web|worker|migrate|makemigration|deadletters|…`
+
+One command line for every service. A service describes itself once (`ServiceDefinition`)
+and adds its own commands (the notifier's `tick`, say) without repeating the common ones.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from services.common import deadletters, migrations
+from services.common.logs import configure_logging
+from services.common.runtime import Runtime
+from services.common.settings import Settings
+
+
+@dataclass(frozen=True)
+class Command:
+    help: str
+    configure: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[Runtime, argparse.Namespace], int | None]
+
+
+@dataclass(frozen=True)
+class ServiceDefinition:
+    name: str
+    port: int
+    settings_class: type[Settings]
+    build_runtime: Callable[[Settings], Runtime]
+    run_worker: Callable[[Runtime], None]
+    seed: Callable[[Runtime], None] | None = None
+    commands: dict[str, Command] = field(default_factory=dict)
+
+    @property
+    def app_factory(self) -> str:
+        return f"services.{self.name}.app:create_app()"
+
+    def settings(self) -> Settings:
+        return self.settings_class.from_env(self.name)
+
+
+def main(service: ServiceDefinition, argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog=f"python -m services.{service.name}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    web = sub.add_parser("web", help="serve the HTTP API with gunicorn")
+    web.add_argument("--bind", default=os.environ.get("WEB_BIND", f"0.0.0.0:{service.port}"))
+    sub.add_parser("worker", help="run the outbox relay, consumers and timers")
+    sub.add_parser("migrate", help="apply database migrations and load reference data")
+    make = sub.add_parser("makemigration", help="autogenerate a migration from the models")
+    make.add_argument("-m", "--message", required=True)
+    make.add_argument("--rev-id", help="revision id, e.g. 0002 (default: random)")
+    dead = sub.add_parser(
+        "deadletters", help="list, show, replay or purge dead letters (see its --help)"
+    )
+    dead.add_argument("rest", nargs=argparse.REMAINDER)
+    for name, command in service.commands.items():
+        command.configure(sub.add_parser(name, help=command.help))
+    args = parser.parse_args(argv)
+
+    if args.command == "deadletters":
+        # Same AMQP_URL variable and default as the settings; no database needed.
+        return deadletters.main(args.rest)
+    settings = service.settings()
+    configure_logging(service.name, settings.log_level)
+    if args.command == "web":
+        return _exec_gunicorn(service, args.bind)
+    if args.command == "migrate":
+        migrate(service, settings)
+        return 0
+    if args.command == "makemigration":
+        migrations.revision(service.name, settings.database_url, args.message, args.rev_id)
+        return 0
+    rt = service.build_runtime(settings)
+    try:
+        if args.command == "worker":
+            service.run_worker(rt)
+            return 0
+        return service.commands[args.command].run(rt, args) or 0
+    finally:
+        rt.dispose()
+
+
+def migrate(service: ServiceDefinition, settings: Settings) -> None:
+    migrations.upgrade(service.name, settings.database_url)
+    rt = service.build_runtime(settings)
+    try:
+        with rt.uow() as uow:
+            rt.calendar_sync.seed(uow.session)
+            uow.commit()
+        if service.seed is not None:
+            service.seed(rt)
+    finally:
+        rt.dispose()
+
+
+def _exec_gunicorn(service: ServiceDefinition, bind: str) -> int:
+    argv = [
+        sys.executable, "-m", "gunicorn",
+        "--config", "python:services.common.gunicorn_conf",
+        "--bind", bind,
+        "--name", f"simpul-{service.name}",
+        service.app_factory,
+    ]
+    os.execv(sys.executable, argv)  # noqa: S606 - fixed argv, no shell
+    return 0  # not reached: execv replaces the process
