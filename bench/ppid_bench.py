@@ -1,0 +1,388 @@
+"""PPID benchmark: `POST /api/v1/requests` against a bare Flask echo, same gunicorn setup.
+
+    .venv/bin/python bench/ppid_bench.py [--duration 10] [--connections 16] [--json]
+
+One run:
+1. creates a fresh PostgreSQL database, migrates it with the service's own migrations and
+   drops it at the end;
+2. starts the PPID web app with gunicorn and `services/common/gunicorn_conf.py` (what
+   `docker compose` runs), with the public rate limit raised so the limiter measures its
+   cost without refusing the load;
+3. starts `bench/echo_app.py`, a bare Flask app that echoes the same JSON body, under the
+   same gunicorn configuration;
+4. loads each with the same body at the same number of connections (wrk when installed,
+   otherwise the small asyncio load generator below) after a short warm-up;
+5. prints both rates, the ratio and the p99 latencies, and whether the target is met:
+   the service at no less than 25% of the bare rate, with a p99 under 20 ms.
+
+Load only ever goes to 127.0.0.1, to the two servers this script started, and every run is
+bounded by a duration and a request count.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections import Counter
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+HOST = "127.0.0.1"
+PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+TARGET_RATIO = 0.25
+TARGET_P99_MS = 20.0
+REQUESTS_PATH = "/api/v1/requests"
+ECHO_PATH = "/echo"
+REQUEST_TIMEOUT = 10.0  # seconds; a slower answer counts as an error
+
+# A complete, valid request as a citizen's browser would send it. The NIK is a made-up
+# number of the right shape (the region code of Kapuas, a birth date, a serial).
+REQUEST_BODY = {
+    "identity_type": "nik",
+    "identity_number": "6203014107900001",
+    "name": "Siti Rahmawati",
+    "address": "Jl. Tambun Bungai No. 12, Kuala Kapuas",
+    "phone": "081234567890",
+    "email": "siti@example.org",
+    "occupation": "Peneliti",
+    "information": "Data jumlah puskesmas dan tenaga kesehatan per kecamatan tahun 2025",
+    "purpose": "Bahan penelitian tentang akses layanan kesehatan di Kabupaten Kapuas",
+    "obtain_method": "soft_copy",
+    "requested_opd": "dinkes",
+    "delivery_method": "email",
+}
+
+
+@dataclass
+class Result:
+    name: str
+    tool: str
+    requests: int
+    errors: int
+    seconds: float
+    rate: float
+    p50_ms: float
+    p99_ms: float
+
+
+# --- servers ---------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+def start_gunicorn(app_spec: str, port: int, env: dict[str, str], log_path: Path):
+    argv = [
+        sys.executable, "-m", "gunicorn",
+        "--config", "python:services.common.gunicorn_conf",
+        "--bind", f"{HOST}:{port}",
+        app_spec,
+    ]
+    log = log_path.open("wb")
+    # A process group of its own, so stopping it stops its workers and nothing else.
+    process = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
+        argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    return process, log
+
+
+def stop(process) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def wait_ready(port: int, process, log_path: Path, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"server on port {port} exited:\n{log_path.read_text()[-4000:]}")
+        try:
+            with urllib.request.urlopen(f"http://{HOST}:{port}/healthz", timeout=2) as r:  # noqa: S310
+                if r.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"server on port {port} did not become ready:\n{log_path.read_text()[-4000:]}")
+
+
+def post_once(port: int, path: str, body: dict) -> tuple[int, bytes]:
+    request = urllib.request.Request(  # noqa: S310 - loopback only
+        f"http://{HOST}:{port}{path}", data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"}, method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+# --- database --------------------------------------------------------------------------
+
+
+def create_database() -> tuple[str, str]:
+    import psycopg
+
+    name = f"simpul_bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return name, PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+
+
+def drop_database(name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def migrate(env: dict[str, str]) -> None:
+    # The service's own `migrate` command: migrations to head, then the calendar seed and
+    # the service's reference data, exactly as a deployment starts.
+    done = subprocess.run(  # noqa: S603 - fixed argv
+        [sys.executable, "-m", "services.ppid", "migrate"], cwd=ROOT, env=env,
+        capture_output=True, text=True,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"migration failed:\n{done.stdout[-2000:]}{done.stderr[-4000:]}")
+
+
+# --- load ------------------------------------------------------------------------------
+
+
+def run_load(name, port, path, body, *, connections, duration, max_requests, use_wrk):
+    if use_wrk:
+        return run_wrk(name, port, path, body, connections=connections, duration=duration)
+    return asyncio.run(
+        run_asyncio(name, port, path, body, connections=connections, duration=duration,
+                    max_requests=max_requests)
+    )
+
+
+_WRK_SCRIPT = """
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = {body}
+"""
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def run_wrk(name, port, path, body, *, connections, duration) -> Result:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(_WRK_SCRIPT.format(body=json.dumps(json.dumps(body))))
+    try:
+        out = subprocess.run(  # noqa: S603 - fixed argv
+            [shutil.which("wrk"), "-t", "2", "-c", str(connections), "-d", f"{int(duration)}s",
+             "--latency", "--timeout", f"{int(REQUEST_TIMEOUT)}s", "-s", script.name, f"http://{HOST}:{port}{path}"],
+            capture_output=True, text=True, check=True,
+        ).stdout
+    finally:
+        os.unlink(script.name)
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
+    seconds = _wrk_seconds(re.search(r"requests in ([\d.]+\w+),", out).group(1))
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    errors = int(bad.group(1)) if bad else 0
+    if socket_errors:
+        # connect, read, write, timeout (wrk's timeout is 2 s per request)
+        errors += sum(int(g) for g in socket_errors.groups())
+        print(f"  wrk {name}: {socket_errors.group(0)}", file=sys.stderr)
+    if bad:
+        print(f"  wrk {name}: {bad.group(0)}", file=sys.stderr)
+    return Result(
+        name=name, tool="wrk", requests=requests, errors=errors, seconds=seconds,
+        rate=float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        p50_ms=_wrk_ms(re.search(r"\s50%\s+([\d.]+\w+)", out).group(1)),
+        p99_ms=_wrk_ms(re.search(r"\s99%\s+([\d.]+\w+)", out).group(1)),
+    )
+
+
+def _wrk_ms(text: str) -> float:
+    number, unit = re.fullmatch(r"([\d.]+)(\w+)", text).groups()
+    return float(number) * _UNITS[unit]
+
+
+def _wrk_seconds(text: str) -> float:
+    number, unit = re.fullmatch(r"([\d.]+)(\w+)", text).groups()
+    return float(number) * {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0}[unit]
+
+
+async def run_asyncio(name, port, path, body, *, connections, duration, max_requests) -> Result:
+    """`connections` concurrent clients, each sending one request per connection.
+
+    gunicorn's sync workers close the connection after every response, so a fresh
+    connection per request is what any client gets from them; wrk does the same.
+    """
+    payload = json.dumps(body).encode()
+    raw = (
+        f"POST {path} HTTP/1.1\r\nHost: {HOST}:{port}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(payload)}\r\nConnection: close\r\n\r\n"
+    ).encode() + payload
+    latencies: list[float] = []
+    errors = 0
+    sent = 0
+    started = time.perf_counter()
+    deadline = started + duration
+
+    async def exchange() -> bytes:
+        reader, writer = await asyncio.open_connection(HOST, port)
+        try:
+            writer.write(raw)
+            return await reader.read()
+        finally:
+            writer.close()
+
+    async def client():
+        nonlocal errors, sent
+        while time.perf_counter() < deadline and sent < max_requests:
+            sent += 1
+            t0 = time.perf_counter()
+            try:
+                response = await asyncio.wait_for(exchange(), REQUEST_TIMEOUT)
+            except (OSError, TimeoutError):
+                errors += 1
+                continue
+            latencies.append(time.perf_counter() - t0)
+            if not response.startswith((b"HTTP/1.1 2", b"HTTP/1.0 2")):
+                errors += 1
+
+    await asyncio.gather(*(client() for _ in range(connections)))
+    seconds = time.perf_counter() - started
+    latencies.sort()
+    return Result(
+        name=name, tool="asyncio", requests=len(latencies), errors=errors, seconds=seconds,
+        rate=len(latencies) / seconds if seconds else 0.0,
+        p50_ms=_percentile(latencies, 0.50) * 1000,
+        p99_ms=_percentile(latencies, 0.99) * 1000,
+    )
+
+
+def _percentile(sorted_values: list[float], q: float) -> float:
+    if not sorted_values:
+        return 0.0
+    index = min(len(sorted_values) - 1, max(0, int(round(q * len(sorted_values))) - 1))
+    return sorted_values[index]
+
+
+# --- the run ---------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per measured run")
+    # Each gunicorn worker pays its first-request costs (holiday tables, statement caches)
+    # once; the warm-up keeps them out of the measurement.
+    parser.add_argument("--warmup", type=float, default=3.0, help="seconds of warm-up per app")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--max-requests", type=int, default=500_000,
+                        help="upper bound per run for the built-in load generator")
+    parser.add_argument("--tool", choices=("auto", "wrk", "asyncio"), default="auto")
+    parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    args = parser.parse_args(argv)
+    if not 1 <= args.connections <= 256 or not 0 < args.duration <= 120:
+        parser.error("use 1-256 connections and a duration of at most 120 s")
+    use_wrk = args.tool == "wrk" or (args.tool == "auto" and shutil.which("wrk") is not None)
+    if use_wrk and shutil.which("wrk") is None:
+        parser.error("wrk is not installed")
+
+    db_name, db_url = create_database()
+    workdir = Path(tempfile.mkdtemp(prefix="ppid-bench-"))
+    env = {
+        **os.environ,
+        "SIMPUL_ENV": "development",
+        "PPID_DATABASE_URL": db_url,
+        # High enough that no request of the run is refused: the limiter still runs.
+        "PUBLIC_RATE_LIMIT": "100000000/minute",
+        "PYTHONPATH": str(ROOT),
+    }
+    servers = []
+    results: list[Result] = []
+    try:
+        migrate(env)
+        ppid_port, echo_port = free_port(), free_port()
+        ppid = start_gunicorn("services.ppid.app:create_app()", ppid_port, env,
+                              workdir / "ppid.log")
+        echo = start_gunicorn("bench.echo_app:create_app()", echo_port, env,
+                              workdir / "echo.log")
+        servers = [ppid, echo]
+        wait_ready(ppid_port, ppid[0], workdir / "ppid.log")
+        wait_ready(echo_port, echo[0], workdir / "echo.log")
+
+        status, reply = post_once(ppid_port, REQUESTS_PATH, REQUEST_BODY)
+        if status != 201:
+            raise SystemExit(f"POST {REQUESTS_PATH} answered {status}: {reply[:2000]!r}")
+
+        for name, port, path in (("ppid", ppid_port, REQUESTS_PATH),
+                                 ("echo", echo_port, ECHO_PATH)):
+            common = dict(connections=args.connections, max_requests=args.max_requests,
+                          use_wrk=use_wrk)
+            if args.warmup > 0:
+                run_load(name, port, path, REQUEST_BODY, duration=args.warmup, **common)
+            results.append(run_load(name, port, path, REQUEST_BODY, duration=args.duration,
+                                    **common))
+    finally:
+        for process, log in servers:
+            stop(process)
+            log.close()
+        drop_database(db_name)
+        if any(r.errors for r in results):
+            # What the servers said about the failures, before their logs go.
+            for log_name in ("ppid.log", "echo.log"):
+                lines = (workdir / log_name).read_text(errors="replace").splitlines()
+                problems = [line for line in lines
+                            if re.search(r"ERROR|CRITICAL|WARNING|Traceback|Error", line)]
+                statuses = Counter(re.findall(r'"status": (\d{3})', "\n".join(lines)))
+                print(f"-- {log_name}: responses by status {dict(statuses)}")
+                if problems:
+                    print(*problems[-15:], sep="\n")
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    ppid_result, echo_result = results
+    ratio = ppid_result.rate / echo_result.rate if echo_result.rate else 0.0
+    met = ratio >= TARGET_RATIO and ppid_result.p99_ms < TARGET_P99_MS and not ppid_result.errors
+    summary = {
+        "connections": args.connections,
+        "results": [asdict(r) for r in results],
+        "ratio": round(ratio, 4),
+        "target": {"ratio": TARGET_RATIO, "p99_ms": TARGET_P99_MS, "met": met},
+    }
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        print(f"PPID benchmark ({results[0].tool}, {args.connections} connections, "
+              f"{args.duration:g} s each)")
+        for r in results:
+            print(f"  {r.name:5} {r.rate:9.1f} req/s  p50 {r.p50_ms:6.2f} ms  "
+                  f"p99 {r.p99_ms:6.2f} ms  ({r.requests} requests, {r.errors} errors)")
+        print(f"  ratio ppid/echo {ratio:.1%}  (target >= {TARGET_RATIO:.0%}, "
+              f"p99 < {TARGET_P99_MS:g} ms): {'met' if met else 'NOT met'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,432 @@
+"""HTTP API of information requests, written notices, objections and disputes.
+
+Views parse, call one handler and shape the response. Who is calling decides what they
+see: staff send a bearer token, a citizen the request's secret in `X-Access-Token`. Changes
+to a shared record need the record's ETag in `If-Match`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from functools import wraps
+from typing import Any
+
+from flask import Response, current_app, request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from services.common.auth import Principal, current_principal, roles_required
+from services.common.errors import DomainError, Forbidden
+from services.common.http import PAGE, if_match_header, public_rate_limited, runtime
+from services.ppid import domain, handlers, notice
+from services.ppid.schemas import (
+    AccessEntrySchema,
+    ApplicantQuerySchema,
+    ApplicantSchema,
+    AssignSchema,
+    DecisionSchema,
+    DisputeInSchema,
+    ExtendSchema,
+    NoticeInSchema,
+    NoticeSchema,
+    ObjectionInSchema,
+    ObjectionListQuerySchema,
+    ObjectionSchema,
+    OfflineRequestSchema,
+    ReassignSchema,
+    RequestListQuerySchema,
+    RequestSchema,
+    RequestSummarySchema,
+    ResolutionSchema,
+    SubmitRequestSchema,
+    SubmittedSchema,
+    WithdrawSchema,
+)
+
+blp = Blueprint(
+    "ppid",
+    __name__,
+    url_prefix="/api/v1",
+    description=(
+        "Permohonan informasi publik (UU 14/2008): pengajuan, penugasan, perpanjangan, "
+        "pemberitahuan tertulis, keberatan dan sengketa informasi."
+    ),
+)
+
+TOKEN_HEADER = "X-Access-Token"  # noqa: S105 - a header name, not a secret
+CLOCK_KEY = "ppid_clock"
+TOKEN_DOC = {
+    "parameters": [
+        {
+            "in": "header",
+            "name": TOKEN_HEADER,
+            "required": False,
+            "schema": {"type": "string"},
+            "description": "Token akses pemohon (diberikan sekali saat pengajuan).",
+        }
+    ]
+}
+IF_MATCH_DOC = {
+    "parameters": [
+        {
+            "in": "header",
+            "name": "If-Match",
+            "required": True,
+            "schema": {"type": "string"},
+            "description": "ETag data yang terakhir dimuat.",
+        }
+    ]
+}
+STAFF = domain.STAFF_ROLES
+
+
+class Unauthenticated(DomainError):
+    status = 401
+
+
+def now() -> datetime:
+    return current_app.extensions[CLOCK_KEY]()
+
+
+def _endpoint() -> str:
+    rule = request.url_rule.rule if request.url_rule else request.path
+    return f"{request.method} {rule}"
+
+
+def _caller() -> tuple[Principal | None, str | None]:
+    """(staff, None) for a valid bearer token, (None, token) for a citizen's secret."""
+    principal = current_principal()
+    if principal is not None:
+        if not principal.has_role(*STAFF):
+            raise Forbidden("Peran Anda tidak mencakup layanan PPID.")
+        return principal, None
+    token = request.headers.get(TOKEN_HEADER)
+    if not token:
+        raise Unauthenticated(
+            f"Sertakan token akses permohonan pada header {TOKEN_HEADER}, atau masuk sebagai petugas."
+        )
+    return None, token
+
+
+def _citizen_token() -> str:
+    token = request.headers.get(TOKEN_HEADER)
+    if not token:
+        raise Unauthenticated(f"Sertakan token akses permohonan pada header {TOKEN_HEADER}.")
+    return token
+
+
+def citizen_rate_limited(view: Callable) -> Callable:
+    """The public rate limit for citizens; staff with a bearer token are not throttled, as a
+    whole office may share one address."""
+    limited = public_rate_limited(view)
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if request.headers.get("Authorization"):
+            return view(*args, **kwargs)
+        return limited(*args, **kwargs)
+
+    return wrapper
+
+
+def _with_etag(result: tuple[dict, str], status: int = 200):
+    view, tag = result
+    return view, status, {"ETag": tag}
+
+
+# -- requests -----------------------------------------------------------------------------------
+
+
+@blp.route("/requests")
+class Requests(MethodView):
+    @public_rate_limited
+    @blp.arguments(SubmitRequestSchema)
+    @blp.response(201, SubmittedSchema)
+    def post(self, data):
+        """Ajukan permohonan informasi publik (tanpa akun)
+
+        Jawaban memuat nomor pendaftaran, token akses (hanya sekali), hari ke-0 menurut
+        aturan jam kerja, batas waktu pemberitahuan tertulis dan penjelasan perhitungannya.
+        """
+        return handlers.submit_request(runtime(), data, now=now())
+
+    @roles_required(*STAFF)
+    @blp.arguments(RequestListQuerySchema, location="query")
+    @blp.paginate(**PAGE)
+    @blp.response(200, RequestSummarySchema(many=True))
+    def get(self, filters, pagination_parameters):
+        """Daftar permohonan yang boleh dilihat petugas (tanpa data pribadi)"""
+        return handlers.list_requests(
+            runtime(), current_principal(), filters, pagination_parameters, now=now()
+        )
+
+
+@blp.route("/requests/offline")
+class OfflineRequests(MethodView):
+    @roles_required(domain.UTAMA, domain.PELAKSANA)
+    @blp.arguments(OfflineRequestSchema)
+    @blp.response(201, SubmittedSchema)
+    def post(self, data):
+        """Catat permohonan yang datang langsung, lewat surat, telepon, surel atau faks
+
+        `submitted_at` adalah waktu permohonan benar-benar diterima.
+        """
+        return handlers.register_offline_request(runtime(), current_principal(), data, now=now())
+
+
+@blp.route("/requests/<string:number>")
+class RequestItem(MethodView):
+    @citizen_rate_limited
+    @blp.doc(**TOKEN_DOC)
+    @blp.response(200, RequestSchema)
+    def get(self, number):
+        """Lihat permohonan (petugas, atau pemohon dengan token akses)"""
+        staff, token = _caller()
+        return _with_etag(handlers.get_request(runtime(), number, now=now(), staff=staff, token=token))
+
+
+@blp.route("/requests/<string:number>/applicant")
+class RequestApplicant(MethodView):
+    @roles_required(*STAFF)
+    @blp.arguments(ApplicantQuerySchema, location="query")
+    @blp.response(200, ApplicantSchema)
+    def get(self, query, number):
+        """Data pribadi pemohon (setiap akses dicatat untuk pemohon)"""
+        return handlers.get_applicant(
+            runtime(), current_principal(), number, now=now(), endpoint=_endpoint(), reason=query.get("reason")
+        )
+
+
+@blp.route("/requests/<string:number>/personal-data-access")
+class PersonalDataAccessLog(MethodView):
+    @public_rate_limited
+    @blp.doc(**TOKEN_DOC)
+    @blp.response(200, AccessEntrySchema(many=True))
+    def get(self, number):
+        """Catatan siapa yang membuka data pribadi pemohon (UU 27/2022), dengan token akses"""
+        return handlers.personal_data_accesses(runtime(), number, token=_citizen_token())
+
+
+@blp.route("/requests/<string:number>/assignment")
+class Assignment(MethodView):
+    @roles_required(domain.UTAMA)
+    @blp.doc(**IF_MATCH_DOC)
+    @blp.arguments(AssignSchema)
+    @blp.response(200, RequestSchema)
+    def post(self, data, number):
+        """Tugaskan permohonan kepada PPID Pelaksana OPD (PPID Utama)"""
+        return _with_etag(
+            handlers.assign(runtime(), current_principal(), number, data["opd"], if_match=if_match_header(), now=now())
+        )
+
+
+@blp.route("/requests/<string:number>/reassignment")
+class Reassignment(MethodView):
+    @roles_required(domain.UTAMA, domain.PELAKSANA)
+    @blp.doc(**IF_MATCH_DOC)
+    @blp.arguments(ReassignSchema)
+    @blp.response(200, RequestSchema)
+    def post(self, data, number):
+        """Alihkan permohonan ke OPD lain dengan alasan"""
+        return _with_etag(
+            handlers.reassign(
+                runtime(), current_principal(), number, data["opd"], data["reason"],
+                if_match=if_match_header(), now=now(),
+            )
+        )
+
+
+@blp.route("/requests/<string:number>/extension")
+class Extension(MethodView):
+    @roles_required(domain.UTAMA, domain.PELAKSANA)
+    @blp.doc(**IF_MATCH_DOC)
+    @blp.arguments(ExtendSchema)
+    @blp.response(200, RequestSchema)
+    def post(self, data, number):
+        """Perpanjang waktu jawaban 7 hari kerja, satu kali, dengan alasan tertulis"""
+        return _with_etag(
+            handlers.extend(
+                runtime(), current_principal(), number, data["ground"], data["reason"],
+                if_match=if_match_header(), now=now(),
+            )
+        )
+
+
+@blp.route("/requests/<string:number>/notice")
+class NoticeItem(MethodView):
+    @roles_required(domain.UTAMA, domain.PELAKSANA)
+    @blp.doc(**IF_MATCH_DOC)
+    @blp.arguments(NoticeInSchema)
+    @blp.response(201, NoticeSchema)
+    def post(self, data, number):
+        """Terbitkan pemberitahuan tertulis (menutup permohonan)
+
+        Lampiran (dokumen yang diberikan) dikirim base64 dalam `attachments`.
+        """
+        uploads = [
+            handlers.Upload(a["filename"], a["content_type"], a["content_base64"])
+            for a in data.pop("attachments")
+        ]
+        return handlers.issue_notice(
+            runtime(), current_principal(), number, data, uploads, if_match=if_match_header(), now=now()
+        )
+
+    @citizen_rate_limited
+    @blp.doc(**TOKEN_DOC)
+    @blp.response(200, NoticeSchema)
+    def get(self, number):
+        """Pemberitahuan tertulis (petugas, atau pemohon dengan token akses)"""
+        staff, token = _caller()
+        return handlers.get_notice(runtime(), number, staff=staff, token=token)
+
+
+def _printed(number: str, kind: str) -> Response:
+    staff, token = _caller()
+    document = handlers.notice_document(
+        runtime(), number, now=now(), endpoint=_endpoint(), staff=staff, token=token
+    )
+    if kind == "pdf":
+        body, mimetype = notice.render_pdf(document), "application/pdf"
+    else:
+        body, mimetype = notice.render_html(document), "text/html"
+    response = Response(body, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'inline; filename="pemberitahuan-{number}.{kind}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@blp.route("/requests/<string:number>/notice.html")
+class NoticeHtml(MethodView):
+    @citizen_rate_limited
+    @blp.doc(**TOKEN_DOC, responses={"200": {"description": "Pemberitahuan tertulis (HTML)", "content": {"text/html": {}}}})
+    def get(self, number):
+        """Pemberitahuan tertulis siap cetak (HTML)"""
+        return _printed(number, "html")
+
+
+@blp.route("/requests/<string:number>/notice.pdf")
+class NoticePdf(MethodView):
+    @citizen_rate_limited
+    @blp.doc(**TOKEN_DOC, responses={"200": {"description": "Pemberitahuan tertulis (PDF)", "content": {"application/pdf": {}}}})
+    def get(self, number):
+        """Pemberitahuan tertulis siap cetak (PDF)"""
+        return _printed(number, "pdf")
+
+
+@blp.route("/requests/<string:number>/notice/attachments/<int:attachment_id>")
+class NoticeAttachment(MethodView):
+    @citizen_rate_limited
+    @blp.doc(**TOKEN_DOC, responses={"200": {"description": "Berkas lampiran"}})
+    def get(self, number, attachment_id):
+        """Unduh lampiran pemberitahuan tertulis"""
+        staff, token = _caller()
+        filename, content_type, content = handlers.get_attachment(
+            runtime(), number, attachment_id, staff=staff, token=token
+        )
+        response = Response(content, mimetype=content_type)
+        response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+
+@blp.route("/requests/<string:number>/withdrawal")
+class Withdrawal(MethodView):
+    @public_rate_limited
+    @blp.doc(**TOKEN_DOC)
+    @blp.arguments(WithdrawSchema)
+    @blp.response(200, RequestSchema)
+    def post(self, data, number):
+        """Cabut permohonan (pemohon, dengan token akses)"""
+        return handlers.withdraw(runtime(), number, data.get("reason"), token=_citizen_token(), now=now())
+
+
+@blp.route("/requests/<string:number>/objections")
+class RequestObjections(MethodView):
+    @public_rate_limited
+    @blp.doc(**TOKEN_DOC)
+    @blp.arguments(ObjectionInSchema)
+    @blp.response(201, ObjectionSchema)
+    def post(self, data, number):
+        """Ajukan keberatan kepada Atasan PPID (Pasal 35 huruf a-g), dengan token akses"""
+        return handlers.file_objection(
+            runtime(), number, data["grounds"], data["statement"], token=_citizen_token(), now=now()
+        )
+
+
+# -- objections ---------------------------------------------------------------------------------
+
+
+@blp.route("/objections")
+class Objections(MethodView):
+    @roles_required(*STAFF)
+    @blp.arguments(ObjectionListQuerySchema, location="query")
+    @blp.paginate(**PAGE)
+    @blp.response(200, ObjectionSchema(many=True))
+    def get(self, filters, pagination_parameters):
+        """Daftar keberatan yang boleh dilihat petugas"""
+        return handlers.list_objections(
+            runtime(), current_principal(), filters, pagination_parameters, now=now()
+        )
+
+
+@blp.route("/objections/<string:number>")
+class ObjectionItem(MethodView):
+    @citizen_rate_limited
+    @blp.doc(**TOKEN_DOC)
+    @blp.response(200, ObjectionSchema)
+    def get(self, number):
+        """Lihat keberatan (petugas, atau pemohon dengan token akses permohonannya)"""
+        staff, token = _caller()
+        return _with_etag(handlers.get_objection(runtime(), number, now=now(), staff=staff, token=token))
+
+
+@blp.route("/objections/<string:number>/decision")
+class Decision(MethodView):
+    @roles_required(domain.ATASAN)
+    @blp.doc(**IF_MATCH_DOC)
+    @blp.arguments(DecisionSchema)
+    @blp.response(200, ObjectionSchema)
+    def post(self, data, number):
+        """Tanggapan tertulis Atasan PPID atas keberatan"""
+        return _with_etag(
+            handlers.decide_objection(
+                runtime(), current_principal(), number, data["decision"], data["reasons"],
+                if_match=if_match_header(), now=now(),
+            )
+        )
+
+
+@blp.route("/objections/<string:number>/dispute")
+class DisputeItem(MethodView):
+    @roles_required(domain.UTAMA)
+    @blp.doc(**IF_MATCH_DOC)
+    @blp.arguments(DisputeInSchema)
+    @blp.response(201, ObjectionSchema)
+    def post(self, data, number):
+        """Catat sengketa informasi yang diajukan pemohon ke Komisi Informasi (PPID Utama)"""
+        return _with_etag(
+            handlers.record_dispute(
+                runtime(), current_principal(), number, data["filed_on"], data.get("register_number"),
+                if_match=if_match_header(), now=now(),
+            ),
+            201,
+        )
+
+
+@blp.route("/objections/<string:number>/dispute/resolution")
+class DisputeResolution(MethodView):
+    @roles_required(domain.UTAMA)
+    @blp.doc(**IF_MATCH_DOC)
+    @blp.arguments(ResolutionSchema)
+    @blp.response(200, ObjectionSchema)
+    def post(self, data, number):
+        """Catat putusan atau hasil mediasi Komisi Informasi (PPID Utama)"""
+        return _with_etag(
+            handlers.resolve_dispute(
+                runtime(), current_principal(), number, data["outcome"], data["resolved_on"],
+                data.get("summary"), if_match=if_match_header(), now=now(),
+            )
+        )
+

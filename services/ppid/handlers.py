@@ -1,0 +1,1145 @@
+"""One function per use case: open a unit of work, apply the rule, record events, commit.
+
+Every function takes the runtime, who is acting (a staff `Principal`, or a citizen's access
+token) and `now` (the caller's clock, so tests can stand on any date). They return plain
+dictionaries built by `presenters` and raise the chassis' `DomainError`s.
+
+Events carry identifiers, states and dates only, and the SLA clock instructions the
+notifier needs (DESIGN.md). The routing key's OPD is the OPD holding the case, or `none`
+while the PPID Utama has not assigned it; the clock of an unassigned request belongs to the
+PPID Utama's OPD (`PPID_UTAMA_OPD`, Diskominfo).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import func, insert, literal, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, selectinload
+
+from services.common.auth import Principal, new_access_token, verify_access_token
+from services.common.concurrency import require_match
+from services.common.errors import Forbidden, Invalid, NotFound
+from services.common.events import Event, new_event
+from services.common.http import paginate
+from services.common.runtime import Runtime
+from services.ppid import domain
+from services.ppid.models import (
+    Applicant,
+    Dispute,
+    Notice,
+    NoticeAttachment,
+    NumberCounter,
+    Objection,
+    PersonalDataAccess,
+    Request,
+    RequestHistory,
+    UtcDateTime,
+)
+from services.ppid.presenters import CITIZEN, STAFF, Presenter, etag
+from services.ppid.privacy import PURPOSES, record_access
+
+log = logging.getLogger("simpul.ppid")
+
+RESPONSE_CLOCK = "ppid.response"
+OBJECTION_CLOCK = "ppid.objection_response"
+DISPUTE_CLOCK = "ppid.dispute_window"
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A document to release with a notice, decoded from the request body."""
+
+    filename: str
+    content_type: str
+    content: bytes
+
+
+def _presenter(rt: Runtime) -> Presenter:
+    return Presenter(rt.calendar, rt.opds)
+
+
+def _utama_opd(rt: Runtime) -> str:
+    return getattr(rt.settings, "utama_opd", "diskominfo")
+
+
+def _clock_opd(rt: Runtime, opd: str | None) -> str:
+    return opd or _utama_opd(rt)
+
+
+def _event_data(rt: Runtime, data: dict[str, Any]) -> dict[str, Any]:
+    """Event data with every instant in the regency's local time, as the API shows them."""
+
+    def local(value: Any) -> Any:
+        if isinstance(value, datetime):
+            return value.astimezone(rt.calendar.tz)
+        if isinstance(value, dict):
+            return {k: local(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [local(v) for v in value]
+        return value
+
+    return local(data)
+
+
+def _local_year(rt: Runtime, at: datetime) -> int:
+    return at.astimezone(rt.calendar.tz).year
+
+
+# -- numbering -------------------------------------------------------------------------------
+
+
+def next_sequence(session: Session, kind: str, year: int) -> int:
+    """The next number of `kind` in `year`, gap-free.
+
+    One upsert increments the counter row and returns the new value. The row stays locked
+    until the surrounding transaction ends, so concurrent submissions take numbers one
+    after the other, and a rollback gives the number back.
+    """
+    dialect = session.get_bind().dialect.name
+    table = NumberCounter.__table__
+    ins = (postgresql if dialect == "postgresql" else sqlite).insert(table)
+    statement = ins.values(kind=kind, year=year, last_value=1).on_conflict_do_update(
+        index_elements=[table.c.kind, table.c.year],
+        set_={"last_value": table.c.last_value + 1},
+    )
+    return session.execute(statement.returning(table.c.last_value)).scalar_one()
+
+
+# -- loading and checks ----------------------------------------------------------------------
+
+
+def _load_request(session: Session, number: str, *, lock: bool = False, full: bool = False) -> Request:
+    if domain.parse_number(number) is None or not number.startswith(domain.REQUEST_PREFIX):
+        raise NotFound("Permohonan tidak ditemukan.")
+    statement = select(Request).where(Request.number == number)
+    if full:
+        statement = statement.options(
+            selectinload(Request.history),
+            selectinload(Request.notice),
+            selectinload(Request.objections),
+        )
+    if lock:
+        statement = statement.with_for_update()
+    request = session.scalars(statement).one_or_none()
+    if request is None:
+        raise NotFound("Permohonan tidak ditemukan.")
+    return request
+
+
+def _load_notice(session: Session, request: Request) -> Notice | None:
+    return session.scalars(
+        select(Notice).where(Notice.request_id == request.id).options(selectinload(Notice.attachments))
+    ).one_or_none()
+
+
+def _load_objection(session: Session, number: str, *, lock: bool = False) -> Objection:
+    if domain.parse_number(number) is None or not number.startswith(domain.OBJECTION_PREFIX):
+        raise NotFound("Keberatan tidak ditemukan.")
+    statement = (
+        select(Objection)
+        .where(Objection.number == number)
+        .options(selectinload(Objection.dispute), selectinload(Objection.request))
+    )
+    if lock:
+        statement = statement.with_for_update(of=Objection)
+    objection = session.scalars(statement).one_or_none()
+    if objection is None:
+        raise NotFound("Keberatan tidak ditemukan.")
+    return objection
+
+
+def _check_token(request: Request, token: str | None) -> None:
+    if not verify_access_token(token, request.access_token_hash):
+        raise Forbidden("Token akses tidak sesuai untuk permohonan ini.")
+
+
+def _check_version(number: str, version: int, if_match: str | None) -> None:
+    """Refuse an update made against another version of the record than the current one."""
+    require_match(if_match, etag(number, version))
+
+
+def _history(
+    session: Session,
+    request: Request,
+    action: str,
+    at: datetime,
+    *,
+    staff: Principal | None = None,
+    opd: str | None = None,
+    note: str | None = None,
+) -> None:
+    session.add(
+        RequestHistory(
+            request_id=request.id,
+            occurred_at=at,
+            action=action,
+            actor_kind="staff" if staff is not None else "applicant",
+            actor_sub=staff.sub if staff is not None else None,
+            opd=opd,
+            note=note,
+        )
+    )
+
+
+def _require_opd(rt: Runtime, code: str) -> None:
+    if code not in rt.opds:
+        raise Invalid("Kode OPD tidak dikenal.", {"opd": [f"Kode OPD tidak dikenal: {code}."]})
+
+
+# -- submission ------------------------------------------------------------------------------
+
+
+def submit_request(
+    rt: Runtime,
+    data: dict[str, Any],
+    *,
+    now: datetime,
+    channel: str = "web",
+    submitted_at: datetime | None = None,
+    staff: Principal | None = None,
+) -> dict[str, Any]:
+    """Register a request: its number, access token, day zero and due date, at once.
+
+    The submission is the hot path of the service (every citizen's form), so it writes with
+    a handful of statements and no ORM bookkeeping: the counter upsert, the request, the
+    applicant and the outbox row, in one transaction.
+    """
+    submitted_at = submitted_at or now
+    received_at, due_at = domain.request_deadlines(rt.calendar, submitted_at)
+    requested_opd = data.get("requested_opd")
+    assign_named = getattr(rt.settings, "assign_named_opd", True)
+    opd = requested_opd if (requested_opd and assign_named) else None
+    status = domain.ASSIGNED if opd else domain.RECEIVED
+    secret, token_hash = new_access_token()
+    year = _local_year(rt, now)
+    attorney = data.get("power_of_attorney") or {}
+    phone = data.get("phone")
+
+    with rt.uow() as uow:
+        session = uow.session
+        sequence = next_sequence(session, domain.REQUEST_PREFIX, year)
+        number = domain.format_number(domain.REQUEST_PREFIX, year, sequence)
+        # Core inserts on the tables: no ORM bookkeeping on the busiest path.
+        request_id = session.execute(
+            insert(Request.__table__)
+            .values(
+                number=number,
+                year=year,
+                sequence=sequence,
+                channel=channel,
+                status=status,
+                submitted_at=submitted_at,
+                received_at=received_at,
+                base_due_at=due_at,
+                due_at=due_at,
+                information=data["information"],
+                purpose=data["purpose"],
+                obtain_method=data["obtain_method"],
+                delivery_method=data["delivery_method"],
+                requested_opd=requested_opd,
+                opd=opd,
+                assigned_at=now if opd else None,
+                access_token_hash=token_hash,
+                registered_by=staff.sub if staff is not None else None,
+                created_at=now,
+                updated_at=now,
+                version=1,
+            )
+            .returning(Request.__table__.c.id)
+        ).scalar_one()
+        session.execute(
+            insert(Applicant.__table__).values(
+                request_id=request_id,
+                identity_type=data["identity_type"],
+                identity_number=data["identity_number"],
+                name=data["name"],
+                address=data["address"],
+                phone=phone,
+                email=data.get("email"),
+                occupation=data.get("occupation"),
+                attorney_name=attorney.get("attorney_name"),
+                attorney_letter=attorney.get("letter"),
+            )
+        )
+        if staff is not None:
+            session.execute(
+                insert(RequestHistory.__table__).values(
+                    request_id=request_id,
+                    occurred_at=now,
+                    action="registered",
+                    actor_kind="staff",
+                    actor_sub=staff.sub,
+                    opd=opd,
+                    note=f"Diterima melalui: {domain.CHANNELS[channel]}",
+                )
+            )
+        uow.publish(
+            new_event(
+                "ppid",
+                "request",
+                "submitted",
+                subject=f"requests/{number}",
+                opd=opd,
+                time=now,
+                data=_event_data(rt, {
+                    "number": number,
+                    "status": status,
+                    "channel": channel,
+                    "submitted_at": submitted_at,
+                    "received_at": received_at,
+                    "due_at": due_at,
+                    "requested_opd": requested_opd,
+                    "opd": opd,
+                    "sla": {
+                        # started_at: a walk-in entered later began at its receipt.
+                        "start": [
+                            {
+                                "clock": RESPONSE_CLOCK,
+                                "due_at": due_at,
+                                "opd": _clock_opd(rt, opd),
+                                "started_at": received_at,
+                            }
+                        ]
+                    },
+                }),
+            )
+        )
+        uow.commit()
+    log.info("request submitted", extra={"number": number, "channel": channel, "opd": opd})
+    presenter = _presenter(rt)
+    return {
+        "number": number,
+        "access_token": secret,
+        "status": status,
+        "status_label": domain.REQUEST_STATUSES[status],
+        "submitted_at": presenter.local(submitted_at),
+        "received_at": presenter.local(received_at),
+        "due_at": presenter.local(due_at),
+        "due_explanation": rt.calendar.explain_due(submitted_at, domain.NOTICE_DAYS),
+        "opd": opd,
+        "opd_name": presenter.opd_name(opd),
+        "message": (
+            f"Permohonan Anda tercatat dengan nomor {number}. Simpan token akses ini untuk "
+            "memantau permohonan; token hanya ditampilkan sekali."
+        ),
+    }
+
+
+def register_offline_request(
+    rt: Runtime, staff: Principal, data: dict[str, Any], *, now: datetime
+) -> dict[str, Any]:
+    """A walk-in, letter, phone, e-mail or fax request, recorded by staff with its real
+    receipt time. A Pelaksana's own desk is the OPD it goes to."""
+    if not staff.has_role(domain.UTAMA, domain.PELAKSANA):
+        raise Forbidden("Hanya PPID Utama atau PPID Pelaksana yang dapat mencatat permohonan.")
+    if staff.has_role(domain.PELAKSANA) and not staff.has_role(domain.UTAMA):
+        if staff.opd is None:
+            raise Forbidden("Token PPID Pelaksana tidak menyebut OPD.")
+        data = {**data, "requested_opd": staff.opd}
+    submitted_at = data["submitted_at"]
+    max_age = timedelta(days=getattr(rt.settings, "offline_max_age_days", 60))
+    if submitted_at > now:
+        raise Invalid("Waktu diterima tidak boleh di masa depan.", {"submitted_at": ["Di masa depan."]})
+    if submitted_at < now - max_age:
+        raise Invalid(
+            f"Waktu diterima lebih dari {max_age.days} hari yang lalu.",
+            {"submitted_at": ["Terlalu lama; periksa kembali tanggalnya."]},
+        )
+    return submit_request(
+        rt, data, now=now, channel=data["channel"], submitted_at=submitted_at, staff=staff
+    )
+
+
+# -- reading ---------------------------------------------------------------------------------
+
+
+def get_request(
+    rt: Runtime, number: str, *, now: datetime, staff: Principal | None = None, token: str | None = None
+) -> tuple[dict[str, Any], str]:
+    """The case for an officer who may see it, or for the holder of its access token."""
+    with rt.uow() as uow:
+        request = _load_request(uow.session, number, full=True)
+        if staff is not None:
+            domain.require_view(staff, request.opd)
+            audience = STAFF
+        else:
+            _check_token(request, token)
+            audience = CITIZEN
+        view = _presenter(rt).request(request, now, audience)
+        return view, etag(request.number, request.version)
+
+
+def list_requests(
+    rt: Runtime, staff: Principal, filters: dict[str, Any], page: Any, *, now: datetime
+) -> list[dict[str, Any]]:
+    """A page of the requests this officer may see, newest first; no personal data."""
+    everything, own_opd = domain.list_scope(staff)
+    statement = select(Request).order_by(Request.id.desc())
+    if not everything:
+        if own_opd is None:
+            page.item_count = 0
+            return []
+        statement = statement.where(Request.opd == own_opd)
+    if filters.get("opd"):
+        statement = statement.where(Request.opd == filters["opd"])
+    if filters.get("unassigned"):
+        statement = statement.where(Request.opd.is_(None))
+    for name in ("status", "channel", "year", "outcome"):
+        if filters.get(name) is not None:
+            statement = statement.where(getattr(Request, name) == filters[name])
+    tz = rt.calendar.tz
+    if filters.get("received_from"):
+        start = datetime.combine(filters["received_from"], time(0), tzinfo=tz)
+        statement = statement.where(Request.received_at >= start)
+    if filters.get("received_to"):
+        end = datetime.combine(filters["received_to"] + timedelta(days=1), time(0), tzinfo=tz)
+        statement = statement.where(Request.received_at < end)
+    if filters.get("late") is not None:
+        # The same rule as domain.is_late: done (or still open now) after the due time.
+        done = func.coalesce(Request.answered_at, Request.withdrawn_at, literal(now, UtcDateTime()))
+        late = done > Request.due_at
+        statement = statement.where(late if filters["late"] else ~late)
+    with rt.uow() as uow:
+        rows = paginate(uow.session, statement, page)
+        presenter = _presenter(rt)
+        return [presenter.request_summary(r, now) for r in rows]
+
+
+def get_applicant(
+    rt: Runtime,
+    staff: Principal,
+    number: str,
+    *,
+    now: datetime,
+    endpoint: str,
+    reason: str | None = None,
+) -> dict[str, Any]:
+    """The applicant's personal data, for the officers who need it; the read is recorded."""
+    with rt.uow() as uow:
+        request = _load_request(uow.session, number)
+        if not domain.may_see_personal_data(staff, request.opd):
+            raise Forbidden("Anda tidak berwenang melihat data pribadi pemohon ini.")
+        applicant = uow.session.get(Applicant, request.id)
+        record_access(
+            uow.session, staff, [request.id], purpose="view_applicant", endpoint=endpoint, at=now, reason=reason
+        )
+        uow.commit()
+        return {
+            "request_number": request.number,
+            "identity_type": applicant.identity_type,
+            "identity_number": applicant.identity_number,
+            "name": applicant.name,
+            "address": applicant.address,
+            "phone": applicant.phone,
+            "email": applicant.email,
+            "occupation": applicant.occupation,
+            "power_of_attorney": (
+                {"attorney_name": applicant.attorney_name, "letter": applicant.attorney_letter}
+                if applicant.attorney_name
+                else None
+            ),
+        }
+
+
+def personal_data_accesses(rt: Runtime, number: str, *, token: str | None) -> list[dict[str, Any]]:
+    """The applicant's own record of who read their personal data (UU 27/2022)."""
+    with rt.uow() as uow:
+        request = _load_request(uow.session, number)
+        _check_token(request, token)
+        rows = uow.session.scalars(
+            select(PersonalDataAccess)
+            .where(PersonalDataAccess.request_id == request.id)
+            .order_by(PersonalDataAccess.id)
+        )
+        presenter = _presenter(rt)
+        return [
+            {
+                "accessed_at": presenter.local(row.accessed_at),
+                "actor": row.actor_name or row.actor_sub,
+                "actor_roles": row.actor_roles.split(","),
+                "actor_opd": row.actor_opd,
+                "actor_opd_name": presenter.opd_name(row.actor_opd),
+                "purpose": row.purpose,
+                "purpose_label": PURPOSES.get(row.purpose, row.purpose),
+                "endpoint": row.endpoint,
+                "reason": row.reason,
+            }
+            for row in rows
+        ]
+
+
+# -- routing ---------------------------------------------------------------------------------
+
+
+def assign(
+    rt: Runtime, staff: Principal, number: str, opd: str, *, if_match: str | None, now: datetime
+) -> tuple[dict[str, Any], str]:
+    """The PPID Utama hands an unassigned request to the OPD holding the information."""
+    if not staff.has_role(domain.UTAMA):
+        raise Forbidden("Hanya PPID Utama yang dapat menugaskan permohonan.")
+    _require_opd(rt, opd)
+    with rt.uow() as uow:
+        request = _load_request(uow.session, number, lock=True, full=True)
+        _check_version(request.number, request.version, if_match)
+        domain.assign(request, opd, now)
+        request.updated_at = now
+        _history(uow.session, request, "assigned", now, staff=staff, opd=opd)
+        uow.publish(_routing_event(rt, request, "assigned", None, now))
+        uow.commit()
+        return _fresh_view(rt, uow.session, request, now)
+
+
+def _routing_event(
+    rt: Runtime, request: Request, action: str, previous: str | None, now: datetime
+) -> Event:
+    """The request now sits with `request.opd`: its response clock moves there too."""
+    opd = request.opd
+    return new_event(
+        "ppid",
+        "request",
+        action,
+        subject=f"requests/{request.number}",
+        opd=opd,
+        time=now,
+        data=_event_data(rt, {
+            "number": request.number,
+            "status": request.status,
+            "opd": opd,
+            "previous_opd": previous,
+            "assigned_at": now,
+            "due_at": request.due_at,
+            "sla": {"start": [{"clock": RESPONSE_CLOCK, "due_at": request.due_at, "opd": opd}]},
+        }),
+    )
+
+
+def reassign(
+    rt: Runtime,
+    staff: Principal,
+    number: str,
+    opd: str,
+    reason: str,
+    *,
+    if_match: str | None,
+    now: datetime,
+) -> tuple[dict[str, Any], str]:
+    """Move a request to the OPD that really holds the information, with the reason."""
+    _require_opd(rt, opd)
+    with rt.uow() as uow:
+        request = _load_request(uow.session, number, lock=True, full=True)
+        domain.require_reassigner(staff, request.opd)
+        _check_version(request.number, request.version, if_match)
+        previous = domain.reassign(request, opd, now)
+        request.updated_at = now
+        _history(uow.session, request, "reassigned", now, staff=staff, opd=opd, note=reason)
+        uow.publish(_routing_event(rt, request, "reassigned", previous, now))
+        uow.commit()
+        return _fresh_view(rt, uow.session, request, now)
+
+
+def extend(
+    rt: Runtime,
+    staff: Principal,
+    number: str,
+    ground: str,
+    reason: str,
+    *,
+    if_match: str | None,
+    now: datetime,
+) -> tuple[dict[str, Any], str]:
+    """The one extension of 7 working days, with its written reason (Pasal 22 ayat 8)."""
+    with rt.uow() as uow:
+        request = _load_request(uow.session, number, lock=True, full=True)
+        domain.require_handler(staff, request.opd)
+        _check_version(request.number, request.version, if_match)
+        previous_due = domain.extend(request, rt.calendar, ground, now)
+        request.extension_reason = reason
+        request.updated_at = now
+        _history(
+            uow.session, request, "extended", now, staff=staff, opd=request.opd,
+            note=f"{domain.EXTENSION_GROUNDS[ground]}. {reason}",
+        )
+        uow.publish(
+            new_event(
+                "ppid",
+                "request",
+                "extended",
+                subject=f"requests/{request.number}",
+                opd=request.opd,
+                time=now,
+                data=_event_data(rt, {
+                    "number": request.number,
+                    "status": request.status,
+                    "opd": request.opd,
+                    "extension_ground": ground,
+                    "extended_at": now,
+                    "previous_due_at": previous_due,
+                    "due_at": request.due_at,
+                    "sla": {
+                        "start": [
+                            {
+                                "clock": RESPONSE_CLOCK,
+                                "due_at": request.due_at,
+                                "opd": _clock_opd(rt, request.opd),
+                            }
+                        ]
+                    },
+                }),
+            )
+        )
+        uow.commit()
+        return _fresh_view(rt, uow.session, request, now)
+
+
+def _fresh_view(rt: Runtime, session: Session, request: Request, now: datetime) -> tuple[dict, str]:
+    """The case after a change, re-read so history and notice are current."""
+    session.expire(request)
+    request = _load_request(session, request.number, full=True)
+    return _presenter(rt).request(request, now, STAFF), etag(request.number, request.version)
+
+
+# -- the written notice ----------------------------------------------------------------------
+
+
+def issue_notice(
+    rt: Runtime,
+    staff: Principal,
+    number: str,
+    data: dict[str, Any],
+    uploads: Sequence[Upload],
+    *,
+    if_match: str | None,
+    now: datetime,
+) -> dict[str, Any]:
+    """Answer a request with its written notice; the request is closed by it."""
+    tz = rt.calendar.tz
+    fields = domain.check_notice(data, today=now.astimezone(tz).date(), attachments=len(uploads))
+    _check_uploads(rt, uploads)
+    issued_at = data.get("issued_at") or now
+    if issued_at > now:
+        raise Invalid("Tanggal pemberitahuan tidak boleh di masa depan.", {"issued_at": ["Di masa depan."]})
+    with rt.uow() as uow:
+        session = uow.session
+        request = _load_request(session, number, lock=True)
+        domain.require_handler(staff, request.opd)
+        _check_version(request.number, request.version, if_match)
+        domain.answer(request, issued_at)
+        late = issued_at > request.due_at
+        days_taken = rt.calendar.days_taken(request.submitted_at, issued_at)
+        # The letter comes from the PPID that wrote it: the OPD's Pelaksana, or the PPID Utama.
+        from_opd = staff.has_role(domain.PELAKSANA) and staff.opd == request.opd
+        issuing_opd = request.opd if from_opd else None
+        notice = Notice(
+            request_id=request.id,
+            issued_at=issued_at,
+            issued_by=staff.sub,
+            issued_by_name=staff.name,
+            issuing_opd=issuing_opd,
+            letter_number=data.get("letter_number"),
+            remarks=data.get("remarks"),
+            late=late,
+            days_taken=days_taken,
+            **fields,
+        )
+        session.add(notice)
+        session.flush()
+        for upload in uploads:
+            session.add(
+                NoticeAttachment(
+                    notice_id=notice.id,
+                    filename=upload.filename,
+                    content_type=upload.content_type,
+                    size=len(upload.content),
+                    sha256=hashlib.sha256(upload.content).hexdigest(),
+                    content=upload.content,
+                    created_at=now,
+                )
+            )
+        request.outcome = fields["outcome"]
+        request.updated_at = now
+        _history(
+            session, request, "answered", now, staff=staff, opd=request.opd,
+            note=domain.OUTCOMES[fields["outcome"]],
+        )
+        uow.publish(
+            new_event(
+                "ppid",
+                "request",
+                "answered",
+                subject=f"requests/{request.number}",
+                opd=request.opd,
+                time=now,
+                data=_event_data(rt, {
+                    "number": request.number,
+                    "status": request.status,
+                    "opd": request.opd,
+                    "outcome": fields["outcome"],
+                    "exemption_clause": fields["exemption_clause"],
+                    "issued_at": issued_at,
+                    "due_at": request.due_at,
+                    "late": late,
+                    "days_taken": days_taken,
+                    "fee_amount": fields["fee_amount"],
+                    "attachments": len(uploads),
+                    "sla": {"stop": [{"clock": RESPONSE_CLOCK}]},
+                }),
+            )
+        )
+        uow.commit()
+        session.expire_all()
+        request = _load_request(session, number)
+        return _presenter(rt).notice(request, _load_notice(session, request))
+
+
+def _check_uploads(rt: Runtime, uploads: Sequence[Upload]) -> None:
+    max_count = getattr(rt.settings, "attachment_max_count", 3)
+    max_bytes = getattr(rt.settings, "attachment_max_bytes", 2 * 1024 * 1024)
+    errors: dict[str, list[str]] = {}
+    if len(uploads) > max_count:
+        errors["attachments"] = [f"Paling banyak {max_count} lampiran."]
+    for index, upload in enumerate(uploads):
+        problem = domain.attachment_problem(upload.filename, upload.content_type, upload.content, max_bytes)
+        if problem:
+            errors[f"attachments.{index}"] = [problem]
+    if errors:
+        raise Invalid("Lampiran tidak dapat diterima.", errors)
+
+
+def get_notice(
+    rt: Runtime, number: str, *, staff: Principal | None = None, token: str | None = None
+) -> dict[str, Any]:
+    with rt.uow() as uow:
+        request = _load_request(uow.session, number)
+        _check_reader(request, staff, token)
+        notice = _load_notice(uow.session, request)
+        if notice is None:
+            raise NotFound("Permohonan ini belum memiliki pemberitahuan tertulis.")
+        return _presenter(rt).notice(request, notice)
+
+
+def notice_document(
+    rt: Runtime,
+    number: str,
+    *,
+    now: datetime,
+    endpoint: str,
+    staff: Principal | None = None,
+    token: str | None = None,
+) -> dict[str, Any]:
+    """Everything the printed notice shows, including the applicant's name and address.
+
+    A staff print is a read of personal data and is recorded; the applicant's own is not.
+    """
+    with rt.uow() as uow:
+        session = uow.session
+        request = _load_request(session, number)
+        _check_reader(request, staff, token)
+        notice = _load_notice(session, request)
+        if notice is None:
+            raise NotFound("Permohonan ini belum memiliki pemberitahuan tertulis.")
+        applicant = session.get(Applicant, request.id)
+        if staff is not None:
+            record_access(session, staff, [request.id], purpose="print_notice", endpoint=endpoint, at=now)
+        presenter = _presenter(rt)
+        document = {
+            "notice": presenter.notice(request, notice),
+            "request": presenter.request_summary(request, now),
+            "request_extra": {
+                "purpose": request.purpose,
+                "obtain_method": request.obtain_method,
+                "delivery_method": request.delivery_method,
+            },
+            "applicant": {
+                "name": applicant.name,
+                "address": applicant.address,
+                "phone": applicant.phone,
+                "email": applicant.email,
+            },
+            "regency_name": rt.opds.regency.name if rt.opds.regency else None,
+            "issuing_opd_name": presenter.opd_name(notice.issuing_opd),
+            "objection_deadline": presenter.local(
+                rt.calendar.due_at(notice.issued_at, domain.OBJECTION_WINDOW_DAYS)
+            ),
+        }
+        uow.commit()
+        return document
+
+
+def get_attachment(
+    rt: Runtime, number: str, attachment_id: int, *, staff: Principal | None = None, token: str | None = None
+) -> tuple[str, str, bytes]:
+    with rt.uow() as uow:
+        request = _load_request(uow.session, number)
+        _check_reader(request, staff, token)
+        row = uow.session.scalars(
+            select(NoticeAttachment)
+            .join(Notice, Notice.id == NoticeAttachment.notice_id)
+            .where(Notice.request_id == request.id, NoticeAttachment.id == attachment_id)
+        ).one_or_none()
+        if row is None:
+            raise NotFound("Lampiran tidak ditemukan.")
+        return row.filename, row.content_type, row.content
+
+
+def _check_reader(request: Request, staff: Principal | None, token: str | None) -> None:
+    if staff is not None:
+        domain.require_view(staff, request.opd)
+    else:
+        _check_token(request, token)
+
+
+# -- the applicant's own steps ---------------------------------------------------------------
+
+
+def withdraw(
+    rt: Runtime, number: str, reason: str | None, *, token: str | None, now: datetime
+) -> dict[str, Any]:
+    with rt.uow() as uow:
+        request = _load_request(uow.session, number, lock=True, full=True)
+        _check_token(request, token)
+        domain.withdraw(request, now)
+        request.withdrawal_reason = reason
+        request.updated_at = now
+        _history(uow.session, request, "withdrawn", now, opd=request.opd)
+        uow.publish(
+            new_event(
+                "ppid",
+                "request",
+                "withdrawn",
+                subject=f"requests/{request.number}",
+                opd=request.opd,
+                time=now,
+                data=_event_data(rt, {
+                    "number": request.number,
+                    "status": request.status,
+                    "opd": request.opd,
+                    "withdrawn_at": now,
+                    "due_at": request.due_at,
+                    "sla": {"stop": [{"clock": RESPONSE_CLOCK}]},
+                }),
+            )
+        )
+        uow.commit()
+        session = uow.session
+        session.expire(request)
+        request = _load_request(session, number, full=True)
+        return _presenter(rt).request(request, now, CITIZEN)
+
+
+def file_objection(
+    rt: Runtime,
+    number: str,
+    grounds: Sequence[str],
+    statement: str,
+    *,
+    token: str | None,
+    now: datetime,
+) -> dict[str, Any]:
+    """The applicant's objection to the Atasan PPID (Pasal 35), with its own number."""
+    grounds = sorted(set(grounds))
+    year = _local_year(rt, now)
+    with rt.uow() as uow:
+        session = uow.session
+        request = _load_request(session, number, lock=True)
+        _check_token(request, token)
+        notice = _load_notice(session, request)
+        open_objection = session.scalar(
+            select(func.count())
+            .select_from(Objection)
+            .where(Objection.request_id == request.id, Objection.status == domain.FILED)
+        )
+        arose, deadline = domain.check_objection(
+            request, notice, grounds, cal=rt.calendar, now=now, has_open_objection=bool(open_objection)
+        )
+        received_at, response_due = domain.objection_response_due(rt.calendar, now)
+        sequence = next_sequence(session, domain.OBJECTION_PREFIX, year)
+        objection = Objection(
+            number=domain.format_number(domain.OBJECTION_PREFIX, year, sequence),
+            year=year,
+            sequence=sequence,
+            request_id=request.id,
+            opd=request.opd,
+            grounds=",".join(grounds),
+            statement=statement,
+            ground_arose_at=arose,
+            filing_deadline=deadline,
+            filed_at=now,
+            received_at=received_at,
+            response_due_at=response_due,
+            status=domain.FILED,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(objection)
+        _history(session, request, "objection_filed", now, opd=request.opd, note=objection.number)
+        uow.publish(
+            new_event(
+                "ppid",
+                "objection",
+                "filed",
+                subject=f"objections/{objection.number}",
+                opd=request.opd,
+                time=now,
+                data=_event_data(rt, {
+                    "number": objection.number,
+                    "request_number": request.number,
+                    "status": objection.status,
+                    "opd": request.opd,
+                    "grounds": grounds,
+                    "filed_at": now,
+                    "received_at": received_at,
+                    "response_due_at": response_due,
+                    "sla": {
+                        "start": [
+                            {
+                                "clock": OBJECTION_CLOCK,
+                                "due_at": response_due,
+                                "opd": _clock_opd(rt, request.opd),
+                            }
+                        ]
+                    },
+                }),
+            )
+        )
+        session.flush()
+        objection = _load_objection(session, objection.number)
+        view = _presenter(rt).objection(objection, request, now, CITIZEN)
+        uow.commit()
+        return view
+
+
+# -- objections: reading and deciding --------------------------------------------------------
+
+
+def get_objection(
+    rt: Runtime, number: str, *, now: datetime, staff: Principal | None = None, token: str | None = None
+) -> tuple[dict[str, Any], str]:
+    with rt.uow() as uow:
+        objection = _load_objection(uow.session, number)
+        request = objection.request
+        if staff is not None:
+            domain.require_view(staff, objection.opd)
+            audience = STAFF
+        else:
+            _check_token(request, token)
+            audience = CITIZEN
+        view = _presenter(rt).objection(objection, request, now, audience)
+        return view, etag(objection.number, objection.version)
+
+
+def list_objections(
+    rt: Runtime, staff: Principal, filters: dict[str, Any], page: Any, *, now: datetime
+) -> list[dict[str, Any]]:
+    everything, own_opd = domain.list_scope(staff)
+    statement = (
+        select(Objection)
+        .options(selectinload(Objection.dispute), selectinload(Objection.request))
+        .order_by(Objection.id.desc())
+    )
+    if not everything:
+        if own_opd is None:
+            page.item_count = 0
+            return []
+        statement = statement.where(Objection.opd == own_opd)
+    for name in ("status", "opd", "year", "decision"):
+        if filters.get(name) is not None:
+            statement = statement.where(getattr(Objection, name) == filters[name])
+    with rt.uow() as uow:
+        rows = paginate(uow.session, statement, page)
+        presenter = _presenter(rt)
+        return [presenter.objection(o, o.request, now, STAFF) for o in rows]
+
+
+def decide_objection(
+    rt: Runtime,
+    staff: Principal,
+    number: str,
+    decision: str,
+    reasons: str,
+    *,
+    if_match: str | None,
+    now: datetime,
+) -> tuple[dict[str, Any], str]:
+    """The Atasan PPID's written answer (Pasal 36); opens the 14-day dispute window."""
+    with rt.uow() as uow:
+        session = uow.session
+        objection = _load_objection(session, number, lock=True)
+        domain.require_decider(staff, objection.opd)
+        _check_version(objection.number, objection.version, if_match)
+        domain.decide(objection, decision, cal=rt.calendar, now=now)
+        objection.decision_reasons = reasons
+        objection.decided_by = staff.sub
+        objection.decided_by_name = staff.name
+        objection.updated_at = now
+        request = objection.request
+        _history(
+            session, request, "objection_decided", now, staff=staff, opd=objection.opd,
+            note=f"{objection.number}: {domain.DECISIONS[decision]}",
+        )
+        clock_opd = _clock_opd(rt, objection.opd)
+        uow.publish(
+            new_event(
+                "ppid",
+                "objection",
+                "decided",
+                subject=f"objections/{objection.number}",
+                opd=objection.opd,
+                time=now,
+                data=_event_data(rt, {
+                    "number": objection.number,
+                    "request_number": request.number,
+                    "status": objection.status,
+                    "opd": objection.opd,
+                    "decision": decision,
+                    "decided_at": now,
+                    "response_due_at": objection.response_due_at,
+                    "late": objection.decision_late,
+                    "dispute_window_due_at": objection.dispute_window_due_at,
+                    "sla": {
+                        "stop": [{"clock": OBJECTION_CLOCK}],
+                        "start": [
+                            {
+                                "clock": DISPUTE_CLOCK,
+                                "due_at": objection.dispute_window_due_at,
+                                "opd": clock_opd,
+                            }
+                        ],
+                    },
+                }),
+            )
+        )
+        uow.commit()
+        return _fresh_objection(rt, session, objection.number, now)
+
+
+def _fresh_objection(rt: Runtime, session: Session, number: str, now: datetime) -> tuple[dict, str]:
+    session.expire_all()
+    objection = _load_objection(session, number)
+    view = _presenter(rt).objection(objection, objection.request, now, STAFF)
+    return view, etag(objection.number, objection.version)
+
+
+# -- disputes at the Komisi Informasi --------------------------------------------------------
+
+
+def record_dispute(
+    rt: Runtime,
+    staff: Principal,
+    number: str,
+    filed_on: date,
+    register_number: str | None,
+    *,
+    if_match: str | None,
+    now: datetime,
+) -> tuple[dict[str, Any], str]:
+    """The PPID Utama records that the applicant took the objection to the Komisi Informasi."""
+    if not staff.has_role(domain.UTAMA):
+        raise Forbidden("Hanya PPID Utama yang mencatat sengketa informasi.")
+    with rt.uow() as uow:
+        session = uow.session
+        objection = _load_objection(session, number, lock=True)
+        _check_version(objection.number, objection.version, if_match)
+        within = domain.check_dispute(
+            objection, filed_on, cal=rt.calendar, now=now, has_dispute=objection.dispute is not None
+        )
+        request = objection.request
+        session.add(
+            Dispute(
+                objection_id=objection.id,
+                request_id=request.id,
+                register_number=register_number,
+                filed_on=filed_on,
+                within_window=within,
+                recorded_at=now,
+                recorded_by=staff.sub,
+                status=domain.FILED,
+            )
+        )
+        # Touching the objection moves its ETag: the dispute is part of that record.
+        objection.updated_at = now
+        _history(session, request, "dispute_filed", now, staff=staff, opd=objection.opd, note=objection.number)
+        uow.publish(
+            new_event(
+                "ppid",
+                "dispute",
+                "filed",
+                subject=f"objections/{objection.number}",
+                opd=objection.opd,
+                time=now,
+                data=_event_data(rt, {
+                    "objection_number": objection.number,
+                    "request_number": request.number,
+                    "status": domain.FILED,
+                    "opd": objection.opd,
+                    "filed_on": filed_on,
+                    "within_window": within,
+                    "register_number": register_number,
+                    "sla": {"stop": [{"clock": DISPUTE_CLOCK}]},
+                }),
+            )
+        )
+        uow.commit()
+        return _fresh_objection(rt, session, objection.number, now)
+
+
+def resolve_dispute(
+    rt: Runtime,
+    staff: Principal,
+    number: str,
+    outcome: str,
+    resolved_on: date,
+    summary: str | None,
+    *,
+    if_match: str | None,
+    now: datetime,
+) -> tuple[dict[str, Any], str]:
+    """The PPID Utama records how the Komisi Informasi settled the dispute."""
+    if not staff.has_role(domain.UTAMA):
+        raise Forbidden("Hanya PPID Utama yang mencatat putusan sengketa informasi.")
+    with rt.uow() as uow:
+        session = uow.session
+        objection = _load_objection(session, number, lock=True)
+        _check_version(objection.number, objection.version, if_match)
+        dispute = objection.dispute
+        if dispute is None:
+            raise NotFound("Belum ada sengketa yang dicatat untuk keberatan ini.")
+        domain.check_resolution(dispute, outcome, resolved_on, today=now.astimezone(rt.calendar.tz).date())
+        dispute.status = domain.RESOLVED
+        dispute.outcome = outcome
+        dispute.resolved_on = resolved_on
+        dispute.resolution_summary = summary
+        dispute.resolution_recorded_by = staff.sub
+        objection.updated_at = now
+        request = objection.request
+        _history(
+            session, request, "dispute_resolved", now, staff=staff, opd=objection.opd,
+            note=domain.DISPUTE_OUTCOMES[outcome],
+        )
+        uow.publish(
+            new_event(
+                "ppid",
+                "dispute",
+                "resolved",
+                subject=f"objections/{objection.number}",
+                opd=objection.opd,
+                time=now,
+                data=_event_data(rt, {
+                    "objection_number": objection.number,
+                    "request_number": request.number,
+                    "status": domain.RESOLVED,
+                    "opd": objection.opd,
+                    "outcome": outcome,
+                    "filed_on": dispute.filed_on,
+                    "resolved_on": resolved_on,
+                }),
+            )
+        )
+        uow.commit()
+        return _fresh_objection(rt, session, objection.number, now)

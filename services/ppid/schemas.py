@@ -1,0 +1,489 @@
+"""Marshmallow schemas of the PPID API, with messages in Bahasa Indonesia.
+
+Bodies refuse unknown fields (marshmallow's default); every field message is written for
+the citizen or clerk filling in the form.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
+
+from services.common.http import runtime
+from services.common.opd import OpdCodeField
+from services.ppid import domain
+
+MESSAGES = {
+    "required": "Wajib diisi.",
+    "null": "Tidak boleh kosong.",
+    "invalid": "Format tidak valid.",
+    "validator_failed": "Nilai tidak valid.",
+}
+
+
+def _messages(**extra: str) -> dict[str, str]:
+    return {**MESSAGES, **extra}
+
+
+class Text(fields.String):
+    """Trimmed text with a length range; blank counts as missing."""
+
+    def __init__(self, max_length: int, *, min_length: int = 1, **kwargs: Any):
+        kwargs.setdefault("error_messages", _messages(invalid="Harus berupa teks."))
+        super().__init__(**kwargs)
+        self.min_length = min_length
+        self.max_length = max_length
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        if "\x00" in text:
+            raise ValidationError("Teks mengandung karakter yang tidak diizinkan.")
+        if not text:
+            if self.required:
+                raise ValidationError(MESSAGES["required"])
+            return None
+        if len(text) < self.min_length:
+            raise ValidationError(f"Paling sedikit {self.min_length} karakter.")
+        if len(text) > self.max_length:
+            raise ValidationError(f"Paling banyak {self.max_length} karakter.")
+        return text
+
+
+def Choice(choices, **kwargs: Any) -> fields.String:  # noqa: N802 - reads like a field class
+    names = list(choices)
+    return fields.String(
+        validate=validate.OneOf(names, error="Pilihan tidak dikenal; gunakan salah satu dari: {choices}."),
+        error_messages=_messages(invalid="Harus berupa teks."),
+        metadata={"enum": names},
+        **kwargs,
+    )
+
+
+def When(**kwargs: Any) -> fields.AwareDateTime:  # noqa: N802
+    return fields.AwareDateTime(
+        error_messages=_messages(
+            invalid="Tanggal dan waktu tidak valid; gunakan ISO 8601, mis. 2026-03-16T10:00:00+07:00.",
+            invalid_awareness="Sertakan zona waktu, mis. 2026-03-16T10:00:00+07:00.",
+        ),
+        **kwargs,
+    )
+
+
+def Day(**kwargs: Any) -> fields.Date:  # noqa: N802
+    return fields.Date(
+        error_messages=_messages(invalid="Tanggal tidak valid; gunakan format 2026-03-16."), **kwargs
+    )
+
+
+def Whole(**kwargs: Any) -> fields.Integer:  # noqa: N802
+    kwargs.setdefault("strict", True)
+    return fields.Integer(error_messages=_messages(invalid="Harus berupa bilangan bulat."), **kwargs)
+
+
+def Flag(**kwargs: Any) -> fields.Boolean:  # noqa: N802
+    return fields.Boolean(error_messages=_messages(invalid="Harus true atau false."), **kwargs)
+
+
+def OpdCode(**kwargs: Any) -> OpdCodeField:  # noqa: N802
+    return OpdCodeField(
+        lambda: runtime().opds, error_messages=_messages(invalid="Harus berupa kode OPD."), **kwargs
+    )
+
+
+class Base(Schema):
+    error_messages = {
+        "unknown": "Isian tidak dikenal.",
+        "type": "Data harus berupa objek JSON.",
+    }
+
+
+# -- requests ---------------------------------------------------------------------------------
+
+
+class PowerOfAttorneySchema(Base):
+    attorney_name = Text(200, min_length=2, required=True, metadata={"description": "Nama penerima kuasa"})
+    letter = Text(200, min_length=3, required=True, metadata={"description": "Nomor dan tanggal surat kuasa"})
+
+
+class SubmitRequestSchema(Base):
+    """The request form of the service standard (Perki 1/2021)."""
+
+    identity_type = Choice(domain.IDENTITY_TYPES, required=True)
+    identity_number = Text(
+        100,
+        required=True,
+        metadata={"description": "NIK (16 digit) untuk perorangan; nomor akta pendirian/SK badan hukum."},
+    )
+    name = Text(200, min_length=2, required=True)
+    address = Text(500, min_length=5, required=True)
+    phone = Text(30, allow_none=True, load_default=None)
+    email = fields.Email(
+        allow_none=True,
+        load_default=None,
+        validate=validate.Length(max=254, error="Paling banyak {max} karakter."),
+        error_messages=_messages(invalid="Alamat surel tidak valid."),
+    )
+    occupation = Text(100, allow_none=True, load_default=None)
+    power_of_attorney = fields.Nested(
+        PowerOfAttorneySchema, allow_none=True, load_default=None, error_messages=_messages()
+    )
+    information = Text(5000, min_length=10, required=True, metadata={"description": "Rincian informasi yang dibutuhkan"})
+    purpose = Text(2000, min_length=5, required=True, metadata={"description": "Tujuan penggunaan informasi"})
+    obtain_method = Choice(domain.OBTAIN_METHODS, required=True)
+    delivery_method = Choice(domain.DELIVERY_METHODS, required=True)
+    requested_opd = OpdCode(
+        allow_none=True,
+        load_default=None,
+        metadata={"description": "OPD yang menurut pemohon menguasai informasi (boleh kosong)"},
+    )
+
+    @validates_schema
+    def _check(self, data: dict, **_kwargs) -> None:
+        errors: dict[str, list[str]] = {}
+        number = data.get("identity_number")
+        if number is not None:
+            if data.get("identity_type") == "nik":
+                problem = domain.nik_problem(number.replace(" ", ""))
+                if problem:
+                    errors["identity_number"] = [problem]
+            elif len(number) < 3:
+                errors["identity_number"] = ["Nomor akta/SK badan hukum paling sedikit 3 karakter."]
+        phone, email = data.get("phone"), data.get("email")
+        if phone is not None and domain.normalise_phone(phone) is None:
+            errors["phone"] = ["Nomor telepon tidak valid; contoh 0812-3456-7890 atau +62 513 21234."]
+        if phone is None and email is None:
+            message = ["Isi nomor telepon dan/atau alamat surel."]
+            errors["phone"], errors["email"] = message, message
+        if data.get("delivery_method") == "email" and email is None:
+            errors.setdefault("email", []).append("Wajib diisi bila informasi dikirim melalui surel.")
+        if errors:
+            raise ValidationError(errors)
+
+    @post_load
+    def _normalise(self, data: dict, **_kwargs) -> dict:
+        if data.get("identity_type") == "nik":
+            data["identity_number"] = data["identity_number"].replace(" ", "")
+        if data.get("phone") is not None:
+            data["phone"] = domain.normalise_phone(data["phone"])
+        if data.get("email") is not None:
+            data["email"] = data["email"].strip().lower()
+        return data
+
+
+class OfflineRequestSchema(SubmitRequestSchema):
+    """A request received in person, by letter, phone, e-mail or fax, entered by staff."""
+
+    channel = Choice(domain.OFFLINE_CHANNELS, required=True)
+    submitted_at = When(required=True, metadata={"description": "Waktu permohonan benar-benar diterima"})
+
+
+class ExplanationSchema(Schema):
+    received_at = fields.String()
+    effective_received_at = fields.String()
+    day_zero = fields.String()
+    day_zero_moved = fields.Boolean()
+    day_zero_reason = fields.String(allow_none=True)
+    working_days = fields.Integer()
+    office_hours = fields.Dict()
+    counted_days = fields.List(fields.Dict())
+    skipped_days = fields.List(fields.Dict())
+    due_date = fields.String()
+    due_at = fields.String()
+    summary = fields.String()
+
+
+class SubmittedSchema(Schema):
+    number = fields.String(metadata={"example": "PPID-2026-000123"})
+    access_token = fields.String(metadata={"description": "Rahasia untuk memantau permohonan; hanya ditampilkan sekali."})
+    status = fields.String()
+    status_label = fields.String()
+    submitted_at = fields.DateTime()
+    received_at = fields.DateTime(metadata={"description": "Hari ke-0 setelah aturan jam kerja"})
+    due_at = fields.DateTime()
+    due_explanation = fields.Nested(ExplanationSchema)
+    opd = fields.String(allow_none=True)
+    opd_name = fields.String(allow_none=True)
+    message = fields.String()
+
+
+class RequestSummarySchema(Schema):
+    number = fields.String()
+    status = fields.String()
+    status_label = fields.String()
+    channel = fields.String()
+    submitted_at = fields.DateTime()
+    received_at = fields.DateTime()
+    due_at = fields.DateTime()
+    extended = fields.Boolean()
+    late = fields.Boolean()
+    requested_opd = fields.String(allow_none=True)
+    opd = fields.String(allow_none=True)
+    opd_name = fields.String(allow_none=True)
+    information = fields.String()
+    outcome = fields.String(allow_none=True)
+    answered_at = fields.DateTime(allow_none=True)
+
+
+class ExtensionViewSchema(Schema):
+    extended_at = fields.DateTime()
+    ground = fields.String()
+    ground_label = fields.String()
+    reason = fields.String()
+
+
+class NoticeSummarySchema(Schema):
+    outcome = fields.String()
+    outcome_label = fields.String()
+    issued_at = fields.DateTime()
+    late = fields.Boolean()
+    days_taken = fields.Integer()
+
+
+class ObjectionBriefSchema(Schema):
+    number = fields.String()
+    status = fields.String()
+    decision = fields.String(allow_none=True)
+    filed_at = fields.DateTime()
+    response_due_at = fields.DateTime()
+
+
+class HistorySchema(Schema):
+    occurred_at = fields.DateTime()
+    action = fields.String()
+    label = fields.String()
+    opd = fields.String(allow_none=True)
+    note = fields.String(allow_none=True)
+
+
+class RequestSchema(RequestSummarySchema):
+    channel_label = fields.String()
+    base_due_at = fields.DateTime()
+    working_days_left = fields.Integer(allow_none=True)
+    purpose = fields.String()
+    obtain_method = fields.String()
+    obtain_method_label = fields.String()
+    delivery_method = fields.String()
+    delivery_method_label = fields.String()
+    assigned_at = fields.DateTime(allow_none=True)
+    extension = fields.Nested(ExtensionViewSchema, allow_none=True)
+    notice = fields.Nested(NoticeSummarySchema, allow_none=True)
+    withdrawn_at = fields.DateTime(allow_none=True)
+    withdrawal_reason = fields.String(allow_none=True)
+    objections = fields.List(fields.Nested(ObjectionBriefSchema))
+    history = fields.List(fields.Nested(HistorySchema))
+    registered_by = fields.String(allow_none=True, metadata={"description": "Hanya untuk petugas"})
+    allowed_actions = fields.List(fields.String(), metadata={"description": "Hanya untuk petugas"})
+
+
+class RequestListQuerySchema(Base):
+    status = Choice(domain.REQUEST_STATUSES)
+    opd = OpdCode()
+    unassigned = Flag(metadata={"description": "Hanya yang belum ditugaskan ke OPD"})
+    channel = Choice(domain.CHANNELS)
+    year = Whole(strict=False, validate=validate.Range(min=2000, max=2999, error="Tahun tidak valid."))
+    outcome = Choice(domain.OUTCOMES)
+    late = Flag(metadata={"description": "Melewati batas waktu tanpa pemberitahuan"})
+    received_from = Day()
+    received_to = Day()
+
+
+class ApplicantSchema(Schema):
+    request_number = fields.String()
+    identity_type = fields.String()
+    identity_number = fields.String()
+    name = fields.String()
+    address = fields.String()
+    phone = fields.String(allow_none=True)
+    email = fields.String(allow_none=True)
+    occupation = fields.String(allow_none=True)
+    power_of_attorney = fields.Dict(allow_none=True)
+
+
+class ApplicantQuerySchema(Base):
+    reason = Text(500, metadata={"description": "Keperluan membuka data pribadi (dicatat)"})
+
+
+class AccessEntrySchema(Schema):
+    accessed_at = fields.DateTime()
+    actor = fields.String()
+    actor_roles = fields.List(fields.String())
+    actor_opd = fields.String(allow_none=True)
+    actor_opd_name = fields.String(allow_none=True)
+    purpose = fields.String()
+    purpose_label = fields.String()
+    endpoint = fields.String()
+    reason = fields.String(allow_none=True)
+
+
+# -- routing, extension, withdrawal -----------------------------------------------------------
+
+
+class AssignSchema(Base):
+    opd = OpdCode(required=True)
+
+
+class ReassignSchema(Base):
+    opd = OpdCode(required=True)
+    reason = Text(1000, min_length=5, required=True)
+
+
+class ExtendSchema(Base):
+    ground = Choice(domain.EXTENSION_GROUNDS, required=True)
+    reason = Text(2000, min_length=10, required=True, metadata={"description": "Alasan tertulis perpanjangan"})
+
+
+class WithdrawSchema(Base):
+    reason = Text(1000, allow_none=True, load_default=None)
+
+
+# -- the written notice ------------------------------------------------------------------------
+
+
+class Base64Bytes(fields.String):
+    default_error_messages = {"invalid_base64": "Isi berkas harus dikodekan base64."}
+
+    def _deserialize(self, value, attr, data, **kwargs) -> bytes:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return base64.b64decode(text, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise self.make_error("invalid_base64") from exc
+
+
+class AttachmentInSchema(Base):
+    filename = Text(200, required=True)
+    content_type = fields.String(required=True, error_messages=_messages())
+    content_base64 = Base64Bytes(required=True, error_messages=_messages())
+
+
+class NoticeInSchema(Base):
+    outcome = Choice(domain.OUTCOMES, required=True)
+    letter_number = Text(100, allow_none=True, load_default=None)
+    issued_at = When(allow_none=True, load_default=None, metadata={"description": "Bila diserahkan lebih awal; bawaan: sekarang"})
+    info_format = Choice(domain.OBTAIN_METHODS, allow_none=True, load_default=None)
+    delivery_method = Choice(domain.DELIVERY_METHODS, allow_none=True, load_default=None)
+    fee_amount = Whole(
+        allow_none=True,
+        load_default=None,
+        validate=validate.Range(min=0, max=100_000_000, error="Biaya harus antara {min} dan {max} rupiah."),
+    )
+    fee_details = Text(1000, allow_none=True, load_default=None)
+    provision_date = Day(allow_none=True, load_default=None)
+    redacted_parts = Text(2000, allow_none=True, load_default=None)
+    exemption_clause = Choice(domain.EXEMPTION_CLAUSES, allow_none=True, load_default=None)
+    exemption_basis = Text(1000, allow_none=True, load_default=None)
+    consequence_test = Text(5000, min_length=10, allow_none=True, load_default=None)
+    holder_body = Text(300, min_length=3, allow_none=True, load_default=None)
+    documented_by = Day(allow_none=True, load_default=None)
+    remarks = Text(2000, allow_none=True, load_default=None)
+    attachments = fields.List(
+        fields.Nested(AttachmentInSchema), load_default=list, error_messages=_messages()
+    )
+
+
+class AttachmentOutSchema(Schema):
+    id = fields.Integer()
+    filename = fields.String()
+    content_type = fields.String()
+    size = fields.Integer()
+    sha256 = fields.String()
+
+
+class NoticeSchema(NoticeSummarySchema):
+    request_number = fields.String()
+    letter_number = fields.String(allow_none=True)
+    issuing_opd = fields.String(allow_none=True)
+    issuing_opd_name = fields.String(allow_none=True)
+    issued_by_name = fields.String(allow_none=True)
+    info_format = fields.String(allow_none=True)
+    delivery_method = fields.String(allow_none=True)
+    fee_amount = fields.Integer()
+    fee_details = fields.String(allow_none=True)
+    provision_date = fields.Date(allow_none=True)
+    redacted_parts = fields.String(allow_none=True)
+    exemption_clause = fields.String(allow_none=True)
+    exemption_clause_label = fields.String(allow_none=True)
+    exemption_basis = fields.String(allow_none=True)
+    consequence_test = fields.String(allow_none=True)
+    holder_body = fields.String(allow_none=True)
+    documented_by = fields.Date(allow_none=True)
+    remarks = fields.String(allow_none=True)
+    attachments = fields.List(fields.Nested(AttachmentOutSchema))
+
+
+# -- objections and disputes -------------------------------------------------------------------
+
+
+class ObjectionInSchema(Base):
+    grounds = fields.List(
+        Choice(domain.OBJECTION_GROUNDS),
+        required=True,
+        validate=validate.Length(min=1, max=7, error="Pilih 1 sampai 7 alasan."),
+        error_messages=_messages(invalid="Harus berupa daftar huruf alasan, mis. [\"a\", \"g\"]."),
+    )
+    statement = Text(5000, min_length=10, required=True, metadata={"description": "Uraian keberatan (kasus posisi)"})
+
+
+class DecisionSchema(Base):
+    decision = Choice(domain.DECISIONS, required=True)
+    reasons = Text(5000, min_length=10, required=True)
+
+
+class DisputeInSchema(Base):
+    filed_on = Day(required=True, metadata={"description": "Tanggal sengketa didaftarkan di Komisi Informasi"})
+    register_number = Text(100, allow_none=True, load_default=None)
+
+
+class ResolutionSchema(Base):
+    outcome = Choice(domain.DISPUTE_OUTCOMES, required=True)
+    resolved_on = Day(required=True)
+    summary = Text(5000, allow_none=True, load_default=None)
+
+
+class DisputeSchema(Schema):
+    register_number = fields.String(allow_none=True)
+    filed_on = fields.Date()
+    within_window = fields.Boolean()
+    status = fields.String()
+    status_label = fields.String()
+    outcome = fields.String(allow_none=True)
+    outcome_label = fields.String(allow_none=True)
+    resolved_on = fields.Date(allow_none=True)
+    resolution_summary = fields.String(allow_none=True)
+
+
+class ObjectionSchema(Schema):
+    number = fields.String(metadata={"example": "KBR-2026-000001"})
+    request_number = fields.String()
+    opd = fields.String(allow_none=True)
+    opd_name = fields.String(allow_none=True)
+    grounds = fields.List(fields.String())
+    ground_labels = fields.List(fields.String())
+    statement = fields.String()
+    ground_arose_at = fields.DateTime()
+    filing_deadline = fields.DateTime()
+    filed_at = fields.DateTime()
+    received_at = fields.DateTime()
+    response_due_at = fields.DateTime()
+    status = fields.String()
+    status_label = fields.String()
+    decision = fields.String(allow_none=True)
+    decision_label = fields.String(allow_none=True)
+    decision_reasons = fields.String(allow_none=True)
+    decided_at = fields.DateTime(allow_none=True)
+    decided_by_name = fields.String(allow_none=True)
+    late = fields.Boolean()
+    answer_lapsed = fields.Boolean()
+    dispute_window_due_at = fields.DateTime(allow_none=True)
+    dispute = fields.Nested(DisputeSchema, allow_none=True)
+    request_status = fields.String(metadata={"description": "Hanya untuk petugas"})
+
+
+class ObjectionListQuerySchema(Base):
+    status = Choice(domain.OBJECTION_STATUSES)
+    opd = OpdCode()
+    year = Whole(strict=False, validate=validate.Range(min=2000, max=2999, error="Tahun tidak valid."))
+    decision = Choice(domain.DECISIONS)

@@ -1,0 +1,162 @@
+"""Helpers of the PPID tests: a clock the tests can set, staff tokens, databases, and a
+client that knows the request form. The fixtures in conftest.py build on them."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+from zoneinfo import ZoneInfo
+
+import psycopg
+
+from services.common.auth import mint_token
+from services.common.migrations import upgrade
+from services.common.settings import Settings
+from services.ppid.app import create_app
+from services.ppid.config import PpidSettings
+
+WIB = ZoneInfo("Asia/Jakarta")
+PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+AMQP_URL = os.environ.get("TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
+# Monday 2 March 2026, 09:00 WIB: a plain working morning. Day 10 is Monday 16 March.
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=WIB)
+
+# 6203 = Kabupaten Kapuas; born 12-03-1990 (a woman: 12 + 40 = 52); serial 0001.
+NIK = "6203015203900001"
+REQUEST_BODY = {
+    "identity_type": "nik",
+    "identity_number": NIK,
+    "name": "Siti Rahmawati",
+    "address": "Jl. Tambun Bungai No. 12, Kuala Kapuas",
+    "phone": "0812-5555-1234",
+    "email": "siti.rahmawati@example.org",
+    "occupation": "Peneliti",
+    "information": "Salinan laporan realisasi anggaran Dinas Kesehatan tahun 2025.",
+    "purpose": "Bahan kajian lembaga swadaya masyarakat tentang layanan kesehatan.",
+    "obtain_method": "soft_copy",
+    "delivery_method": "email",
+}
+PERSONAL_STRINGS = (NIK, "Siti Rahmawati", "Tambun Bungai", "55551234", "siti.rahmawati")
+
+UTAMA, PELAKSANA, ATASAN = "ppid_utama", "ppid_pelaksana", "atasan_ppid"
+
+
+class Clock:
+    """The app's idea of now: a fixed instant the test sets, or the wall clock."""
+
+    def __init__(self) -> None:
+        self.value: datetime | None = None
+
+    def __call__(self) -> datetime:
+        return self.value or datetime.now(UTC)
+
+    def set(self, value: datetime) -> None:
+        self.value = value
+
+    def advance(self, **delta) -> datetime:
+        self.value = self() + timedelta(**delta)
+        return self.value
+
+
+_TOKEN_CONFIG = Settings.from_env("test", {"SIMPUL_ENV": "development"})
+
+
+def staff_headers(role: str, opd: str | None = None, *, sub: str | None = None, name: str | None = None) -> dict:
+    token = mint_token(
+        _TOKEN_CONFIG,
+        sub or f"{role}-{opd or 'kab'}",
+        [role],
+        opd,
+        name=name or " ".join(part for part in ("Petugas", role, opd) if part),
+    )
+    return {"Authorization": f"Bearer {token}"}
+
+
+class PpidClient:
+    """The Flask test client with the steps of a request spelled out."""
+
+    def __init__(self, env: SimpleNamespace):
+        self.env = env
+        self.http = env.client
+        self.clock = env.clock
+
+    def submit(self, expect: int = 201, **overrides) -> dict:
+        body = {**REQUEST_BODY, **overrides}
+        body = {k: v for k, v in body.items() if v is not ...}
+        response = self.http.post("/api/v1/requests", json=body)
+        assert response.status_code == expect, response.get_json()
+        return response.get_json()
+
+    def staff_get(self, path: str, role: str = UTAMA, opd: str | None = None, **kwargs):
+        return self.http.get(path, headers=staff_headers(role, opd), **kwargs)
+
+    def etag(self, path: str) -> str:
+        response = self.staff_get(path)
+        assert response.status_code == 200, response.get_json()
+        return response.headers["ETag"]
+
+    def act(self, path: str, body: dict, role: str = UTAMA, opd: str | None = None, *, etag_of: str | None = None, etag: str | None = None):
+        """POST a staff action with the current ETag of `etag_of` (or an explicit one)."""
+        headers = staff_headers(role, opd)
+        if etag is None and etag_of is not None:
+            etag = self.etag(etag_of)
+        if etag is not None:
+            headers["If-Match"] = etag
+        return self.http.post(path, json=body, headers=headers)
+
+    def citizen(self, method: str, path: str, token: str, **kwargs):
+        return self.http.open(path, method=method, headers={"X-Access-Token": token}, **kwargs)
+
+    def assign(self, number: str, opd: str):
+        path = f"/api/v1/requests/{number}"
+        return self.act(f"{path}/assignment", {"opd": opd}, etag_of=path)
+
+    def notice(self, number: str, body: dict | None = None, role: str = UTAMA, opd: str | None = None):
+        path = f"/api/v1/requests/{number}"
+        body = body or {"outcome": "granted", "info_format": "soft_copy", "delivery_method": "email"}
+        return self.act(f"{path}/notice", body, role, opd, etag_of=path)
+
+    def stored(self, number: str) -> dict:
+        """The staff view, for asserting that a refused change left the record alone."""
+        response = self.staff_get(f"/api/v1/requests/{number}")
+        assert response.status_code == 200
+        body = response.get_json()
+        body.pop("working_days_left", None)
+        return body
+
+
+def new_pg_database() -> str:
+    name = f"simpul_ppid_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return name
+
+
+def drop_pg_database(name: str) -> None:
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def pg_database_url(name: str) -> str:
+    return f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
+
+
+def build_env(url: str, backend: str, **env: str) -> SimpleNamespace:
+    upgrade("ppid", url)
+    settings = PpidSettings.from_env(
+        "ppid",
+        {
+            "SIMPUL_ENV": "development",
+            "PPID_DATABASE_URL": url,
+            "AMQP_URL": AMQP_URL,
+            "PUBLIC_RATE_LIMIT": "100000/minute",
+            **env,
+        },
+    )
+    clock = Clock()
+    app = create_app(settings, clock=clock)
+    return SimpleNamespace(
+        app=app, client=app.test_client(), rt=app.extensions["simpul"], clock=clock, url=url, backend=backend
+    )

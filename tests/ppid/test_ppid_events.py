@@ -1,0 +1,169 @@
+"""The events of a request's whole life, read off a real queue bound to `ppid.#`.
+
+The outbox relay publishes what the API wrote; each envelope must be a valid CloudEvent,
+match its message in docs/events/asyncapi.yaml, carry the clock instructions the notifier
+needs, and hold no personal data.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime
+from pathlib import Path
+
+import jsonschema
+import pika
+import pytest
+import yaml
+from sqlalchemy import select
+
+from services.common.events import EXCHANGE
+from services.common.relay import OutboxRelay
+from services.ppid.models import outbox
+from tests.ppid.support import AMQP_URL, ATASAN, PELAKSANA, PERSONAL_STRINGS, WIB
+
+ROOT = Path(__file__).resolve().parents[2]
+REQ, OBJ = "/api/v1/requests", "/api/v1/objections"
+
+
+@pytest.fixture
+def queue():
+    connection = pika.BlockingConnection(pika.URLParameters(AMQP_URL))
+    channel = connection.channel()
+    channel.exchange_declare(EXCHANGE, exchange_type="topic", durable=True)
+    name = f"test.ppid.events.{uuid.uuid4().hex[:8]}"
+    channel.queue_declare(name, exclusive=True)
+    channel.queue_bind(name, EXCHANGE, routing_key="ppid.#")
+    yield channel, name
+    channel.queue_delete(name)
+    connection.close()
+
+
+def life_of_a_request(ppid):
+    """Submit, assign, extend, answer late, object, decide, dispute; plus a withdrawal and a
+    reassignment. Returns the numbers involved."""
+    first = ppid.submit()
+    number, token = first["number"], first["access_token"]
+    path = f"{REQ}/{number}"
+    ppid.clock.set(datetime(2026, 3, 3, 10, tzinfo=WIB))
+    assert ppid.assign(number, "dinkes").status_code == 200
+    ppid.clock.set(datetime(2026, 3, 13, 10, tzinfo=WIB))
+    extension = {"ground": "large_volume", "reason": "Dokumen berjumlah ratusan halaman."}
+    assert ppid.act(f"{path}/extension", extension, PELAKSANA, "dinkes", etag_of=path).status_code == 200
+    ppid.clock.set(datetime(2026, 4, 2, 10, tzinfo=WIB))
+    rejection = {"outcome": "rejected", "exemption_clause": "h", "consequence_test": "Membuka data mengungkap rahasia pribadi."}
+    assert ppid.notice(number, rejection, PELAKSANA, "dinkes").status_code == 201
+    objection = {"grounds": ["a", "g"], "statement": "Informasi menyangkut anggaran publik."}
+    filed = ppid.citizen("POST", f"{path}/objections", token, json=objection)
+    assert filed.status_code == 201
+    kbr = filed.get_json()["number"]
+    ppid.clock.set(datetime(2026, 4, 20, 10, tzinfo=WIB))
+    decision = {"decision": "upheld", "reasons": "Rahasia pribadi dilindungi Pasal 17 huruf h."}
+    assert ppid.act(f"{OBJ}/{kbr}/decision", decision, ATASAN, "dinkes", etag_of=f"{OBJ}/{kbr}").status_code == 200
+    ppid.clock.set(datetime(2026, 4, 27, 10, tzinfo=WIB))
+    assert ppid.act(f"{OBJ}/{kbr}/dispute", {"filed_on": "2026-04-27"}, etag_of=f"{OBJ}/{kbr}").status_code == 201
+    ppid.clock.set(datetime(2026, 6, 1, 10, tzinfo=WIB))
+    resolution = {"outcome": "rejected", "resolved_on": "2026-05-29"}
+    assert ppid.act(f"{OBJ}/{kbr}/dispute/resolution", resolution, etag_of=f"{OBJ}/{kbr}").status_code == 200
+
+    ppid.clock.set(datetime(2026, 6, 2, 10, tzinfo=WIB))
+    second = ppid.submit(requested_opd="disdik")
+    ppid.citizen("POST", f"{REQ}/{second['number']}/withdrawal", second["access_token"], json={})
+    third = ppid.submit(requested_opd="disdik")
+    move = {"opd": "dlh", "reason": "Data kualitas air dikuasai DLH."}
+    moved = ppid.act(f"{REQ}/{third['number']}/reassignment", move, etag_of=f"{REQ}/{third['number']}")
+    assert moved.status_code == 200
+    return number, kbr, second["number"], third["number"]
+
+
+def drain(channel, name, expected_ids):
+    received, deadline = {}, 200
+    while len(received) < len(expected_ids) and deadline:
+        method, properties, body = channel.basic_get(name, auto_ack=True)
+        if method is None:
+            channel.connection.sleep(0.05)
+            deadline -= 1
+            continue
+        envelope = json.loads(body)
+        if envelope["id"] in expected_ids:
+            received[envelope["id"]] = (method, properties, body, envelope)
+    return received
+
+
+def test_events_of_a_request_life(ppid, queue, schemas_dir):
+    channel, name = queue
+    number, kbr, withdrawn, reassigned = life_of_a_request(ppid)
+    rt = ppid.env.rt
+    with rt.engine.connect() as conn:
+        expected = set(conn.execute(select(outbox.c.event_id).where(outbox.c.published_at.is_(None))).scalars())
+    relay = OutboxRelay(rt.engine, rt.outbox, AMQP_URL)
+    try:
+        while relay.relay_once():
+            pass
+    finally:
+        relay.close()
+    received = drain(channel, name, expected)
+    assert set(received) == expected
+
+    cloudevents = json.loads((schemas_dir / "cloudevents.json").read_text())
+    catalogue = yaml.safe_load((ROOT / "docs" / "events" / "asyncapi.yaml").read_text())
+    by_subject: dict[str, list[dict]] = {}
+    for method, properties, body, envelope in received.values():
+        text = body.decode()
+        for personal in PERSONAL_STRINGS:
+            assert personal not in text, (personal, envelope["type"])
+        jsonschema.Draft7Validator(cloudevents).validate(envelope)
+        documented = {"allOf": [{"$ref": f"#/components/messages/{envelope['type']}/payload"}], "components": catalogue["components"]}
+        jsonschema.Draft7Validator(documented, format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER).validate(envelope)
+        assert method.routing_key == f"{envelope['type']}.{envelope['opd']}"
+        assert properties.message_id == envelope["id"]
+        assert properties.content_type == "application/cloudevents+json"
+        assert properties.delivery_mode == 2
+        by_subject.setdefault(envelope["subject"], []).append(envelope)
+
+    def events(subject):
+        return sorted(by_subject[subject], key=lambda e: e["time"])
+
+    life = events(f"requests/{number}")
+    assert [e["type"] for e in life] == [
+        "ppid.request.submitted", "ppid.request.assigned", "ppid.request.extended", "ppid.request.answered",
+    ]
+    submitted, assigned, extended, answered = life
+    assert submitted["opd"] == "none" and submitted["data"]["opd"] is None
+    assert submitted["data"]["sla"] == {
+        "start": [
+            {
+                "clock": "ppid.response",
+                "due_at": "2026-03-16T23:59:59+07:00",
+                "opd": "diskominfo",
+                "started_at": submitted["data"]["received_at"],
+            }
+        ]
+    }
+    assert assigned["opd"] == "dinkes"
+    assert assigned["data"]["sla"]["start"] == [{"clock": "ppid.response", "due_at": "2026-03-16T23:59:59+07:00", "opd": "dinkes"}]
+    assert extended["data"]["due_at"] == "2026-04-01T23:59:59+07:00"
+    assert extended["data"]["sla"]["start"][0]["due_at"] == "2026-04-01T23:59:59+07:00"
+    assert answered["data"]["outcome"] == "rejected" and answered["data"]["late"] is True
+    assert answered["data"]["sla"] == {"stop": [{"clock": "ppid.response"}]}
+
+    objection = events(f"objections/{kbr}")
+    assert [e["type"] for e in objection] == [
+        "ppid.objection.filed", "ppid.objection.decided", "ppid.dispute.filed", "ppid.dispute.resolved",
+    ]
+    filed, decided, dispute, resolved = objection
+    assert filed["data"]["grounds"] == ["a", "g"] and filed["opd"] == "dinkes"
+    assert filed["data"]["sla"]["start"][0]["clock"] == "ppid.objection_response"
+    assert decided["data"]["sla"]["stop"] == [{"clock": "ppid.objection_response"}]
+    assert decided["data"]["sla"]["start"][0]["clock"] == "ppid.dispute_window"
+    assert decided["data"]["sla"]["start"][0]["due_at"] == decided["data"]["dispute_window_due_at"]
+    assert dispute["data"]["sla"] == {"stop": [{"clock": "ppid.dispute_window"}]}
+    assert resolved["data"]["outcome"] == "rejected" and "sla" not in resolved["data"]
+
+    gone = events(f"requests/{withdrawn}")
+    assert [e["type"] for e in gone] == ["ppid.request.submitted", "ppid.request.withdrawn"]
+    assert gone[0]["opd"] == "disdik" and gone[1]["data"]["sla"] == {"stop": [{"clock": "ppid.response"}]}
+    moved = events(f"requests/{reassigned}")
+    assert moved[-1]["type"] == "ppid.request.reassigned"
+    assert moved[-1]["opd"] == "dlh" and moved[-1]["data"]["previous_opd"] == "disdik"
