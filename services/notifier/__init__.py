@@ -1,0 +1,1 @@
+"""Notifier: SLA clocks, reminders and escalations across OPDs, and the OPD directory."""

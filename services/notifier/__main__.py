@@ -1,0 +1,62 @@
+"""`python -m services.notifier web|worker|migrate|tick|…`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import UTC, datetime
+
+from services.common.cli import Command, ServiceDefinition, main
+from services.common.runtime import Runtime
+from services.common.worker import Timer, run_worker
+from services.notifier import consumers, handlers
+from services.notifier.app import make_runtime
+from services.notifier.config import NotifierSettings
+from services.notifier.tick import tick
+
+
+def _parse_now(raw: str) -> datetime:
+    value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        raise argparse.ArgumentTypeError("--now needs an offset, e.g. 2026-03-30T09:00:00+07:00")
+    return value
+
+
+def _configure_tick(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--now", type=_parse_now, default=None,
+                        help="the instant to tick for (default: the current time)")
+
+
+def _run_tick(rt: Runtime, args: argparse.Namespace) -> int:
+    summary = tick(rt, args.now or datetime.now(UTC))
+    print(json.dumps(summary.to_dict(), ensure_ascii=False, default=str))
+    return 0
+
+
+def _run_worker(rt: Runtime) -> None:
+    run_worker(
+        rt,
+        consumers=[consumers.events_consumer(rt)],
+        timers=[Timer("tick", rt.settings.tick_seconds, lambda: tick(rt, datetime.now(UTC)))],
+    )
+
+
+SERVICE = ServiceDefinition(
+    name="notifier",
+    port=8004,
+    settings_class=NotifierSettings,
+    build_runtime=make_runtime,
+    run_worker=_run_worker,
+    seed=handlers.seed,
+    commands={
+        "tick": Command(
+            help="run one tick (breaches, due notifications, digest, webhooks) and print a summary",
+            configure=_configure_tick,
+            run=_run_tick,
+        )
+    },
+)
+
+if __name__ == "__main__":
+    sys.exit(main(SERVICE))

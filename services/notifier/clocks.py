@@ -1,0 +1,322 @@
+"""Clocks and their notification steps in the database: applying instructions, scheduling.
+
+The rules live in `domain`; this module loads rows, asks the domain what to do, and writes
+the outcome (clock fields, history, steps, events) in the caller's unit of work. Every
+clock row is locked (`FOR UPDATE`) before it is judged, so two consumers or a consumer and
+a tick never interleave on one clock.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from services.common.calendar import WorkingCalendar
+from services.common.events import Event
+from services.common.outbox import UnitOfWork
+from services.notifier import domain, outgoing
+from services.notifier.models import Clock, ClockHistory, Policy, Step
+
+log = logging.getLogger(__name__)
+
+
+# -- policies ----------------------------------------------------------------------------
+
+
+class PolicyBook:
+    """Policies read once per unit of work, by clock kind, falling back to `default`."""
+
+    def __init__(self, session: Session):
+        self._session = session
+        self._cache: dict[str, domain.Policy | None] = {}
+
+    def _row(self, kind: str) -> domain.Policy | None:
+        if kind not in self._cache:
+            row = self._session.get(Policy, kind)
+            self._cache[kind] = domain.parse_policy(kind, row.document) if row else None
+        return self._cache[kind]
+
+    def for_clock(self, kind: str) -> domain.Policy:
+        policy = self._row(kind) or self._row(domain.DEFAULT_POLICY)
+        if policy is None:
+            raise LookupError("no policy for clock kinds without their own: run `migrate` first")
+        return policy
+
+
+# -- history -----------------------------------------------------------------------------
+
+
+def record(
+    session: Session,
+    clock: Clock,
+    entry: str,
+    at: datetime,
+    *,
+    event_id: str | None = None,
+    event_type: str | None = None,
+    due_at: datetime | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    session.add(
+        ClockHistory(
+            clock_id=clock.id,
+            entry=entry,
+            at=domain.utc(at),
+            recorded_at=datetime.now(UTC),
+            event_id=event_id,
+            event_type=event_type,
+            run=clock.run,
+            due_at=domain.aware(due_at),
+            detail=detail,
+        )
+    )
+
+
+# -- applying instructions ---------------------------------------------------------------
+
+
+def snapshot(clock: Clock) -> domain.ClockSnapshot:
+    return domain.ClockSnapshot(
+        state=clock.state,
+        due_at=domain.aware(clock.due_at),
+        started_at=domain.aware(clock.started_at),
+        stopped_at=domain.aware(clock.stopped_at),
+        opd=clock.opd,
+        last_event_at=domain.aware(clock.last_event_at),
+    )
+
+
+def _locked(session: Session, subject: str, kind: str) -> Clock | None:
+    return session.scalars(
+        select(Clock).where(Clock.subject == subject, Clock.clock == kind).with_for_update()
+    ).one_or_none()
+
+
+def apply_instructions(
+    uow: UnitOfWork,
+    cal: WorkingCalendar,
+    instructions: domain.Instructions,
+    envelope: dict[str, Any],
+    now: datetime | None = None,
+) -> list[str]:
+    """Apply one event's stops, then its starts; returns the outcome per instruction.
+
+    Stops come first: an event that closes one duty and opens the next (verified, so the
+    follow-up clock starts) must not see the new duty as a restart of the old.
+    """
+    now = now or datetime.now(UTC)
+    session = uow.session
+    policies = PolicyBook(session)
+    meta = {"event_id": str(envelope.get("id")), "event_type": envelope.get("type")}
+    outcomes: list[str] = []
+    for stop in instructions.stops:
+        clock = _locked(session, instructions.subject, stop.clock)
+        decision = domain.decide_stop(snapshot(clock) if clock else None, instructions.at, cal)
+        clock = _apply(session, clock, instructions.subject, stop.clock, decision, now, meta)
+        record(session, clock, decision.outcome, instructions.at, due_at=clock.due_at,
+               detail=_detail(clock, decision), **meta)
+        _after(uow, clock, decision, cal, policies, now)
+        outcomes.append(f"{stop.clock}:{decision.outcome}")
+    for start in instructions.starts:
+        clock = _locked(session, instructions.subject, start.clock)
+        decision = domain.decide_start(
+            snapshot(clock) if clock else None, start, instructions.at, cal
+        )
+        clock = _apply(session, clock, instructions.subject, start.clock, decision, now, meta)
+        detail = _detail(clock, decision)
+        if decision.outcome == "stale":
+            detail["ignored_due_at"] = start.due_at.isoformat()
+        record(session, clock, decision.outcome, instructions.at, due_at=start.due_at,
+               detail=detail, **meta)
+        _after(uow, clock, decision, cal, policies, now)
+        outcomes.append(f"{start.clock}:{decision.outcome}")
+    return outcomes
+
+
+def _apply(
+    session: Session,
+    clock: Clock | None,
+    subject: str,
+    kind: str,
+    decision: domain.Decision,
+    now: datetime,
+    meta: dict[str, Any],
+) -> Clock:
+    if clock is None:
+        clock = Clock(
+            subject=subject,
+            clock=kind,
+            service=domain.service_of(kind),
+            run=0,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(clock)
+    for name, value in decision.changes.items():
+        setattr(clock, name, domain.utc(value) if isinstance(value, datetime) else value)
+    if decision.new_run:
+        clock.run = (clock.run or 0) + 1
+    if decision.changes:
+        clock.last_event_id = meta["event_id"]
+        clock.updated_at = now
+    session.flush()
+    return clock
+
+
+def _detail(clock: Clock, decision: domain.Decision) -> dict[str, Any]:
+    detail: dict[str, Any] = {"state": clock.state, "opd": clock.opd}
+    if clock.late_working_days is not None and clock.state == domain.BREACHED:
+        detail["late_seconds"] = clock.late_seconds
+        detail["late_working_days"] = clock.late_working_days
+    return detail
+
+
+def _after(
+    uow: UnitOfWork,
+    clock: Clock,
+    decision: domain.Decision,
+    cal: WorkingCalendar,
+    policies: PolicyBook,
+    now: datetime,
+) -> None:
+    session = uow.session
+    if decision.cancel_pending:
+        cancel_pending(session, clock, now, reason=decision.outcome)
+    if decision.new_run:
+        sync_steps(session, clock, policies.for_clock(clock.clock), cal, now, fresh_run=True)
+    if decision.publish:
+        outgoing.publish(uow, outcome_event(clock, cal))
+
+
+def cancel_pending(session: Session, clock: Clock, now: datetime, *, reason: str) -> int:
+    result = session.execute(
+        update(Step)
+        .where(Step.clock_id == clock.id, Step.state == domain.PENDING)
+        .values(state=domain.CANCELLED, cancelled_at=domain.utc(now), last_error=reason[:500])
+    )
+    return result.rowcount or 0
+
+
+def outcome_event(clock: Clock, cal: WorkingCalendar) -> Event:
+    """`notifier.sla.met`, or `notifier.sla.breached` with `open: false` for a late stop."""
+    due_at = domain.aware(clock.due_at)
+    stopped_at = domain.aware(clock.stopped_at)
+    data: dict[str, Any] = {
+        "clock": clock.clock,
+        "run": clock.run,
+        "state": clock.state,
+        "open": False,
+        "due_at": due_at,
+        "stopped_at": stopped_at,
+        "late_seconds": clock.late_seconds or 0,
+        "late_working_days": clock.late_working_days or 0,
+    }
+    started = domain.aware(clock.first_started_at)
+    if started is not None and stopped_at is not None:
+        data["working_days_taken"] = cal.days_taken(started, stopped_at)
+    action = "met" if clock.state == domain.MET else "breached"
+    return outgoing.event("sla", action, subject=clock.subject, opd=clock.opd, data=data)
+
+
+# -- steps -------------------------------------------------------------------------------
+
+
+def sync_steps(
+    session: Session,
+    clock: Clock,
+    policy: domain.Policy,
+    cal: WorkingCalendar,
+    now: datetime,
+    *,
+    fresh_run: bool,
+) -> list[str]:
+    """Make the clock's pending steps match its policy and the calendar; returns changed keys.
+
+    Steps already sent are never touched (nothing goes out twice); pending ones get their
+    new instants; steps the policy no longer has are cancelled. On a reschedule (not a
+    fresh run) a reminder the policy only now asks for is skipped when its time has passed.
+    """
+    started_at, due_at = domain.aware(clock.started_at), domain.aware(clock.due_at)
+    if clock.stopped_at is not None or started_at is None or due_at is None:
+        return []
+    planned = domain.plan_steps(policy, started_at, due_at, cal)
+    existing = {
+        s.key: s
+        for s in session.scalars(
+            select(Step).where(Step.clock_id == clock.id, Step.run == clock.run)
+        )
+    }
+    changed: list[str] = []
+    for step in planned:
+        row = existing.pop(step.key, None)
+        send_after = domain.utc(step.send_after)
+        if row is None:
+            if not fresh_run and step.kind == domain.REMIND and step.send_after < now:
+                continue
+            session.add(
+                Step(
+                    clock_id=clock.id,
+                    run=clock.run,
+                    key=step.key,
+                    kind=step.kind,
+                    level=step.level,
+                    notify=list(step.notify),
+                    planned_at=domain.utc(step.planned_at),
+                    send_after=send_after,
+                    state=domain.PENDING,
+                    attempts=0,
+                    created_at=domain.utc(now),
+                )
+            )
+            changed.append(step.key)
+        elif row.state == domain.PENDING:
+            if domain.aware(row.send_after) != send_after or list(row.notify) != list(step.notify):
+                changed.append(step.key)
+            row.send_after = send_after
+            row.planned_at = domain.utc(step.planned_at)
+            row.notify = list(step.notify)
+            row.level = step.level
+    for row in existing.values():
+        if row.state == domain.PENDING:
+            row.state = domain.CANCELLED
+            row.cancelled_at = domain.utc(now)
+            row.last_error = "dihapus dari kebijakan"
+            changed.append(row.key)
+    session.flush()
+    return changed
+
+
+def reschedule_open(
+    session: Session,
+    cal: WorkingCalendar,
+    now: datetime,
+    *,
+    reason: str,
+    kinds: Iterable[str] | None = None,
+    exclude_kinds: Iterable[str] | None = None,
+) -> int:
+    """Recompute the steps of open clocks (all, of some kinds, or all but some kinds).
+
+    Called when the working-day calendar or a policy changes; returns how many clocks had
+    a step moved, added or withdrawn.
+    """
+    policies = PolicyBook(session)
+    stmt = select(Clock).where(Clock.stopped_at.is_(None), Clock.due_at.is_not(None))
+    if kinds is not None:
+        stmt = stmt.where(Clock.clock.in_(list(kinds)))
+    if exclude_kinds is not None:
+        stmt = stmt.where(Clock.clock.not_in(list(exclude_kinds)))
+    touched = 0
+    for clock in session.scalars(stmt.order_by(Clock.id).with_for_update()).all():
+        changed = sync_steps(
+            session, clock, policies.for_clock(clock.clock), cal, now, fresh_run=False
+        )
+        if changed:
+            touched += 1
+            record(session, clock, "rescheduled", now, detail={"reason": reason, "steps": changed})
+    return touched

@@ -1,0 +1,103 @@
+"""Settings of the notifier, read once from the environment.
+
+Besides the chassis settings: how to reach the SMTP server, how often the worker ticks, and
+where the seed policies live. A notifier that cannot send mail is useless to a regency, so
+outside the embedded development mode `SMTP_HOST` and `SMTP_FROM` are required.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from services.common.settings import REPO_ROOT, Settings, SettingsError
+from services.notifier.webhooks import read_webhook_env
+
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+DEV_SMTP_FROM = "Simpul (pengembangan) <simpul@localhost>"
+
+
+def _flag(env, name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise SettingsError(f"{name} must be true or false, got {raw!r}")
+
+
+@dataclass(frozen=True)
+class NotifierSettings(Settings):
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    smtp_ssl: bool = False
+    smtp_from: str = DEV_SMTP_FROM
+    smtp_timeout_seconds: int = 30
+    tick_seconds: int = 30
+    tick_batch_size: int = 200
+    # A step claimed by a worker that died before finishing it is claimed again after this.
+    claim_timeout_seconds: int = 300
+    # Temporary SMTP failures are retried this many times before the step is closed with
+    # the failures on record (the in-app inbox message is always delivered).
+    max_send_attempts: int = 6
+    policies_file: Path = REPO_ROOT / "config" / "notifier_policies.json"
+    # Webhook delivery (read by services.notifier.webhooks.read_webhook_env).
+    webhook_allow_private: bool = False
+    webhook_allowed_hosts: tuple[str, ...] = ()
+    webhook_allow_http: bool = False
+    webhook_timeout_seconds: int = 5
+    webhook_secret_grace_hours: int = 24
+    webhook_disable_after_days: int = 5
+
+    @classmethod
+    def _read_own(cls, env, *, dev_mode: bool) -> dict:
+        return {
+            "smtp_host": env.get("SMTP_HOST"),
+            "smtp_port": env.int("SMTP_PORT", 25),
+            "smtp_user": env.get("SMTP_USER"),
+            "smtp_password": env.get("SMTP_PASSWORD"),
+            "smtp_starttls": _flag(env, "SMTP_STARTTLS", False),
+            "smtp_ssl": _flag(env, "SMTP_SSL", False),
+            "smtp_from": env.get("SMTP_FROM", DEV_SMTP_FROM if dev_mode else None),
+            "smtp_timeout_seconds": env.int("SMTP_TIMEOUT_SECONDS", 30),
+            "tick_seconds": env.int("NOTIFIER_TICK_SECONDS", 30),
+            "tick_batch_size": env.int("NOTIFIER_TICK_BATCH_SIZE", 200),
+            "claim_timeout_seconds": env.int("NOTIFIER_CLAIM_TIMEOUT_SECONDS", 300),
+            "max_send_attempts": env.int("NOTIFIER_MAX_SEND_ATTEMPTS", 6),
+            "policies_file": Path(
+                env.get(
+                    "NOTIFIER_POLICIES_FILE", str(REPO_ROOT / "config" / "notifier_policies.json")
+                )
+            ),
+            **read_webhook_env(env, dev_mode=dev_mode),
+        }
+
+    def _check(self) -> None:
+        super()._check()
+        if not self.dev_mode and not self.smtp_host:
+            raise SettingsError("SMTP_HOST is required outside development mode")
+        if not self.smtp_from:
+            raise SettingsError("SMTP_FROM is required outside development mode")
+        if self.smtp_starttls and self.smtp_ssl:
+            raise SettingsError("SMTP_STARTTLS and SMTP_SSL exclude each other")
+        if bool(self.smtp_user) != bool(self.smtp_password):
+            raise SettingsError("SMTP_USER and SMTP_PASSWORD go together")
+        if self.tick_seconds < 1:
+            raise SettingsError("NOTIFIER_TICK_SECONDS must be at least 1")
+        if self.tick_batch_size < 1:
+            raise SettingsError("NOTIFIER_TICK_BATCH_SIZE must be at least 1")
+        if self.claim_timeout_seconds < 30:
+            raise SettingsError("NOTIFIER_CLAIM_TIMEOUT_SECONDS must be at least 30")
+        if self.max_send_attempts < 1:
+            raise SettingsError("NOTIFIER_MAX_SEND_ATTEMPTS must be at least 1")
+
+    @property
+    def email_enabled(self) -> bool:
+        return bool(self.smtp_host)

@@ -1,0 +1,44 @@
+"""The notifier's one consumer: every event of `simpul.events` (queue `notifier.events`).
+
+For each event: its clock instructions (`data.sla`) are applied, and it is handed to the
+webhook subscriptions that match it, all in the consumer's unit of work (the runner commits
+it before acking, and its inbox makes a redelivery a no-op). An instruction the notifier
+cannot read dead-letters the event with the reason instead of guessing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from services.common.consumer import EventConsumer, PermanentError
+from services.common.outbox import UnitOfWork
+from services.common.runtime import Runtime
+from services.common.worker import make_consumer
+from services.notifier import clocks, domain, outgoing, webhooks
+
+log = logging.getLogger(__name__)
+PURPOSE = "events"
+BINDINGS = ("#",)
+
+
+def make_handler(rt: Runtime) -> Callable[[UnitOfWork, dict[str, Any]], None]:
+    def handle(uow: UnitOfWork, envelope: dict[str, Any]) -> None:
+        try:
+            instructions = domain.parse_sla(envelope)
+        except domain.SlaError as exc:
+            raise PermanentError(f"data.sla: {exc}") from exc
+        if instructions is not None:
+            outcomes = clocks.apply_instructions(uow, rt.calendar, instructions, envelope)
+            log.info("clock instructions applied", extra={"outcomes": outcomes})
+        # The notifier's own events were handed to the subscriptions when they were
+        # published; the copy coming back through the broker must not be queued twice.
+        if not outgoing.is_own(envelope):
+            webhooks.enqueue_for_event(uow.session, envelope)
+
+    return handle
+
+
+def events_consumer(rt: Runtime) -> EventConsumer:
+    return make_consumer(rt, PURPOSE, list(BINDINGS), make_handler(rt))

@@ -1,0 +1,269 @@
+"""The OPD directory: agencies and the people to tell, by role.
+
+OPDs are seeded from `config/opd.json` on `migrate` (new codes are added; what an admin
+edited is kept). Contacts are managed by admins only. Each change publishes
+`notifier.directory.updated` naming what changed (never a person's name or address).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from services.common.auth import Principal
+from services.common.concurrency import entity_tag, require_match
+from services.common.errors import Conflict, Invalid, NotFound
+from services.common.opd import OpdRegistry
+from services.common.runtime import Runtime
+from services.notifier import domain, outgoing
+from services.notifier.models import Contact, DirectoryOpd
+
+
+def etag(version: int) -> str:
+    return entity_tag(version)
+
+
+def check_if_match(if_match: str | None, version: int) -> None:
+    """Refuse an update made without, or against, the current version (lost updates)."""
+    require_match(if_match, etag(version))
+
+
+# -- seeding -----------------------------------------------------------------------------
+
+
+def seed_opds(session: Session, registry: OpdRegistry, now: datetime | None = None) -> int:
+    now = now or datetime.now(UTC)
+    known = set(session.scalars(select(DirectoryOpd.code)))
+    added = 0
+    for opd in registry:
+        if opd.code not in known:
+            session.add(
+                DirectoryOpd(
+                    code=opd.code,
+                    name=opd.name,
+                    short_name=opd.short_name,
+                    kind=opd.kind,
+                    active=True,
+                    version=1,
+                    updated_at=now,
+                )
+            )
+            added += 1
+    session.flush()
+    return added
+
+
+# -- lookups used when notifying ----------------------------------------------------------
+
+
+def contacts_for(session: Session, recipient: domain.Recipient, service: str) -> list[Contact]:
+    """Active contacts holding `recipient.role` (for the OPD, for the clock's service)."""
+    stmt = select(Contact).where(Contact.role == recipient.role, Contact.active.is_(True))
+    if recipient.role in (domain.OFFICER, domain.HEAD):
+        stmt = stmt.where(Contact.opd == recipient.opd)
+    if recipient.role in (domain.OFFICER, domain.COORDINATOR):
+        stmt = stmt.where(or_(Contact.service.is_(None), Contact.service == service))
+    return list(session.scalars(stmt.order_by(Contact.id)))
+
+
+def opd_names(session: Session) -> dict[str, str]:
+    return dict(session.execute(select(DirectoryOpd.code, DirectoryOpd.name)).all())
+
+
+# -- OPDs --------------------------------------------------------------------------------
+
+
+def _opd_event(uow, opd: DirectoryOpd, action: str) -> None:
+    outgoing.publish(
+        uow,
+        outgoing.event(
+            "directory",
+            "updated",
+            subject=f"directory/opds/{opd.code}",
+            opd=opd.code,
+            data={"entity": "opd", "action": action, "code": opd.code, "active": opd.active,
+                  "version": opd.version},
+        ),
+    )
+
+
+def list_opds(rt: Runtime) -> list[DirectoryOpd]:
+    with rt.uow() as uow:
+        rows = list(uow.session.scalars(select(DirectoryOpd).order_by(DirectoryOpd.code)))
+        uow.session.expunge_all()  # keep the loaded values past the closing rollback
+        return rows
+
+
+def get_opd(rt: Runtime, code: str) -> DirectoryOpd:
+    with rt.uow() as uow:
+        opd = uow.session.get(DirectoryOpd, code)
+        if opd is None:
+            raise NotFound("OPD tidak ditemukan.")
+        uow.session.expunge_all()
+        return opd
+
+
+def create_opd(rt: Runtime, principal: Principal, body: dict[str, Any]) -> DirectoryOpd:
+    now = datetime.now(UTC)
+    with rt.uow() as uow:
+        if uow.session.get(DirectoryOpd, body["code"]) is not None:
+            raise Conflict("Kode OPD sudah terdaftar.")
+        opd = DirectoryOpd(**body, active=body.get("active", True), version=1, updated_at=now)
+        uow.session.add(opd)
+        uow.session.flush()
+        _opd_event(uow, opd, "created")
+        uow.commit()
+        return opd
+
+
+def update_opd(
+    rt: Runtime, principal: Principal, code: str, changes: dict[str, Any], if_match: str | None
+) -> DirectoryOpd:
+    with rt.uow() as uow:
+        opd = uow.session.scalars(
+            select(DirectoryOpd).where(DirectoryOpd.code == code).with_for_update()
+        ).one_or_none()
+        if opd is None:
+            raise NotFound("OPD tidak ditemukan.")
+        check_if_match(if_match, opd.version)
+        for name, value in changes.items():
+            setattr(opd, name, value)
+        opd.version += 1
+        opd.updated_at = datetime.now(UTC)
+        uow.session.flush()
+        _opd_event(uow, opd, "updated")
+        uow.commit()
+        return opd
+
+
+# -- contacts ----------------------------------------------------------------------------
+
+
+def _contact_event(uow, contact: Contact, action: str) -> None:
+    outgoing.publish(
+        uow,
+        outgoing.event(
+            "directory",
+            "updated",
+            subject=f"directory/contacts/{contact.id}",
+            opd=contact.opd,
+            data={
+                "entity": "contact",
+                "action": action,
+                "contact_id": contact.id,
+                "role": contact.role,
+                "service": contact.service,
+                "opd": contact.opd,
+                "preferred_channel": contact.preferred_channel,
+                "active": contact.active,
+                "version": contact.version,
+            },
+        ),
+    )
+
+
+def validate_contact(session: Session, values: dict[str, Any]) -> None:
+    """The rules a contact must satisfy as a whole (field shapes are the schema's job)."""
+    errors: dict[str, list[str]] = {}
+    role, opd = values.get("role"), values.get("opd")
+    if role in (domain.OFFICER, domain.HEAD):
+        if not opd:
+            errors.setdefault("opd", []).append("Petugas dan kepala OPD wajib menyebut OPD-nya.")
+        elif session.get(DirectoryOpd, opd) is None:
+            errors.setdefault("opd", []).append(f"Kode OPD tidak dikenal: {opd}.")
+    elif opd:
+        errors.setdefault("opd", []).append(
+            "Koordinator dan Sekretaris Daerah berada di tingkat kabupaten: kosongkan OPD."
+        )
+    if values.get("service") is not None and role in (domain.HEAD, domain.SEKDA):
+        errors.setdefault("service", []).append("Hanya petugas dan koordinator yang per layanan.")
+    channel = values.get("preferred_channel")
+    if channel == domain.EMAIL and not values.get("email"):
+        errors.setdefault("email", []).append("Saluran email memerlukan alamat email.")
+    if channel == domain.INBOX and not values.get("sub"):
+        errors.setdefault("sub", []).append("Kotak masuk aplikasi memerlukan identitas pengguna (sub).")
+    if errors:
+        raise Invalid("Isian kontak tidak valid.", errors)
+
+
+def list_contacts(
+    rt: Runtime, *, opd: str | None = None, role: str | None = None
+) -> list[Contact]:
+    with rt.uow() as uow:
+        stmt = select(Contact)
+        if opd:
+            stmt = stmt.where(Contact.opd == opd)
+        if role:
+            stmt = stmt.where(Contact.role == role)
+        rows = list(uow.session.scalars(stmt.order_by(Contact.opd, Contact.role, Contact.id)))
+        uow.session.expunge_all()
+        return rows
+
+
+def get_contact(rt: Runtime, contact_id: int) -> Contact:
+    with rt.uow() as uow:
+        contact = uow.session.get(Contact, contact_id)
+        if contact is None:
+            raise NotFound("Kontak tidak ditemukan.")
+        uow.session.expunge_all()
+        return contact
+
+
+def create_contact(rt: Runtime, principal: Principal, body: dict[str, Any]) -> Contact:
+    now = datetime.now(UTC)
+    with rt.uow() as uow:
+        values = {"active": True, "service": None, "opd": None, "email": None, "phone": None,
+                  "sub": None, "preferred_channel": domain.EMAIL, **body}
+        validate_contact(uow.session, values)
+        contact = Contact(**values, version=1, created_at=now, updated_at=now)
+        uow.session.add(contact)
+        uow.session.flush()
+        _contact_event(uow, contact, "created")
+        uow.commit()
+        return contact
+
+
+_CONTACT_FIELDS = ("opd", "role", "service", "name", "email", "phone", "preferred_channel",
+                   "sub", "active")
+
+
+def update_contact(
+    rt: Runtime, principal: Principal, contact_id: int, changes: dict[str, Any],
+    if_match: str | None,
+) -> Contact:
+    with rt.uow() as uow:
+        contact = uow.session.scalars(
+            select(Contact).where(Contact.id == contact_id).with_for_update()
+        ).one_or_none()
+        if contact is None:
+            raise NotFound("Kontak tidak ditemukan.")
+        check_if_match(if_match, contact.version)
+        values = {name: getattr(contact, name) for name in _CONTACT_FIELDS}
+        values.update(changes)
+        validate_contact(uow.session, values)
+        for name, value in changes.items():
+            setattr(contact, name, value)
+        contact.version += 1
+        contact.updated_at = datetime.now(UTC)
+        uow.session.flush()
+        _contact_event(uow, contact, "updated")
+        uow.commit()
+        return contact
+
+
+def delete_contact(
+    rt: Runtime, principal: Principal, contact_id: int, if_match: str | None
+) -> None:
+    with rt.uow() as uow:
+        contact = uow.session.scalars(
+            select(Contact).where(Contact.id == contact_id).with_for_update()
+        ).one_or_none()
+        if contact is None:
+            raise NotFound("Kontak tidak ditemukan.")
+        check_if_match(if_match, contact.version)
+        _contact_event(uow, contact, "deleted")
+        uow.session.delete(contact)
+        uow.commit()

@@ -1,0 +1,297 @@
+"""Use cases behind the notifier's API: policies, the working-day calendar, clock queries.
+
+Each opens a unit of work, applies the rule, records events to the outbox and commits.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from services.common.auth import Principal
+from services.common.calendar import WorkingCalendar, parse_overrides
+from services.common.errors import Conflict, Forbidden, Invalid, NotFound, PreconditionFailed
+from services.common.runtime import Runtime
+from services.notifier import clocks, domain, outgoing
+from services.notifier.directory import check_if_match, seed_opds
+from services.notifier.models import Clock, ClockHistory, Delivery, Policy, Step
+
+# -- seeding (migrate) -------------------------------------------------------------------
+
+
+def seed(rt: Runtime) -> None:
+    """Reference data on `migrate`: OPDs from config/opd.json, policies from the seed file.
+
+    Only what is missing is added; an admin's edits survive every later `migrate`.
+    """
+    document = json.loads(rt.settings.policies_file.read_text(encoding="utf-8"))
+    policies = domain.parse_policy_file(document)
+    now = datetime.now(UTC)
+    with rt.uow() as uow:
+        seed_opds(uow.session, rt.opds, now)
+        known = set(uow.session.scalars(select(Policy.clock)))
+        for kind, policy in policies.items():
+            if kind not in known:
+                uow.session.add(
+                    Policy(clock=kind, document=policy.to_document(), version=1,
+                           updated_at=now, updated_by="seed")
+                )
+        uow.commit()
+
+
+# -- policies ----------------------------------------------------------------------------
+
+
+def list_policies(rt: Runtime) -> list[Policy]:
+    with rt.uow() as uow:
+        rows = list(uow.session.scalars(select(Policy).order_by(Policy.clock)))
+        uow.session.expunge_all()  # keep the loaded values past the closing rollback
+        return rows
+
+
+def get_policy(rt: Runtime, kind: str) -> Policy:
+    with rt.uow() as uow:
+        row = uow.session.get(Policy, kind)
+        if row is None:
+            raise NotFound("Kebijakan untuk jam ini tidak ditemukan.")
+        uow.session.expunge_all()
+        return row
+
+
+def _validated(kind: str, document: dict[str, Any]) -> domain.Policy:
+    try:
+        return domain.parse_policy(kind, document)
+    except domain.PolicyError as exc:
+        raise Invalid("Kebijakan tidak valid.", exc.errors) from exc
+
+
+def _reschedule_for(session: Session, rt: Runtime, kind: str, now: datetime) -> int:
+    if kind == domain.DEFAULT_POLICY:
+        own = [k for k in session.scalars(select(Policy.clock)) if k != domain.DEFAULT_POLICY]
+        return clocks.reschedule_open(session, rt.calendar, now, reason="policy",
+                                      exclude_kinds=own)
+    return clocks.reschedule_open(session, rt.calendar, now, reason="policy", kinds=[kind])
+
+
+def put_policy(
+    rt: Runtime, principal: Principal, kind: str, document: dict[str, Any], if_match: str | None
+) -> tuple[Policy, bool, int]:
+    """Create or replace a policy; returns (row, created, clocks rescheduled)."""
+    policy = _validated(kind, document)
+    now = datetime.now(UTC)
+    with rt.uow() as uow:
+        session = uow.session
+        row = session.scalars(
+            select(Policy).where(Policy.clock == kind).with_for_update()
+        ).one_or_none()
+        created = row is None
+        if created:
+            if if_match and if_match.strip() != "*":
+                raise PreconditionFailed("Kebijakan ini belum ada; muat ulang lalu coba lagi.")
+            row = Policy(clock=kind, document=policy.to_document(), version=1,
+                         updated_at=now, updated_by=principal.sub)
+            session.add(row)
+        else:
+            check_if_match(if_match, row.version)
+            row.document = policy.to_document()
+            row.version += 1
+            row.updated_at = now
+            row.updated_by = principal.sub
+        session.flush()
+        touched = _reschedule_for(session, rt, kind, now)
+        uow.commit()
+        return row, created, touched
+
+
+def delete_policy(rt: Runtime, principal: Principal, kind: str, if_match: str | None) -> int:
+    if kind == domain.DEFAULT_POLICY:
+        raise Conflict("Kebijakan default tidak dapat dihapus; ubah isinya bila perlu.")
+    now = datetime.now(UTC)
+    with rt.uow() as uow:
+        row = uow.session.scalars(
+            select(Policy).where(Policy.clock == kind).with_for_update()
+        ).one_or_none()
+        if row is None:
+            raise NotFound("Kebijakan untuk jam ini tidak ditemukan.")
+        check_if_match(if_match, row.version)
+        uow.session.delete(row)
+        uow.session.flush()
+        touched = _reschedule_for(uow.session, rt, kind, now)
+        uow.commit()
+        return touched
+
+
+# -- working-day calendar ----------------------------------------------------------------
+
+
+def _stored_calendar(session: Session, rt: Runtime) -> tuple[int, dict[str, list]]:
+    table = rt.calendar_sync.table
+    rt.calendar_sync.seed(session)
+    row = session.execute(select(table.c.version, table.c.document).where(table.c.id == 1)).one()
+    document = json.loads(row.document)
+    return row.version, {"added": list(document.get("added", [])),
+                         "removed": list(document.get("removed", []))}
+
+
+def get_calendar(rt: Runtime) -> dict[str, Any]:
+    with rt.uow() as uow:
+        version, document = _stored_calendar(uow.session, rt)
+        return {"version": version, **_sorted(document)}
+
+
+def _sorted(document: dict[str, list]) -> dict[str, list]:
+    return {key: sorted(document[key], key=lambda e: e["date"]) for key in ("added", "removed")}
+
+
+def add_calendar_exception(rt: Runtime, principal: Principal, body: dict[str, Any]) -> dict[str, Any]:
+    """`type: holiday` adds a day off; `type: working_day` cancels a listed holiday."""
+    day = body["date"].isoformat()
+    with rt.uow() as uow:
+        version, document = _stored_calendar(uow.session, rt)
+        if any(e["date"] == day for e in document["added"] + document["removed"]):
+            raise Conflict(f"Tanggal {day} sudah ada dalam daftar pengecualian; hapus dulu.")
+        if body["type"] == "holiday":
+            document["added"].append({"date": day, "name": body["name"]})
+        else:
+            document["removed"].append({"date": day, "reason": body["reason"]})
+        return _store_calendar(uow, rt, document)
+
+
+def remove_calendar_exception(rt: Runtime, principal: Principal, day: date) -> dict[str, Any]:
+    key = day.isoformat()
+    with rt.uow() as uow:
+        version, document = _stored_calendar(uow.session, rt)
+        kept = {k: [e for e in v if e["date"] != key] for k, v in document.items()}
+        if kept == document:
+            raise NotFound(f"Tanggal {key} tidak ada dalam daftar pengecualian.")
+        return _store_calendar(uow, rt, kept)
+
+
+def _store_calendar(uow, rt: Runtime, document: dict[str, list]) -> dict[str, Any]:
+    try:
+        added, removed = parse_overrides(document)
+        calendar = WorkingCalendar(
+            office_start=rt.settings.office_start,
+            office_end=rt.settings.office_end,
+            tz=rt.settings.timezone,
+            added=added,
+            removed=removed,
+        )
+    except ValueError as exc:
+        raise Invalid("Pengecualian hari kerja tidak valid.", {"date": [str(exc)]}) from exc
+    now = datetime.now(UTC)
+    session = uow.session
+    if not rt.calendar_sync.store(session, document, now):
+        raise Conflict("Daftar pengecualian baru saja diubah; coba lagi.")
+    version, stored = _stored_calendar(session, rt)
+    # Open clocks' pending steps follow the new days at once (due dates are the
+    # producers' and stay as they were sent).
+    touched = clocks.reschedule_open(session, calendar, now, reason="calendar")
+    data = {"version": version, **_sorted(stored)}
+    outgoing.publish(uow, outgoing.event("calendar", "updated", subject="calendar", opd=None,
+                                         data=data))
+    uow.after_commit(rt.calendar_sync.refresh)
+    uow.commit()
+    return {**data, "rescheduled_clocks": touched}
+
+
+# -- clocks ------------------------------------------------------------------------------
+
+
+def scope_opd(principal: Principal, requested: str | None) -> str | None:
+    """The OPD a query is limited to: an OPD token sees its own OPD only."""
+    if principal.is_regency_level:
+        return requested
+    if requested and requested != principal.opd:
+        raise Forbidden("Data ini milik OPD lain.")
+    return principal.opd
+
+
+@dataclass(frozen=True)
+class ClockFilter:
+    opd: str | None = None
+    service: str | None = None
+    state: str | None = None
+    clock: str | None = None
+    open: bool | None = None
+
+
+def clocks_query(principal: Principal, flt: ClockFilter):
+    opd = scope_opd(principal, flt.opd)
+    stmt = select(Clock)
+    if opd:
+        stmt = stmt.where(Clock.opd == opd)
+    if flt.service:
+        stmt = stmt.where(Clock.service == flt.service)
+    if flt.state:
+        stmt = stmt.where(Clock.state == flt.state)
+    if flt.clock:
+        stmt = stmt.where(Clock.clock == flt.clock)
+    if flt.open is True:
+        stmt = stmt.where(Clock.stopped_at.is_(None))
+    elif flt.open is False:
+        stmt = stmt.where(Clock.stopped_at.is_not(None))
+    return stmt.order_by(Clock.due_at.is_(None), Clock.due_at, Clock.id)
+
+
+def list_clocks(rt: Runtime, principal: Principal, flt: ClockFilter, first: int, size: int):
+    stmt = clocks_query(principal, flt)
+    with rt.uow() as uow:
+        total = uow.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+        rows = list(uow.session.scalars(stmt.offset(first).limit(size)))
+        uow.session.expunge_all()
+        return rows, total or 0
+
+
+def timeline(rt: Runtime, principal: Principal, subject: str) -> list[dict[str, Any]]:
+    """Every clock of a case with its history, steps and deliveries (who was told)."""
+    with rt.uow() as uow:
+        session = uow.session
+        rows = list(session.scalars(select(Clock).where(Clock.subject == subject).order_by(Clock.id)))
+        if not principal.is_regency_level:
+            rows = [c for c in rows if c.opd == principal.opd]
+        if not rows:
+            raise NotFound("Tidak ada jam layanan untuk perkara ini.")
+        out = []
+        for clock in rows:
+            history = list(session.scalars(
+                select(ClockHistory).where(ClockHistory.clock_id == clock.id).order_by(ClockHistory.id)
+            ))
+            steps = list(session.scalars(
+                select(Step).where(Step.clock_id == clock.id).order_by(Step.run, Step.send_after, Step.id)
+            ))
+            deliveries = list(session.scalars(
+                select(Delivery).where(Delivery.step_id.in_([s.id for s in steps]))
+                .order_by(Delivery.at, Delivery.id)
+            )) if steps else []
+            out.append({"clock": clock, "history": history, "steps": steps,
+                        "deliveries": deliveries})
+        session.expunge_all()
+        return out
+
+
+def list_deliveries(
+    rt: Runtime, principal: Principal, *, opd: str | None, subject: str | None,
+    status: str | None, first: int, size: int,
+) -> tuple[list[Delivery], int]:
+    scope = scope_opd(principal, opd)
+    stmt = select(Delivery)
+    if scope:
+        stmt = stmt.where(Delivery.opd == scope)
+    if subject:
+        stmt = stmt.where(Delivery.case_subject == subject)
+    if status:
+        stmt = stmt.where(Delivery.status == status)
+    with rt.uow() as uow:
+        total = uow.session.scalar(select(func.count()).select_from(stmt.subquery()))
+        rows = uow.session.scalars(
+            stmt.order_by(Delivery.at.desc(), Delivery.id.desc()).offset(first).limit(size)
+        )
+        rows = list(rows)
+        uow.session.expunge_all()
+        return rows, total or 0

@@ -1,0 +1,151 @@
+"""Fixtures for the notifier: a migrated database, a runtime, a real SMTP server, envelopes."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import uuid
+
+import psycopg
+import pytest
+from aiosmtpd.controller import Controller
+
+from services.common.migrations import upgrade
+from services.notifier import handlers
+from services.notifier.app import create_app, make_runtime
+from services.notifier.config import NotifierSettings
+from services.notifier.consumers import events_consumer
+from tests.conftest import PG_ADMIN_URL
+from tests.notifier.notifier_support import SmtpSink
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def smtp():
+    sink = SmtpSink()
+    port = _free_port()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    sink.port = port
+    yield sink
+    controller.stop()
+
+
+@pytest.fixture
+def notifier_settings(make_settings, smtp):
+    def make(url: str, **env: str) -> NotifierSettings:
+        values = {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(smtp.port), "SMTP_TIMEOUT_SECONDS": "5",
+                  "SMTP_FROM": "Simpul Kapuas <simpul@kapuaskab.go.id>", **env}
+        return make_settings(NotifierSettings, "notifier", url, **values)
+
+    return make
+
+
+def _seeded(url: str) -> None:
+    upgrade("notifier", url)
+    settings = NotifierSettings.from_env(
+        "notifier", {"SIMPUL_ENV": "development", "NOTIFIER_DATABASE_URL": url}
+    )
+    rt = make_runtime(settings)
+    try:
+        with rt.uow() as uow:
+            rt.calendar_sync.seed(uow.session)
+            uow.commit()
+        handlers.seed(rt)
+    finally:
+        rt.dispose()
+
+
+@pytest.fixture(scope="session")
+def _templates(tmp_path_factory):
+    """Migrated, seeded databases made once; each test gets a copy (migrations are tested
+    from scratch in test_migrations.py)."""
+    made: dict[str, str] = {}
+    yield made
+    if "postgresql" in made:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{made["postgresql"]}" WITH (FORCE)')
+
+
+def _template(made: dict[str, str], kind: str, tmp_path_factory) -> str:
+    if kind not in made:
+        if kind == "sqlite":
+            path = tmp_path_factory.mktemp("notifier-template") / "template.db"
+            _seeded(f"sqlite:///{path}")
+            made[kind] = str(path)
+        else:
+            name = f"simpul_ntpl_{uuid.uuid4().hex[:10]}"
+            with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+                conn.execute(f'CREATE DATABASE "{name}"')
+            made[kind] = name
+            _seeded(f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}")
+    return made[kind]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def migrated(request, tmp_path, tmp_path_factory, _templates):
+    """A migrated and seeded notifier database, on SQLite and on PostgreSQL."""
+    template = _template(_templates, request.param, tmp_path_factory)
+    if request.param == "sqlite":
+        target = tmp_path / "notifier.db"
+        shutil.copyfile(template, target)
+        yield f"sqlite:///{target}"
+        return
+    name = f"simpul_ntest_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    yield f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def make_rt(notifier_settings):
+    made = []
+
+    def make(url: str, *, seed: bool = False, **env: str):
+        rt = make_runtime(notifier_settings(url, **env))
+        made.append(rt)
+        if seed:
+            with rt.uow() as uow:
+                rt.calendar_sync.seed(uow.session)
+                uow.commit()
+            handlers.seed(rt)
+        return rt
+
+    yield make
+    for rt in made:
+        rt.dispose()
+
+
+@pytest.fixture
+def rt(migrated, make_rt):
+    return make_rt(migrated)
+
+
+@pytest.fixture
+def app(rt, notifier_settings):
+    return create_app(rt.settings)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def feed(rt):
+    """Hands an envelope to the notifier's consumer as the runner would (inbox + commit)."""
+    consumer = events_consumer(rt)
+
+    def feed_one(envelope: dict) -> bool:
+        return consumer.process(envelope)
+
+    return feed_one
+
+
