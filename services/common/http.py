@@ -28,7 +28,7 @@ from werkzeug.exceptions import HTTPException
 
 from services.common.auth import init_auth
 from services.common.errors import DomainError
-from services.common.logs import request_id_var
+from services.common.logs import configure_logging, request_id_var
 from services.common.runtime import Runtime
 
 API_PREFIX = "/api/v1"
@@ -64,6 +64,8 @@ def create_flask_app(
     rt: Runtime, *, title: str, description: str, blueprints: Iterable[Blueprint]
 ) -> Flask:
     settings = rt.settings
+    # gunicorn replaced the CLI's process, so the web process sets up its own JSON logs.
+    configure_logging(settings.service, settings.log_level)
     app = Flask(f"simpul.{settings.service}")
     app.config.update(
         API_TITLE=title,
