@@ -89,9 +89,9 @@ def upgrade() -> None:
 
     op.create_table('requests',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
-    sa.Column('number', sa.String(length=20), nullable=False),
+    sa.Column('number', sa.String(length=20), nullable=True),
     sa.Column('year', sa.Integer(), nullable=False),
-    sa.Column('sequence', sa.Integer(), nullable=False),
+    sa.Column('sequence', sa.Integer(), nullable=True),
     sa.Column('channel', sa.String(length=16), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('submitted_at', sa.DateTime(timezone=True), nullable=False),
