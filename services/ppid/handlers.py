@@ -66,7 +66,7 @@ def _presenter(rt: Runtime) -> Presenter:
 
 
 def _utama_opd(rt: Runtime) -> str:
-    return getattr(rt.settings, "utama_opd", "diskominfo")
+    return rt.settings.utama_opd
 
 
 def _clock_opd(rt: Runtime, opd: str | None) -> str:
@@ -224,7 +224,7 @@ def submit_request(
     submitted_at = submitted_at or now
     received_at, due_at = domain.request_deadlines(rt.calendar, submitted_at)
     requested_opd = data.get("requested_opd")
-    assign_named = getattr(rt.settings, "assign_named_opd", True)
+    assign_named = rt.settings.assign_named_opd
     opd = requested_opd if (requested_opd and assign_named) else None
     status = domain.ASSIGNED if opd else domain.RECEIVED
     secret, token_hash = new_access_token()
@@ -354,7 +354,7 @@ def register_offline_request(
             raise Forbidden("Token PPID Pelaksana tidak menyebut OPD.")
         data = {**data, "requested_opd": staff.opd}
     submitted_at = data["submitted_at"]
-    max_age = timedelta(days=getattr(rt.settings, "offline_max_age_days", 60))
+    max_age = timedelta(days=rt.settings.offline_max_age_days)
     if submitted_at > now:
         raise Invalid("Waktu diterima tidak boleh di masa depan.", {"submitted_at": ["Di masa depan."]})
     if submitted_at < now - max_age:
@@ -709,8 +709,8 @@ def issue_notice(
 
 
 def _check_uploads(rt: Runtime, uploads: Sequence[Upload]) -> None:
-    max_count = getattr(rt.settings, "attachment_max_count", 3)
-    max_bytes = getattr(rt.settings, "attachment_max_bytes", 2 * 1024 * 1024)
+    max_count = rt.settings.attachment_max_count
+    max_bytes = rt.settings.attachment_max_bytes
     errors: dict[str, list[str]] = {}
     if len(uploads) > max_count:
         errors["attachments"] = [f"Paling banyak {max_count} lampiran."]
