@@ -181,20 +181,16 @@ class WebhookConfig:
 
 
 def webhook_config(settings: Any) -> WebhookConfig:
-    """The webhook settings of a service's settings object (defaults where it has none)."""
-
-    def get(name: str, default: Any) -> Any:
-        return getattr(settings, name, default)
-
+    """The webhook part of the notifier's settings (fields from `read_webhook_env`)."""
     return WebhookConfig(
         egress=ssrf.EgressPolicy(
-            allow_private=bool(get("webhook_allow_private", False)),
-            allowed_hosts=tuple(get("webhook_allowed_hosts", ())),
-            allow_http=bool(get("webhook_allow_http", bool(getattr(settings, "dev_mode", False)))),
+            allow_private=settings.webhook_allow_private,
+            allowed_hosts=tuple(settings.webhook_allowed_hosts),
+            allow_http=settings.webhook_allow_http,
         ),
-        timeout_seconds=float(get("webhook_timeout_seconds", 5)),
-        secret_grace=timedelta(hours=int(get("webhook_secret_grace_hours", 24))),
-        disable_after=timedelta(days=int(get("webhook_disable_after_days", 5))),
+        timeout_seconds=float(settings.webhook_timeout_seconds),
+        secret_grace=timedelta(hours=settings.webhook_secret_grace_hours),
+        disable_after=timedelta(days=settings.webhook_disable_after_days),
     )
 
 
