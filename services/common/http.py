@@ -86,7 +86,13 @@ def create_flask_app(
     app.json.ensure_ascii = False
     app.json.sort_keys = False
     app.extensions["simpul"] = rt
-    app.extensions["simpul_limiter"] = Limiter(get_remote_address, app=app, default_limits=[])
+    limiter = Limiter(get_remote_address, app=app, default_limits=[])
+    # Limits here are only ever checked explicitly, by `public_rate_limited`; there are no
+    # default or decorated limits, so the hook Flask-Limiter adds to run before every request
+    # would search for limits on each request and find none. Its after-request headers and
+    # the explicit check stay.
+    app.before_request_funcs[None].remove(limiter._check_request_limit)
+    app.extensions["simpul_limiter"] = limiter
     if settings.cors_origins:
         CORS(
             app,

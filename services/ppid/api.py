@@ -138,10 +138,16 @@ def _with_etag(result: tuple[dict, str], status: int = 200):
 # -- requests -----------------------------------------------------------------------------------
 
 
+# webargs builds a new schema for every request when given a class; the submission is the
+# busiest endpoint, and a marshmallow schema keeps no state between loads, so it gets one
+# instance for the life of the process.
+_SUBMIT_SCHEMA = SubmitRequestSchema()
+
+
 @blp.route("/requests")
 class Requests(MethodView):
     @public_rate_limited
-    @blp.arguments(SubmitRequestSchema)
+    @blp.arguments(_SUBMIT_SCHEMA)
     @blp.response(201, SubmittedSchema)
     def post(self, data):
         """Ajukan permohonan informasi publik (tanpa akun)

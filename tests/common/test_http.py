@@ -165,3 +165,18 @@ def test_openapi_document_is_served(app):
     assert "/api/v1/things" in spec["paths"]
     assert "bearerAuth" in spec["components"]["securitySchemes"]
     assert client.get("/docs").status_code == 200
+
+
+def test_database_errors_do_not_quote_values_into_logs(app):
+    from sqlalchemy.exc import IntegrityError
+
+    rt = app.extensions["simpul"]
+    with rt.engine.begin() as conn:
+        conn.execute(insert(things).values(id=1, name="6203015203900001"))
+    try:
+        with rt.engine.begin() as conn:
+            conn.execute(insert(things).values(id=1, name="6203015203900001"))
+    except IntegrityError as exc:
+        assert "6203015203900001" not in str(exc)
+    else:
+        raise AssertionError("the duplicate key was accepted")
