@@ -157,3 +157,18 @@ def close_broker_connections():
         return len(pids)
 
     return close
+
+
+def schema_validator(schema: dict, *, check_formats: bool = True):
+    """The jsonschema validator for the draft a schema names in `$schema`.
+
+    jsonschema recognises the drafts by their `http://` identifiers only; the Compose
+    Specification writes `https://`, so the scheme is normalised before the look-up.
+    """
+    from jsonschema.validators import validator_for
+
+    named = str(schema.get("$schema", "")).replace("https://", "http://", 1)
+    cls = validator_for({"$schema": named}, default=None)
+    if cls is None:
+        raise AssertionError(f"no validator for $schema {schema.get('$schema')!r}")
+    return cls(schema, format_checker=cls.FORMAT_CHECKER if check_formats else None)

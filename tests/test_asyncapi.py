@@ -18,27 +18,13 @@ import pytest
 import yaml
 
 from services.common.events import new_event
+from tests.conftest import schema_validator
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCUMENT = ROOT / "docs" / "events" / "asyncapi.yaml"
 SERVICES = ROOT / "services"
 # Messages that describe plumbing rather than an event type a service publishes.
 PLUMBING_MESSAGES = {"deadLetter"}
-
-
-def validator_for(schema: dict) -> jsonschema.protocols.Validator:
-    """The validator class the schema's `$schema` names (http/https and a trailing # aside)."""
-
-    def norm(uri: str) -> str:
-        return uri.split("://", 1)[-1].rstrip("#")
-
-    wanted = norm(schema.get("$schema", ""))
-    drafts = (jsonschema.Draft202012Validator, jsonschema.Draft201909Validator,
-              jsonschema.Draft7Validator, jsonschema.Draft6Validator, jsonschema.Draft4Validator)
-    for cls in drafts:
-        if norm(cls.META_SCHEMA.get("$schema", "")) == wanted:
-            return cls(schema, format_checker=cls.FORMAT_CHECKER)
-    raise AssertionError(f"no validator for $schema {schema.get('$schema')!r}")
 
 
 @pytest.fixture(scope="module")
@@ -240,7 +226,7 @@ def published_event_types() -> tuple[dict[str, list[str]], list[str]]:
 
 def test_document_is_valid_asyncapi_3(schemas_dir, document):
     schema = json.loads((schemas_dir / "asyncapi-3.0.0.json").read_text())
-    errors = sorted(validator_for(schema).iter_errors(document), key=lambda e: list(e.absolute_path))
+    errors = sorted(schema_validator(schema).iter_errors(document), key=lambda e: list(e.absolute_path))
     assert not errors, "\n".join(f"{e.json_path}: {e.message[:300]}" for e in errors)
 
 
@@ -355,7 +341,7 @@ def test_envelope_built_by_the_code_satisfies_the_documented_schema(document, sc
     assert event.routing_key == "lapor.report.dispatched.dinkes"
 
     cloudevents = json.loads((schemas_dir / "cloudevents.json").read_text())
-    assert not list(validator_for(cloudevents).iter_errors(envelope))
+    assert not list(schema_validator(cloudevents).iter_errors(envelope))
 
 
 def test_documented_schema_rejects_what_the_code_never_sends(document):
@@ -370,7 +356,7 @@ def test_documented_schema_rejects_what_the_code_never_sends(document):
 
 
 def test_examples_in_the_document_are_valid(document, schemas_dir):
-    cloudevents = validator_for(json.loads((schemas_dir / "cloudevents.json").read_text()))
+    cloudevents = schema_validator(json.loads((schemas_dir / "cloudevents.json").read_text()))
     envelope_schema = document["components"]["schemas"]["CloudEvent"]
     samples = [(f"CloudEvent example {i}", envelope_schema, ex)
                for i, ex in enumerate(envelope_schema.get("examples", []))]
