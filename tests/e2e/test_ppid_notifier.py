@@ -23,26 +23,14 @@ from standardwebhooks.webhooks import Webhook
 
 from services.common.calendar import WorkingCalendar
 from tests.e2e.conftest import dump_logs, eventually
+from tests.ppid.support import PERSONAL_STRINGS, REQUEST_BODY
 
 pytestmark = pytest.mark.e2e
 WIB = ZoneInfo("Asia/Jakarta")
 RECEIVED = datetime(2026, 3, 16, 10, 0, tzinfo=WIB)
 OFFICER, HEAD = "petugas.ppid@dinkes.kapuas.example", "kepala@dinkes.kapuas.example"
 COORDINATOR, SEKDA = "ppid.utama@diskominfo.kapuas.example", "sekda@kapuas.example"
-APPLICANT = {
-    "identity_type": "nik",
-    "identity_number": "6203015203900001",
-    "name": "Siti Rahmawati",
-    "address": "Jl. Tambun Bungai No. 12, Kuala Kapuas",
-    "phone": "0812-5555-1234",
-    "email": "siti.rahmawati@example.org",
-    "occupation": "Peneliti",
-    "information": "Salinan laporan realisasi anggaran Dinas Kesehatan tahun 2025.",
-    "purpose": "Bahan kajian lembaga swadaya masyarakat tentang layanan kesehatan.",
-    "obtain_method": "soft_copy",
-    "delivery_method": "email",
-    "requested_opd": "dinkes",
-}
+APPLICANT = {**REQUEST_BODY, "requested_opd": "dinkes"}
 
 
 def at_day(n: int, hour: int = 9) -> datetime:
@@ -194,5 +182,5 @@ def test_a_late_request_is_reminded_breached_escalated_and_counted(system, auth_
     # No personal data of the applicant reached the OPD system.
     for request in system.receiver.requests:
         body = base64.b64encode(request["body"]).decode() + request["body"].decode()
-        for personal in ("Siti Rahmawati", "6203015203900001", "Tambun Bungai", "siti.rahmawati"):
+        for personal in PERSONAL_STRINGS:
             assert personal not in body
