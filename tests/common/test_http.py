@@ -180,3 +180,18 @@ def test_database_errors_do_not_quote_values_into_logs(app):
         assert "6203015203900001" not in str(exc)
     else:
         raise AssertionError("the duplicate key was accepted")
+
+
+def test_access_log_is_json_with_the_request_id_and_no_query(app, capsys):
+    import json as _json
+
+    from services.common.logs import configure_logging
+
+    # Bind the log handler to this test's captured stderr (the app set it up in the fixture).
+    configure_logging("test", "INFO")
+    app.test_client().get("/api/v1/things?nik=6203015203900001", headers={"X-Request-ID": "req-42"})
+    lines = [_json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")]
+    access = [line for line in lines if line.get("logger") == "simpul.access"]
+    assert access and access[-1]["request_id"] == "req-42"
+    assert access[-1]["path"] == "/api/v1/things" and access[-1]["status"] == 200
+    assert all("6203015203900001" not in _json.dumps(line) for line in lines)
