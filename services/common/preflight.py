@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 
@@ -25,6 +26,8 @@ def check_broker(url: str) -> str | None:
 
 
 def main() -> int:
+    # pika logs every failed connection attempt; the operator gets our one line instead.
+    logging.getLogger("pika").setLevel(logging.CRITICAL)
     url = os.environ.get("AMQP_URL", DEFAULT_AMQP_URL)
     host = pika.URLParameters(url).host
     problem = check_broker(url)

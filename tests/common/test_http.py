@@ -184,12 +184,18 @@ def test_database_errors_do_not_quote_values_into_logs(app):
 
 def test_access_log_is_json_with_the_request_id_and_no_query(app, capsys):
     import json as _json
+    import logging
 
     from services.common.logs import configure_logging
 
+    root = logging.getLogger()
+    saved = root.handlers[:]
     # Bind the log handler to this test's captured stderr (the app set it up in the fixture).
     configure_logging("test", "INFO")
-    app.test_client().get("/api/v1/things?nik=6203015203900001", headers={"X-Request-ID": "req-42"})
+    try:
+        app.test_client().get("/api/v1/things?nik=6203015203900001", headers={"X-Request-ID": "req-42"})
+    finally:
+        root.handlers[:] = saved
     lines = [_json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")]
     access = [line for line in lines if line.get("logger") == "simpul.access"]
     assert access and access[-1]["request_id"] == "req-42"
