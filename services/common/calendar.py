@@ -119,6 +119,16 @@ class RemovedDay:
 class _Overrides:
     added: Mapping[date, AddedDay] = field(default_factory=dict)
     removed: Mapping[date, RemovedDay] = field(default_factory=dict)
+    # Every due date walks the days one by one, so each snapshot of the overrides remembers
+    # its verdicts; a new snapshot (new overrides) starts with none.
+    verdicts: dict[date, DayOff | None] = field(default_factory=dict, compare=False, repr=False)
+    # The day-by-day listing of explain_due, by (local receipt date, day 0, working days).
+    walks: dict[tuple[date, date, int], tuple] = field(default_factory=dict, compare=False, repr=False)
+
+
+# Enough for years of dates around today; past it, verdicts are computed and not kept, so
+# odd dates asked for one by one cannot grow the memory.
+_MAX_VERDICTS = 4096
 
 
 def _require_aware(value: datetime, what: str) -> None:
@@ -301,6 +311,15 @@ class WorkingCalendar:
         return days
 
     def _day_off(self, day: date, snap: _Overrides) -> DayOff | None:
+        try:
+            return snap.verdicts[day]
+        except KeyError:
+            verdict = self._judge_day(day, snap)
+        if len(snap.verdicts) < _MAX_VERDICTS:
+            snap.verdicts[day] = verdict
+        return verdict
+
+    def _judge_day(self, day: date, snap: _Overrides) -> DayOff | None:
         added = snap.added.get(day)
         if added is not None:
             return DayOff(day, DayOffKind.OPERATOR_HOLIDAY, added.name)
@@ -420,22 +439,30 @@ class WorkingCalendar:
 
     # -- explanation -----------------------------------------------------------------
 
-    def explain_due(self, received_at: datetime, n_working_days: int) -> dict[str, Any]:
-        """How the due time was computed, JSON-able, with Indonesian texts for a citizen.
+    def _walk(
+        self, received: date, day0: date, n_working_days: int, snap: _Overrides
+    ) -> tuple[date, list[dict[str, Any]], list[dict[str, Any]]]:
+        """(due date, counted days, skipped days) from the receipt date to the due date.
 
-        `skipped_days` lists every non-working day from the local receipt date up to the
-        due date, including those that moved day 0.
+        Every request of a day shares its listing, so each snapshot keeps them; callers get
+        their own lists.
         """
-        snap = self._overrides
-        effective, moved = self._receipt(received_at, snap)
-        received_local = received_at.astimezone(self.tz)
-        day0 = effective.date()
-        due_day = self._add_working_days(day0, n_working_days, snap)
-        due = self._end_of(due_day)
+        key = (received, day0, n_working_days)
+        known = snap.walks.get(key)
+        if known is None:
+            known = self._list_days(received, day0, n_working_days, snap)
+            if len(snap.walks) < _MAX_VERDICTS:
+                snap.walks[key] = known
+        due_day, counted, skipped = known
+        return due_day, list(counted), list(skipped)
 
+    def _list_days(
+        self, received: date, day0: date, n_working_days: int, snap: _Overrides
+    ) -> tuple[date, tuple[dict[str, Any], ...], tuple[dict[str, Any], ...]]:
+        due_day = self._add_working_days(day0, n_working_days, snap)
         counted: list[dict[str, Any]] = []
         skipped: list[dict[str, Any]] = []
-        day = received_local.date()
+        day = received
         while day <= due_day:
             off = self._day_off(day, snap)
             if off is not None:
@@ -463,6 +490,20 @@ class WorkingCalendar:
                     )
                 counted.append(entry)
             day += timedelta(days=1)
+        return due_day, tuple(counted), tuple(skipped)
+
+    def explain_due(self, received_at: datetime, n_working_days: int) -> dict[str, Any]:
+        """How the due time was computed, JSON-able, with Indonesian texts for a citizen.
+
+        `skipped_days` lists every non-working day from the local receipt date up to the
+        due date, including those that moved day 0.
+        """
+        snap = self._overrides
+        effective, moved = self._receipt(received_at, snap)
+        received_local = received_at.astimezone(self.tz)
+        day0 = effective.date()
+        due_day, counted, skipped = self._walk(received_local.date(), day0, n_working_days, snap)
+        due = self._end_of(due_day)
 
         opening = f"Diterima {format_instant_id(received_local)}"
         if moved:

@@ -543,3 +543,18 @@ def test_concurrent_readers_see_one_override_set_or_the_other():
     for thread in readers:
         thread.join()
     assert seen <= allowed and seen
+
+
+def test_explanations_follow_new_overrides_at_once(cal):
+    # Remembered listings belong to one set of overrides: a new set is explained anew.
+    at = datetime(2026, 6, 1, 9, tzinfo=WIB)
+    before = cal.explain_due(at, 10)
+    assert cal.explain_due(at, 10) == before
+    cal.set_overrides(added=[{"date": "2026-06-03", "name": "Hari Jadi Kabupaten Kapuas"}])
+    after = cal.explain_due(at, 10)
+    assert after["due_date"] > before["due_date"]
+    assert "2026-06-03" in [d["date"] for d in after["skipped_days"]]
+    assert "2026-06-03" not in [d["date"] for d in before["skipped_days"]]
+    # Each caller gets lists of its own.
+    after["counted_days"].clear()
+    assert len(cal.explain_due(at, 10)["counted_days"]) == 10
