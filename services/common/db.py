@@ -8,14 +8,20 @@ busy timeout instead of failing when a read lock cannot be upgraded.
 
 from __future__ import annotations
 
+import time
 from datetime import UTC
 from pathlib import Path
 
 from sqlalchemy import DateTime, Engine, TypeDecorator, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# A pooled connection that served a request this recently is taken to be alive; one idle
+# for longer is pinged before use. (pool_pre_ping would ping on every checkout: a second
+# round trip for every request of a busy web worker.)
+PING_AFTER_IDLE_SECONDS = 5.0
 
 
 def normalise_url(url: str) -> str:
@@ -30,7 +36,13 @@ def is_sqlite(engine_or_url: Engine | str) -> bool:
     return url.get_backend_name() == "sqlite"
 
 
-def make_engine(url: str, *, pool_size: int = 5, echo: bool = False) -> Engine:
+def make_engine(
+    url: str,
+    *,
+    pool_size: int = 5,
+    echo: bool = False,
+    ping_after_idle_seconds: float = PING_AFTER_IDLE_SECONDS,
+) -> Engine:
     url = normalise_url(url)
     if is_sqlite(url):
         database = make_url(url).database
@@ -44,7 +56,7 @@ def make_engine(url: str, *, pool_size: int = 5, echo: bool = False) -> Engine:
         )
         _configure_sqlite(engine)
         return engine
-    return create_engine(
+    engine = create_engine(
         url,
         echo=echo,
         # Error messages would otherwise quote bound values, a citizen's NIK or phone among
@@ -52,8 +64,36 @@ def make_engine(url: str, *, pool_size: int = 5, echo: bool = False) -> Engine:
         hide_parameters=True,
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
     )
+    _ping_idle_connections(engine, ping_after_idle_seconds)
+    return engine
+
+
+def _ping_idle_connections(engine: Engine, idle_seconds: float) -> None:
+    """Check a pooled connection before use when it sat idle, as a restart of the database
+    server (or a firewall dropping quiet connections) kills idle ones unnoticed.
+
+    A dead one is replaced at once (the pool retries the checkout). A connection that dies
+    while in use still fails that one request; the pool then replaces every connection
+    older than the failure.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_connection, record):
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection, record, _proxy):
+        idle_since = record.info.pop("idle_since", None)
+        if idle_since is None or time.monotonic() - idle_since < idle_seconds:
+            return
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("SELECT 1")
+        except Exception as exc:  # noqa: BLE001 - any failure means the connection is gone
+            raise DisconnectionError("idle connection no longer answers") from exc
+        finally:
+            cursor.close()
 
 
 def _configure_sqlite(engine: Engine) -> None:
