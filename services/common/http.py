@@ -18,17 +18,16 @@ from datetime import UTC, datetime
 from functools import wraps
 from http import HTTPStatus
 
-from flask import Flask, current_app, g, jsonify, request
+from flask import Flask, after_this_request, current_app, g, jsonify, request
 from flask_cors import CORS
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_smorest import Api, Blueprint
 from sqlalchemy import func, select, text
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, TooManyRequests
 
 from services.common.auth import init_auth
 from services.common.errors import DomainError
 from services.common.logs import configure_logging, request_id_var
+from services.common.ratelimit import RateLimiter
 from services.common.runtime import Runtime
 
 API_PREFIX = "/api/v1"
@@ -79,20 +78,13 @@ def create_flask_app(
             "info": {"description": description},
         },
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
-        RATELIMIT_STORAGE_URI=settings.rate_limit_storage_uri,
-        RATELIMIT_HEADERS_ENABLED=True,
-        PUBLIC_RATE_LIMIT=settings.public_rate_limit,
     )
     app.json.ensure_ascii = False
     app.json.sort_keys = False
     app.extensions["simpul"] = rt
-    limiter = Limiter(get_remote_address, app=app, default_limits=[])
-    # Limits here are only ever checked explicitly, by `public_rate_limited`; there are no
-    # default or decorated limits, so the hook Flask-Limiter adds to run before every request
-    # would search for limits on each request and find none. Its after-request headers and
-    # the explicit check stay.
-    app.before_request_funcs[None].remove(limiter._check_request_limit)
-    app.extensions["simpul_limiter"] = limiter
+    app.extensions["simpul_limiter"] = RateLimiter(
+        settings.public_rate_limit, settings.rate_limit_storage_uri
+    )
     if settings.cors_origins:
         CORS(
             app,
@@ -175,6 +167,7 @@ def _install_request_ids(app: Flask) -> None:
                     "path": request.url_rule.rule if request.url_rule else request.path,
                     "status": response.status_code,
                     "ms": round((time.perf_counter() - g.get("request_started", 0)) * 1000, 1),
+                    **g.get("access_log_fields", {}),
                 },
             )
         return response
@@ -229,9 +222,22 @@ def public_rate_limited(view):
 
     @wraps(view)
     def wrapper(*args, **kwargs):
-        limiter: Limiter = current_app.extensions["simpul_limiter"]
-        with limiter.limit(current_app.config["PUBLIC_RATE_LIMIT"], scope=request.endpoint):
-            return view(*args, **kwargs)
+        limiter: RateLimiter = current_app.extensions["simpul_limiter"]
+        # Counted per endpoint, so a client reading its case does not use up its submissions.
+        # No peer address (a unix socket) counts as 127.0.0.1, as Flask-Limiter did.
+        verdict = limiter.hit(request.endpoint, request.remote_addr or "127.0.0.1")
+        if verdict is not None:
+
+            # After the request rather than on the view's result, so the headers also reach
+            # a 429 and the error responses the view raises.
+            @after_this_request
+            def _limit_headers(response):
+                response.headers.update(verdict.headers)
+                return response
+
+            if not verdict.allowed:
+                raise TooManyRequests(retry_after=verdict.retry_after)
+        return view(*args, **kwargs)
 
     return wrapper
 
@@ -242,6 +248,12 @@ def paginate(session, stmt, pagination_parameters) -> list:
     pagination_parameters.item_count = total
     page = stmt.offset(pagination_parameters.first_item).limit(pagination_parameters.page_size)
     return list(session.scalars(page))
+
+
+def note_in_access_log(**fields: str | None) -> None:
+    """Add identifiers (never personal data) to this request's one access-log line, say
+    the number of the case it created, rather than logging a second line."""
+    g.setdefault("access_log_fields", {}).update(fields)
 
 
 def if_match_header() -> str | None:

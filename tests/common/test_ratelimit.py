@@ -1,0 +1,224 @@
+"""The public rate limit: fixed windows per endpoint and client, its headers, and its store."""
+
+import logging
+import math
+import threading
+import time
+
+import pytest
+from flask_smorest import Blueprint
+from sqlalchemy import MetaData
+
+import services.common.ratelimit
+from services.common.calendar_sync import calendar_state_table
+from services.common.errors import NotFound
+from services.common.http import create_flask_app, public_rate_limited
+from services.common.outbox import plumbing_tables
+from services.common.ratelimit import RateLimiter, WorkerMemoryStorage
+from services.common.runtime import build_runtime
+from services.common.settings import Settings, SettingsError
+
+T0 = 1_700_000_000.25
+
+metadata = MetaData()
+plumbing_tables(metadata)
+calendar_state_table(metadata)
+
+blp = Blueprint("limited", __name__, url_prefix="/api/v1/limited")
+
+
+@blp.route("/a")
+@public_rate_limited
+def endpoint_a():
+    return {"endpoint": "a"}
+
+
+@blp.route("/b/<int:n>")
+@public_rate_limited
+def endpoint_b(n):
+    if n == 0:
+        raise NotFound("Data tidak ditemukan.")
+    return {"endpoint": "b"}
+
+
+class Clock:
+    def __init__(self, now: float):
+        self.now = now
+
+    def time(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """The wall clock of the limiter and of its memory store, moved by the test."""
+    fake = Clock(T0)
+    monkeypatch.setattr(services.common.ratelimit, "time", fake)
+    return fake
+
+
+class FlakyStorage(WorkerMemoryStorage):
+    """A memory store that can be switched off, as a redis:// store whose server is down."""
+
+    STORAGE_SCHEME = ["simpul-test-flaky"]
+    down = False
+
+    @property
+    def base_exceptions(self):
+        return ConnectionError
+
+    def incr(self, key, expiry, amount=1):
+        if FlakyStorage.down:
+            raise ConnectionError("connection refused")
+        return super().incr(key, expiry, amount)
+
+
+@pytest.fixture
+def flaky():
+    FlakyStorage.down = True
+    yield FlakyStorage
+    FlakyStorage.down = False
+
+
+@pytest.fixture
+def make_app(sqlite_url, make_settings):
+    runtimes = []
+
+    def make(**env):
+        settings = make_settings(Settings, "test", sqlite_url, **{"PUBLIC_RATE_LIMIT": "3/minute", **env})
+        rt = build_runtime(settings, metadata)
+        runtimes.append(rt)
+        metadata.create_all(rt.engine)
+        with rt.uow() as uow:
+            rt.calendar_sync.seed(uow.session)
+            uow.commit()
+        return create_flask_app(rt, title="Test", description="test", blueprints=[blp])
+
+    yield make
+    for rt in runtimes:
+        rt.dispose()
+
+
+def limit_headers(response) -> dict[str, str]:
+    return {name: value for name, value in response.headers.items() if name.startswith(("X-RateLimit", "Retry-After"))}
+
+
+def test_every_response_carries_the_limit_and_a_refusal_says_when_to_retry(make_app, clock):
+    client = make_app().test_client()
+    reset = str(int(T0 + 60) + 1)  # Flask-Limiter's X-RateLimit-Reset: an epoch second
+    seen = [limit_headers(client.get("/api/v1/limited/a")) for _ in range(3)]
+    assert seen == [
+        {"X-RateLimit-Limit": "3", "X-RateLimit-Remaining": str(left), "X-RateLimit-Reset": reset}
+        for left in (2, 1, 0)
+    ]
+    refused = client.get("/api/v1/limited/a")
+    assert refused.status_code == 429
+    assert refused.get_json() == {
+        "code": 429,
+        "status": "Too Many Requests",
+        "message": "Terlalu banyak permintaan. Silakan coba lagi beberapa saat lagi.",
+    }
+    assert limit_headers(refused) == {
+        "X-RateLimit-Limit": "3", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": reset, "Retry-After": "60",
+    }
+    clock.now += 45.5
+    assert client.get("/api/v1/limited/a").headers["Retry-After"] == "15"  # 14.5 s, rounded up
+
+
+def test_the_window_resets(make_app, clock):
+    client = make_app().test_client()
+    assert [client.get("/api/v1/limited/a").status_code for _ in range(4)] == [200, 200, 200, 429]
+    clock.now = T0 + 59.9
+    assert client.get("/api/v1/limited/a").status_code == 429
+    clock.now = T0 + 60
+    fresh = client.get("/api/v1/limited/a")
+    assert fresh.status_code == 200
+    assert fresh.headers["X-RateLimit-Remaining"] == "2"
+    assert fresh.headers["X-RateLimit-Reset"] == str(int(T0 + 120) + 1)
+
+
+def test_endpoints_and_clients_are_counted_apart(make_app, clock):
+    client = make_app().test_client()
+    first = {"REMOTE_ADDR": "10.0.0.1"}
+    assert [client.get("/api/v1/limited/a", environ_base=first).status_code for _ in range(4)] == [200, 200, 200, 429]
+    other_endpoint = client.get("/api/v1/limited/b/1", environ_base=first)
+    assert other_endpoint.status_code == 200 and other_endpoint.headers["X-RateLimit-Remaining"] == "2"
+    other_client = client.get("/api/v1/limited/a", environ_base={"REMOTE_ADDR": "10.0.0.2"})
+    assert other_client.status_code == 200 and other_client.headers["X-RateLimit-Remaining"] == "2"
+
+
+def test_errors_the_view_raises_carry_the_headers_too(make_app, clock):
+    response = make_app().test_client().get("/api/v1/limited/b/0")
+    assert response.status_code == 404
+    assert response.headers["X-RateLimit-Remaining"] == "2"
+    assert "Retry-After" not in response.headers
+
+
+@pytest.mark.parametrize("limit", ["twenty/minute", "20 a minute", "-1/minute", "20/fortnight"])
+def test_an_invalid_limit_stops_app_creation_naming_the_setting(make_app, limit):
+    with pytest.raises(SettingsError, match="PUBLIC_RATE_LIMIT"):
+        make_app(PUBLIC_RATE_LIMIT=limit)
+
+
+def test_an_unusable_store_stops_app_creation_without_quoting_its_password(make_app):
+    with pytest.raises(SettingsError, match="RATE_LIMIT_STORAGE_URI") as failure:
+        make_app(RATE_LIMIT_STORAGE_URI="nosuch://user:s3cret@store:1234")
+    assert "s3cret" not in str(failure.value)
+
+
+def test_a_store_that_is_down_lets_requests_through(make_app, flaky):
+    client = make_app(RATE_LIMIT_STORAGE_URI="simpul-test-flaky://").test_client()
+    responses = [client.get("/api/v1/limited/a") for _ in range(5)]
+    assert [r.status_code for r in responses] == [200] * 5
+    assert all(not limit_headers(r) for r in responses)
+    flaky.down = False
+    assert client.get("/api/v1/limited/a").headers["X-RateLimit-Remaining"] == "2"
+
+
+def test_a_store_outage_is_logged_once_and_its_end_too(flaky, caplog):
+    limiter = RateLimiter("3/minute", "simpul-test-flaky://")
+    with caplog.at_level(logging.INFO, logger="simpul.ratelimit"):
+        assert [limiter.hit("ep", "10.0.0.1") for _ in range(3)] == [None] * 3
+        flaky.down = False
+        assert limiter.hit("ep", "10.0.0.1").allowed
+    assert [(r.levelname, r.getMessage()) for r in caplog.records if r.name == "simpul.ratelimit"] == [
+        ("WARNING", "rate-limit store unreachable; public endpoints are not limited"),
+        ("INFO", "rate-limit store reachable again; public endpoints are limited"),
+    ]
+
+
+def test_several_limits_are_tried_shortest_window_first(clock):
+    limiter = RateLimiter("3/minute;2/second", "memory://")
+    assert [limiter.hit("ep", "c").allowed for _ in range(3)] == [True, True, False]
+    clock.now += 1
+    allowed = limiter.hit("ep", "c")
+    # The refusal of the second's window did not count against the minute's.
+    assert allowed.allowed and allowed.headers["X-RateLimit-Limit"] == "2"
+    refused = limiter.hit("ep", "c")
+    assert not refused.allowed
+    assert refused.headers["X-RateLimit-Limit"] == "3" and refused.headers["X-RateLimit-Remaining"] == "0"
+    assert refused.retry_after == math.ceil(T0 + 60 - clock.now)
+
+
+def test_the_memory_store_starts_no_thread_per_request(make_app, monkeypatch):
+    client = make_app(PUBLIC_RATE_LIMIT="1000/minute").test_client()
+    started = []
+    real_start = threading.Thread.start
+    monkeypatch.setattr(threading.Thread, "start", lambda t: (started.append(t), real_start(t)))
+    for _ in range(5):
+        # Spaced as a busy worker's requests are: past the 10 ms after which limits' own
+        # memory store starts a new expiry thread.
+        time.sleep(0.015)
+        assert client.get("/api/v1/limited/a").status_code == 200
+    assert started == []
+
+
+def test_the_memory_store_drops_counters_of_ended_windows(clock):
+    store = WorkerMemoryStorage()
+    for client in range(100):
+        store.incr(f"endpoint/{client}", expiry=60)
+    assert store.get("endpoint/7") == 1
+    clock.now += WorkerMemoryStorage.SWEEP_SECONDS + 1
+    store.incr("endpoint/new", expiry=60)  # the first count after the sweep time sweeps
+    assert store.get("endpoint/7") == 0 and store.get_expiry("endpoint/7") == clock.now
+    assert len(store._counters) == 1
