@@ -18,7 +18,13 @@ from flask_smorest import Blueprint
 
 from services.common.auth import Principal, current_principal, roles_required
 from services.common.errors import DomainError, Forbidden
-from services.common.http import PAGE, if_match_header, public_rate_limited, runtime
+from services.common.http import (
+    PAGE,
+    if_match_header,
+    note_in_access_log,
+    public_rate_limited,
+    runtime,
+)
 from services.ppid import domain, handlers, notice
 from services.ppid.schemas import (
     AccessEntrySchema,
@@ -155,7 +161,9 @@ class Requests(MethodView):
         Jawaban memuat nomor pendaftaran, token akses (hanya sekali), hari ke-0 menurut
         aturan jam kerja, batas waktu pemberitahuan tertulis dan penjelasan perhitungannya.
         """
-        return handlers.submit_request(runtime(), data, now=now())
+        submitted = handlers.submit_request(runtime(), data, now=now())
+        note_in_access_log(number=submitted["number"], opd=submitted["opd"])
+        return submitted
 
     @roles_required(*STAFF)
     @blp.arguments(RequestListQuerySchema, location="query")
@@ -178,7 +186,9 @@ class OfflineRequests(MethodView):
 
         `submitted_at` adalah waktu permohonan benar-benar diterima.
         """
-        return handlers.register_offline_request(runtime(), current_principal(), data, now=now())
+        submitted = handlers.register_offline_request(runtime(), current_principal(), data, now=now())
+        note_in_access_log(number=submitted["number"], opd=submitted["opd"])
+        return submitted
 
 
 @blp.route("/requests/<string:number>")

@@ -13,14 +13,12 @@ PPID Utama's OPD (`PPID_UTAMA_OPD`, Diskominfo).
 from __future__ import annotations
 
 import hashlib
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, literal, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import func, literal, select
 from sqlalchemy.orm import Session, selectinload
 
 from services.common.auth import Principal, new_access_token, verify_access_token
@@ -35,7 +33,6 @@ from services.ppid.models import (
     Dispute,
     Notice,
     NoticeAttachment,
-    NumberCounter,
     Objection,
     PersonalDataAccess,
     Request,
@@ -44,8 +41,8 @@ from services.ppid.models import (
 )
 from services.ppid.presenters import CITIZEN, STAFF, Presenter, etag
 from services.ppid.privacy import PURPOSES, record_access
+from services.ppid.submission_store import counter_upsert, store_submission
 
-log = logging.getLogger("simpul.ppid")
 
 RESPONSE_CLOCK = "ppid.response"
 OBJECTION_CLOCK = "ppid.objection_response"
@@ -103,13 +100,7 @@ def next_sequence(session: Session, kind: str, year: int) -> int:
     after the other, and a rollback gives the number back.
     """
     dialect = session.get_bind().dialect.name
-    table = NumberCounter.__table__
-    ins = (postgresql if dialect == "postgresql" else sqlite).insert(table)
-    statement = ins.values(kind=kind, year=year, last_value=1).on_conflict_do_update(
-        index_elements=[table.c.kind, table.c.year],
-        set_={"last_value": table.c.last_value + 1},
-    )
-    return session.execute(statement.returning(table.c.last_value)).scalar_one()
+    return session.execute(counter_upsert(dialect, kind, year)).scalar_one()
 
 
 # -- loading and checks ----------------------------------------------------------------------
@@ -196,16 +187,6 @@ def _require_opd(rt: Runtime, code: str) -> None:
 # -- submission ------------------------------------------------------------------------------
 
 
-_REQUESTS = Request.__table__
-_INSERT_REQUEST = insert(_REQUESTS).returning(_REQUESTS.c.id)
-_INSERT_APPLICANT = insert(Applicant.__table__)
-_NUMBER_REQUEST = (
-    update(_REQUESTS)
-    .where(_REQUESTS.c.id == bindparam("request_id"))
-    .values(number=bindparam("new_number"), sequence=bindparam("new_sequence"))
-)
-
-
 def submit_request(
     rt: Runtime,
     data: dict[str, Any],
@@ -217,9 +198,8 @@ def submit_request(
 ) -> dict[str, Any]:
     """Register a request: its number, access token, day zero and due date, at once.
 
-    The submission is the hot path of the service (every citizen's form), so it writes with
-    a handful of statements and no ORM bookkeeping: the request, the applicant, the counter
-    upsert with the request's number, and the outbox row, in one transaction.
+    The submission is the hot path of the service (every citizen's form); how its rows are
+    written is `submission_store`'s business.
     """
     submitted_at = submitted_at or now
     received_at, due_at = domain.request_deadlines(rt.calendar, submitted_at)
@@ -264,65 +244,57 @@ def submit_request(
         "attorney_name": attorney.get("attorney_name"),
         "attorney_letter": attorney.get("letter"),
     }
-    with rt.uow() as uow:
-        session = uow.session
-        # The number is taken last: the counter row stays locked from its increment to the
-        # commit, so concurrent submissions queue only for the last three statements
-        # rather than for the whole write. Core statements with bound parameters keep
-        # their compiled form cached on this busiest path.
-        request_id = session.execute(_INSERT_REQUEST, request_row).scalar_one()
-        session.execute(_INSERT_APPLICANT, {**applicant_row, "request_id": request_id})
-        if staff is not None:
-            session.execute(
-                insert(RequestHistory.__table__).values(
-                    request_id=request_id,
-                    occurred_at=now,
-                    action="registered",
-                    actor_kind="staff",
-                    actor_sub=staff.sub,
-                    opd=opd,
-                    note=f"Diterima melalui: {domain.CHANNELS[channel]}",
-                )
-            )
-        sequence = next_sequence(session, domain.REQUEST_PREFIX, year)
-        number = domain.format_number(domain.REQUEST_PREFIX, year, sequence)
-        session.execute(
-            _NUMBER_REQUEST,
-            {"request_id": request_id, "new_number": number, "new_sequence": sequence},
+    history_row = None
+    if staff is not None:
+        history_row = {
+            "occurred_at": now,
+            "action": "registered",
+            "actor_kind": "staff",
+            "actor_sub": staff.sub,
+            "opd": opd,
+            "note": f"Diterima melalui: {domain.CHANNELS[channel]}",
+        }
+
+    def event_for(number: str) -> Event:
+        return new_event(
+            "ppid",
+            "request",
+            "submitted",
+            subject=f"requests/{number}",
+            opd=opd,
+            time=now,
+            data=_event_data(rt, {
+                "number": number,
+                "status": status,
+                "channel": channel,
+                "submitted_at": submitted_at,
+                "received_at": received_at,
+                "due_at": due_at,
+                "requested_opd": requested_opd,
+                "opd": opd,
+                "sla": {
+                    # started_at: a walk-in entered later began at its receipt.
+                    "start": [
+                        {
+                            "clock": RESPONSE_CLOCK,
+                            "due_at": due_at,
+                            "opd": _clock_opd(rt, opd),
+                            "started_at": received_at,
+                        }
+                    ]
+                },
+            }),
         )
-        uow.publish(
-            new_event(
-                "ppid",
-                "request",
-                "submitted",
-                subject=f"requests/{number}",
-                opd=opd,
-                time=now,
-                data=_event_data(rt, {
-                    "number": number,
-                    "status": status,
-                    "channel": channel,
-                    "submitted_at": submitted_at,
-                    "received_at": received_at,
-                    "due_at": due_at,
-                    "requested_opd": requested_opd,
-                    "opd": opd,
-                    "sla": {
-                        # started_at: a walk-in entered later began at its receipt.
-                        "start": [
-                            {
-                                "clock": RESPONSE_CLOCK,
-                                "due_at": due_at,
-                                "opd": _clock_opd(rt, opd),
-                                "started_at": received_at,
-                            }
-                        ]
-                    },
-                }),
-            )
-        )
-        uow.commit()
-    log.info("request submitted", extra={"number": number, "channel": channel, "opd": opd})
+
+    number = store_submission(
+        rt,
+        prefix=domain.REQUEST_PREFIX,
+        request_row=request_row,
+        applicant_row=applicant_row,
+        history_row=history_row,
+        event_for=event_for,
+        format_number=domain.format_number,
+    )
     presenter = _presenter(rt)
     return {
         "number": number,

@@ -77,11 +77,9 @@ class Request(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    # Empty only inside the submitting transaction, which takes the number last so the
-    # counter row is locked as briefly as possible; every committed request has both.
-    number: Mapped[str] = mapped_column(String(20), nullable=True, unique=True)
+    number: Mapped[str] = mapped_column(String(20), nullable=False, unique=True)
     year: Mapped[int] = mapped_column(Integer, nullable=False)
-    sequence: Mapped[int] = mapped_column(Integer, nullable=True)
+    sequence: Mapped[int] = mapped_column(Integer, nullable=False)
     channel: Mapped[str] = mapped_column(String(16), nullable=False)
     status: Mapped[str] = mapped_column(String(16), nullable=False)
     # When the request really arrived (web: the server's clock; offline: as staff record it).

@@ -165,3 +165,9 @@ def test_personal_data_stays_out_of_lists_views_events_and_logs(ppid, caplog):
     for text in bodies + logged:
         for personal in PERSONAL_STRINGS:
             assert personal not in text, (personal, text[:300])
+    # The submission's one access-log line names the case it created, for operators.
+    submissions = [
+        r for r in caplog.records
+        if r.name == "simpul.access" and getattr(r, "path", None) == REQ and r.method == "POST"
+    ]
+    assert [(r.status, r.number, r.opd) for r in submissions] == [(201, number, "dinkes")]

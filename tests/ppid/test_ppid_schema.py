@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from datetime import datetime
 
+import psycopg
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -32,39 +33,55 @@ def _form():
     return {k: v for k, v in REQUEST_BODY.items()} | {"phone": "+6281255551234"}
 
 
-def test_numbers_are_gap_free_under_concurrent_submissions(fresh_pg, monkeypatch):
-    """Many threads submit at once; some transactions fail after taking a number. The
-    numbers that exist are exactly 1..N: no gap, no duplicate."""
-    env = build_env(fresh_pg, "postgresql")
+# A name the test's trigger refuses: that submission fails inside the database, after its
+# number was taken and its request row written.
+FAILING_NAME = "Gagal Disimpan"
+_FAILING_TRIGGER = {
+    "postgresql": [
+        f"""CREATE FUNCTION refuse_applicant() RETURNS trigger AS $$
+            BEGIN
+                IF NEW.name = '{FAILING_NAME}' THEN RAISE EXCEPTION 'injected failure'; END IF;
+                RETURN NEW;
+            END $$ LANGUAGE plpgsql""",
+        """CREATE TRIGGER refuse_applicant BEFORE INSERT ON applicants
+            FOR EACH ROW EXECUTE FUNCTION refuse_applicant()""",
+    ],
+    "sqlite": [
+        f"""CREATE TRIGGER refuse_applicant BEFORE INSERT ON applicants
+            WHEN NEW.name = '{FAILING_NAME}'
+            BEGIN SELECT RAISE(ABORT, 'injected failure'); END""",
+    ],
+}
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_numbers_are_gap_free_under_concurrent_submissions(backend, tmp_path, fresh_pg):
+    """Many threads submit at once; every seventh submission fails in the database after
+    taking its number. The numbers that exist are exactly 1..N: no gap, no duplicate."""
+    url = f"sqlite:///{tmp_path / 'n.db'}" if backend == "sqlite" else fresh_pg
+    env = build_env(url, backend)
     rt = env.rt
+    with rt.engine.begin() as conn:
+        for statement in _FAILING_TRIGGER[backend]:
+            conn.exec_driver_sql(statement)
     now = datetime(2026, 3, 2, 9, tzinfo=WIB)
-    real_event = handlers.new_event
-    calls = {"n": 0}
-    lock = threading.Lock()
-
-    def sometimes_failing_event(*args, **kwargs):
-        # Raised after the counter row was incremented and the request inserted: the whole
-        # transaction, counter included, must roll back.
-        with lock:
-            calls["n"] += 1
-            fail = calls["n"] % 7 == 0
-        if fail:
-            raise RuntimeError("injected failure after numbering")
-        return real_event(*args, **kwargs)
-
-    monkeypatch.setattr(handlers, "new_event", sometimes_failing_event)
-    threads, per_thread, failures = 16, 8, []
+    threads, per_thread = 16, 8
     barrier = threading.Barrier(threads)
+    failures: list[int] = []
 
-    def work():
+    def work(index: int):
         barrier.wait()
-        for _ in range(per_thread):
+        for attempt in range(per_thread):
+            form = _form()
+            if (index * per_thread + attempt) % 7 == 0:
+                form["name"] = FAILING_NAME
             try:
-                handlers.submit_request(rt, _form(), now=now)
-            except RuntimeError:
+                handlers.submit_request(rt, form, now=now)
+            except Exception as exc:  # noqa: BLE001 - the driver's error on PostgreSQL
+                assert "injected failure" in str(exc)
                 failures.append(1)
 
-    pool = [threading.Thread(target=work) for _ in range(threads)]
+    pool = [threading.Thread(target=work, args=(i,)) for i in range(threads)]
     try:
         for t in pool:
             t.start()
@@ -73,12 +90,47 @@ def test_numbers_are_gap_free_under_concurrent_submissions(fresh_pg, monkeypatch
         with rt.uow() as uow:
             numbers = uow.session.scalars(select(Request.number).order_by(Request.sequence)).all()
             counter = uow.session.get(NumberCounter, ("PPID", 2026)).last_value
+            outbox_subjects = uow.session.scalars(select(rt.outbox.c.subject)).all()
         created = threads * per_thread - len(failures)
-        assert failures, "the test must exercise failed transactions"
+        assert len(failures) == 19  # the attempts numbered 0, 7, ... 126
         assert numbers == [f"PPID-2026-{n:06d}" for n in range(1, created + 1)]
         assert counter == created
+        # Each stored request has its one event, carrying its own number.
+        assert sorted(outbox_subjects) == sorted(f"requests/{n}" for n in numbers)
     finally:
         rt.dispose()
+
+
+def test_a_submission_on_postgresql_is_one_statement_outside_a_transaction(fresh_pg, monkeypatch):
+    """One round trip: the counter, the request, the applicant and the event are a single
+    statement, committed on its own, so the year's counter row is locked only that long."""
+    env = build_env(fresh_pg, "postgresql")
+    executed: list[tuple[str, bool]] = []
+    real_execute = psycopg.Cursor.execute
+
+    def record(cursor, query, *args, **kwargs):
+        executed.append((str(query), cursor.connection.autocommit))
+        return real_execute(cursor, query, *args, **kwargs)
+
+    try:
+        handlers.submit_request(env.rt, _form(), now=datetime(2026, 3, 2, 9, tzinfo=WIB))  # warm pool
+        monkeypatch.setattr(psycopg.Cursor, "execute", record)
+        result = handlers.submit_request(env.rt, _form(), now=datetime(2026, 3, 2, 9, tzinfo=WIB))
+        monkeypatch.undo()
+        assert len(executed) == 1
+        statement, autocommit = executed[0]
+        assert autocommit and statement.startswith("WITH counter AS")
+        assert result["number"] == "PPID-2026-000002"
+        with env.rt.engine.connect() as conn:
+            body = conn.execute(
+                select(env.rt.outbox.c.body).where(env.rt.outbox.c.subject == "requests/PPID-2026-000002")
+            ).scalar_one()
+        assert '"number":"PPID-2026-000002"' in body and "@@" not in body
+        # The pooled connection went back as SQLAlchemy left it: in a transaction's mode.
+        with env.rt.engine.connect() as conn:
+            assert conn.connection.driver_connection.autocommit is False
+    finally:
+        env.rt.dispose()
 
 
 def test_numbering_restarts_each_year(tmp_path):
