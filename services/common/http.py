@@ -18,7 +18,9 @@ from datetime import UTC, datetime
 from functools import wraps
 from http import HTTPStatus
 
+import orjson
 from flask import Flask, after_this_request, current_app, g, jsonify, request
+from flask.json.provider import DefaultJSONProvider
 from flask_cors import CORS
 from flask_smorest import Api, Blueprint
 from sqlalchemy import func, select, text
@@ -79,8 +81,7 @@ def create_flask_app(
         },
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
     )
-    app.json.ensure_ascii = False
-    app.json.sort_keys = False
+    app.json = OrjsonProvider(app)
     app.extensions["simpul"] = rt
     app.extensions["simpul_limiter"] = RateLimiter(
         settings.public_rate_limit, settings.rate_limit_storage_uri
@@ -105,6 +106,22 @@ def create_flask_app(
         rt.calendar_sync.refresh_if_stale()
 
     return app
+
+
+class OrjsonProvider(DefaultJSONProvider):
+    """Flask's JSON with orjson reading and writing: UTF-8 as is, keys in their order.
+
+    Anything orjson does not write natively, dates included, still goes through Flask's own
+    default, so the output matches Flask's JSON otherwise.
+    """
+
+    _OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_NON_STR_KEYS
+
+    def dumps(self, obj, **_kwargs) -> str:
+        return orjson.dumps(obj, default=self.default, option=self._OPTIONS).decode()
+
+    def loads(self, s, **_kwargs):
+        return orjson.loads(s)
 
 
 def error_body(status: int, message: str | None = None, errors: dict | None = None) -> dict:

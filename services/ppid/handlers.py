@@ -43,7 +43,6 @@ from services.ppid.presenters import CITIZEN, STAFF, Presenter, etag
 from services.ppid.privacy import PURPOSES, record_access
 from services.ppid.submission_store import counter_upsert, store_submission
 
-
 RESPONSE_CLOCK = "ppid.response"
 OBJECTION_CLOCK = "ppid.objection_response"
 DISPUTE_CLOCK = "ppid.dispute_window"

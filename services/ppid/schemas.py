@@ -187,9 +187,15 @@ class ExplanationSchema(Schema):
     day_zero_moved = fields.Boolean()
     day_zero_reason = fields.String(allow_none=True)
     working_days = fields.Integer()
-    office_hours = fields.Dict()
-    counted_days = fields.List(fields.Dict())
-    skipped_days = fields.List(fields.Dict())
+    # The calendar builds these from plain strings and numbers, so they are written as they
+    # are: the submission answers with them, and re-serialising each day cost it CPU.
+    office_hours = fields.Raw(metadata={"type": "object", "description": "Jam kerja dan zona waktu"})
+    counted_days = fields.Raw(
+        metadata={"type": "array", "items": {"type": "object"}, "description": "Hari kerja yang dihitung"}
+    )
+    skipped_days = fields.Raw(
+        metadata={"type": "array", "items": {"type": "object"}, "description": "Hari libur yang dilewati"}
+    )
     due_date = fields.String()
     due_at = fields.String()
     summary = fields.String()
