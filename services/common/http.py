@@ -25,6 +25,7 @@ from flask_cors import CORS
 from flask_smorest import Api, Blueprint
 from sqlalchemy import func, select, text
 from werkzeug.exceptions import HTTPException, TooManyRequests
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from services.common.auth import init_auth
 from services.common.errors import DomainError
@@ -68,6 +69,11 @@ def create_flask_app(
     # gunicorn replaced the CLI's process, so the web process sets up its own JSON logs.
     configure_logging(settings.service, settings.log_level)
     app = Flask(f"simpul.{settings.service}")
+    if settings.trusted_proxies:
+        # Behind reverse proxies the connection's peer is the nearest proxy; the client is
+        # the address those proxies appended to X-Forwarded-For. Only that many entries are
+        # believed, so a client cannot choose its own address by sending the header.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies)
     app.config.update(
         API_TITLE=title,
         API_VERSION="v1",

@@ -84,6 +84,7 @@ class Settings:
     cors_origins: tuple[str, ...]
     public_rate_limit: str
     rate_limit_storage_uri: str
+    trusted_proxies: int
     max_body_bytes: int
     office_start: time
     office_end: time
@@ -141,6 +142,7 @@ class Settings:
             "cors_origins": env.list("CORS_ORIGINS"),
             "public_rate_limit": env.get("PUBLIC_RATE_LIMIT", "20/minute"),
             "rate_limit_storage_uri": env.get("RATE_LIMIT_STORAGE_URI", "memory://"),
+            "trusted_proxies": env.int("TRUSTED_PROXIES", 0),
             "max_body_bytes": env.int("MAX_BODY_BYTES", 10 * 1024 * 1024),
             "office_start": office_start,
             "office_end": office_end,
@@ -179,6 +181,8 @@ class Settings:
             raise SettingsError("JWT_ISSUER is required outside development mode")
         if not self.dev_mode and "guest:guest@" in self.amqp_url:
             raise SettingsError("AMQP_URL must not use the guest login outside development mode")
+        if not 0 <= self.trusted_proxies <= 5:
+            raise SettingsError("TRUSTED_PROXIES must be the number of reverse proxies in front, 0-5")
         if self.max_body_bytes < 1024:
             raise SettingsError("MAX_BODY_BYTES must be at least 1024")
 

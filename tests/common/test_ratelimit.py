@@ -222,3 +222,30 @@ def test_the_memory_store_drops_counters_of_ended_windows(clock):
     store.incr("endpoint/new", expiry=60)  # the first count after the sweep time sweeps
     assert store.get("endpoint/7") == 0 and store.get_expiry("endpoint/7") == clock.now
     assert len(store._counters) == 1
+
+
+def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_count(make_app, clock):
+    client = make_app(PUBLIC_RATE_LIMIT="2/minute", TRUSTED_PROXIES="1").test_client()
+
+    def from_(address):
+        # The proxy (the connection's peer) appends the address it saw.
+        return client.get("/api/v1/limited/a", headers={"X-Forwarded-For": address}).status_code
+
+    assert [from_("203.0.113.7") for _ in range(3)] == [200, 200, 429]
+    assert from_("203.0.113.8") == 200
+    # A client sending its own header does not escape: only the proxy's entry is believed.
+    assert from_("198.51.100.1, 203.0.113.7") == 429
+
+
+def test_without_trusted_proxies_a_forwarded_header_changes_nothing(make_app, clock):
+    client = make_app(PUBLIC_RATE_LIMIT="2/minute").test_client()
+    codes = [
+        client.get("/api/v1/limited/a", headers={"X-Forwarded-For": f"203.0.113.{n}"}).status_code
+        for n in range(3)
+    ]
+    assert codes == [200, 200, 429]
+
+
+def test_trusted_proxies_must_be_a_small_count(make_app):
+    with pytest.raises(SettingsError, match="TRUSTED_PROXIES"):
+        make_app(TRUSTED_PROXIES="-1")
