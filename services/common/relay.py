@@ -232,6 +232,12 @@ class OutboxRelay:
         lock_conn, self._lock_conn = self._lock_conn, None
         if lock_conn is not None:
             try:
+                # Released explicitly, so a standby can take over at once: the server ends a
+                # closed session's locks only when it notices the session is gone.
+                lock_conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": self._lock_key})
+            except SQLAlchemyError as exc:
+                log.debug("releasing the relay's leadership failed: %r", exc)
+            try:
                 # Back in the pool the session, and with it the lock, would live on:
                 # discard the connection so the session ends and a standby can take over.
                 lock_conn.invalidate()
