@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+
 EXCHANGE = "simpul.events"
 DEAD_EXCHANGE = "simpul.dead"
 CONTENT_TYPE = "application/cloudevents+json"
@@ -53,7 +55,7 @@ class Event:
         }
 
     def to_json(self) -> str:
-        return json.dumps(self.envelope(), ensure_ascii=False, separators=(",", ":"), default=_json_default)
+        return _dumps(self.envelope())
 
 
 def new_event(
@@ -88,7 +90,8 @@ def new_event(
         subject=subject,
         time=when,
         opd=opd_code,
-        data=json.loads(json.dumps(data or {}, default=_json_default)),
+        # A copy in JSON's own types: instants become RFC 3339 text once, here.
+        data=orjson.loads(_dumps(data or {})),
     )
 
 
@@ -118,6 +121,15 @@ def parse_envelope(body: bytes | str) -> dict[str, Any]:
 
 def event_time(envelope: dict[str, Any]) -> datetime:
     return datetime.fromisoformat(str(envelope["time"]).replace("Z", "+00:00"))
+
+
+def _dumps(value: Any) -> str:
+    # Compact UTF-8; every instant goes through _json_default, which refuses naive ones.
+    try:
+        return orjson.dumps(value, default=_json_default, option=orjson.OPT_PASSTHROUGH_DATETIME).decode()
+    except orjson.JSONEncodeError as exc:
+        # orjson wraps what _json_default raised; the caller should see that error itself.
+        raise (exc.__cause__ or exc) from None
 
 
 def _json_default(value: Any) -> Any:
