@@ -90,6 +90,9 @@ def _ping_idle_connections(engine: Engine, idle_seconds: float) -> None:
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute("SELECT 1")
+            # The driver began a transaction for the ping; the connection is handed out as
+            # idle as it came back, so a caller may still switch it to autocommit.
+            dbapi_connection.rollback()
         except Exception as exc:  # noqa: BLE001 - any failure means the connection is gone
             raise DisconnectionError("idle connection no longer answers") from exc
         finally:

@@ -32,6 +32,22 @@ def test_an_idle_connection_killed_by_the_server_is_replaced_before_use(pg_url):
         engine.dispose()
 
 
+def test_a_pinged_connection_is_handed_out_outside_a_transaction(pg_url):
+    engine = make_engine(pg_url, pool_size=1, ping_after_idle_seconds=0)
+    try:
+        _server_pid(engine)
+        pooled = engine.raw_connection()  # pinged on the way out
+        try:
+            driver = pooled.driver_connection
+            assert driver.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+            driver.autocommit = True  # what the one-statement writers do
+            driver.autocommit = False
+        finally:
+            pooled.close()
+    finally:
+        engine.dispose()
+
+
 def test_a_busy_connection_is_not_pinged_and_a_dead_one_fails_once(pg_url):
     engine = make_engine(pg_url, pool_size=1, ping_after_idle_seconds=3600)
     try:
