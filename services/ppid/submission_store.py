@@ -54,8 +54,9 @@ HISTORY_COLUMNS = ("occurred_at", "action", "actor_kind", "actor_sub", "opd", "n
 _OUTBOX_COLUMNS = ("event_id", "routing_key", "subject", "body", "created_at")
 
 
-def counter_upsert(dialect: str, kind: str, year: int):
-    """Increment (or start at 1) the counter of `kind` in `year`, returning the new value."""
+def counter_upsert(dialect: str, kind, year):
+    """Increment (or start at 1) the counter of `kind` in `year` (values or bound parameters),
+    returning the new value."""
     ins = (postgresql if dialect == "postgresql" else sqlite).insert(_COUNTERS)
     return (
         ins.values(kind=kind, year=year, last_value=1)
@@ -92,22 +93,17 @@ def store_submission(
 
 def _binds(prefix: str, table, columns: tuple[str, ...]) -> list:
     # Each row's values get their own parameter names, as the columns of the four rows
-    # overlap (`opd`, `created_at`); the column's type converts the value as usual.
+    # overlap (`opd`, `created_at`). The column's type gives each value its cast in the SQL;
+    # run on the driver, no bind processing happens, so instants must arrive aware (the
+    # use case's always are; PostgreSQL stores them as timestamptz).
     return [bindparam(f"{prefix}{name}", type_=table.c[name].type) for name in columns]
 
 
 def _one_statement(with_history: bool):
-    counter = (
-        postgresql.insert(_COUNTERS)
-        .values(kind=bindparam("kind"), year=bindparam("year", type_=Integer), last_value=1)
-        .on_conflict_do_update(
-            index_elements=[_COUNTERS.c.kind, _COUNTERS.c.year],
-            set_={"last_value": _COUNTERS.c.last_value + 1},
-        )
-        .returning(_COUNTERS.c.last_value.label("sequence"))
-        .cte("counter")
-    )
-    digits = cast(counter.c.sequence, String)
+    counter = counter_upsert(
+        "postgresql", bindparam("kind", type_=String), bindparam("year", type_=Integer)
+    ).cte("counter")
+    digits = cast(counter.c.last_value, String)
     # The SQL spelling of domain.format_number: at least six digits, never cut.
     number = func.concat(
         bindparam("number_prefix", type_=String),
@@ -117,7 +113,7 @@ def _one_statement(with_history: bool):
         insert(_REQUESTS)
         .from_select(
             [*REQUEST_COLUMNS, "number", "sequence"],
-            select(*_binds("r_", _REQUESTS, REQUEST_COLUMNS), number, counter.c.sequence),
+            select(*_binds("r_", _REQUESTS, REQUEST_COLUMNS), number, counter.c.last_value),
         )
         .returning(_REQUESTS.c.id, _REQUESTS.c.number)
         .cte("new_request")
