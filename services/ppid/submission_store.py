@@ -7,11 +7,11 @@ bounds how many submissions a regency can take per second.
 
 On PostgreSQL the rows go as one statement of data-modifying CTEs, run in autocommit: one
 round trip per submission, and the counter row is locked for that statement only. The
-event's number is not known before the counter answers, so the event is serialised with a
-placeholder that the statement replaces with the number it took. The statement is built
-from the models with SQLAlchemy once, and run on the pooled psycopg connection itself:
-SQLAlchemy's bookkeeping around each execution (cache key, parameter processing, result
-set-up) cost as much CPU as everything else the write does.
+event's number is not known before the counter answers, so the event is serialised with
+a stand-in text (NUMBER_SLOT) that the statement replaces with the number it took. The
+statement is built from the models with SQLAlchemy once, and run on the pooled psycopg
+connection itself: SQLAlchemy's bookkeeping around each execution (cache key, parameter
+processing, result set-up) cost as much CPU as everything else the write does.
 
 SQLite has neither a network round trip to save nor data-modifying CTEs, and its writers
 take the whole database in turn anyway, so there the same rows are written one statement
