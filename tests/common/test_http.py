@@ -81,6 +81,17 @@ def test_unknown_fields_and_validation_give_422_in_the_one_shape(app):
     assert client.post("/api/v1/things", json={}).get_json()["errors"]["json"]["name"]
 
 
+def test_a_body_that_is_not_json_is_a_400_and_text_stays_utf8(app):
+    client = app.test_client()
+    broken = client.post("/api/v1/things", data=b'{"name": "a",', content_type="application/json")
+    assert broken.status_code == 400
+    assert broken.get_json()["message"] == "Permintaan tidak dapat dibaca."
+    created = client.post("/api/v1/things", json={"name": "Dinas Pekerjaan Umum – Bidang Bina Marga"})
+    assert created.status_code == 201
+    # Written as UTF-8, not as \u escapes.
+    assert "–".encode() in created.data
+
+
 def test_created_rows_write_their_event_to_the_outbox(app):
     client = app.test_client()
     assert client.post("/api/v1/things", json={"name": "a"}).status_code == 201
