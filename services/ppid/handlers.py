@@ -287,12 +287,10 @@ def submit_request(
 
     number = store_submission(
         rt,
-        prefix=domain.REQUEST_PREFIX,
         request_row=request_row,
         applicant_row=applicant_row,
         history_row=history_row,
         event_for=event_for,
-        format_number=domain.format_number,
     )
     presenter = _presenter(rt)
     return {

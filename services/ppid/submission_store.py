@@ -30,6 +30,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from services.common.events import Event
 from services.common.outbox import outbox_row
 from services.common.runtime import Runtime
+from services.ppid.domain import REQUEST_PREFIX, format_number
 from services.ppid.models import Applicant, NumberCounter, Request, RequestHistory, outbox
 
 # Stands for the number in the event until the counter gives one. Event data holds only
@@ -71,21 +72,14 @@ def counter_upsert(dialect: str, kind, year):
 def store_submission(
     rt: Runtime,
     *,
-    prefix: str,
     request_row: dict[str, Any],
     applicant_row: dict[str, Any],
     history_row: dict[str, Any] | None,
     event_for: Callable[[str], Event],
-    format_number: Callable[[str, int, int], str],
 ) -> str:
-    """Write the submission and return its number (`format_number(prefix, year, seq)`)."""
-    if rt.engine.dialect.name == "postgresql":
-        return _store_in_one_statement(
-            rt, prefix, request_row, applicant_row, history_row, event_for, format_number
-        )
-    return _store_step_by_step(
-        rt, prefix, request_row, applicant_row, history_row, event_for, format_number
-    )
+    """Write the submission and return its number, `PPID-<year>-<sequence>`."""
+    store = _store_in_one_statement if rt.engine.dialect.name == "postgresql" else _store_step_by_step
+    return store(rt, request_row, applicant_row, history_row, event_for)
 
 
 # -- PostgreSQL: one statement ---------------------------------------------------------------
@@ -104,7 +98,7 @@ def _one_statement(with_history: bool):
         "postgresql", bindparam("kind", type_=String), bindparam("year", type_=Integer)
     ).cte("counter")
     digits = cast(counter.c.last_value, String)
-    # The SQL spelling of domain.format_number: at least six digits, never cut.
+    # The SQL spelling of format_number: at least six digits, never cut.
     number = func.concat(
         bindparam("number_prefix", type_=String),
         func.lpad(digits, func.greatest(6, func.length(digits)), "0"),
@@ -153,18 +147,16 @@ def _compiled(with_history: bool) -> tuple[str, dict[str, Any]]:
     return str(compiled), dict(compiled.params)
 
 
-def _store_in_one_statement(
-    rt, prefix, request_row, applicant_row, history_row, event_for, format_number
-) -> str:
+def _store_in_one_statement(rt, request_row, applicant_row, history_row, event_for) -> str:
     sql, constants = _compiled(history_row is not None)
     year = request_row["year"]
     row = outbox_row(event_for(NUMBER_SLOT))
     params = {
         **constants,
-        "kind": prefix,
+        "kind": REQUEST_PREFIX,
         "year": year,
         # Everything of the number but its digits, which the counter gives.
-        "number_prefix": format_number(prefix, year, 0)[:-6],
+        "number_prefix": format_number(REQUEST_PREFIX, year, 0)[:-6],
         **{f"r_{k}": request_row[k] for k in REQUEST_COLUMNS},
         **{f"a_{k}": applicant_row[k] for k in APPLICANT_COLUMNS},
         **{f"o_{k}": row[k] for k in _OUTBOX_COLUMNS},
@@ -190,14 +182,14 @@ def _store_in_one_statement(
 # -- SQLite (and any other database): a unit of work ----------------------------------------
 
 
-def _store_step_by_step(
-    rt, prefix, request_row, applicant_row, history_row, event_for, format_number
-) -> str:
+def _store_step_by_step(rt, request_row, applicant_row, history_row, event_for) -> str:
     year = request_row["year"]
     with rt.uow() as uow:
         session = uow.session
-        sequence = session.execute(counter_upsert(rt.engine.dialect.name, prefix, year)).scalar_one()
-        number = format_number(prefix, year, sequence)
+        sequence = session.execute(
+            counter_upsert(rt.engine.dialect.name, REQUEST_PREFIX, year)
+        ).scalar_one()
+        number = format_number(REQUEST_PREFIX, year, sequence)
         request_id = session.execute(
             insert(_REQUESTS).returning(_REQUESTS.c.id),
             {**request_row, "number": number, "sequence": sequence},
