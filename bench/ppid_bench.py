@@ -328,6 +328,7 @@ def main(argv: list[str] | None = None) -> int:
     if use_wrk and shutil.which("wrk") is None:
         parser.error("wrk is not installed")
 
+    web = compose_web_env()
     db_name, db_url = create_database()
     workdir = Path(tempfile.mkdtemp(prefix="ppid-bench-"))
     env = {
@@ -337,7 +338,7 @@ def main(argv: list[str] | None = None) -> int:
         # High enough that no request of the run is refused: the limiter still runs.
         "PUBLIC_RATE_LIMIT": "100000000/minute",
         "PYTHONPATH": str(ROOT),
-        **compose_web_env(),
+        **web,
     }
     servers = []
     rounds: list[tuple[Result, Result]] = []
@@ -394,7 +395,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     summary = {
         "connections": args.connections,
-        "web": compose_web_env(),
+        "web": web,
         "rounds": [{"ppid": asdict(p), "echo": asdict(e), "ratio": round(ratio((p, e)), 4)} for p, e in rounds],
         "median_round": rounds.index(median),
         "ratio": round(ratio(median), 4),
@@ -403,7 +404,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
-        web = compose_web_env()
         print(f"PPID benchmark ({ppid_result.tool}, {args.connections} connections, "
               f"{args.duration:g} s per app and round, {web['WEB_CONCURRENCY']} gunicorn workers "
               f"x {web['WEB_THREADS']} thread)")
