@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from sqlalchemy import Engine, MetaData, Table
 from sqlalchemy.orm import Session, sessionmaker
@@ -27,6 +29,8 @@ class Runtime:
     calendar: WorkingCalendar
     calendar_sync: CalendarSync
     verifier: JwtVerifier
+    # The one source of "now" for use cases and timers; tests stand it on chosen dates.
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.session_factory, self.outbox)
@@ -35,7 +39,9 @@ class Runtime:
         self.engine.dispose()
 
 
-def build_runtime(settings: Settings, metadata: MetaData) -> Runtime:
+def build_runtime(
+    settings: Settings, metadata: MetaData, *, clock: Callable[[], datetime] | None = None
+) -> Runtime:
     """Engine, sessions, reference data, calendar and verifier for one service process.
 
     `metadata` is the service's own, holding its tables plus the chassis tables (`outbox`,
@@ -60,4 +66,5 @@ def build_runtime(settings: Settings, metadata: MetaData) -> Runtime:
             engine, metadata.tables["calendar_state"], calendar, settings.calendar_file
         ),
         verifier=JwtVerifier(settings),
+        **({"clock": clock} if clock is not None else {}),
     )

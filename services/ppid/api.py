@@ -12,7 +12,7 @@ from datetime import datetime
 from functools import wraps
 from typing import Any
 
-from flask import Response, current_app, request
+from flask import Response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -61,7 +61,6 @@ blp = Blueprint(
 )
 
 TOKEN_HEADER = "X-Access-Token"  # noqa: S105 - a header name, not a secret
-CLOCK_KEY = "ppid_clock"
 TOKEN_DOC = {
     "parameters": [
         {
@@ -92,7 +91,7 @@ class Unauthenticated(DomainError):
 
 
 def now() -> datetime:
-    return current_app.extensions[CLOCK_KEY]()
+    return runtime().clock()
 
 
 def _endpoint() -> str:

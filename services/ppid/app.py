@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 
 from flask import Flask
 from flask_smorest import Blueprint
@@ -28,14 +28,8 @@ def blueprints() -> list[Blueprint]:
     return [api.blp, dip_api.blp, reports_api.blp]
 
 
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 def create_app(settings: PpidSettings | None = None, *, clock: Callable[[], datetime] | None = None) -> Flask:
     """The PPID Flask app. `clock` replaces the wall clock (tests stand on chosen dates)."""
     settings = settings or PpidSettings.from_env("ppid")
-    rt = build_runtime(settings, Base.metadata)
-    app = create_flask_app(rt, title="PPID", description=DESCRIPTION, blueprints=blueprints())
-    app.extensions["ppid_clock"] = clock or utc_now
-    return app
+    rt = build_runtime(settings, Base.metadata, clock=clock)
+    return create_flask_app(rt, title="PPID", description=DESCRIPTION, blueprints=blueprints())

@@ -8,10 +8,9 @@ an ETag and a change must send it back in If-Match.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
-from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate
@@ -155,9 +154,7 @@ class CatalogueSchema(Schema):
 
 
 def now() -> datetime:
-    """The app's clock (tests stand on chosen dates), else the wall clock."""
-    clock = current_app.extensions.get("ppid_clock")
-    return clock() if clock is not None else datetime.now(UTC)
+    return runtime().clock()
 
 
 def today(rt: Runtime) -> date:

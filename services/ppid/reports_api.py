@@ -12,10 +12,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
-from flask import Response, current_app, request
+from flask import Response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
@@ -56,8 +56,7 @@ NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
 def now() -> datetime:
-    clock = current_app.extensions.get("ppid_clock")
-    return clock() if clock is not None else datetime.now(UTC)
+    return runtime().clock()
 
 
 def _endpoint() -> str:
