@@ -11,7 +11,8 @@ import psycopg
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SCHEMAS = ROOT.parent / "shared" / "schemas"
+# Published specifications the tests validate against, kept in the repository (see its README).
+SCHEMAS = ROOT / "tests" / "data" / "schemas"
 PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 AMQP_URL = os.environ.get("TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
 
@@ -74,14 +75,7 @@ def unique():
 
 @pytest.fixture(scope="session")
 def schemas_dir() -> Path:
-    if not SCHEMAS.is_dir():
-        pytest.skip(f"shared schemas folder not found at {SCHEMAS}")
     return SCHEMAS
-
-
-def pytest_collection_modifyitems(config, items):
-    """Tests that stop the broker run last, so nothing else sees the outage."""
-    items.sort(key=lambda item: item.get_closest_marker("broker_restart") is not None)
 
 
 @pytest.fixture
