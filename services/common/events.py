@@ -140,3 +140,87 @@ def _json_default(value: Any) -> Any:
     if hasattr(value, "isoformat"):
         return value.isoformat()
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+# -- the catalogue of event types ------------------------------------------------------------
+#
+# Every service declares the event types it publishes in one module, `services/<name>/
+# events.py`, as an `EventCatalogue` named `CATALOGUE`, and builds its events through it: a
+# type that is not declared cannot be built, and the AsyncAPI test compares the declared
+# types with docs/events/asyncapi.yaml. `new_event` itself stays the plain envelope builder
+# (tests use it to stand in for producers that do not exist yet).
+
+# Where an event type is routed (the last routing-key segment).
+ROUTE_CASE = "case"  # the OPD holding the case or record, `none` while nobody holds it
+ROUTE_NONE = "none"  # always `none`: news for the whole regency
+ROUTES = (ROUTE_CASE, ROUTE_NONE)
+
+
+@dataclass(frozen=True)
+class EventType:
+    service: str
+    entity: str
+    action: str
+    routes_to: str
+    summary: str = ""
+
+    @property
+    def name(self) -> str:
+        return f"{self.service}.{self.entity}.{self.action}"
+
+
+_CATALOGUES: dict[str, EventCatalogue] = {}
+
+
+class EventCatalogue:
+    """The event types one service publishes, and the only way its code builds them."""
+
+    def __init__(self, service: str) -> None:
+        if not _PART.match(service):
+            raise ValueError(f"service {service!r} must be lower-case letters, digits, underscores")
+        if service in _CATALOGUES:
+            raise ValueError(f"service {service!r} already has an event catalogue")
+        self.service = service
+        self._types: dict[tuple[str, str], EventType] = {}
+        _CATALOGUES[service] = self
+
+    def declare(self, entity: str, action: str, *, routes_to: str, summary: str = "") -> EventType:
+        if not _PART.match(entity) or not _ACTION.match(action):
+            raise ValueError(f"event type {self.service}.{entity}.{action} is not well formed")
+        if routes_to not in ROUTES:
+            raise ValueError(f"routes_to must be one of {ROUTES}, got {routes_to!r}")
+        if (entity, action) in self._types:
+            raise ValueError(f"event type {self.service}.{entity}.{action} is declared twice")
+        declared = EventType(self.service, entity, action, routes_to, summary)
+        self._types[(entity, action)] = declared
+        return declared
+
+    @property
+    def types(self) -> dict[str, EventType]:
+        return {t.name: t for t in self._types.values()}
+
+    def event(
+        self,
+        entity: str,
+        action: str,
+        *,
+        subject: str,
+        opd: str | None,
+        data: dict[str, Any] | None = None,
+        time: datetime | None = None,
+    ) -> Event:
+        """`new_event` for a declared type; refuses an undeclared one or a wrong route."""
+        declared = self._types.get((entity, action))
+        if declared is None:
+            raise ValueError(
+                f"event type {self.service}.{entity}.{action} is not declared in the "
+                f"{self.service} event catalogue"
+            )
+        if declared.routes_to == ROUTE_NONE and opd not in (None, NO_OPD):
+            raise ValueError(f"{declared.name} is routed to none, not to OPD {opd!r}")
+        return new_event(self.service, entity, action, subject=subject, opd=opd, data=data, time=time)
+
+
+def event_catalogue(service: str) -> EventCatalogue | None:
+    """The catalogue a service declared, once its events module has been imported."""
+    return _CATALOGUES.get(service)

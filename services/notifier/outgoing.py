@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.common.events import Event, new_event
+from services.common.events import Event
 from services.common.outbox import UnitOfWork
 from services.notifier import webhooks
+from services.notifier.events import CATALOGUE
 
 SERVICE = "notifier"
 SOURCE = f"/simpul/{SERVICE}"
@@ -29,4 +30,4 @@ def publish(uow: UnitOfWork, *events: Event) -> None:
 
 
 def event(entity: str, action: str, *, subject: str, opd: str | None, data: dict) -> Event:
-    return new_event(SERVICE, entity, action, subject=subject, opd=opd, data=data)
+    return CATALOGUE.event(entity, action, subject=subject, opd=opd, data=data)

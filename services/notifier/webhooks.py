@@ -57,11 +57,12 @@ from sqlalchemy.orm import Session, selectinload
 from services.common.auth import Principal
 from services.common.concurrency import entity_tag, require_match
 from services.common.errors import Conflict, Forbidden, Invalid, NotFound
-from services.common.events import CONTENT_TYPE, NO_OPD, event_time, new_event
+from services.common.events import CONTENT_TYPE, NO_OPD, event_time
 from services.common.http import paginate
 from services.common.runtime import Runtime
 from services.common.settings import SettingsError
 from services.notifier import signing, ssrf
+from services.notifier.events import CATALOGUE
 from services.notifier.webhook_models import (
     FAILED,
     PENDING,
@@ -603,8 +604,7 @@ def _disable(
         log.warning(
             "webhook endpoint disabled", extra={"endpoint_id": endpoint.id, "reason": reason}
         )
-        disabled = new_event(
-            "notifier",
+        disabled = CATALOGUE.event(
             "webhook",
             "disabled",
             subject=f"webhooks/{endpoint.id}",
