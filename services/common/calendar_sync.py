@@ -18,7 +18,6 @@ from typing import Any
 
 from sqlalchemy import (
     Column,
-    DateTime,
     Engine,
     Integer,
     MetaData,
@@ -31,6 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from services.common.calendar import WorkingCalendar, parse_overrides
+from services.common.db import UtcDateTime
 from services.common.events import event_time
 
 CALENDAR_UPDATED = "notifier.calendar.updated"
@@ -44,7 +44,7 @@ def calendar_state_table(metadata: MetaData) -> Table:
         Column("id", Integer, primary_key=True),
         Column("version", Integer, nullable=False),
         Column("document", Text, nullable=False),
-        Column("updated_at", DateTime(timezone=True), nullable=False),
+        Column("updated_at", UtcDateTime(), nullable=False),
     )
 
 
@@ -114,10 +114,7 @@ class CalendarSync:
         current = session.execute(
             select(self.table.c.version, self.table.c.updated_at).where(self.table.c.id == _ROW_ID)
         ).one()
-        stored_at = current.updated_at
-        if stored_at.tzinfo is None:  # SQLite hands back the stored UTC value without a zone
-            stored_at = stored_at.replace(tzinfo=UTC)
-        if at <= stored_at:
+        if at <= current.updated_at:
             return False
         session.execute(
             update(self.table)

@@ -12,17 +12,18 @@ from datetime import UTC, datetime
 from sqlalchemy import (
     BigInteger,
     Column,
-    DateTime,
     Index,
     Integer,
     MetaData,
     String,
     Table,
     Text,
+    event,
     insert,
 )
 from sqlalchemy.orm import Session, sessionmaker
 
+from services.common.db import UtcDateTime
 from services.common.events import Event
 
 # SQLite only autoincrements an INTEGER PRIMARY KEY; PostgreSQL gets a bigint identity.
@@ -39,8 +40,8 @@ def plumbing_tables(metadata: MetaData) -> tuple[Table, Table]:
         Column("routing_key", String(255), nullable=False),
         Column("subject", String(255), nullable=False),
         Column("body", Text, nullable=False),
-        Column("created_at", DateTime(timezone=True), nullable=False),
-        Column("published_at", DateTime(timezone=True), nullable=True),
+        Column("created_at", UtcDateTime(), nullable=False),
+        Column("published_at", UtcDateTime(), nullable=True),
         Column("attempts", Integer, nullable=False, default=0),
     )
     # The relay only ever looks for unsent rows: a partial index keeps that lookup small
@@ -57,7 +58,7 @@ def plumbing_tables(metadata: MetaData) -> tuple[Table, Table]:
         metadata,
         Column("consumer", String(100), primary_key=True),
         Column("event_id", String(64), primary_key=True),
-        Column("processed_at", DateTime(timezone=True), nullable=False),
+        Column("processed_at", UtcDateTime(), nullable=False),
     )
     return outbox, inbox
 
@@ -87,19 +88,40 @@ class UnitOfWork:
         self.session: Session | None = None
         self.events: list[Event] = []
         self._after_commit: list[Callable[[], None]] = []
+        self._uncommitted_writes = False
 
     def __enter__(self) -> UnitOfWork:
         self.session = self._session_factory()
         self.events = []
         self._after_commit = []
+        self._uncommitted_writes = False
+        event.listen(self.session, "after_flush", self._flushed)
+        event.listen(self.session, "do_orm_execute", self._executing)
         return self
 
-    def __exit__(self, *exc_info) -> None:
+    def _flushed(self, _session, _flush_context) -> None:
+        self._uncommitted_writes = True
+
+    def _executing(self, state) -> None:
+        # An UPDATE or DELETE statement also changes the rows the session holds.
+        if state.is_insert or state.is_update or state.is_delete:
+            self._uncommitted_writes = True
+
+    def __exit__(self, exc_type, *_rest) -> None:
+        """Leave the block: what was not committed is discarded.
+
+        A block that read (or committed) and left normally hands back rows as they were
+        loaded: closing the session ends its transaction without expiring them, so a use
+        case returns ORM rows that stay readable. Only when the block failed, or wrote
+        something it did not commit, is the session rolled back, which expires its rows:
+        they would otherwise show values the database never kept.
+        """
+        session, self.session = self.session, None
         try:
-            self.session.rollback()
+            if exc_type is not None or self._uncommitted_writes or _has_changes(session):
+                session.rollback()
         finally:
-            self.session.close()
-            self.session = None
+            session.close()
 
     def publish(self, *events: Event) -> None:
         if self.session is None:
@@ -110,6 +132,7 @@ class UnitOfWork:
 
     def commit(self) -> None:
         self.session.commit()
+        self._uncommitted_writes = False
         callbacks, self._after_commit = self._after_commit, []
         for callback in callbacks:
             callback()
@@ -122,3 +145,8 @@ class UnitOfWork:
         self.session.rollback()
         self.events = []
         self._after_commit = []
+        self._uncommitted_writes = False
+
+
+def _has_changes(session: Session) -> bool:
+    return bool(session.new or session.dirty or session.deleted)

@@ -1,12 +1,16 @@
-"""Pooled PostgreSQL connections survive the server dropping them while they sit idle."""
+"""Pooled PostgreSQL connections survive the server dropping them while they sit idle; the
+unit of work hands back the rows it loaded."""
 
 from __future__ import annotations
 
 import psycopg
 import pytest
-from sqlalchemy import exc, text
+from sqlalchemy import String, exc, text, update
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import exc as orm_exc
 
-from services.common.db import make_engine
+from services.common.db import make_engine, make_session_factory
+from services.common.outbox import UnitOfWork, plumbing_tables
 from tests.conftest import PG_ADMIN_URL
 
 
@@ -61,3 +65,75 @@ def test_a_busy_connection_is_not_pinged_and_a_dead_one_fails_once(pg_url):
         assert _server_pid(engine) != first
     finally:
         engine.dispose()
+
+
+# -- the unit of work keeps what it loaded -------------------------------------------------
+
+
+class _Base(DeclarativeBase):
+    pass
+
+
+class _Note(_Base):
+    __tablename__ = "notes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    text: Mapped[str] = mapped_column(String(50))
+
+
+_outbox, _inbox = plumbing_tables(_Base.metadata)
+
+
+@pytest.fixture()
+def notes(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'notes.db'}")
+    _Base.metadata.create_all(engine)
+    factory = make_session_factory(engine)
+    with UnitOfWork(factory, _outbox) as uow:
+        uow.session.add(_Note(id=1, text="tersimpan"))
+        uow.commit()
+    yield lambda: UnitOfWork(factory, _outbox)
+    engine.dispose()
+
+
+def test_rows_read_in_a_unit_of_work_stay_readable_after_it(notes):
+    with notes() as uow:
+        note = uow.session.get(_Note, 1)
+    assert note.text == "tersimpan"
+
+
+def test_rows_of_a_committed_unit_of_work_stay_readable_after_it(notes):
+    with notes() as uow:
+        note = uow.session.get(_Note, 1)
+        note.text = "diubah"
+        uow.commit()
+    assert note.text == "diubah"
+
+
+@pytest.mark.parametrize("flush", [True, False])
+def test_a_change_that_was_not_committed_is_not_shown_afterwards(notes, flush):
+    with notes() as uow:
+        note = uow.session.get(_Note, 1)
+        note.text = "tidak jadi"
+        if flush:
+            uow.session.flush()
+    # The rollback expired it: reading it cannot show a value the database never kept.
+    with pytest.raises(orm_exc.DetachedInstanceError):
+        _ = note.text
+    with notes() as uow:
+        assert uow.session.get(_Note, 1).text == "tersimpan"
+
+
+def test_an_update_statement_not_committed_expires_what_it_touched(notes):
+    with notes() as uow:
+        note = uow.session.get(_Note, 1)
+        uow.session.execute(update(_Note).where(_Note.id == 1).values(text="massal"))
+    with pytest.raises(orm_exc.DetachedInstanceError):
+        _ = note.text
+
+
+def test_a_failed_unit_of_work_discards_what_it_loaded(notes):
+    with pytest.raises(RuntimeError), notes() as uow:
+        note = uow.session.get(_Note, 1)
+        raise RuntimeError("gagal")
+    with pytest.raises(orm_exc.DetachedInstanceError):
+        _ = note.text
