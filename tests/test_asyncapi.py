@@ -1,15 +1,17 @@
 """The event catalogue (docs/events/asyncapi.yaml) is valid AsyncAPI 3 and matches the code.
 
-Every event type the services publish (`new_event("svc", "entity", "action", …)` in
-services/) must have its message in the document, with a channel and a send operation, and
-the envelope the code builds must satisfy the envelope schema the document promises.
+Every event type a service declares in its catalogue (`services/<name>/events.py`, the one
+place a service's event types are written) must have its message in the document, with a
+channel and a send operation, and every message in the document must be declared; the
+envelope the code builds must satisfy the envelope schema the document promises.
 """
 
 from __future__ import annotations
 
 import ast
+import importlib
 import json
-from dataclasses import dataclass
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,7 +19,17 @@ import jsonschema
 import pytest
 import yaml
 
-from services.common.events import new_event
+from services.common import sla
+from services.common.events import (
+    NO_OPD,
+    ROUTE_CASE,
+    ROUTE_NONE,
+    EventCatalogue,
+    EventType,
+    event_catalogue,
+    new_event,
+)
+from services.common.registry import load_registry
 from tests.conftest import schema_validator
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,178 +62,30 @@ def _with_components(document: dict, schema: dict) -> jsonschema.protocols.Valid
     return jsonschema.Draft7Validator(root, format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER)
 
 
-def _literals(expr: ast.expr | None) -> set[str] | None:
-    """The strings an expression can be when it is made of literals only, else None."""
-    if isinstance(expr, ast.Constant) and isinstance(expr.value, str):
-        return {expr.value}
-    if isinstance(expr, ast.IfExp):
-        body, orelse = _literals(expr.body), _literals(expr.orelse)
-        return body | orelse if body is not None and orelse is not None else None
-    return None
-
-
-def _assigned_literals(scope: ast.AST, *, top_level_only: bool) -> dict[str, set[str] | None]:
-    """Names bound to literal strings in a scope; None for a name also bound to anything else."""
-    out: dict[str, set[str] | None] = {}
-    nodes = scope.body if top_level_only else ast.walk(scope)
-    for node in nodes:
-        if isinstance(node, ast.Assign):
-            targets, value = node.targets, node.value
-        elif isinstance(node, ast.AnnAssign) and node.value is not None:
-            targets, value = [node.target], node.value
-        else:
-            continue
-        for target in targets:
-            if isinstance(target, ast.Name):
-                values = _literals(value)
-                known = out.get(target.id, set())
-                out[target.id] = None if values is None or known is None else known | values
+def declared_event_types() -> dict[str, EventType]:
+    """Every event type the registered services declare in `services/<name>/events.py`."""
+    out: dict[str, EventType] = {}
+    for service in load_registry().names:
+        importlib.import_module(f"services.{service}.events")
+        catalogue = event_catalogue(service)
+        assert catalogue is not None, f"services/{service}/events.py declares no CATALOGUE"
+        out.update(catalogue.types)
     return out
 
 
-def _called_name(call: ast.Call) -> str | None:
-    func = call.func
-    return func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
+def _documented_types(document: dict) -> set[str]:
+    return {key for key in _messages(document) if key not in PLUMBING_MESSAGES}
 
 
-@dataclass
-class _Module:
-    path: Path
-    tree: ast.Module
-    constants: dict[str, set[str] | None]
-    tables: dict[str, set[str]]  # module-level dicts whose values are all literal strings
-    imported: dict[str, tuple[str, str]]  # local name -> (module stem, function name)
-    parents: dict[int, ast.AST]
-
-    def where(self, node: ast.AST) -> str:
-        return f"{self.path.relative_to(ROOT)}:{node.lineno}"
-
-    def function_of(self, node: ast.AST) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
-        while id(node) in self.parents:
-            node = self.parents[id(node)]
-            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-                return node
-        return None
-
-    def resolve(self, expr: ast.expr, call: ast.AST, params: list[str] = ()) -> set[str] | str | None:
-        """Literal values of an argument; a parameter's name when it is one of `params`."""
-        values = _literals(expr)
-        if values is not None:
-            return values
-        if isinstance(expr, ast.Subscript) and isinstance(expr.value, ast.Name):
-            return self.tables.get(expr.value.id)
-        if not isinstance(expr, ast.Name):
-            return None
-        if expr.id in params:
-            return expr.id
-        fn = self.function_of(call)
-        if fn is not None:
-            local = _assigned_literals(fn, top_level_only=False)
-            if expr.id in local:
-                return local[expr.id]
-        return self.constants.get(expr.id)
-
-
-@dataclass
-class _Wrapper:
-    """A function that passes some of its parameters on as new_event's type parts."""
-
-    params: list[str]
-    parts: list[set[str] | str]  # literal values, or the name of the parameter passed on
-
-
-def _parse(path: Path) -> _Module:
-    tree = ast.parse(path.read_text(), filename=str(path))
-    imported, parents = {}, {}
-    for node in ast.walk(tree):
-        for child in ast.iter_child_nodes(node):
-            parents[id(child)] = node
-        if isinstance(node, ast.ImportFrom) and node.module:
-            for alias in node.names:
-                imported[alias.asname or alias.name] = (node.module.rsplit(".", 1)[-1], alias.name)
-    constants = _assigned_literals(tree, top_level_only=True)
-    tables = {}
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Dict):
-            values = [_literals(v) for v in node.value.values]
-            if values and all(v is not None for v in values):
-                for target in node.targets:
-                    if isinstance(target, ast.Name):
-                        tables[target.id] = set().union(*values)
-    return _Module(path, tree, constants, tables, imported, parents)
-
-
-def _types(parts: list[set[str]]) -> list[str]:
-    out = [""]
-    for values in parts:
-        out = [f"{prefix}.{v}" if prefix else v for prefix in out for v in sorted(values)]
-    return out
-
-
-def published_event_types() -> tuple[dict[str, list[str]], list[str]]:
-    """Event types built with new_event in services/, and the calls whose type is not literal.
-
-    A type part may be a string literal, a choice between literals (`"met" if … else
-    "breached"`), a local or module-level name bound only to such values, or an item of a
-    module-level dict whose values are all literals (`ACTIONS[kind]`). A function that
-    hands its own parameters to new_event (`def event(entity, action, …): return
-    new_event(SERVICE, entity, action, …)`) is followed one level: its callers are checked
-    the same way.
-    """
-    modules = [_parse(p) for p in sorted(SERVICES.rglob("*.py"))
-               if p != SERVICES / "common" / "events.py"]
-    types: dict[str, list[str]] = {}
-    opaque: list[str] = []
-    wrappers: dict[tuple[str, str], _Wrapper] = {}
-    inside_wrappers: set[int] = set()
-
-    def record(module: _Module, call: ast.Call, parts: list) -> None:
-        if len(parts) == 3 and all(isinstance(p, set) and p for p in parts):
-            for name in _types(parts):
-                types.setdefault(name, []).append(module.where(call))
-        else:
-            opaque.append(module.where(call))
-
-    for module in modules:
-        for call in ast.walk(module.tree):
-            if not (isinstance(call, ast.Call) and _called_name(call) == "new_event"):
-                continue
-            fn = module.function_of(call)
-            if fn is None:
-                continue
-            params = [a.arg for a in fn.args.posonlyargs + fn.args.args + fn.args.kwonlyargs]
-            parts = [module.resolve(a, call, params) for a in call.args[:3]]
-            if len(parts) == 3 and all(parts) and any(isinstance(p, str) for p in parts):
-                wrappers[(module.path.stem, fn.name)] = _Wrapper(params, parts)
-                inside_wrappers.add(id(call))
-
-    for module in modules:
-        for call in ast.walk(module.tree):
-            if not isinstance(call, ast.Call):
-                continue
-            name = _called_name(call)
-            if name == "new_event":
-                if id(call) not in inside_wrappers:
-                    record(module, call, [module.resolve(a, call) for a in call.args[:3]])
-                continue
-            if isinstance(call.func, ast.Attribute) and isinstance(call.func.value, ast.Name):
-                key = (call.func.value.id, call.func.attr)
-            elif isinstance(call.func, ast.Name):
-                key = module.imported.get(name, (module.path.stem, name))
-            else:
-                continue
-            wrapper = wrappers.get(key)
-            if wrapper is None:
-                continue
-            given = dict(zip(wrapper.params, call.args, strict=False))
-            given.update({k.arg: k.value for k in call.keywords if k.arg})
-            parts = [
-                part if isinstance(part, set)
-                else module.resolve(given[part], call) if part in given else None
-                for part in wrapper.parts
-            ]
-            record(module, call, parts)
-    return types, opaque
+def _payload_property(document: dict, message: dict, name: str) -> dict:
+    payload = message.get("payload") or {}
+    for part in payload.get("allOf", [payload]):
+        if "$ref" in part:
+            part = _resolve(document, part["$ref"])
+        found = (part.get("properties") or {}).get(name)
+        if found and "const" in found:
+            return found
+    return {}
 
 
 def test_document_is_valid_asyncapi_3(schemas_dir, document):
@@ -242,24 +106,67 @@ def test_document_describes_the_exchange_and_routing(document):
     assert document["channels"]["deadLetters"]["address"] == "{queue}.dead"
 
 
-def test_every_published_event_type_is_in_the_catalogue(document):
-    types, _ = published_event_types()
-    names = set(_messages(document))
-    names |= {m.get("name") for m in _messages(document).values() if isinstance(m, dict)}
-    missing = {t: where for t, where in types.items() if t not in names}
-    assert not missing, (
-        "event types published in code but absent from docs/events/asyncapi.yaml "
-        f"components/messages: {json.dumps(missing, indent=1)}"
-    )
+def test_every_declared_event_type_is_in_the_catalogue(document):
+    declared = declared_event_types()
+    assert declared, "no service declares an event type"
+    missing = sorted(set(declared) - _documented_types(document))
+    assert not missing, f"declared in services/*/events.py but absent from {DOCUMENT.name}: {missing}"
 
 
-def test_event_types_in_code_are_literal():
-    # The catalogue test can only see a type spelled out in the call (or in a module constant).
-    _, opaque = published_event_types()
-    assert not opaque, (
-        "new_event calls whose service/entity/action are not string literals or module "
-        f"constants, so the catalogue test cannot check them: {opaque}"
-    )
+def test_every_documented_event_type_is_declared(document):
+    undeclared = sorted(_documented_types(document) - set(declared_event_types()))
+    assert not undeclared, f"in {DOCUMENT.name} but declared by no service: {undeclared}"
+
+
+def test_the_document_routes_each_type_as_declared(document):
+    # A type that always goes to `none` says so in its payload; one routed by OPD does not.
+    problems = []
+    for name, declared in declared_event_types().items():
+        message = _messages(document).get(name)
+        if message is None:
+            continue
+        pinned = _payload_property(document, message, "opd").get("const")
+        expected = NO_OPD if declared.routes_to == ROUTE_NONE else None
+        if pinned != expected:
+            problems.append(f"{name}: declared routes_to={declared.routes_to}, document pins opd to {pinned!r}")
+    assert not problems, problems
+
+
+def test_services_build_events_only_through_their_catalogue():
+    # new_event would build a type no catalogue declares; only the chassis' catalogue calls it.
+    direct = []
+    for path in sorted(SERVICES.rglob("*.py")):
+        if path == SERVICES / "common" / "events.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, ast.Call):
+                func = node.func
+                name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
+                if name == "new_event":
+                    direct.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert not direct, f"events built with new_event instead of the service's CATALOGUE: {direct}"
+
+
+def test_a_catalogue_refuses_what_it_does_not_declare():
+    catalogue = EventCatalogue(f"t{uuid.uuid4().hex[:8]}")
+    catalogue.declare("report", "dispatched", routes_to=ROUTE_CASE)
+    catalogue.declare("feed", "rebuilt", routes_to=ROUTE_NONE)
+    built = catalogue.event("report", "dispatched", subject="reports/1", opd="dinkes")
+    assert built.type == f"{catalogue.service}.report.dispatched" and built.opd == "dinkes"
+    assert catalogue.event("feed", "rebuilt", subject="feed", opd=None).opd == NO_OPD
+    with pytest.raises(ValueError, match="not declared"):
+        catalogue.event("report", "archived", subject="reports/1", opd="dinkes")
+    with pytest.raises(ValueError, match="routed to none"):
+        catalogue.event("feed", "rebuilt", subject="feed", opd="dinkes")
+    with pytest.raises(ValueError, match="declared twice"):
+        catalogue.declare("report", "dispatched", routes_to=ROUTE_CASE)
+    with pytest.raises(ValueError, match="routes_to"):
+        catalogue.declare("report", "closed", routes_to="everywhere")
+    with pytest.raises(ValueError, match="already has"):
+        EventCatalogue(catalogue.service)
+    assert set(event_catalogue(catalogue.service).types) == {
+        f"{catalogue.service}.report.dispatched", f"{catalogue.service}.feed.rebuilt",
+    }
 
 
 def test_each_event_message_has_a_channel_and_a_send_operation(document):
@@ -342,6 +249,29 @@ def test_envelope_built_by_the_code_satisfies_the_documented_schema(document, sc
 
     cloudevents = json.loads((schemas_dir / "cloudevents.json").read_text())
     assert not list(schema_validator(cloudevents).iter_errors(envelope))
+
+
+def test_clock_instructions_built_by_the_chassis_satisfy_the_schema(document):
+    due = datetime(2026, 3, 31, 9, tzinfo=UTC)
+    data = {"sla": sla.instructions(
+        sla.start("lapor.follow_up", due, opd="dinkes", role="lapor_liaison", counting=sla.CALENDAR_DAYS,
+                  started_at=datetime(2026, 3, 2, 9, tzinfo=UTC)),
+        sla.restart("lapor.verification", due, opd="diskominfo", role="lapor_admin"),
+        sla.stop("lapor.clarification"),
+        sla.pause("lapor.completion"),
+        sla.resume("lapor.rating", due, opd="dinkes", party=sla.CITIZEN),
+    )}
+    envelope = json.loads(new_event("lapor", "report", "dispatched", subject="reports/1", opd="dinkes",
+                                    data=data).to_json())
+    documented = _with_components(document, {"$ref": "#/components/schemas/CloudEvent"})
+    assert not [e.message for e in documented.iter_errors(envelope)]
+    assert set(envelope["data"]["sla"]) == {"start", "stop", "pause", "resume"}
+    wrong = json.loads(json.dumps(envelope))
+    wrong["data"]["sla"]["start"][0]["party"] = "opd"
+    assert not documented.is_valid(wrong)
+    wrong["data"]["sla"]["start"][0]["party"] = "staff"
+    wrong["data"]["sla"]["resume"][0].pop("due_at")
+    assert not documented.is_valid(wrong)
 
 
 def test_documented_schema_rejects_what_the_code_never_sends(document):

@@ -4,10 +4,8 @@ Every function takes the runtime, who is acting (a staff `Principal`, or a citiz
 token) and `now` (the caller's clock, so tests can stand on any date). They return plain
 dictionaries built by `presenters` and raise the chassis' `DomainError`s.
 
-Events carry identifiers, states and dates only, and the SLA clock instructions the
-notifier needs (DESIGN.md). The routing key's OPD is the OPD holding the case, or `none`
-while the PPID Utama has not assigned it; the clock of an unassigned request belongs to the
-PPID Utama's OPD (`PPID_UTAMA_OPD`, Diskominfo).
+Events are built by `services.ppid.events` (one builder per entity, the clock instructions
+saying who must act); a handler loads, applies the domain rule, publishes, commits.
 """
 
 from __future__ import annotations
@@ -21,13 +19,15 @@ from typing import Any
 from sqlalchemy import func, literal, select
 from sqlalchemy.orm import Session, selectinload
 
+from services.common import sla
 from services.common.auth import Principal, new_access_token, verify_access_token
 from services.common.concurrency import require_match
 from services.common.errors import Forbidden, Invalid, NotFound
-from services.common.events import Event, new_event
+from services.common.events import Event
 from services.common.http import paginate
 from services.common.runtime import Runtime
 from services.ppid import domain
+from services.ppid import events as ev
 from services.ppid.models import (
     Applicant,
     Dispute,
@@ -43,10 +43,6 @@ from services.ppid.presenters import CITIZEN, STAFF, Presenter, etag
 from services.ppid.privacy import PURPOSES, record_access
 from services.ppid.submission_store import counter_upsert, store_submission
 
-RESPONSE_CLOCK = "ppid.response"
-OBJECTION_CLOCK = "ppid.objection_response"
-DISPUTE_CLOCK = "ppid.dispute_window"
-
 
 @dataclass(frozen=True)
 class Upload:
@@ -61,27 +57,8 @@ def _presenter(rt: Runtime) -> Presenter:
     return Presenter(rt.calendar, rt.opds)
 
 
-def _utama_opd(rt: Runtime) -> str:
-    return rt.settings.utama_opd
-
-
-def _clock_opd(rt: Runtime, opd: str | None) -> str:
-    return opd or _utama_opd(rt)
-
-
-def _event_data(rt: Runtime, data: dict[str, Any]) -> dict[str, Any]:
-    """Event data with every instant in the regency's local time, as the API shows them."""
-
-    def local(value: Any) -> Any:
-        if isinstance(value, datetime):
-            return value.astimezone(rt.calendar.tz)
-        if isinstance(value, dict):
-            return {k: local(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [local(v) for v in value]
-        return value
-
-    return local(data)
+def _events(rt: Runtime) -> ev.EventContext:
+    return ev.EventContext(tz=rt.calendar.tz, utama_opd=rt.settings.utama_opd)
 
 
 def _local_year(rt: Runtime, at: datetime) -> int:
@@ -255,34 +232,12 @@ def submit_request(
         }
 
     def event_for(number: str) -> Event:
-        return new_event(
-            "ppid",
-            "request",
-            "submitted",
-            subject=f"requests/{number}",
-            opd=opd,
-            time=now,
-            data=_event_data(rt, {
-                "number": number,
-                "status": status,
-                "channel": channel,
-                "submitted_at": submitted_at,
-                "received_at": received_at,
-                "due_at": due_at,
-                "requested_opd": requested_opd,
-                "opd": opd,
-                "sla": {
-                    # started_at: a walk-in entered later began at its receipt.
-                    "start": [
-                        {
-                            "clock": RESPONSE_CLOCK,
-                            "due_at": due_at,
-                            "opd": _clock_opd(rt, opd),
-                            "started_at": received_at,
-                        }
-                    ]
-                },
-            }),
+        return ev.request_event(
+            _events(rt), ev.NewCase(number, status, opd), "submitted", at=now,
+            channel=channel, submitted_at=submitted_at, received_at=received_at, due_at=due_at,
+            requested_opd=requested_opd,
+            # A walk-in entered later began at its receipt.
+            clocks=(ev.response_clock(_events(rt), opd, due_at, started_at=received_at),),
         )
 
     number = store_submission(
@@ -479,23 +434,11 @@ def _routing_event(
     rt: Runtime, request: Request, action: str, previous: str | None, now: datetime
 ) -> Event:
     """The request now sits with `request.opd`: its response clock moves there too."""
-    opd = request.opd
-    return new_event(
-        "ppid",
-        "request",
-        action,
-        subject=f"requests/{request.number}",
-        opd=opd,
-        time=now,
-        data=_event_data(rt, {
-            "number": request.number,
-            "status": request.status,
-            "opd": opd,
-            "previous_opd": previous,
-            "assigned_at": now,
-            "due_at": request.due_at,
-            "sla": {"start": [{"clock": RESPONSE_CLOCK, "due_at": request.due_at, "opd": opd}]},
-        }),
+    ctx = _events(rt)
+    return ev.request_event(
+        ctx, request, action, at=now,
+        previous_opd=previous, assigned_at=now, due_at=request.due_at,
+        clocks=(ev.response_clock_moved(ctx, request.opd, request.due_at),),
     )
 
 
@@ -545,34 +488,12 @@ def extend(
             uow.session, request, "extended", now, staff=staff, opd=request.opd,
             note=f"{domain.EXTENSION_GROUNDS[ground]}. {reason}",
         )
-        uow.publish(
-            new_event(
-                "ppid",
-                "request",
-                "extended",
-                subject=f"requests/{request.number}",
-                opd=request.opd,
-                time=now,
-                data=_event_data(rt, {
-                    "number": request.number,
-                    "status": request.status,
-                    "opd": request.opd,
-                    "extension_ground": ground,
-                    "extended_at": now,
-                    "previous_due_at": previous_due,
-                    "due_at": request.due_at,
-                    "sla": {
-                        "start": [
-                            {
-                                "clock": RESPONSE_CLOCK,
-                                "due_at": request.due_at,
-                                "opd": _clock_opd(rt, request.opd),
-                            }
-                        ]
-                    },
-                }),
-            )
-        )
+        ctx = _events(rt)
+        uow.publish(ev.request_event(
+            ctx, request, "extended", at=now,
+            extension_ground=ground, extended_at=now, previous_due_at=previous_due, due_at=request.due_at,
+            clocks=(ev.response_clock_moved(ctx, request.opd, request.due_at),),
+        ))
         uow.commit()
         return _fresh_view(rt, uow.session, request, now)
 
@@ -647,30 +568,13 @@ def issue_notice(
             session, request, "answered", now, staff=staff, opd=request.opd,
             note=domain.OUTCOMES[fields["outcome"]],
         )
-        uow.publish(
-            new_event(
-                "ppid",
-                "request",
-                "answered",
-                subject=f"requests/{request.number}",
-                opd=request.opd,
-                time=now,
-                data=_event_data(rt, {
-                    "number": request.number,
-                    "status": request.status,
-                    "opd": request.opd,
-                    "outcome": fields["outcome"],
-                    "exemption_clause": fields["exemption_clause"],
-                    "issued_at": issued_at,
-                    "due_at": request.due_at,
-                    "late": late,
-                    "days_taken": days_taken,
-                    "fee_amount": fields["fee_amount"],
-                    "attachments": len(uploads),
-                    "sla": {"stop": [{"clock": RESPONSE_CLOCK}]},
-                }),
-            )
-        )
+        uow.publish(ev.request_event(
+            _events(rt), request, "answered", at=now,
+            outcome=fields["outcome"], exemption_clause=fields["exemption_clause"], issued_at=issued_at,
+            due_at=request.due_at, late=late, days_taken=days_taken, fee_amount=fields["fee_amount"],
+            attachments=len(uploads),
+            clocks=(sla.stop(ev.RESPONSE_CLOCK),),
+        ))
         uow.commit()
         session.expire_all()
         request = _load_request(session, number)
@@ -787,24 +691,10 @@ def withdraw(
         request.withdrawal_reason = reason
         request.updated_at = now
         _history(uow.session, request, "withdrawn", now, opd=request.opd)
-        uow.publish(
-            new_event(
-                "ppid",
-                "request",
-                "withdrawn",
-                subject=f"requests/{request.number}",
-                opd=request.opd,
-                time=now,
-                data=_event_data(rt, {
-                    "number": request.number,
-                    "status": request.status,
-                    "opd": request.opd,
-                    "withdrawn_at": now,
-                    "due_at": request.due_at,
-                    "sla": {"stop": [{"clock": RESPONSE_CLOCK}]},
-                }),
-            )
-        )
+        uow.publish(ev.request_event(
+            _events(rt), request, "withdrawn", at=now,
+            withdrawn_at=now, due_at=request.due_at, clocks=(sla.stop(ev.RESPONSE_CLOCK),),
+        ))
         uow.commit()
         session = uow.session
         session.expire(request)
@@ -858,35 +748,12 @@ def file_objection(
         )
         session.add(objection)
         _history(session, request, "objection_filed", now, opd=request.opd, note=objection.number)
-        uow.publish(
-            new_event(
-                "ppid",
-                "objection",
-                "filed",
-                subject=f"objections/{objection.number}",
-                opd=request.opd,
-                time=now,
-                data=_event_data(rt, {
-                    "number": objection.number,
-                    "request_number": request.number,
-                    "status": objection.status,
-                    "opd": request.opd,
-                    "grounds": grounds,
-                    "filed_at": now,
-                    "received_at": received_at,
-                    "response_due_at": response_due,
-                    "sla": {
-                        "start": [
-                            {
-                                "clock": OBJECTION_CLOCK,
-                                "due_at": response_due,
-                                "opd": _clock_opd(rt, request.opd),
-                            }
-                        ]
-                    },
-                }),
-            )
-        )
+        ctx = _events(rt)
+        uow.publish(ev.objection_event(
+            ctx, objection, "filed", request_number=request.number, at=now,
+            grounds=grounds, filed_at=now, received_at=received_at, response_due_at=response_due,
+            clocks=(ev.objection_clock(ctx, objection.opd, response_due),),
+        ))
         session.flush()
         objection = _load_objection(session, objection.number)
         view = _presenter(rt).objection(objection, request, now, CITIZEN)
@@ -962,38 +829,16 @@ def decide_objection(
             session, request, "objection_decided", now, staff=staff, opd=objection.opd,
             note=f"{objection.number}: {domain.DECISIONS[decision]}",
         )
-        clock_opd = _clock_opd(rt, objection.opd)
-        uow.publish(
-            new_event(
-                "ppid",
-                "objection",
-                "decided",
-                subject=f"objections/{objection.number}",
-                opd=objection.opd,
-                time=now,
-                data=_event_data(rt, {
-                    "number": objection.number,
-                    "request_number": request.number,
-                    "status": objection.status,
-                    "opd": objection.opd,
-                    "decision": decision,
-                    "decided_at": now,
-                    "response_due_at": objection.response_due_at,
-                    "late": objection.decision_late,
-                    "dispute_window_due_at": objection.dispute_window_due_at,
-                    "sla": {
-                        "stop": [{"clock": OBJECTION_CLOCK}],
-                        "start": [
-                            {
-                                "clock": DISPUTE_CLOCK,
-                                "due_at": objection.dispute_window_due_at,
-                                "opd": clock_opd,
-                            }
-                        ],
-                    },
-                }),
-            )
-        )
+        ctx = _events(rt)
+        uow.publish(ev.objection_event(
+            ctx, objection, "decided", request_number=request.number, at=now,
+            decision=decision, decided_at=now, response_due_at=objection.response_due_at,
+            late=objection.decision_late, dispute_window_due_at=objection.dispute_window_due_at,
+            clocks=(
+                sla.stop(ev.OBJECTION_CLOCK),
+                ev.dispute_window(ctx, objection.opd, objection.dispute_window_due_at),
+            ),
+        ))
         uow.commit()
         return _fresh_objection(rt, session, objection.number, now)
 
@@ -1044,26 +889,11 @@ def record_dispute(
         # Touching the objection moves its ETag: the dispute is part of that record.
         objection.updated_at = now
         _history(session, request, "dispute_filed", now, staff=staff, opd=objection.opd, note=objection.number)
-        uow.publish(
-            new_event(
-                "ppid",
-                "dispute",
-                "filed",
-                subject=f"objections/{objection.number}",
-                opd=objection.opd,
-                time=now,
-                data=_event_data(rt, {
-                    "objection_number": objection.number,
-                    "request_number": request.number,
-                    "status": domain.FILED,
-                    "opd": objection.opd,
-                    "filed_on": filed_on,
-                    "within_window": within,
-                    "register_number": register_number,
-                    "sla": {"stop": [{"clock": DISPUTE_CLOCK}]},
-                }),
-            )
-        )
+        uow.publish(ev.dispute_event(
+            _events(rt), objection, "filed", request_number=request.number, status=domain.FILED, at=now,
+            filed_on=filed_on, within_window=within, register_number=register_number,
+            clocks=(sla.stop(ev.DISPUTE_CLOCK),),
+        ))
         uow.commit()
         return _fresh_objection(rt, session, objection.number, now)
 
@@ -1101,24 +931,9 @@ def resolve_dispute(
             session, request, "dispute_resolved", now, staff=staff, opd=objection.opd,
             note=domain.DISPUTE_OUTCOMES[outcome],
         )
-        uow.publish(
-            new_event(
-                "ppid",
-                "dispute",
-                "resolved",
-                subject=f"objections/{objection.number}",
-                opd=objection.opd,
-                time=now,
-                data=_event_data(rt, {
-                    "objection_number": objection.number,
-                    "request_number": request.number,
-                    "status": domain.RESOLVED,
-                    "opd": objection.opd,
-                    "outcome": outcome,
-                    "filed_on": dispute.filed_on,
-                    "resolved_on": resolved_on,
-                }),
-            )
-        )
+        uow.publish(ev.dispute_event(
+            _events(rt), objection, "resolved", request_number=request.number, status=domain.RESOLVED,
+            at=now, outcome=outcome, filed_on=dispute.filed_on, resolved_on=resolved_on,
+        ))
         uow.commit()
         return _fresh_objection(rt, session, objection.number, now)

@@ -137,12 +137,18 @@ def test_events_of_a_request_life(ppid, queue, schemas_dir):
                 "clock": "ppid.response",
                 "due_at": "2026-03-16T23:59:59+07:00",
                 "opd": "diskominfo",
+                "role": "ppid_utama",
+                "party": "staff",
+                "counting": "working_days",
                 "started_at": submitted["data"]["received_at"],
             }
         ]
     }
     assert assigned["opd"] == "dinkes"
-    assert assigned["data"]["sla"]["start"] == [{"clock": "ppid.response", "due_at": "2026-03-16T23:59:59+07:00", "opd": "dinkes"}]
+    assert assigned["data"]["sla"]["start"] == [{
+        "clock": "ppid.response", "due_at": "2026-03-16T23:59:59+07:00", "opd": "dinkes",
+        "role": "ppid_pelaksana", "party": "staff", "counting": "working_days",
+    }]
     assert extended["data"]["due_at"] == "2026-04-01T23:59:59+07:00"
     assert extended["data"]["sla"]["start"][0]["due_at"] == "2026-04-01T23:59:59+07:00"
     assert answered["data"]["outcome"] == "rejected" and answered["data"]["late"] is True
@@ -154,10 +160,16 @@ def test_events_of_a_request_life(ppid, queue, schemas_dir):
     ]
     filed, decided, dispute, resolved = objection
     assert filed["data"]["grounds"] == ["a", "g"] and filed["opd"] == "dinkes"
-    assert filed["data"]["sla"]["start"][0]["clock"] == "ppid.objection_response"
+    assert filed["data"]["sla"]["start"] == [{
+        "clock": "ppid.objection_response", "due_at": filed["data"]["response_due_at"], "opd": "dinkes",
+        "role": "atasan_ppid", "party": "staff", "counting": "working_days",
+    }]
     assert decided["data"]["sla"]["stop"] == [{"clock": "ppid.objection_response"}]
     assert decided["data"]["sla"]["start"][0]["clock"] == "ppid.dispute_window"
     assert decided["data"]["sla"]["start"][0]["due_at"] == decided["data"]["dispute_window_due_at"]
+    # The window is the applicant's: no staff role must act, and it never counts against an OPD.
+    assert decided["data"]["sla"]["start"][0]["party"] == "citizen"
+    assert "role" not in decided["data"]["sla"]["start"][0]
     assert dispute["data"]["sla"] == {"stop": [{"clock": "ppid.dispute_window"}]}
     assert resolved["data"]["outcome"] == "rejected" and "sla" not in resolved["data"]
 

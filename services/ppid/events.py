@@ -1,0 +1,175 @@
+"""PPID's events: the types it publishes, and one builder per entity.
+
+Events carry identifiers, states and dates only, every instant in the regency's local time
+as the API shows them, and the clock instructions the notifier needs (DESIGN.md). The
+routing key's OPD is the OPD holding the case, or `none` while the PPID Utama has not
+assigned it; a clock of an unassigned request is the PPID Utama's, at the PPID Utama's OPD
+(`PPID_UTAMA_OPD`, Diskominfo).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from typing import Any, Protocol
+
+from services.common import sla
+from services.common.events import ROUTE_CASE, Event, EventCatalogue
+from services.ppid.domain import ATASAN, PELAKSANA, UTAMA
+
+RESPONSE_CLOCK = "ppid.response"
+OBJECTION_CLOCK = "ppid.objection_response"
+DISPUTE_CLOCK = "ppid.dispute_window"
+
+CATALOGUE = EventCatalogue("ppid")
+for _entity, _action, _summary in (
+    ("request", "submitted", "A citizen or a clerk registered a request; its notice clock starts."),
+    ("request", "assigned", "The PPID Utama handed an unassigned request to an OPD."),
+    ("request", "reassigned", "A request moved to the OPD that holds the information."),
+    ("request", "extended", "The one extension of 7 working days."),
+    ("request", "answered", "The written notice was issued; the request is closed."),
+    ("request", "withdrawn", "The applicant withdrew the request."),
+    ("objection", "filed", "The applicant objected to the Atasan PPID."),
+    ("objection", "decided", "The Atasan PPID answered; the dispute window opens."),
+    ("dispute", "filed", "The applicant took the objection to the Komisi Informasi."),
+    ("dispute", "resolved", "The Komisi Informasi settled the dispute."),
+):
+    CATALOGUE.declare(_entity, _action, routes_to=ROUTE_CASE, summary=_summary)
+
+
+@dataclass(frozen=True)
+class EventContext:
+    """What the builders need of the runtime: the regency's zone and the PPID Utama's OPD."""
+
+    tz: tzinfo
+    utama_opd: str
+
+
+class Case(Protocol):
+    """A request or an objection as the builders read it (an ORM row, or a new case)."""
+
+    number: str
+    status: str
+    opd: str | None
+
+
+@dataclass(frozen=True)
+class NewCase:
+    """A case whose row was written without the ORM (a submission)."""
+
+    number: str
+    status: str
+    opd: str | None
+
+
+# -- who must act on each clock -------------------------------------------------------------
+
+
+def response_clock(
+    ctx: EventContext, opd: str | None, due_at: datetime, *, started_at: datetime | None = None
+) -> sla.Instruction:
+    """The written notice: the holding OPD's Pelaksana sends it, the PPID Utama while unassigned."""
+    owner, role = (opd, PELAKSANA) if opd else (ctx.utama_opd, UTAMA)
+    return sla.start(RESPONSE_CLOCK, due_at, opd=owner, role=role, started_at=started_at)
+
+
+def response_clock_moved(ctx: EventContext, opd: str | None, due_at: datetime) -> sla.Instruction:
+    """The same duty, now with another OPD or another due date."""
+    owner, role = (opd, PELAKSANA) if opd else (ctx.utama_opd, UTAMA)
+    return sla.restart(RESPONSE_CLOCK, due_at, opd=owner, role=role)
+
+
+def objection_clock(ctx: EventContext, opd: str | None, due_at: datetime) -> sla.Instruction:
+    """The answer to an objection is the Atasan PPID's of the OPD holding the request."""
+    return sla.start(OBJECTION_CLOCK, due_at, opd=opd or ctx.utama_opd, role=ATASAN)
+
+
+def dispute_window(ctx: EventContext, opd: str | None, due_at: datetime) -> sla.Instruction:
+    """The 14 working days to go to the Komisi Informasi are the applicant's, not a duty."""
+    return sla.start(DISPUTE_CLOCK, due_at, opd=opd or ctx.utama_opd, party=sla.CITIZEN)
+
+
+# -- one builder per entity -------------------------------------------------------------------
+
+
+def request_event(
+    ctx: EventContext,
+    request: Case,
+    action: str,
+    *,
+    at: datetime,
+    clocks: tuple[sla.Instruction, ...] = (),
+    **fields: Any,
+) -> Event:
+    """`ppid.request.<action>`: the request's number, status and OPD, then `fields`."""
+    data = {"number": request.number, "status": request.status, "opd": request.opd, **fields}
+    return _event(ctx, "request", action, f"requests/{request.number}", request.opd, at, data, clocks)
+
+
+def objection_event(
+    ctx: EventContext,
+    objection: Case,
+    action: str,
+    *,
+    request_number: str,
+    at: datetime,
+    clocks: tuple[sla.Instruction, ...] = (),
+    **fields: Any,
+) -> Event:
+    """`ppid.objection.<action>`: the objection's number, its request, status and OPD."""
+    data = {
+        "number": objection.number,
+        "request_number": request_number,
+        "status": objection.status,
+        "opd": objection.opd,
+        **fields,
+    }
+    return _event(ctx, "objection", action, f"objections/{objection.number}", objection.opd, at, data, clocks)
+
+
+def dispute_event(
+    ctx: EventContext,
+    objection: Case,
+    action: str,
+    *,
+    request_number: str,
+    status: str,
+    at: datetime,
+    clocks: tuple[sla.Instruction, ...] = (),
+    **fields: Any,
+) -> Event:
+    """`ppid.dispute.<action>`: a dispute is told under the objection it grew from."""
+    data = {
+        "objection_number": objection.number,
+        "request_number": request_number,
+        "status": status,
+        "opd": objection.opd,
+        **fields,
+    }
+    return _event(ctx, "dispute", action, f"objections/{objection.number}", objection.opd, at, data, clocks)
+
+
+def _event(
+    ctx: EventContext,
+    entity: str,
+    action: str,
+    subject: str,
+    opd: str | None,
+    at: datetime,
+    data: dict[str, Any],
+    clocks: tuple[sla.Instruction, ...],
+) -> Event:
+    if clocks:
+        data["sla"] = sla.instructions(*clocks)
+    return CATALOGUE.event(entity, action, subject=subject, opd=opd, time=at, data=_local(ctx.tz, data))
+
+
+def _local(tz: tzinfo, value: Any) -> Any:
+    """Every instant in the regency's local time, as the API shows them."""
+    if isinstance(value, datetime):
+        return value.astimezone(tz)
+    if isinstance(value, dict):
+        return {k: _local(tz, v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_local(tz, v) for v in value]
+    return value
