@@ -4,29 +4,34 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# The services built so far, in start order (a later issue adds its package and it joins).
-SERVICES := $(notdir $(wildcard services/ppid services/lapor services/siber services/notifier))
+# The services are those of config/services.json; nothing here names one.
+REGISTRY := $(BIN)/python -m services.common.registry
 DEV_ENV := SIMPUL_ENV=development
+# `make run`'s mail goes to the local catcher (one .eml file per message under var/mail/).
+MAIL_PORT ?= 1025
+MAIL_ENV := SMTP_HOST=127.0.0.1 SMTP_PORT=$(MAIL_PORT)
 
 .PHONY: run test bench token lint up migrate clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[dev,test]'
 	touch $(STAMP)
 
 install: $(STAMP)
 
 migrate: $(STAMP)
-	@for s in $(SERVICES); do echo "migrating $$s"; $(DEV_ENV) $(BIN)/python -m services.$$s migrate || exit 1; done
+	@for s in $$($(REGISTRY) names); do echo "migrating $$s"; $(DEV_ENV) $(BIN)/python -m services.$$s migrate || exit 1; done
 
-# The Procfile says `python`: the venv's bin goes first on PATH so that is the venv's.
+# var/Procfile is written from the registry: every service's web and worker, and the mail
+# catcher. Its commands say `python`: the venv's bin goes first on PATH so that is the venv's.
 # `.env` holds docker compose's production settings, so honcho is told not to load it.
 run: $(STAMP)
 	@$(DEV_ENV) $(BIN)/python -m services.common.preflight
 	@$(MAKE) --no-print-directory migrate
-	PATH="$(abspath $(BIN)):$$PATH" $(DEV_ENV) $(BIN)/honcho start -f Procfile -e /dev/null
+	@$(BIN)/python -m services.common.procfile -o var/Procfile
+	PATH="$(abspath $(BIN)):$$PATH" $(DEV_ENV) $(MAIL_ENV) $(BIN)/honcho start -f var/Procfile -d . -e /dev/null
 
 test: $(STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)

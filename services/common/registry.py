@@ -7,12 +7,24 @@ staff role acts for a service all follow from it, so none of them names a servic
 
 from __future__ import annotations
 
+import argparse
 import json
+import re
+import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
 REGISTRY_FILE = Path(__file__).resolve().parents[2] / "config" / "services.json"
+# The long-running processes a service may have; `migrate` and the rest are one-off commands.
+PROCESSES = ("web", "worker")
+# A service name is its package under services/ and the prefix of its events and variables.
+_NAME = re.compile(r"[a-z][a-z0-9_]*")
+
+
+class RegistryError(ValueError):
+    """config/services.json says something impossible; the message names the entry."""
 
 
 @dataclass(frozen=True)
@@ -22,6 +34,8 @@ class ServiceEntry:
     title: str
     # Contact role ("officer", "coordinator") -> the JWT role that holds it for this service.
     staff_roles: dict[str, str] = field(default_factory=dict)
+    # Which of PROCESSES `make run` and compose start for it; both unless the entry says less.
+    processes: tuple[str, ...] = PROCESSES
 
 
 @dataclass(frozen=True)
@@ -39,20 +53,72 @@ class Registry:
 
 
 def parse_registry(raw: dict) -> Registry:
-    services = {}
+    services: dict[str, ServiceEntry] = {}
+    owner_of_port: dict[int, str] = {}
     for name, spec in raw["services"].items():
+        if not _NAME.fullmatch(name):
+            raise RegistryError(f"service name {name!r}: lower-case letters, digits and _ only")
+        port = spec.get("port")
+        if not isinstance(port, int) or isinstance(port, bool) or not 1 <= port <= 65535:
+            raise RegistryError(f"service {name!r}: port must be a number from 1 to 65535")
+        if port in owner_of_port:
+            raise RegistryError(f"services {owner_of_port[port]!r} and {name!r} share port {port}")
+        owner_of_port[port] = name
+        processes = tuple(spec.get("processes", PROCESSES))
+        unknown = sorted(set(processes) - set(PROCESSES))
+        if unknown or not processes:
+            raise RegistryError(f"service {name!r}: processes must be some of {list(PROCESSES)}")
         services[name] = ServiceEntry(
             name=name,
-            port=int(spec["port"]),
+            port=port,
             title=spec.get("title", name),
             staff_roles=dict(spec.get("staff_roles", {})),
+            processes=processes,
         )
-    ports = [entry.port for entry in services.values()]
-    if len(set(ports)) != len(ports):
-        raise ValueError(f"{REGISTRY_FILE.name}: two services share a port")
     return Registry(services=services, coordinator_opd=raw["coordinator_opd"])
+
+
+def _refuse_duplicate_keys(pairs: list[tuple[str, object]]) -> dict:
+    # json keeps the last of two equal keys: a service pasted twice would silently lose one.
+    keys = [key for key, _ in pairs]
+    repeated = sorted({key for key in keys if keys.count(key) > 1})
+    if repeated:
+        raise RegistryError(f"{', '.join(map(repr, repeated))} written twice")
+    return dict(pairs)
+
+
+def read_registry(path: Path) -> Registry:
+    text = Path(path).read_text(encoding="utf-8")
+    try:
+        return parse_registry(json.loads(text, object_pairs_hook=_refuse_duplicate_keys))
+    except RegistryError as exc:
+        raise RegistryError(f"{Path(path).name}: {exc}") from None
 
 
 @cache
 def load_registry(path: Path = REGISTRY_FILE) -> Registry:
-    return parse_registry(json.loads(Path(path).read_text(encoding="utf-8")))
+    return read_registry(path)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`names` for shell loops (the Makefile's), `port NAME` for scripts."""
+    parser = argparse.ArgumentParser(prog="python -m services.common.registry")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("names", help="the registered services, one a line, in registry order")
+    port = sub.add_parser("port", help="the HTTP port of one service")
+    port.add_argument("service")
+    args = parser.parse_args(argv)
+    registry = load_registry()
+    if args.command == "names":
+        print("\n".join(registry.names))
+        return 0
+    entry = registry.services.get(args.service)
+    if entry is None:
+        print(f"{args.service!r} is not in {REGISTRY_FILE.name}", file=sys.stderr)
+        return 1
+    print(entry.port)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
