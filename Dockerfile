@@ -16,7 +16,8 @@ RUN apt-get update \
     && apt-get install -y --no-install-recommends tzdata \
     && rm -rf /var/lib/apt/lists/*
 
-# Dependencies first, in their own layer, so a code change does not reinstall them. The
+# Dependencies first, in their own layer, so a code change does not reinstall them: the
+# runtime ones only (no `dev` or `test` extra: honcho, ruff and pytest stay out of the image). The
 # package directory is a stub here; the editable install maps `services` to /app/services,
 # which the real code replaces below, and keeps config/ next to it where settings look.
 COPY pyproject.toml ./
@@ -33,5 +34,6 @@ RUN groupadd --system --gid 10001 simpul \
     && useradd --system --uid 10001 --gid simpul --home-dir /nonexistent --shell /usr/sbin/nologin simpul
 USER simpul:simpul
 
-EXPOSE 8001 8004
+# No EXPOSE: each service listens on its port from config/services.json, and compose
+# publishes it in the service's block.
 CMD ["python", "-c", "print('choose a process: python -m services.<service> web|worker|migrate')"]

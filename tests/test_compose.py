@@ -298,3 +298,13 @@ def test_web_healthcheck_reads_the_database_verdict(compose, status, database, h
             assert (result.returncode == 0) is healthy, (name, result.stderr)
     finally:
         server.shutdown()
+
+
+def test_dockerfile_names_no_service_and_installs_the_runtime_only():
+    """One image for every service: adding one changes nothing in it."""
+    text = (ROOT / "Dockerfile").read_text()
+    instructions = "\n".join(line for line in text.splitlines() if not line.startswith("#"))
+    for entry in load_registry().services.values():
+        assert entry.name not in instructions and str(entry.port) not in instructions, entry.name
+    installs = re.findall(r"pip install (.+?)(?:\s*\\|$|\s*&&)", instructions, re.M)
+    assert installs == ["-e ."], installs
