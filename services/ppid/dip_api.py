@@ -226,7 +226,6 @@ def create_entry(
     with rt.uow() as uow:
         entry = DipEntry(
             **entry_values,
-            version=1,
             created_at=at,
             created_by=principal.sub,
             updated_at=at,
@@ -262,7 +261,6 @@ def update_entry(
         _clear_exemption_unless_exempt(values)
         for name, value in values.items():
             setattr(entry, name, value)
-        entry.version += 1
         entry.updated_at = at
         entry.updated_by = principal.sub
         uow.commit()

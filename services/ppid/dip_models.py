@@ -63,11 +63,15 @@ class DipEntry(Base):
     consequence_test: Mapped[str | None] = mapped_column(Text)
     consequence_test_date: Mapped[date | None] = mapped_column(Date)
     exempt_until: Mapped[date | None] = mapped_column(Date)
-    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False)
     created_by: Mapped[str] = mapped_column(String(100), nullable=False)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False)
     updated_by: Mapped[str] = mapped_column(String(100), nullable=False)
+
+    # The ETag's version: SQLAlchemy sets it on insert, raises it with every update and
+    # refuses an update whose row changed underneath (as for requests and objections).
+    __mapper_args__ = {"version_id_col": version}
 
 
 class PublicSubject(Base):
