@@ -29,13 +29,14 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from services.common.auth import init_auth
 from services.common.errors import DomainError
+from services.common.listing import DEFAULT_PAGE_SIZE, Page
 from services.common.logs import configure_logging, request_id_var
 from services.common.ratelimit import RateLimiter
 from services.common.runtime import Runtime
 
 API_PREFIX = "/api/v1"
 # Page sizes are part of the API contract, so they are constants rather than settings.
-PAGE = {"page_size": 20, "max_page_size": 100}
+PAGE = {"page_size": DEFAULT_PAGE_SIZE, "max_page_size": 100}
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _MESSAGES_ID = {
     400: "Permintaan tidak dapat dibaca.",
@@ -271,6 +272,28 @@ def paginate(session, stmt, pagination_parameters) -> list:
     pagination_parameters.item_count = total
     page = stmt.offset(pagination_parameters.first_item).limit(pagination_parameters.page_size)
     return list(session.scalars(page))
+
+
+def paginated(blp: Blueprint, **sizes: int):
+    """`@blp.paginate` for a view that takes a `Page` as `page` and returns (body, total).
+
+    The one adapter between flask-smorest's pagination and the service layer: the page and
+    page size of the query string become a `services.common.listing.Page`, and the total
+    the use case counted becomes `X-Pagination`. `sizes` overrides `PAGE`.
+    """
+    options = {**PAGE, **sizes}
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(*args, pagination_parameters, **kwargs):
+            page = Page(pagination_parameters.first_item, pagination_parameters.page_size)
+            body, total = view(*args, page=page, **kwargs)
+            pagination_parameters.item_count = total
+            return body
+
+        return blp.paginate(**options)(wrapper)
+
+    return decorator
 
 
 def note_in_access_log(**fields: str | None) -> None:
