@@ -35,8 +35,7 @@ from services.common.consumer import (
     dead_letter_queue,
 )
 from services.common.relay import AMQP_ERRORS, connection_parameters
-
-DEFAULT_AMQP_URL = "amqp://guest:guest@localhost:5672/%2F"
+from services.common.settings import DEFAULT_AMQP_URL
 REPLAY_COUNT_HEADER = "x-simpul-replayed"
 # Headers describing a previous death: a replayed message starts a fresh life.
 _DEATH_HEADERS = (

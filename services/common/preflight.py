@@ -8,7 +8,7 @@ import sys
 
 import pika
 
-DEFAULT_AMQP_URL = "amqp://guest:guest@localhost:5672/%2F"
+from services.common.settings import DEFAULT_AMQP_URL
 
 
 def check_broker(url: str) -> str | None:
@@ -28,7 +28,7 @@ def check_broker(url: str) -> str | None:
 def main() -> int:
     # pika logs every failed connection attempt; the operator gets our one line instead.
     logging.getLogger("pika").setLevel(logging.CRITICAL)
-    url = os.environ.get("AMQP_URL", DEFAULT_AMQP_URL)
+    url = os.environ.get("AMQP_URL") or DEFAULT_AMQP_URL
     host = pika.URLParameters(url).host
     problem = check_broker(url)
     if problem:

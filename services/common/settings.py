@@ -4,6 +4,15 @@ Every service builds one `Settings` (or a subclass with its own fields) in its c
 root. Secrets have safe defaults only in the embedded development mode
 (`SIMPUL_ENV=development`); anywhere else a missing or well-known secret stops the process
 before it serves anything.
+
+Values are parsed by `environs` (booleans, whole numbers, durations, lists), one parser per
+kind for every service. An empty variable counts as unset, because compose passes
+`${VAR:-}` through as an empty string.
+
+The regency's time zone is not an environment variable: it is `regency.timezone` in the OPD
+file (`config/opd.json`), the same for every process. A `TZ` given to a process must name
+that zone or be absent; anything else stops the process, since logs, mails and deadlines
+would otherwise speak of two different clocks.
 """
 
 from __future__ import annotations
@@ -14,7 +23,13 @@ from dataclasses import dataclass, fields
 from datetime import time
 from pathlib import Path
 
+import environs
+
+from services.common.opd import OpdRegistry
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
+# The local development broker; production settings refuse its guest login.
+DEFAULT_AMQP_URL = "amqp://guest:guest@localhost:5672/%2F"
 DEV_JWT_SECRET = "simpul-development-secret-do-not-use-in-production"  # noqa: S105 - dev only
 MIN_SECRET_LENGTH = 32
 # Read by gunicorn (services/common/gunicorn_conf.py) and the CLI rather than by Settings.
@@ -25,6 +40,22 @@ class SettingsError(ValueError):
     """A setting is missing or unsafe; the message names the variable."""
 
 
+class _MappingEnv(environs.Env):
+    """environs' parsers over a given mapping rather than `os.environ`.
+
+    Tests and `env_names` pass their own mapping. `_get_value` is environs' one lookup hook
+    (stable across the pinned major version).
+    """
+
+    def __init__(self, environ: Mapping[str, str]):
+        super().__init__(eager=True)
+        self._source = environ
+
+    def _get_value(self, env_key: str, default):
+        value = self._source.get(env_key)
+        return default if value in (None, "") else value
+
+
 class _RecordingEnv:
     """Reads variables and remembers which names were asked for.
 
@@ -33,27 +64,72 @@ class _RecordingEnv:
     """
 
     def __init__(self, env: Mapping[str, str]):
-        self._env = env
+        self._env = _MappingEnv(env)
         self.names: list[str] = []
 
-    def get(self, name: str, default: str | None = None) -> str | None:
+    def _parse(self, kind: str, name: str, default, **kwargs):
         if name not in self.names:
             self.names.append(name)
-        value = self._env.get(name)
-        return default if value in (None, "") else value
+        try:
+            return getattr(self._env, kind)(name, default, **kwargs)
+        except environs.EnvError as exc:
+            raise SettingsError(f"{name} {_EXPECTED[kind]}, got {self._env._get_value(name, '')!r}") from exc
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        return self._parse("str", name, default)
 
     def int(self, name: str, default: int) -> int:
-        raw = self.get(name)
-        if raw is None:
-            return default
-        try:
-            return int(raw)
-        except ValueError as exc:
-            raise SettingsError(f"{name} must be a whole number, got {raw!r}") from exc
+        return self._parse("int", name, default)
+
+    def bool(self, name: str, default: bool) -> bool:
+        return self._parse("bool", name, default)
+
+    def seconds(self, name: str, default: float) -> float:
+        """A duration: `20` (seconds), `20s`, `5m`, `1h30m`; returned in seconds."""
+        value = self._parse("timedelta", name, None)
+        return default if value is None else value.total_seconds()
 
     def list(self, name: str, default: str = "") -> tuple[str, ...]:
-        raw = self.get(name, default) or ""
-        return tuple(part.strip() for part in raw.split(",") if part.strip())
+        raw = self._parse("list", name, None)
+        parts = raw if raw is not None else default.split(",")
+        return tuple(part.strip() for part in parts if part.strip())
+
+
+_EXPECTED = {
+    "str": "must be text",
+    "int": "must be a whole number",
+    "bool": "must be true or false (also 1/0, yes/no, on/off)",
+    "timedelta": "must be a duration such as 30, 30s, 5m or 1h30m",
+    "list": "must be a comma-separated list",
+}
+
+
+def regency_timezone(opd_file: Path) -> str:
+    """The regency's time zone as `config/opd.json` names it (`regency.timezone`)."""
+    try:
+        registry = OpdRegistry.from_file(opd_file)
+    except ValueError as exc:
+        raise SettingsError(str(exc)) from exc
+    return registry.regency.timezone
+
+
+def check_process_timezone(tz_variable: str | None, regency_zone: str, opd_file: Path) -> None:
+    """Refuse a `TZ` that names another zone than the regency's.
+
+    Deadlines never use the process's zone, but logs, `date` in a shell and anything an
+    operator compares them with do: a process told `TZ=UTC` next to WIB deadlines is a
+    support call waiting to happen. A leading `:` (the POSIX "zone file" form) is ignored.
+    """
+    if tz_variable is None:
+        return
+    named = tz_variable.strip().removeprefix(":")
+    if named != regency_zone:
+        raise SettingsError(
+            f"TZ={tz_variable} contradicts the regency's time zone {regency_zone} "
+            f"(regency.timezone in {opd_file}); deadlines are always counted in "
+            f"{regency_zone}. Unset TZ or set TZ={regency_zone}; to move the regency to "
+            "another zone, edit regency.timezone in that file."
+        )
 
 
 def _parse_office_hours(raw: str) -> tuple[time, time]:
@@ -121,6 +197,9 @@ class Settings:
         dev = mode == "development"
         office_start, office_end = _parse_office_hours(env.get("OFFICE_HOURS", "08:00-16:00"))
         default_db = f"sqlite:///{REPO_ROOT / 'var' / (service + '.db')}" if dev else None
+        opd_file = Path(env.get("OPD_FILE", str(REPO_ROOT / "config" / "opd.json")))
+        timezone = regency_timezone(opd_file)
+        check_process_timezone(env.get("TZ"), timezone, opd_file)
         public_key = env.get("JWT_PUBLIC_KEY")
         key_file = env.get("JWT_PUBLIC_KEY_FILE")
         if public_key is None and key_file:
@@ -129,8 +208,8 @@ class Settings:
             "service": service,
             "dev_mode": dev,
             "database_url": env.get(f"{service.upper()}_DATABASE_URL", default_db),
-            "amqp_url": env.get("AMQP_URL", "amqp://guest:guest@localhost:5672/%2F"),
-            "timezone": env.get("TZ", "Asia/Jakarta"),
+            "amqp_url": env.get("AMQP_URL", DEFAULT_AMQP_URL),
+            "timezone": timezone,
             "log_level": env.get("LOG_LEVEL", "INFO").upper(),
             "jwt_algorithms": env.list("JWT_ALGORITHMS", "HS256" if dev else ""),
             "jwt_secret": env.get("JWT_SECRET", DEV_JWT_SECRET if dev else None),
@@ -149,7 +228,7 @@ class Settings:
             "calendar_file": Path(
                 env.get("CALENDAR_FILE", str(REPO_ROOT / "config" / "calendar.json"))
             ),
-            "opd_file": Path(env.get("OPD_FILE", str(REPO_ROOT / "config" / "opd.json"))),
+            "opd_file": opd_file,
             "outbox_stuck_seconds": env.int("OUTBOX_STUCK_SECONDS", 300),
             "relay_batch_size": env.int("RELAY_BATCH_SIZE", 500),
             "relay_poll_seconds": env.int("RELAY_POLL_MS", 200) / 1000,

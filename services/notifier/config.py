@@ -13,21 +13,7 @@ from pathlib import Path
 from services.common.settings import REPO_ROOT, Settings, SettingsError
 from services.notifier.webhooks import read_webhook_env
 
-_TRUE = ("1", "true", "yes", "on")
-_FALSE = ("0", "false", "no", "off")
 DEV_SMTP_FROM = "Simpul (pengembangan) <simpul@localhost>"
-
-
-def _flag(env, name: str, default: bool) -> bool:
-    raw = env.get(name)
-    if raw is None:
-        return default
-    value = raw.strip().lower()
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    raise SettingsError(f"{name} must be true or false, got {raw!r}")
 
 
 @dataclass(frozen=True)
@@ -63,8 +49,8 @@ class NotifierSettings(Settings):
             "smtp_port": env.int("SMTP_PORT", 25),
             "smtp_user": env.get("SMTP_USER"),
             "smtp_password": env.get("SMTP_PASSWORD"),
-            "smtp_starttls": _flag(env, "SMTP_STARTTLS", False),
-            "smtp_ssl": _flag(env, "SMTP_SSL", False),
+            "smtp_starttls": env.bool("SMTP_STARTTLS", False),
+            "smtp_ssl": env.bool("SMTP_SSL", False),
             "smtp_from": env.get("SMTP_FROM", DEV_SMTP_FROM if dev_mode else None),
             "smtp_timeout_seconds": env.int("SMTP_TIMEOUT_SECONDS", 30),
             "tick_seconds": env.int("NOTIFIER_TICK_SECONDS", 30),

@@ -204,9 +204,9 @@ def read_webhook_env(env: Any, *, dev_mode: bool) -> dict[str, Any]:
                 f"NOTIFIER_WEBHOOK_ALLOWED_HOSTS: {entry!r} is not a host name, address or network"
             )
     values = {
-        "webhook_allow_private": _flag(env, "NOTIFIER_WEBHOOK_ALLOW_PRIVATE", False),
+        "webhook_allow_private": env.bool("NOTIFIER_WEBHOOK_ALLOW_PRIVATE", False),
         "webhook_allowed_hosts": allowed_hosts,
-        "webhook_allow_http": _flag(env, "NOTIFIER_WEBHOOK_ALLOW_HTTP", dev_mode),
+        "webhook_allow_http": env.bool("NOTIFIER_WEBHOOK_ALLOW_HTTP", dev_mode),
         "webhook_timeout_seconds": env.int("NOTIFIER_WEBHOOK_TIMEOUT_SECONDS", 5),
         "webhook_secret_grace_hours": env.int("NOTIFIER_WEBHOOK_SECRET_GRACE_HOURS", 24),
         "webhook_disable_after_days": env.int("NOTIFIER_WEBHOOK_DISABLE_AFTER_DAYS", 5),
@@ -218,18 +218,6 @@ def read_webhook_env(env: Any, *, dev_mode: bool) -> dict[str, Any]:
     if values["webhook_disable_after_days"] < 1:
         raise SettingsError("NOTIFIER_WEBHOOK_DISABLE_AFTER_DAYS must be at least 1")
     return values
-
-
-def _flag(env: Any, name: str, default: bool) -> bool:
-    raw = env.get(name)
-    if raw is None:
-        return default
-    value = raw.strip().lower()
-    if value in ("1", "true", "yes", "on"):
-        return True
-    if value in ("0", "false", "no", "off"):
-        return False
-    raise SettingsError(f"{name} must be 1 or 0, got {raw!r}")
 
 
 # --- enqueueing (called by the notifier's event consumer) ---------------------------------

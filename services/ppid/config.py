@@ -27,12 +27,9 @@ class PpidSettings(Settings):
 
     @classmethod
     def _read_own(cls, env, *, dev_mode):
-        assign = (env.get("PPID_ASSIGN_NAMED_OPD", "true") or "true").strip().lower()
-        if assign not in ("true", "false", "1", "0", "yes", "no"):
-            raise SettingsError(f"PPID_ASSIGN_NAMED_OPD must be true or false, got {assign!r}")
         return {
             "utama_opd": env.get("PPID_UTAMA_OPD", "diskominfo"),
-            "assign_named_opd": assign in ("true", "1", "yes"),
+            "assign_named_opd": env.bool("PPID_ASSIGN_NAMED_OPD", True),
             "attachment_max_bytes": env.int("PPID_ATTACHMENT_MAX_BYTES", 2 * 1024 * 1024),
             "attachment_max_count": env.int("PPID_ATTACHMENT_MAX_COUNT", 3),
             "offline_max_age_days": env.int("PPID_OFFLINE_MAX_AGE_DAYS", 60),

@@ -208,9 +208,18 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def get_entry(rt: Runtime, entry_id: int, *, day: date) -> tuple[dict[str, Any], str]:
+    with rt.uow() as uow:
+        entry = uow.session.get(DipEntry, entry_id)
+        if entry is None:
+            raise NotFound("Entri DIP tidak ditemukan.")
+        return present(entry, rt, day), etag_of(entry)
+
+
 def create_entry(
     rt: Runtime, principal: Principal, data: dict[str, Any], *, at: datetime
-) -> DipEntry:
+) -> tuple[dict[str, Any], str]:
+    """The new entry as the API shows it, and its ETag."""
     scope = dip.staff_scope(principal.roles, principal.opd)
     data = dict(data)
     data.setdefault("opd", scope.opd)
@@ -232,8 +241,10 @@ def create_entry(
             updated_by=principal.sub,
         )
         uow.session.add(entry)
+        uow.session.flush()
+        result = present(entry, rt, day), etag_of(entry)
         uow.commit()
-        return entry
+        return result
 
 
 def update_entry(
@@ -244,8 +255,8 @@ def update_entry(
     if_match: str | None,
     *,
     at: datetime,
-) -> DipEntry:
-    """Apply `changes` if If-Match names the entry's current ETag."""
+) -> tuple[dict[str, Any], str]:
+    """Apply `changes` if If-Match names the entry's current ETag; the entry and its new ETag."""
     scope = dip.staff_scope(principal.roles, principal.opd)
     with rt.uow() as uow:
         entry = _locked(uow.session, entry_id)
@@ -263,8 +274,10 @@ def update_entry(
             setattr(entry, name, value)
         entry.updated_at = at
         entry.updated_by = principal.sub
+        uow.session.flush()
+        result = present(entry, rt, day), etag_of(entry)
         uow.commit()
-        return entry
+        return result
 
 
 def delete_entry(rt: Runtime, principal: Principal, entry_id: int, if_match: str | None) -> None:
@@ -295,8 +308,8 @@ def _clear_exemption_unless_exempt(values: dict[str, Any]) -> None:
 # --- views -----------------------------------------------------------------------------
 
 
-def _etag_header(entry: DipEntry) -> dict[str, str]:
-    return {"ETag": etag_of(entry)}
+def _etag_header(tag: str) -> dict[str, str]:
+    return {"ETag": tag}
 
 
 @blp.route("")
@@ -318,10 +331,8 @@ class DipEntries(MethodView):
     @blp.response(201, DipOutSchema)
     def post(self, data):
         """Tambah entri DIP (PPID Utama; PPID Pelaksana untuk OPD-nya)"""
-        rt = runtime()
-        entry = create_entry(rt, current_principal(), data, at=now())
-        headers = _etag_header(entry) | {"Location": f"{blp.url_prefix}/{entry.id}"}
-        return present(entry, rt, today(rt)), 201, headers
+        view, tag = create_entry(runtime(), current_principal(), data, at=now())
+        return view, 201, _etag_header(tag) | {"Location": f"{blp.url_prefix}/{view['id']}"}
 
 
 @blp.route("/categories")
@@ -338,20 +349,16 @@ class DipEntryView(MethodView):
     def get(self, entry_id):
         """Satu entri DIP (terbuka, tanpa login)"""
         rt = runtime()
-        with rt.session_factory() as session:
-            entry = session.get(DipEntry, entry_id)
-        if entry is None:
-            raise NotFound("Entri DIP tidak ditemukan.")
-        return present(entry, rt, today(rt)), _etag_header(entry)
+        view, tag = get_entry(rt, entry_id, day=today(rt))
+        return view, _etag_header(tag)
 
     @roles_required(*dip.STAFF_ROLES)
     @blp.arguments(DipPatchSchema(partial=True))
     @blp.response(200, DipOutSchema)
     def patch(self, changes, entry_id):
         """Ubah entri DIP (wajib If-Match)"""
-        rt = runtime()
-        entry = update_entry(rt, current_principal(), entry_id, changes, if_match_header(), at=now())
-        return present(entry, rt, today(rt)), _etag_header(entry)
+        view, tag = update_entry(runtime(), current_principal(), entry_id, changes, if_match_header(), at=now())
+        return view, _etag_header(tag)
 
     @roles_required(*dip.STAFF_ROLES)
     @blp.response(204)
