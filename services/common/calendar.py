@@ -344,6 +344,15 @@ class WorkingCalendar:
         _require_date(day, "day")
         return self._day_off(day, self._overrides) is None
 
+    def library_day_off(self, day: date) -> DayOff | None:
+        """The national holiday or joint leave the `holidays` package lists on `day`.
+
+        What an operator may cancel: a "working day" exception on any other date changes
+        nothing, and is most likely a mistyped date.
+        """
+        _require_date(day, "day")
+        return self._library_days(day.year).get(day)
+
     def holiday_name(self, day: date) -> str | None:
         """Why `day` is off in a few words (Sabtu, a holiday's Indonesian name), else None."""
         off = self.day_off(day)
@@ -537,3 +546,75 @@ class WorkingCalendar:
             "due_at": due.isoformat(),
             "summary": opening + closing + ".",
         }
+
+
+# -- office time ---------------------------------------------------------------------------
+# Arithmetic in office hours rather than whole days: a reminder "four working hours before
+# the deadline", or "half of the time allowed". Any service planning work inside office
+# hours uses these; they read the calendar and never change it.
+
+# Loops over days stop here: no real calendar has ten years without a working day.
+_MAX_SEARCH_DAYS = 3660
+
+
+def office_hours(day: date, cal: WorkingCalendar) -> tuple[datetime, datetime]:
+    """The opening and closing instants of `day` in the regency's time zone."""
+    return (
+        datetime.combine(day, cal.office_start, tzinfo=cal.tz),
+        datetime.combine(day, cal.office_end, tzinfo=cal.tz),
+    )
+
+
+def working_seconds_between(start: datetime, end: datetime, cal: WorkingCalendar) -> float:
+    """Office time on working days between two instants (0 when `end` is not later)."""
+    if end <= start:
+        return 0.0
+    total = 0.0
+    day = start.astimezone(cal.tz).date()
+    last = end.astimezone(cal.tz).date()
+    while day <= last:
+        if cal.is_working_day(day):
+            opening, closing = office_hours(day, cal)
+            lo, hi = max(opening, start), min(closing, end)
+            if hi > lo:
+                total += (hi - lo).total_seconds()
+        day += timedelta(days=1)
+    return total
+
+
+def shift_working_time(moment: datetime, seconds: float, cal: WorkingCalendar) -> datetime:
+    """The instant `seconds` of office time after (or, negative, before) `moment`."""
+    remaining = abs(seconds)
+    forward = seconds >= 0
+    day = moment.astimezone(cal.tz).date()
+    for _ in range(_MAX_SEARCH_DAYS):
+        if cal.is_working_day(day):
+            opening, closing = office_hours(day, cal)
+            if forward:
+                lo = max(opening, moment)
+                if lo < closing:
+                    available = (closing - lo).total_seconds()
+                    if remaining <= available:
+                        return lo + timedelta(seconds=remaining)
+                    remaining -= available
+            else:
+                hi = min(closing, moment)
+                if hi > opening:
+                    available = (hi - opening).total_seconds()
+                    if remaining <= available:
+                        return hi - timedelta(seconds=remaining)
+                    remaining -= available
+        day += timedelta(days=1 if forward else -1)
+    raise ValueError("no working time within ten years")
+
+
+def working_days_before(day: date, n: int, cal: WorkingCalendar) -> date:
+    """The working day that lies `n` working days before `day`."""
+    for _ in range(n):
+        for _ in range(_MAX_SEARCH_DAYS):
+            day -= timedelta(days=1)
+            if cal.is_working_day(day):
+                break
+        else:
+            raise ValueError("no working day within ten years")
+    return day

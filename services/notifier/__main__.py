@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import UTC, datetime
+from datetime import datetime
 
 from services.common.cli import Command, ServiceDefinition, main
 from services.common.runtime import Runtime
 from services.common.worker import Timer, run_worker
-from services.notifier import consumers, handlers
+from services.notifier import consumers, handlers, reference
 from services.notifier.app import make_runtime
 from services.notifier.config import NotifierSettings
 from services.notifier.tick import tick
@@ -29,7 +29,7 @@ def _configure_tick(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_tick(rt: Runtime, args: argparse.Namespace) -> int:
-    summary = tick(rt, args.now or datetime.now(UTC))
+    summary = tick(rt, args.now or rt.clock())
     print(json.dumps(summary.to_dict(), ensure_ascii=False, default=str))
     return 0
 
@@ -38,7 +38,11 @@ def _run_worker(rt: Runtime) -> None:
     run_worker(
         rt,
         consumers=[consumers.events_consumer(rt)],
-        timers=[Timer("tick", rt.settings.tick_seconds, lambda: tick(rt, datetime.now(UTC)))],
+        timers=[
+            Timer("tick", rt.settings.tick_seconds, lambda: tick(rt, rt.clock())),
+            Timer("reference", rt.settings.reference_republish_seconds,
+                  lambda: reference.republish(rt)),
+        ],
     )
 
 

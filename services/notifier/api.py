@@ -6,7 +6,7 @@ use cases (an OPD token sees its own OPD only); the admin-only areas are guarded
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -303,7 +303,7 @@ class Dashboard(MethodView):
     @dashboard_blp.response(200, s.DashboardOutSchema)
     def get(self, args):
         """Terbuka, segera jatuh tempo, terlambat, tepat waktu (%), median waktu, skor dan peringkat."""
-        at = args.get("at") or datetime.now(UTC)
+        at = args.get("at") or runtime().clock()
         period_to = args.get("period_to") or at
         period_from = args.get("period_from") or period_to - timedelta(days=30)
         return dashboard.build(

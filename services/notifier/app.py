@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
+
 from flask import Flask
 from flask_smorest import Blueprint
 
@@ -24,10 +27,17 @@ def blueprints() -> list[Blueprint]:
     return [*api.all_blueprints(), webhook_api.blp]
 
 
-def make_runtime(settings: NotifierSettings | None = None) -> Runtime:
-    return build_runtime(settings or NotifierSettings.from_env("notifier"), Base.metadata)
+def make_runtime(
+    settings: NotifierSettings | None = None, *, clock: Callable[[], datetime] | None = None
+) -> Runtime:
+    """`clock` stands the notifier on a chosen instant (tests); by default, the real time."""
+    return build_runtime(
+        settings or NotifierSettings.from_env("notifier"), Base.metadata, clock=clock
+    )
 
 
-def create_app(settings: NotifierSettings | None = None) -> Flask:
-    rt = make_runtime(settings)
+def create_app(
+    settings: NotifierSettings | None = None, *, clock: Callable[[], datetime] | None = None
+) -> Flask:
+    rt = make_runtime(settings, clock=clock)
     return create_flask_app(rt, title=TITLE, description=DESCRIPTION, blueprints=blueprints())

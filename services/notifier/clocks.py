@@ -1,6 +1,6 @@
 """Clocks and their notification steps in the database: applying instructions, scheduling.
 
-The rules live in `domain`; this module loads rows, asks the domain what to do, and writes
+The rules live in `clock_rules` and `notification_plan`; this module loads rows, asks the domain what to do, and writes
 the outcome (clock fields, history, steps, events) in the caller's unit of work. Every
 clock row is locked (`FOR UPDATE`) before it is judged, so two consumers or a consumer and
 a tick never interleave on one clock.
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
@@ -19,8 +19,10 @@ from sqlalchemy.orm import Session
 from services.common.calendar import WorkingCalendar
 from services.common.events import Event
 from services.common.outbox import UnitOfWork
-from services.notifier import domain, outgoing
+from services.notifier import clock_rules, domain, notification_plan, outgoing
+from services.notifier import policy as policy_rules
 from services.notifier.models import Clock, ClockHistory, Policy, Step
+from services.notifier.sla import Instructions
 
 log = logging.getLogger(__name__)
 
@@ -33,15 +35,15 @@ class PolicyBook:
 
     def __init__(self, session: Session):
         self._session = session
-        self._cache: dict[str, domain.Policy | None] = {}
+        self._cache: dict[str, policy_rules.Policy | None] = {}
 
-    def _row(self, kind: str) -> domain.Policy | None:
+    def _row(self, kind: str) -> policy_rules.Policy | None:
         if kind not in self._cache:
             row = self._session.get(Policy, kind)
-            self._cache[kind] = domain.parse_policy(kind, row.document) if row else None
+            self._cache[kind] = policy_rules.parse_policy(kind, row.document) if row else None
         return self._cache[kind]
 
-    def for_clock(self, kind: str) -> domain.Policy:
+    def for_clock(self, kind: str) -> policy_rules.Policy:
         policy = self._row(kind) or self._row(domain.DEFAULT_POLICY)
         if policy is None:
             raise LookupError("no policy for clock kinds without their own: run `migrate` first")
@@ -57,6 +59,7 @@ def record(
     entry: str,
     at: datetime,
     *,
+    recorded_at: datetime,
     event_id: str | None = None,
     event_type: str | None = None,
     due_at: datetime | None = None,
@@ -66,12 +69,12 @@ def record(
         ClockHistory(
             clock_id=clock.id,
             entry=entry,
-            at=domain.utc(at),
-            recorded_at=datetime.now(UTC),
+            at=at,
+            recorded_at=recorded_at,
             event_id=event_id,
             event_type=event_type,
             run=clock.run,
-            due_at=domain.aware(due_at),
+            due_at=due_at,
             detail=detail,
         )
     )
@@ -80,14 +83,14 @@ def record(
 # -- applying instructions ---------------------------------------------------------------
 
 
-def snapshot(clock: Clock) -> domain.ClockSnapshot:
-    return domain.ClockSnapshot(
+def snapshot(clock: Clock) -> clock_rules.ClockSnapshot:
+    return clock_rules.ClockSnapshot(
         state=clock.state,
-        due_at=domain.aware(clock.due_at),
-        started_at=domain.aware(clock.started_at),
-        stopped_at=domain.aware(clock.stopped_at),
+        due_at=clock.due_at,
+        started_at=clock.started_at,
+        stopped_at=clock.stopped_at,
         opd=clock.opd,
-        last_event_at=domain.aware(clock.last_event_at),
+        last_event_at=clock.last_event_at,
     )
 
 
@@ -100,39 +103,38 @@ def _locked(session: Session, subject: str, kind: str) -> Clock | None:
 def apply_instructions(
     uow: UnitOfWork,
     cal: WorkingCalendar,
-    instructions: domain.Instructions,
+    instructions: Instructions,
     envelope: dict[str, Any],
-    now: datetime | None = None,
+    now: datetime,
 ) -> list[str]:
     """Apply one event's stops, then its starts; returns the outcome per instruction.
 
     Stops come first: an event that closes one duty and opens the next (verified, so the
     follow-up clock starts) must not see the new duty as a restart of the old.
     """
-    now = now or datetime.now(UTC)
     session = uow.session
     policies = PolicyBook(session)
     meta = {"event_id": str(envelope.get("id")), "event_type": envelope.get("type")}
     outcomes: list[str] = []
     for stop in instructions.stops:
         clock = _locked(session, instructions.subject, stop.clock)
-        decision = domain.decide_stop(snapshot(clock) if clock else None, instructions.at, cal)
+        decision = clock_rules.decide_stop(snapshot(clock) if clock else None, instructions.at, cal)
         clock = _apply(session, clock, instructions.subject, stop.clock, decision, now, meta)
-        record(session, clock, decision.outcome, instructions.at, due_at=clock.due_at,
-               detail=_detail(clock, decision), **meta)
+        record(session, clock, decision.outcome, instructions.at, recorded_at=now,
+               due_at=clock.due_at, detail=_detail(clock, decision), **meta)
         _after(uow, clock, decision, cal, policies, now)
         outcomes.append(f"{stop.clock}:{decision.outcome}")
     for start in instructions.starts:
         clock = _locked(session, instructions.subject, start.clock)
-        decision = domain.decide_start(
+        decision = clock_rules.decide_start(
             snapshot(clock) if clock else None, start, instructions.at, cal
         )
         clock = _apply(session, clock, instructions.subject, start.clock, decision, now, meta)
         detail = _detail(clock, decision)
         if decision.outcome == "stale":
             detail["ignored_due_at"] = start.due_at.isoformat()
-        record(session, clock, decision.outcome, instructions.at, due_at=start.due_at,
-               detail=detail, **meta)
+        record(session, clock, decision.outcome, instructions.at, recorded_at=now,
+               due_at=start.due_at, detail=detail, **meta)
         _after(uow, clock, decision, cal, policies, now)
         outcomes.append(f"{start.clock}:{decision.outcome}")
     return outcomes
@@ -143,7 +145,7 @@ def _apply(
     clock: Clock | None,
     subject: str,
     kind: str,
-    decision: domain.Decision,
+    decision: clock_rules.Decision,
     now: datetime,
     meta: dict[str, Any],
 ) -> Clock:
@@ -158,7 +160,7 @@ def _apply(
         )
         session.add(clock)
     for name, value in decision.changes.items():
-        setattr(clock, name, domain.utc(value) if isinstance(value, datetime) else value)
+        setattr(clock, name, value)
     if decision.new_run:
         clock.run = (clock.run or 0) + 1
     if decision.changes:
@@ -168,7 +170,7 @@ def _apply(
     return clock
 
 
-def _detail(clock: Clock, decision: domain.Decision) -> dict[str, Any]:
+def _detail(clock: Clock, decision: clock_rules.Decision) -> dict[str, Any]:
     detail: dict[str, Any] = {"state": clock.state, "opd": clock.opd}
     if clock.late_working_days is not None and clock.state == domain.BREACHED:
         detail["late_seconds"] = clock.late_seconds
@@ -179,7 +181,7 @@ def _detail(clock: Clock, decision: domain.Decision) -> dict[str, Any]:
 def _after(
     uow: UnitOfWork,
     clock: Clock,
-    decision: domain.Decision,
+    decision: clock_rules.Decision,
     cal: WorkingCalendar,
     policies: PolicyBook,
     now: datetime,
@@ -197,15 +199,14 @@ def cancel_pending(session: Session, clock: Clock, now: datetime, *, reason: str
     result = session.execute(
         update(Step)
         .where(Step.clock_id == clock.id, Step.state == domain.PENDING)
-        .values(state=domain.CANCELLED, cancelled_at=domain.utc(now), last_error=reason[:500])
+        .values(state=domain.CANCELLED, cancelled_at=now, last_error=reason[:500])
     )
     return result.rowcount or 0
 
 
 def outcome_event(clock: Clock, cal: WorkingCalendar) -> Event:
     """`notifier.sla.met`, or `notifier.sla.breached` with `open: false` for a late stop."""
-    due_at = domain.aware(clock.due_at)
-    stopped_at = domain.aware(clock.stopped_at)
+    due_at, stopped_at = clock.due_at, clock.stopped_at
     data: dict[str, Any] = {
         "clock": clock.clock,
         "run": clock.run,
@@ -216,7 +217,7 @@ def outcome_event(clock: Clock, cal: WorkingCalendar) -> Event:
         "late_seconds": clock.late_seconds or 0,
         "late_working_days": clock.late_working_days or 0,
     }
-    started = domain.aware(clock.first_started_at)
+    started = clock.first_started_at
     if started is not None and stopped_at is not None:
         data["working_days_taken"] = cal.days_taken(started, stopped_at)
     action = "met" if clock.state == domain.MET else "breached"
@@ -229,7 +230,7 @@ def outcome_event(clock: Clock, cal: WorkingCalendar) -> Event:
 def sync_steps(
     session: Session,
     clock: Clock,
-    policy: domain.Policy,
+    policy: policy_rules.Policy,
     cal: WorkingCalendar,
     now: datetime,
     *,
@@ -241,10 +242,10 @@ def sync_steps(
     new instants; steps the policy no longer has are cancelled. On a reschedule (not a
     fresh run) a reminder the policy only now asks for is skipped when its time has passed.
     """
-    started_at, due_at = domain.aware(clock.started_at), domain.aware(clock.due_at)
+    started_at, due_at = clock.started_at, clock.due_at
     if clock.stopped_at is not None or started_at is None or due_at is None:
         return []
-    planned = domain.plan_steps(policy, started_at, due_at, cal)
+    planned = notification_plan.plan_steps(policy, started_at, due_at, cal)
     existing = {
         s.key: s
         for s in session.scalars(
@@ -254,7 +255,7 @@ def sync_steps(
     changed: list[str] = []
     for step in planned:
         row = existing.pop(step.key, None)
-        send_after = domain.utc(step.send_after)
+        send_after = step.send_after
         if row is None:
             if not fresh_run and step.kind == domain.REMIND and step.send_after < now:
                 continue
@@ -266,25 +267,25 @@ def sync_steps(
                     kind=step.kind,
                     level=step.level,
                     notify=list(step.notify),
-                    planned_at=domain.utc(step.planned_at),
+                    planned_at=step.planned_at,
                     send_after=send_after,
                     state=domain.PENDING,
                     attempts=0,
-                    created_at=domain.utc(now),
+                    created_at=now,
                 )
             )
             changed.append(step.key)
         elif row.state == domain.PENDING:
-            if domain.aware(row.send_after) != send_after or list(row.notify) != list(step.notify):
+            if row.send_after != send_after or list(row.notify) != list(step.notify):
                 changed.append(step.key)
             row.send_after = send_after
-            row.planned_at = domain.utc(step.planned_at)
+            row.planned_at = step.planned_at
             row.notify = list(step.notify)
             row.level = step.level
     for row in existing.values():
         if row.state == domain.PENDING:
             row.state = domain.CANCELLED
-            row.cancelled_at = domain.utc(now)
+            row.cancelled_at = now
             row.last_error = "dihapus dari kebijakan"
             changed.append(row.key)
     session.flush()
@@ -318,5 +319,6 @@ def reschedule_open(
         )
         if changed:
             touched += 1
-            record(session, clock, "rescheduled", now, detail={"reason": reason, "steps": changed})
+            record(session, clock, "rescheduled", now, recorded_at=now,
+                   detail={"reason": reason, "steps": changed})
     return touched

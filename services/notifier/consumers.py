@@ -16,7 +16,7 @@ from services.common.consumer import EventConsumer, PermanentError
 from services.common.outbox import UnitOfWork
 from services.common.runtime import Runtime
 from services.common.worker import make_consumer
-from services.notifier import clocks, domain, outgoing, webhooks
+from services.notifier import clocks, outgoing, sla, webhooks
 
 log = logging.getLogger(__name__)
 PURPOSE = "events"
@@ -26,11 +26,13 @@ BINDINGS = ("#",)
 def make_handler(rt: Runtime) -> Callable[[UnitOfWork, dict[str, Any]], None]:
     def handle(uow: UnitOfWork, envelope: dict[str, Any]) -> None:
         try:
-            instructions = domain.parse_sla(envelope)
-        except domain.SlaError as exc:
+            instructions = sla.parse_sla(envelope)
+        except sla.SlaError as exc:
             raise PermanentError(f"data.sla: {exc}") from exc
         if instructions is not None:
-            outcomes = clocks.apply_instructions(uow, rt.calendar, instructions, envelope)
+            outcomes = clocks.apply_instructions(
+                uow, rt.calendar, instructions, envelope, now=rt.clock()
+            )
             log.info("clock instructions applied", extra={"outcomes": outcomes})
         # The notifier's own events were handed to the subscriptions when they were
         # published; the copy coming back through the broker must not be queued twice.

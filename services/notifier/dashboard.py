@@ -17,7 +17,7 @@ from sqlalchemy import and_, case, func, select
 
 from services.common.auth import Principal
 from services.common.runtime import Runtime
-from services.notifier import domain
+from services.notifier import compliance, domain
 from services.notifier.handlers import scope_opd
 from services.notifier.models import Clock, DirectoryOpd
 
@@ -48,9 +48,9 @@ class Tally:
             "overdue": self.overdue,
             "met": self.met,
             "breached": self.breached,
-            "on_time_percent": domain.on_time_percent(self.met, self.breached),
-            "median_working_days": domain.median(self.days),
-            "score": domain.compliance_score(self.met, self.breached, self.overdue),
+            "on_time_percent": compliance.on_time_percent(self.met, self.breached),
+            "median_working_days": compliance.median(self.days),
+            "score": compliance.compliance_score(self.met, self.breached, self.overdue),
         }
 
 
@@ -66,8 +66,7 @@ def build(
 ) -> dict[str, Any]:
     scope = scope_opd(principal, opd)
     cal = rt.calendar
-    at = domain.utc(at)
-    soon = domain.utc(domain.due_soon_limit(at, cal))
+    soon = compliance.due_soon_limit(at, cal)
     tallies: dict[tuple[str | None, str], Tally] = defaultdict(Tally)
     with rt.uow() as uow:
         session = uow.session
@@ -94,8 +93,8 @@ def build(
             select(Clock.opd, Clock.service, Clock.state, Clock.first_started_at, Clock.stopped_at)
             .where(
                 Clock.state.in_((domain.MET, domain.BREACHED)),
-                Clock.stopped_at >= domain.utc(period_from),
-                Clock.stopped_at < domain.utc(period_to),
+                Clock.stopped_at >= period_from,
+                Clock.stopped_at < period_to,
                 *filters,
             )
         ).all()
@@ -106,7 +105,7 @@ def build(
             else:
                 tally.breached += 1
             if started is not None:
-                tally.days.append(cal.days_taken(domain.aware(started), domain.aware(stopped)))
+                tally.days.append(cal.days_taken(started, stopped))
         directory = {
             row.code: row.name
             for row in session.scalars(select(DirectoryOpd).where(DirectoryOpd.active.is_(True)))

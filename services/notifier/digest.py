@@ -17,12 +17,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from services.common.calendar import format_instant_id
 from services.common.runtime import Runtime
-from services.notifier import dispatch, domain, messages
+from services.notifier import compliance, dispatch, domain, messages
 from services.notifier import inbox as inbox_channel
 from services.notifier.clocks import PolicyBook
 from services.notifier.directory import contacts_for, opd_names
 from services.notifier.email import Mailer, MailError
 from services.notifier.models import Clock, Digest, DigestRun
+from services.notifier.recipients import Recipient
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +69,7 @@ def send_digests(rt: Runtime, now: datetime, worker: str, mailer: Mailer) -> int
     today = now.astimezone(cal.tz).date()
     if not cal.is_working_day(today) or not _claim_round(rt, today, now, worker):
         return 0
-    limit = domain.due_soon_limit(now, cal)
+    limit = compliance.due_soon_limit(now, cal)
     with rt.uow() as uow:
         session = uow.session
         done = set(session.scalars(select(Digest.opd).where(Digest.day == today)))
@@ -88,7 +89,7 @@ def send_digests(rt: Runtime, now: datetime, worker: str, mailer: Mailer) -> int
     for opd, cases in by_opd.items():
         overdue, due_soon = [], []
         for case in cases:
-            due_at = domain.aware(case.due_at)
+            due_at = case.due_at
             item = messages.DigestCase(
                 case=case.subject,
                 label=labels[case.clock],
@@ -111,7 +112,7 @@ def _send_one(rt, opd, opd_name, today, overdue, due_soon, now, mailer: Mailer) 
     notice = messages.digest_notice(
         opd_name=opd_name, day=today, overdue=overdue, due_soon=due_soon, now=now, cal=rt.calendar
     )
-    head = domain.Recipient(domain.HEAD, opd)
+    head = Recipient(domain.HEAD, opd)
     with rt.uow() as uow:
         session = uow.session
         if not _insert_ignore(session, Digest.__table__, {

@@ -7,7 +7,7 @@ edited is kept). Contacts are managed by admins only. Each change publishes
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -19,7 +19,8 @@ from services.common.errors import Conflict, Invalid, NotFound
 from services.common.opd import OpdRegistry
 from services.common.runtime import Runtime
 from services.notifier import domain, outgoing
-from services.notifier.models import Contact, DirectoryOpd
+from services.notifier.models import Contact, DirectoryOpd, touch
+from services.notifier.recipients import Recipient
 
 
 def etag(version: int) -> str:
@@ -34,8 +35,7 @@ def check_if_match(if_match: str | None, version: int) -> None:
 # -- seeding -----------------------------------------------------------------------------
 
 
-def seed_opds(session: Session, registry: OpdRegistry, now: datetime | None = None) -> int:
-    now = now or datetime.now(UTC)
+def seed_opds(session: Session, registry: OpdRegistry, now: datetime) -> int:
     known = set(session.scalars(select(DirectoryOpd.code)))
     added = 0
     for opd in registry:
@@ -47,7 +47,6 @@ def seed_opds(session: Session, registry: OpdRegistry, now: datetime | None = No
                     short_name=opd.short_name,
                     kind=opd.kind,
                     active=True,
-                    version=1,
                     updated_at=now,
                 )
             )
@@ -59,7 +58,7 @@ def seed_opds(session: Session, registry: OpdRegistry, now: datetime | None = No
 # -- lookups used when notifying ----------------------------------------------------------
 
 
-def contacts_for(session: Session, recipient: domain.Recipient, service: str) -> list[Contact]:
+def contacts_for(session: Session, recipient: Recipient, service: str) -> list[Contact]:
     """Active contacts holding `recipient.role` (for the OPD, for the clock's service)."""
     stmt = select(Contact).where(Contact.role == recipient.role, Contact.active.is_(True))
     if recipient.role in (domain.OFFICER, domain.HEAD):
@@ -92,9 +91,7 @@ def _opd_event(uow, opd: DirectoryOpd, action: str) -> None:
 
 def list_opds(rt: Runtime) -> list[DirectoryOpd]:
     with rt.uow() as uow:
-        rows = list(uow.session.scalars(select(DirectoryOpd).order_by(DirectoryOpd.code)))
-        uow.session.expunge_all()  # keep the loaded values past the closing rollback
-        return rows
+        return list(uow.session.scalars(select(DirectoryOpd).order_by(DirectoryOpd.code)))
 
 
 def get_opd(rt: Runtime, code: str) -> DirectoryOpd:
@@ -102,16 +99,15 @@ def get_opd(rt: Runtime, code: str) -> DirectoryOpd:
         opd = uow.session.get(DirectoryOpd, code)
         if opd is None:
             raise NotFound("OPD tidak ditemukan.")
-        uow.session.expunge_all()
         return opd
 
 
 def create_opd(rt: Runtime, principal: Principal, body: dict[str, Any]) -> DirectoryOpd:
-    now = datetime.now(UTC)
+    now = rt.clock()
     with rt.uow() as uow:
         if uow.session.get(DirectoryOpd, body["code"]) is not None:
             raise Conflict("Kode OPD sudah terdaftar.")
-        opd = DirectoryOpd(**body, active=body.get("active", True), version=1, updated_at=now)
+        opd = DirectoryOpd(**body, active=body.get("active", True), updated_at=now)
         uow.session.add(opd)
         uow.session.flush()
         _opd_event(uow, opd, "created")
@@ -131,8 +127,7 @@ def update_opd(
         check_if_match(if_match, opd.version)
         for name, value in changes.items():
             setattr(opd, name, value)
-        opd.version += 1
-        opd.updated_at = datetime.now(UTC)
+        touch(opd, rt.clock())
         uow.session.flush()
         _opd_event(uow, opd, "updated")
         uow.commit()
@@ -198,9 +193,7 @@ def list_contacts(
             stmt = stmt.where(Contact.opd == opd)
         if role:
             stmt = stmt.where(Contact.role == role)
-        rows = list(uow.session.scalars(stmt.order_by(Contact.opd, Contact.role, Contact.id)))
-        uow.session.expunge_all()
-        return rows
+        return list(uow.session.scalars(stmt.order_by(Contact.opd, Contact.role, Contact.id)))
 
 
 def get_contact(rt: Runtime, contact_id: int) -> Contact:
@@ -208,17 +201,16 @@ def get_contact(rt: Runtime, contact_id: int) -> Contact:
         contact = uow.session.get(Contact, contact_id)
         if contact is None:
             raise NotFound("Kontak tidak ditemukan.")
-        uow.session.expunge_all()
         return contact
 
 
 def create_contact(rt: Runtime, principal: Principal, body: dict[str, Any]) -> Contact:
-    now = datetime.now(UTC)
+    now = rt.clock()
     with rt.uow() as uow:
         values = {"active": True, "service": None, "opd": None, "email": None, "phone": None,
                   "sub": None, "preferred_channel": domain.EMAIL, **body}
         validate_contact(uow.session, values)
-        contact = Contact(**values, version=1, created_at=now, updated_at=now)
+        contact = Contact(**values, created_at=now, updated_at=now)
         uow.session.add(contact)
         uow.session.flush()
         _contact_event(uow, contact, "created")
@@ -246,8 +238,7 @@ def update_contact(
         validate_contact(uow.session, values)
         for name, value in changes.items():
             setattr(contact, name, value)
-        contact.version += 1
-        contact.updated_at = datetime.now(UTC)
+        touch(contact, rt.clock())
         uow.session.flush()
         _contact_event(uow, contact, "updated")
         uow.commit()

@@ -18,8 +18,10 @@ from datetime import datetime
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from services.common.registry import load_registry
 from services.notifier import directory, domain
 from services.notifier.models import Delivery
+from services.notifier.recipients import Recipient, inbox_address
 from services.notifier.webhook_models import WebhookEndpoint
 from services.notifier.webhooks import topic_matches
 
@@ -45,8 +47,9 @@ def _place(opd: str | None) -> str:
 
 
 def targets_for(
-    session: Session, recipients: Iterable[domain.Recipient], service: str
+    session: Session, recipients: Iterable[Recipient], service: str
 ) -> list[Target]:
+    registry = load_registry()
     targets: list[Target] = []
     for recipient in recipients:
         personal_inbox = False
@@ -65,7 +68,7 @@ def targets_for(
                                       address=f"langganan webhook {_place(contact.opd)}",
                                       **common))
         if not personal_inbox:
-            role, opd = domain.inbox_address(recipient, service)
+            role, opd = inbox_address(recipient, service, registry)
             targets.append(
                 Target(
                     key=f"role:{role}@{_place(opd)}",
@@ -145,5 +148,5 @@ def record(
     row.status = status
     row.error = (error or None) and error[:500]
     row.attempts = (row.attempts or 0) + 1
-    row.at = domain.utc(now)
+    row.at = now
     session.flush()

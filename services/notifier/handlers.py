@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -18,8 +18,9 @@ from services.common.calendar import WorkingCalendar, parse_overrides
 from services.common.errors import Conflict, Forbidden, Invalid, NotFound, PreconditionFailed
 from services.common.runtime import Runtime
 from services.notifier import clocks, domain, outgoing
+from services.notifier import policy as policy_rules
 from services.notifier.directory import check_if_match, seed_opds
-from services.notifier.models import Clock, ClockHistory, Delivery, Policy, Step
+from services.notifier.models import Clock, ClockHistory, Delivery, Policy, Step, touch
 
 # -- seeding (migrate) -------------------------------------------------------------------
 
@@ -30,16 +31,16 @@ def seed(rt: Runtime) -> None:
     Only what is missing is added; an admin's edits survive every later `migrate`.
     """
     document = json.loads(rt.settings.policies_file.read_text(encoding="utf-8"))
-    policies = domain.parse_policy_file(document)
-    now = datetime.now(UTC)
+    policies = policy_rules.parse_policy_file(document)
+    now = rt.clock()
     with rt.uow() as uow:
         seed_opds(uow.session, rt.opds, now)
         known = set(uow.session.scalars(select(Policy.clock)))
         for kind, policy in policies.items():
             if kind not in known:
                 uow.session.add(
-                    Policy(clock=kind, document=policy.to_document(), version=1,
-                           updated_at=now, updated_by="seed")
+                    Policy(clock=kind, document=policy.to_document(), updated_at=now,
+                           updated_by="seed")
                 )
         uow.commit()
 
@@ -49,9 +50,7 @@ def seed(rt: Runtime) -> None:
 
 def list_policies(rt: Runtime) -> list[Policy]:
     with rt.uow() as uow:
-        rows = list(uow.session.scalars(select(Policy).order_by(Policy.clock)))
-        uow.session.expunge_all()  # keep the loaded values past the closing rollback
-        return rows
+        return list(uow.session.scalars(select(Policy).order_by(Policy.clock)))
 
 
 def get_policy(rt: Runtime, kind: str) -> Policy:
@@ -59,14 +58,13 @@ def get_policy(rt: Runtime, kind: str) -> Policy:
         row = uow.session.get(Policy, kind)
         if row is None:
             raise NotFound("Kebijakan untuk jam ini tidak ditemukan.")
-        uow.session.expunge_all()
         return row
 
 
-def _validated(kind: str, document: dict[str, Any]) -> domain.Policy:
+def _validated(kind: str, document: dict[str, Any]) -> policy_rules.Policy:
     try:
-        return domain.parse_policy(kind, document)
-    except domain.PolicyError as exc:
+        return policy_rules.parse_policy(kind, document)
+    except policy_rules.PolicyError as exc:
         raise Invalid("Kebijakan tidak valid.", exc.errors) from exc
 
 
@@ -83,7 +81,7 @@ def put_policy(
 ) -> tuple[Policy, bool, int]:
     """Create or replace a policy; returns (row, created, clocks rescheduled)."""
     policy = _validated(kind, document)
-    now = datetime.now(UTC)
+    now = rt.clock()
     with rt.uow() as uow:
         session = uow.session
         row = session.scalars(
@@ -93,15 +91,14 @@ def put_policy(
         if created:
             if if_match and if_match.strip() != "*":
                 raise PreconditionFailed("Kebijakan ini belum ada; muat ulang lalu coba lagi.")
-            row = Policy(clock=kind, document=policy.to_document(), version=1,
-                         updated_at=now, updated_by=principal.sub)
+            row = Policy(clock=kind, document=policy.to_document(), updated_at=now,
+                         updated_by=principal.sub)
             session.add(row)
         else:
             check_if_match(if_match, row.version)
             row.document = policy.to_document()
-            row.version += 1
-            row.updated_at = now
             row.updated_by = principal.sub
+            touch(row, now)
         session.flush()
         touched = _reschedule_for(session, rt, kind, now)
         uow.commit()
@@ -111,7 +108,7 @@ def put_policy(
 def delete_policy(rt: Runtime, principal: Principal, kind: str, if_match: str | None) -> int:
     if kind == domain.DEFAULT_POLICY:
         raise Conflict("Kebijakan default tidak dapat dihapus; ubah isinya bila perlu.")
-    now = datetime.now(UTC)
+    now = rt.clock()
     with rt.uow() as uow:
         row = uow.session.scalars(
             select(Policy).where(Policy.clock == kind).with_for_update()
@@ -184,7 +181,7 @@ def _store_calendar(uow, rt: Runtime, document: dict[str, list]) -> dict[str, An
         )
     except ValueError as exc:
         raise Invalid("Pengecualian hari kerja tidak valid.", {"date": [str(exc)]}) from exc
-    now = datetime.now(UTC)
+    now = rt.clock()
     session = uow.session
     if not rt.calendar_sync.store(session, document, now):
         raise Conflict("Daftar pengecualian baru saja diubah; coba lagi.")
@@ -244,7 +241,6 @@ def list_clocks(rt: Runtime, principal: Principal, flt: ClockFilter, first: int,
     with rt.uow() as uow:
         total = uow.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
         rows = list(uow.session.scalars(stmt.offset(first).limit(size)))
-        uow.session.expunge_all()
         return rows, total or 0
 
 
@@ -271,7 +267,6 @@ def timeline(rt: Runtime, principal: Principal, subject: str) -> list[dict[str, 
             )) if steps else []
             out.append({"clock": clock, "history": history, "steps": steps,
                         "deliveries": deliveries})
-        session.expunge_all()
         return out
 
 
@@ -292,6 +287,4 @@ def list_deliveries(
         rows = uow.session.scalars(
             stmt.order_by(Delivery.at.desc(), Delivery.id.desc()).offset(first).limit(size)
         )
-        rows = list(rows)
-        uow.session.expunge_all()
-        return rows, total or 0
+        return list(rows), total or 0

@@ -7,7 +7,7 @@ directory still sees its notices. Read marks are per person.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, func, insert, or_, select
@@ -32,7 +32,7 @@ def post(
     case_subject: str | None = None,
     clock: str | None = None,
     opd: str | None = None,
-    now: datetime | None = None,
+    now: datetime,
 ) -> InboxMessage:
     text, _html = email_channel.render(notice)
     message = InboxMessage(
@@ -45,7 +45,7 @@ def post(
         opd=opd,
         title=notice.title,
         body=text,
-        created_at=now or datetime.now(UTC),
+        created_at=now,
     )
     session.add(message)
     session.flush()
@@ -128,7 +128,7 @@ def _insert_read(session: Session, message_ids: list[int], sub: str, now: dateti
 
 
 def mark_read(rt: Runtime, principal: Principal, message_id: int) -> dict[str, Any]:
-    now = datetime.now(UTC)
+    now = rt.clock()
     with rt.uow() as uow:
         message = uow.session.scalars(
             select(InboxMessage).where(InboxMessage.id == message_id, _visible_to(principal))
@@ -146,7 +146,7 @@ def mark_read(rt: Runtime, principal: Principal, message_id: int) -> dict[str, A
 
 
 def mark_all_read(rt: Runtime, principal: Principal) -> int:
-    now = datetime.now(UTC)
+    now = rt.clock()
     with rt.uow() as uow:
         ids = list(
             uow.session.scalars(

@@ -1,7 +1,9 @@
 """Tables of the notifier service (its own database; no other service reads them).
 
-Every instant is stored in UTC (SQLite keeps no offset); `domain.utc()` converts before
-writing and `domain.aware()` after reading.
+Every instant is a `UtcDateTime`: aware values in, aware UTC values out, on SQLite too.
+Records that staff edit concurrently (policies, OPDs, contacts) carry a `version` that
+SQLAlchemy keeps (`version_id_col`): 1 on insert, one more on every update, and an update
+against a version someone else replaced meanwhile fails. It is what their ETag shows.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm.attributes import flag_modified
 
 from services.common.calendar_sync import calendar_state_table
 from services.common.db import NAMING_CONVENTION, UtcDateTime
@@ -40,6 +43,13 @@ calendar_state = calendar_state_table(Base.metadata)
 # SQLite only autoincrements an INTEGER PRIMARY KEY; PostgreSQL gets a bigint identity.
 _ID = BigInteger().with_variant(Integer, "sqlite")
 _TS = UtcDateTime()
+
+
+def touch(row: Policy | DirectoryOpd | Contact, now: datetime) -> None:
+    """Stamp an edit: it is a new version even when it changed no value (the same
+    document saved twice), as the editor's next If-Match expects."""
+    row.updated_at = now
+    flag_modified(row, "updated_at")
 
 
 class Clock(Base):
@@ -111,9 +121,11 @@ class Policy(Base):
 
     clock: Mapped[str] = mapped_column(String(100), primary_key=True)
     document: Mapped[dict] = mapped_column(JSON, nullable=False)
-    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
     updated_at: Mapped[datetime] = mapped_column(_TS, nullable=False)
     updated_by: Mapped[str] = mapped_column(String(255), nullable=False)
+
+    __mapper_args__ = {"version_id_col": version}
 
 
 class Step(Base):
@@ -166,8 +178,10 @@ class DirectoryOpd(Base):
     short_name: Mapped[str] = mapped_column(String(100), nullable=False)
     kind: Mapped[str] = mapped_column(String(32), nullable=False)
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
-    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
     updated_at: Mapped[datetime] = mapped_column(_TS, nullable=False)
+
+    __mapper_args__ = {"version_id_col": version}
 
 
 class Contact(Base):
@@ -201,9 +215,11 @@ class Contact(Base):
     preferred_channel: Mapped[str] = mapped_column(String(16), nullable=False)
     sub: Mapped[str | None] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
-    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
     created_at: Mapped[datetime] = mapped_column(_TS, nullable=False)
     updated_at: Mapped[datetime] = mapped_column(_TS, nullable=False)
+
+    __mapper_args__ = {"version_id_col": version}
 
 
 class InboxMessage(Base):

@@ -9,6 +9,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, vali
 
 from services.common.http import runtime
 from services.common.opd import KINDS
+from services.common.registry import load_registry
 from services.notifier import domain
 
 _OPD = validate.Regexp(domain.OPD_CODE, error="Kode OPD harus huruf kecil, angka atau garis bawah.")
@@ -235,7 +236,7 @@ _PHONE = validate.Regexp(r"^\+?[0-9 ()-]{6,32}$", error="Nomor telepon tidak val
 class ContactPatchSchema(Schema):
     opd = fields.String(allow_none=True, validate=_OPD)
     role = fields.String(validate=validate.OneOf(domain.CONTACT_ROLES))
-    service = fields.String(allow_none=True, validate=validate.OneOf(domain.SERVICES))
+    service = fields.String(allow_none=True, validate=validate.OneOf(load_registry().names))
     name = fields.String(validate=validate.Length(min=1, max=200))
     email = fields.Email(allow_none=True, validate=validate.Length(max=254))
     phone = fields.String(allow_none=True, validate=_PHONE)

@@ -25,13 +25,24 @@ import os
 import socket
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import or_, select, update
 
 from services.common.runtime import Runtime
-from services.notifier import clocks, digest, dispatch, domain, messages, outgoing, webhooks
+from services.notifier import (
+    clock_rules,
+    clocks,
+    digest,
+    dispatch,
+    domain,
+    messages,
+    notification_plan,
+    outgoing,
+    recipients,
+    webhooks,
+)
 from services.notifier import inbox as inbox_channel
 from services.notifier.directory import opd_names
 from services.notifier.email import Mailer, MailError
@@ -74,11 +85,12 @@ def new_worker_id() -> str:
 
 
 def in_office_hours(now: datetime, rt: Runtime) -> bool:
-    return domain.send_window(now, rt.calendar) == now
+    return rt.calendar.receipt_instant(now) == now
 
 
 def tick(rt: Runtime, now: datetime, *, mailer: Mailer | None = None) -> TickSummary:
-    now = domain.utc(now)
+    # Whatever zone the caller named the instant in, it is recorded and published in UTC.
+    now = now.astimezone(UTC)
     # Operators' calendar changes reach this process through the calendar consumer; a CLI
     # tick has no consumer, so it reads the stored list itself.
     rt.calendar_sync.refresh()
@@ -126,13 +138,13 @@ def detect_breaches(rt: Runtime, now: datetime, batch: int = 500) -> int:
                 .with_for_update(skip_locked=True)
             ).all()
             for clock in overdue:
-                if not domain.is_overdue(clock.state, domain.aware(clock.due_at), now):
+                if not clock_rules.is_overdue(clock.state, clock.due_at, now):
                     continue
                 clock.state = domain.BREACHED
                 clock.breached_at = now
                 clock.updated_at = now
                 clocks.record(
-                    uow.session, clock, "breached", domain.aware(clock.due_at),
+                    uow.session, clock, "breached", clock.due_at, recorded_at=now,
                     due_at=clock.due_at, detail={"detected_at": now.isoformat()},
                 )
             uow.commit()
@@ -196,21 +208,21 @@ def _load_job(rt: Runtime, step_id: int, now: datetime, worker: str, summary: Ti
         if step is None or step.state != domain.PENDING or step.claimed_by != worker:
             return None
         clock = session.get(Clock, step.clock_id)
-        due_at = domain.aware(clock.due_at)
+        due_at = clock.due_at
         if clock.stopped_at is not None or clock.run != step.run or due_at is None:
             reason = "jam sudah berhenti" if clock.stopped_at is not None else "jam dimulai ulang"
             _withdraw(session, step, clock, now, reason)
             uow.commit()
             summary.withdrawn += 1
             return None
-        if domain.step_is_stale(step.kind, due_at, now):
+        if notification_plan.step_is_stale(step.kind, due_at, now):
             _withdraw(session, step, clock, now, "pengingat kedaluwarsa: batas waktu sudah lewat")
             uow.commit()
             summary.withdrawn += 1
             return None
         policy = clocks.PolicyBook(session).for_clock(clock.clock)
-        recipients = domain.resolve_recipients(step.notify, clock.opd)
-        targets = dispatch.targets_for(session, recipients, clock.service)
+        told = recipients.resolve_recipients(step.notify, clock.opd)
+        targets = dispatch.targets_for(session, told, clock.service)
         names = opd_names(session)
         return _Job(
             step_id=step.id,
@@ -237,7 +249,8 @@ def _withdraw(session, step: Step, clock: Clock, now: datetime, reason: str) -> 
     step.state = domain.CANCELLED
     step.cancelled_at = now
     step.last_error = reason
-    clocks.record(session, clock, "step_withdrawn", now, detail={"step": step.key, "reason": reason})
+    clocks.record(session, clock, "step_withdrawn", now, recorded_at=now,
+                  detail={"step": step.key, "reason": reason})
 
 
 def _notice(rt: Runtime, job: _Job, role: str, now: datetime) -> messages.Notice:
@@ -323,10 +336,10 @@ def process_step(
             step.last_error = "; ".join(temporary)[:500]
             step.claimed_at = None
             step.claimed_by = None
-            step.send_after = domain.utc(
-                domain.send_window(domain.retry_after(step.attempts, now), rt.calendar)
+            step.send_after = rt.calendar.receipt_instant(
+                notification_plan.retry_after(step.attempts, now)
             )
-            clocks.record(session, clock, "step_retry", now,
+            clocks.record(session, clock, "step_retry", now, recorded_at=now,
                           detail={"step": job.key, "attempt": step.attempts})
             uow.commit()
             summary.retrying += 1
@@ -335,7 +348,7 @@ def process_step(
         step.sent_at = now
         step.attempts += 1
         roles = sorted({t.role for t in job.targets})
-        clocks.record(session, clock, HISTORY[job.kind], now,
+        clocks.record(session, clock, HISTORY[job.kind], now, recorded_at=now,
                       detail={"step": job.key, "level": job.level, "notified": roles,
                               "deliveries": counts})
         outgoing.publish(uow, _step_event(job, now, roles, counts, rt))

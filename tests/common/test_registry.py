@@ -86,3 +86,13 @@ def test_the_command_line_lists_names_and_ports_for_shell_scripts():
     assert run("port", "ppid").stdout.strip() == str(load_registry().services["ppid"].port)
     unknown = run("port", "nosuchservice")
     assert unknown.returncode == 1 and "not in services.json" in unknown.stderr
+
+
+def test_each_service_listens_on_its_registered_port():
+    """The CLI's `web` binds ServiceDefinition.port: it must be the registry's, which the
+    health check and compose use."""
+    import importlib
+
+    for entry in load_registry().services.values():
+        definition = importlib.import_module(f"services.{entry.name}.__main__").SERVICE
+        assert (definition.name, definition.port) == (entry.name, entry.port)

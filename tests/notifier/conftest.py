@@ -108,8 +108,8 @@ def migrated(request, tmp_path, tmp_path_factory, _templates):
 def make_rt(notifier_settings):
     made = []
 
-    def make(url: str, *, seed: bool = False, **env: str):
-        rt = make_runtime(notifier_settings(url, **env))
+    def make(url: str, *, seed: bool = False, clock=None, **env: str):
+        rt = make_runtime(notifier_settings(url, **env), clock=clock)
         made.append(rt)
         if seed:
             with rt.uow() as uow:
@@ -130,7 +130,7 @@ def rt(migrated, make_rt):
 
 @pytest.fixture
 def app(rt, notifier_settings):
-    return create_app(rt.settings)
+    return create_app(rt.settings, clock=rt.clock)
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ import pytest
 from sqlalchemy import select
 
 from services.notifier import handlers
-from services.notifier.domain import aware
 from services.notifier.models import Policy, Step, outbox
 from services.notifier.tick import tick
 from tests.notifier.notifier_support import add_contact, sla_event, wib
@@ -186,8 +185,8 @@ def test_a_policy_edit_reschedules_the_pending_steps_of_open_clocks(client, rt, 
         steps = {s.key: (s.state, s.send_after) for s in uow.session.scalars(select(Step))}
     assert steps["remind:-2wd"][0] == "cancelled" and steps["remind:-4wh"][0] == "cancelled"
     assert steps["remind:-3wd"][0] == "pending"
-    assert aware(steps["remind:-3wd"][1]) == wib(2027, 1, 13, 8)
-    assert aware(steps["escalate:1"][1]) == wib(2027, 1, 19, 8), "the same morning as the breach"
+    assert steps["remind:-3wd"][1] == wib(2027, 1, 13, 8)
+    assert steps["escalate:1"][1] == wib(2027, 1, 19, 8), "the same morning as the breach"
     assert steps["escalate:1"][0] == "pending"
     assert client.get("/api/v1/clocks/requests/PPID-2026-000001", headers=admin).get_json()["clocks"][0]["history"][-1]["entry"] == "rescheduled"
 
@@ -217,7 +216,7 @@ def test_a_new_holiday_is_published_to_all_services_and_moves_pending_steps(app,
 
     with rt.uow() as uow:
         reminder = uow.session.scalars(select(Step).where(Step.key == "remind:-2wd")).one()
-        assert aware(reminder.send_after) == wib(2026, 4, 1, 8)
+        assert reminder.send_after == wib(2026, 4, 1, 8)
     published = events(rt, "notifier.calendar.updated")
     assert published[-1]["data"]["added"] == [{"date": "2026-04-02", "name": "Cuti bersama tambahan"}]
     assert published[-1]["data"]["version"] == body["version"] and published[-1]["opd"] == "none"
@@ -240,7 +239,7 @@ def test_a_new_holiday_is_published_to_all_services_and_moves_pending_steps(app,
     assert listed["added"] == [] and [d["date"] for d in listed["removed"]] == ["2026-03-24"]
     with rt.uow() as uow:
         reminder = uow.session.scalars(select(Step).where(Step.key == "remind:-2wd")).one()
-        assert aware(reminder.send_after) == wib(2026, 4, 2, 8)
+        assert reminder.send_after == wib(2026, 4, 2, 8)
 
 
 # -- dashboard ---------------------------------------------------------------------------

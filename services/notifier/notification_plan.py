@@ -1,0 +1,99 @@
+"""A policy turned into the notification steps of one clock run, each with its instant.
+
+Notifications go out in office hours on working days only: an instant outside them moves
+to the next office opening, exactly as a request received out of hours is (the calendar's
+`receipt_instant`). Reminders count back from the due date in working days (the office
+opening of that day), in working hours (office time only), or as a fraction of the allowed
+working time. Escalations count forward in working days from the breach notice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from services.common.calendar import (
+    WorkingCalendar,
+    shift_working_time,
+    working_days_before,
+    working_seconds_between,
+)
+from services.notifier import domain
+from services.notifier.policy import Policy
+
+
+@dataclass(frozen=True)
+class PlannedStep:
+    key: str
+    kind: str
+    level: int | None
+    planned_at: datetime  # the instant the rule gives
+    send_after: datetime  # that instant moved into office hours on a working day
+    notify: tuple[str, ...]
+
+
+def plan_steps(
+    policy: Policy, started_at: datetime, due_at: datetime, cal: WorkingCalendar
+) -> list[PlannedStep]:
+    """Every step of a clock's run in send order: reminders, the breach notice, escalations.
+
+    A reminder whose instant is not strictly between the start and the due instant is left
+    out: telling someone "two days left" about a duty that was only given one day is noise.
+    """
+    steps: list[PlannedStep] = []
+    allowed = working_seconds_between(started_at, due_at, cal)
+    for reminder in policy.reminders:
+        if reminder.unit == "wd":
+            day = working_days_before(due_at.astimezone(cal.tz).date(), int(reminder.amount), cal)
+            planned = datetime.combine(day, cal.office_start, tzinfo=cal.tz)
+        elif reminder.unit == "wh":
+            planned = shift_working_time(due_at, -reminder.amount * 3600, cal)
+        elif allowed > 0:
+            planned = shift_working_time(started_at, reminder.amount * allowed, cal)
+        else:
+            planned = started_at + (due_at - started_at) * reminder.amount
+        send_after = cal.receipt_instant(planned)
+        if started_at < planned and send_after < due_at:
+            steps.append(
+                PlannedStep(reminder.key, domain.REMIND, None, planned, send_after, reminder.notify)
+            )
+    breach_planned = due_at + timedelta(seconds=1)
+    breach_at = cal.receipt_instant(breach_planned)
+    steps.append(
+        PlannedStep(
+            domain.BREACH, domain.BREACH, None, breach_planned, breach_at, policy.breach_notify
+        )
+    )
+    base = breach_at.astimezone(cal.tz)
+    for level in policy.escalations:
+        day = cal.add_working_days(base.date(), level.after_working_days)
+        planned = datetime.combine(day, base.timetz())
+        steps.append(
+            PlannedStep(
+                level.key,
+                domain.ESCALATE,
+                level.level,
+                planned,
+                cal.receipt_instant(planned),
+                level.notify,
+            )
+        )
+    steps.sort(key=lambda s: (s.send_after, _KIND_ORDER[s.kind], s.level or 0))
+    return steps
+
+
+_KIND_ORDER = {domain.REMIND: 0, domain.BREACH: 1, domain.ESCALATE: 2}
+
+
+def step_is_stale(kind: str, due_at: datetime | None, now: datetime) -> bool:
+    """A reminder that could only go out after the due instant has nothing left to remind."""
+    return kind == domain.REMIND and due_at is not None and now >= due_at
+
+
+def retry_after(attempts: int, now: datetime) -> datetime:
+    """When a step whose mail failed for a passing reason is tried again.
+
+    Five minutes, doubling with every attempt, at most two hours.
+    """
+    minutes = min(5 * 2 ** max(0, attempts - 1), 120)
+    return now + timedelta(minutes=minutes)

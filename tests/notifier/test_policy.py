@@ -1,0 +1,43 @@
+"""Policy documents: the shipped seed file, and the field named in every refusal."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from services.notifier import policy
+
+ROOT = Path(__file__).resolve().parents[2]
+POLICIES = policy.parse_policy_file(
+    json.loads((ROOT / "config" / "notifier_policies.json").read_text())
+)
+
+
+def test_the_seed_file_holds_every_clock_kind_and_round_trips():
+    assert set(POLICIES) == {"ppid.response", "ppid.objection_response", "ppid.dispute_window",
+                             "lapor.verification", "lapor.follow_up", "lapor.completion",
+                             "siber.review", "default"}
+    for kind, parsed in POLICIES.items():
+        assert policy.parse_policy(kind, parsed.to_document()) == parsed
+
+
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        ({"label": ""}, "label"),
+        ({"reminders": [{"before_working_days": 2, "fraction": 0.5}]}, "reminders.0"),
+        ({"reminders": [{"fraction": 1.5}]}, "reminders.0.fraction"),
+        ({"reminders": [{"before_working_days": 2}, {"before_working_days": 2}]}, "reminders.1"),
+        ({"reminders": [{"before_working_hours": 4, "notify": ["mayor"]}]}, "reminders.0.notify"),
+        ({"breach": {"notify": ["officer"], "extra": 1}}, "breach"),
+        ({"escalation": [{"level": 1, "after_working_days": 3, "notify": ["officer"]},
+                         {"level": 2, "after_working_days": 1, "notify": ["head"]}]}, "escalation"),
+        ({"escalation": [{"level": 1, "after_working_days": 1, "notify": []}]}, "escalation.0.notify"),
+        ({"colour": "red"}, "colour"),
+    ],
+)
+def test_invalid_policies_name_the_field(change, field):
+    document = {**POLICIES["default"].to_document(), **change}
+    with pytest.raises(policy.PolicyError) as info:
+        policy.parse_policy("default", document)
+    assert field in info.value.errors

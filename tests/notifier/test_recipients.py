@@ -1,0 +1,57 @@
+"""Who a step tells, and which staff role reads it in the app (from the registry of
+services, so the notifier names none)."""
+
+import pytest
+
+from services.common.registry import load_registry, parse_registry
+from services.notifier.recipients import Recipient, inbox_address, resolve_recipients, staff_role
+
+# A registry listing the services still to come, with the staff roles their issues name.
+WITH_LAPOR_AND_SIBER = parse_registry({
+    "coordinator_opd": "diskominfo",
+    "services": {
+        "ppid": {"port": 8001, "staff_roles": {"officer": "ppid_pelaksana", "coordinator": "ppid_utama"}},
+        "lapor": {"port": 8002, "staff_roles": {"officer": "lapor_liaison", "coordinator": "lapor_admin"}},
+        "siber": {"port": 8003, "staff_roles": {"officer": "humas", "coordinator": "siber_editor"}},
+    },
+})
+
+
+def test_recipients_bind_to_the_clock_opd_unless_named():
+    got = resolve_recipients(["officer", "head@diskominfo", "coordinator", "sekda"], "dinkes")
+    assert got == [Recipient("officer", "dinkes"), Recipient("head", "diskominfo"),
+                   Recipient("coordinator", None), Recipient("sekda", None)]
+
+
+def test_a_clock_without_opd_tells_the_coordinator_instead_of_an_officer():
+    assert resolve_recipients(["officer", "head", "coordinator"], None) == [
+        Recipient("coordinator", None)
+    ]
+
+
+@pytest.mark.parametrize(
+    "role, service, staff",
+    [("officer", "ppid", "ppid_pelaksana"), ("officer", "lapor", "lapor_liaison"),
+     ("officer", "siber", "humas"), ("head", "ppid", "opd_head"),
+     ("coordinator", "ppid", "ppid_utama"), ("coordinator", "lapor", "lapor_admin"),
+     ("coordinator", "siber", "siber_editor"), ("sekda", "lapor", "sekda")],
+)
+def test_inbox_addresses_use_the_staff_roles_the_registry_names(role, service, staff):
+    assert staff_role(role, service, WITH_LAPOR_AND_SIBER) == staff
+
+
+@pytest.mark.parametrize(
+    "role, service, staff",
+    [("officer", "ppid", "ppid_pelaksana"), ("coordinator", "ppid", "ppid_utama"),
+     ("officer", "lapor", "admin"), ("coordinator", "siber", "admin"),
+     ("head", "lapor", "opd_head"), ("sekda", "siber", "sekda")],
+)
+def test_the_shipped_registry_keeps_ppid_and_gives_unlisted_services_to_admin(role, service, staff):
+    assert staff_role(role, service, load_registry()) == staff
+
+
+def test_an_inbox_address_is_opd_bound_for_officers_and_heads_only():
+    registry = load_registry()
+    assert inbox_address(Recipient("officer", "dinkes"), "ppid", registry) == ("ppid_pelaksana", "dinkes")
+    assert inbox_address(Recipient("head", "dinkes"), "ppid", registry) == ("opd_head", "dinkes")
+    assert inbox_address(Recipient("coordinator", None), "ppid", registry) == ("ppid_utama", None)
