@@ -19,8 +19,6 @@ CATALOGUE.declare("calendar", "updated", routes_to=ROUTE_NONE,
 CATALOGUE.declare("directory", "updated", routes_to=ROUTE_CASE,
                   summary="An OPD or a contact in the directory changed.")
 CATALOGUE.declare("opds", "updated", routes_to=ROUTE_NONE,
-                  summary="The whole OPD list every service validates codes against.")
-CATALOGUE.declare("opds", "updated", routes_to=ROUTE_NONE,
                   summary="The whole OPD list (reference data), after a change and again "
                           "every few seconds for services that joined late.")
 CATALOGUE.declare("webhook", "disabled", routes_to=ROUTE_CASE,
