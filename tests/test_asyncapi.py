@@ -147,6 +147,23 @@ def test_services_build_events_only_through_their_catalogue():
     assert not direct, f"events built with new_event instead of the service's CATALOGUE: {direct}"
 
 
+def _declared_elsewhere(service: str) -> EventCatalogue:
+    namespace = {"EventCatalogue": EventCatalogue, "__name__": "services.other.events"}
+    exec(f"CATALOGUE = EventCatalogue({service!r})", namespace)
+    return namespace["CATALOGUE"]
+
+
+def test_a_catalogue_is_declared_by_one_module():
+    service = f"t{uuid.uuid4().hex[:8]}"
+    first = EventCatalogue(service)
+    first.declare("report", "dispatched", routes_to=ROUTE_CASE)
+    # The same module imported again (a reload, or after an import that failed) starts over.
+    again = EventCatalogue(service)
+    assert event_catalogue(service) is again and again.types == {}
+    with pytest.raises(ValueError, match=f"already has an event catalogue, in {__name__}"):
+        _declared_elsewhere(service)
+
+
 def test_a_catalogue_refuses_what_it_does_not_declare():
     catalogue = EventCatalogue(f"t{uuid.uuid4().hex[:8]}")
     catalogue.declare("report", "dispatched", routes_to=ROUTE_CASE)
@@ -163,7 +180,7 @@ def test_a_catalogue_refuses_what_it_does_not_declare():
     with pytest.raises(ValueError, match="routes_to"):
         catalogue.declare("report", "closed", routes_to="everywhere")
     with pytest.raises(ValueError, match="already has"):
-        EventCatalogue(catalogue.service)
+        _declared_elsewhere(catalogue.service)
     assert set(event_catalogue(catalogue.service).types) == {
         f"{catalogue.service}.report.dispatched", f"{catalogue.service}.feed.rebuilt",
     }

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -178,9 +179,14 @@ class EventCatalogue:
     def __init__(self, service: str) -> None:
         if not _PART.match(service):
             raise ValueError(f"service {service!r} must be lower-case letters, digits, underscores")
-        if service in _CATALOGUES:
-            raise ValueError(f"service {service!r} already has an event catalogue")
+        # The module that declares it: importing that module again (after an import that
+        # failed half-way, or a reload) declares afresh; a second module may not.
+        module = sys._getframe(1).f_globals.get("__name__", "")
+        known = _CATALOGUES.get(service)
+        if known is not None and known.module != module:
+            raise ValueError(f"service {service!r} already has an event catalogue, in {known.module}")
         self.service = service
+        self.module = module
         self._types: dict[tuple[str, str], EventType] = {}
         _CATALOGUES[service] = self
 
