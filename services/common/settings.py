@@ -31,6 +31,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 # The local development broker; production settings refuse its guest login.
 DEFAULT_AMQP_URL = "amqp://guest:guest@localhost:5672/%2F"
 DEV_JWT_SECRET = "simpul-development-secret-do-not-use-in-production"  # noqa: S105 - dev only
+DEV_SMTP_FROM = "Simpul (pengembangan) <simpul@localhost>"
 MIN_SECRET_LENGTH = 32
 # Read by gunicorn (services/common/gunicorn_conf.py) and the CLI rather than by Settings.
 PROCESS_ENV = ("WEB_CONCURRENCY", "WEB_THREADS", "FORWARDED_ALLOW_IPS", "WEB_BIND")
@@ -171,6 +172,15 @@ class Settings:
     relay_poll_seconds: float
     consumer_delivery_limit: int
     consumer_prefetch: int
+    # Outgoing mail (services.common.mailer); no SMTP_HOST: mail is off.
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    smtp_ssl: bool = False
+    smtp_from: str | None = DEV_SMTP_FROM
+    smtp_timeout_seconds: int = 30
 
     @classmethod
     def from_env(cls, service: str, environ: Mapping[str, str] | None = None) -> Settings:
@@ -234,6 +244,14 @@ class Settings:
             "relay_poll_seconds": env.int("RELAY_POLL_MS", 200) / 1000,
             "consumer_delivery_limit": env.int("CONSUMER_DELIVERY_LIMIT", 5),
             "consumer_prefetch": env.int("CONSUMER_PREFETCH", 50),
+            "smtp_host": env.get("SMTP_HOST"),
+            "smtp_port": env.int("SMTP_PORT", 25),
+            "smtp_user": env.get("SMTP_USER"),
+            "smtp_password": env.get("SMTP_PASSWORD"),
+            "smtp_starttls": env.bool("SMTP_STARTTLS", False),
+            "smtp_ssl": env.bool("SMTP_SSL", False),
+            "smtp_from": env.get("SMTP_FROM", DEV_SMTP_FROM if dev else None),
+            "smtp_timeout_seconds": env.int("SMTP_TIMEOUT_SECONDS", 30),
         }
 
     @classmethod
@@ -264,6 +282,12 @@ class Settings:
             raise SettingsError("TRUSTED_PROXIES must be the number of reverse proxies in front, 0-5")
         if self.max_body_bytes < 1024:
             raise SettingsError("MAX_BODY_BYTES must be at least 1024")
+        if self.smtp_host and not self.smtp_from:
+            raise SettingsError("SMTP_FROM is required outside development mode")
+        if self.smtp_starttls and self.smtp_ssl:
+            raise SettingsError("SMTP_STARTTLS and SMTP_SSL exclude each other")
+        if bool(self.smtp_user) != bool(self.smtp_password):
+            raise SettingsError("SMTP_USER and SMTP_PASSWORD go together")
 
     def redacted(self) -> dict:
         """The settings as loggable values: secrets and passwords hidden."""

@@ -1,8 +1,9 @@
 """Settings of the notifier, read once from the environment.
 
-Besides the chassis settings: how to reach the SMTP server, how often the worker ticks, and
-where the seed policies live. A notifier that cannot send mail is useless to a regency, so
-outside the embedded development mode `SMTP_HOST` and `SMTP_FROM` are required.
+Besides the chassis settings (the SMTP ones among them, `services.common.settings`): how
+often the worker ticks, and where the seed policies live. A notifier that cannot send mail
+is useless to a regency, so outside the embedded development mode `SMTP_HOST` and
+`SMTP_FROM` are required here, where other services may run without mail.
 """
 
 from __future__ import annotations
@@ -13,19 +14,9 @@ from pathlib import Path
 from services.common.settings import REPO_ROOT, Settings, SettingsError
 from services.notifier.webhooks import read_webhook_env
 
-DEV_SMTP_FROM = "Simpul (pengembangan) <simpul@localhost>"
-
 
 @dataclass(frozen=True)
 class NotifierSettings(Settings):
-    smtp_host: str | None = None
-    smtp_port: int = 25
-    smtp_user: str | None = None
-    smtp_password: str | None = None
-    smtp_starttls: bool = False
-    smtp_ssl: bool = False
-    smtp_from: str = DEV_SMTP_FROM
-    smtp_timeout_seconds: int = 30
     tick_seconds: int = 30
     tick_batch_size: int = 200
     # A step claimed by a worker that died before finishing it is claimed again after this.
@@ -45,14 +36,6 @@ class NotifierSettings(Settings):
     @classmethod
     def _read_own(cls, env, *, dev_mode: bool) -> dict:
         return {
-            "smtp_host": env.get("SMTP_HOST"),
-            "smtp_port": env.int("SMTP_PORT", 25),
-            "smtp_user": env.get("SMTP_USER"),
-            "smtp_password": env.get("SMTP_PASSWORD"),
-            "smtp_starttls": env.bool("SMTP_STARTTLS", False),
-            "smtp_ssl": env.bool("SMTP_SSL", False),
-            "smtp_from": env.get("SMTP_FROM", DEV_SMTP_FROM if dev_mode else None),
-            "smtp_timeout_seconds": env.int("SMTP_TIMEOUT_SECONDS", 30),
             "tick_seconds": env.int("NOTIFIER_TICK_SECONDS", 30),
             "tick_batch_size": env.int("NOTIFIER_TICK_BATCH_SIZE", 200),
             "claim_timeout_seconds": env.int("NOTIFIER_CLAIM_TIMEOUT_SECONDS", 300),
@@ -71,10 +54,6 @@ class NotifierSettings(Settings):
             raise SettingsError("SMTP_HOST is required outside development mode")
         if not self.smtp_from:
             raise SettingsError("SMTP_FROM is required outside development mode")
-        if self.smtp_starttls and self.smtp_ssl:
-            raise SettingsError("SMTP_STARTTLS and SMTP_SSL exclude each other")
-        if bool(self.smtp_user) != bool(self.smtp_password):
-            raise SettingsError("SMTP_USER and SMTP_PASSWORD go together")
         if self.tick_seconds < 1:
             raise SettingsError("NOTIFIER_TICK_SECONDS must be at least 1")
         if self.tick_batch_size < 1:
