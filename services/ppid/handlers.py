@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import func, literal, select
+from sqlalchemy import func, literal, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from services.common import sla
@@ -24,11 +24,13 @@ from services.common.auth import Principal, new_access_token, verify_access_toke
 from services.common.concurrency import require_match
 from services.common.errors import Forbidden, Invalid, NotFound
 from services.common.events import Event
-from services.common.http import paginate
+from services.common.listing import Page, fetch_page
 from services.common.runtime import Runtime
 from services.ppid import domain
 from services.ppid import events as ev
 from services.ppid.models import (
+    OBJECTION_SEARCH,
+    REQUEST_SEARCH,
     Applicant,
     Dispute,
     Notice,
@@ -311,18 +313,13 @@ def get_request(
 
 
 def list_requests(
-    rt: Runtime, staff: Principal, filters: dict[str, Any], page: Any, *, now: datetime
-) -> list[dict[str, Any]]:
-    """A page of the requests this officer may see, newest first; no personal data."""
-    everything, own_opd = domain.list_scope(staff)
-    statement = select(Request).order_by(Request.id.desc())
-    if not everything:
-        if own_opd is None:
-            page.item_count = 0
-            return []
-        statement = statement.where(Request.opd == own_opd)
-    if filters.get("opd"):
-        statement = statement.where(Request.opd == filters["opd"])
+    rt: Runtime, staff: Principal, filters: dict[str, Any], page: Page, *, now: datetime
+) -> tuple[list[dict[str, Any]], int]:
+    """(a page of the requests this officer may see, newest first, total); no personal
+    data. `filters["q"]` searches the number, the information asked for and the OPD."""
+    scope = domain.scope_of(staff).narrowed(filters.get("opd") or None)
+    statement = scope.restrict(select(Request).order_by(Request.id.desc()), Request.opd)
+    statement = REQUEST_SEARCH.apply(statement, filters.get("q"))
     if filters.get("unassigned"):
         statement = statement.where(Request.opd.is_(None))
     for name in ("status", "channel", "year", "outcome"):
@@ -341,9 +338,9 @@ def list_requests(
         late = done > Request.due_at
         statement = statement.where(late if filters["late"] else ~late)
     with rt.uow() as uow:
-        rows = paginate(uow.session, statement, page)
+        rows, total = fetch_page(uow.session, statement, page)
         presenter = _presenter(rt)
-        return [presenter.request_summary(r, now) for r in rows]
+        return [presenter.request_summary(r, now) for r in rows], total
 
 
 def get_applicant(
@@ -781,26 +778,29 @@ def get_objection(
 
 
 def list_objections(
-    rt: Runtime, staff: Principal, filters: dict[str, Any], page: Any, *, now: datetime
-) -> list[dict[str, Any]]:
-    everything, own_opd = domain.list_scope(staff)
-    statement = (
+    rt: Runtime, staff: Principal, filters: dict[str, Any], page: Page, *, now: datetime
+) -> tuple[list[dict[str, Any]], int]:
+    """(a page of the objections this officer may see, newest first, total). `q` finds an
+    objection by its own number or OPD, or by what its request is searched by."""
+    scope = domain.scope_of(staff).narrowed(filters.get("opd") or None)
+    statement = scope.restrict(
         select(Objection)
         .options(selectinload(Objection.dispute), selectinload(Objection.request))
-        .order_by(Objection.id.desc())
+        .order_by(Objection.id.desc()),
+        Objection.opd,
     )
-    if not everything:
-        if own_opd is None:
-            page.item_count = 0
-            return []
-        statement = statement.where(Objection.opd == own_opd)
-    for name in ("status", "opd", "year", "decision"):
+    own, of_request = OBJECTION_SEARCH.where(filters.get("q")), REQUEST_SEARCH.where(filters.get("q"))
+    if own is not None:
+        statement = statement.where(
+            or_(own, Objection.request_id.in_(select(Request.id).where(of_request)))
+        )
+    for name in ("status", "year", "decision"):
         if filters.get(name) is not None:
             statement = statement.where(getattr(Objection, name) == filters[name])
     with rt.uow() as uow:
-        rows = paginate(uow.session, statement, page)
+        rows, total = fetch_page(uow.session, statement, page)
         presenter = _presenter(rt)
-        return [presenter.objection(o, o.request, now, STAFF) for o in rows]
+        return [presenter.objection(o, o.request, now, STAFF) for o in rows], total
 
 
 def decide_objection(

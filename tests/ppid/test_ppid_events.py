@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import jsonschema
@@ -20,6 +20,8 @@ from sqlalchemy import select
 
 from services.common.events import EXCHANGE
 from services.common.relay import OutboxRelay
+from services.ppid import events as ppid_events
+from services.ppid.events import EventContext
 from services.ppid.models import outbox
 from tests.ppid.support import AMQP_URL, ATASAN, PELAKSANA, PERSONAL_STRINGS, WIB
 
@@ -151,6 +153,8 @@ def test_events_of_a_request_life(ppid, queue, schemas_dir):
     }]
     assert extended["data"]["due_at"] == "2026-04-01T23:59:59+07:00"
     assert extended["data"]["sla"]["start"][0]["due_at"] == "2026-04-01T23:59:59+07:00"
+    assert (extended["data"]["sla"]["start"][0]["opd"], extended["data"]["sla"]["start"][0]["role"]) == (
+        "dinkes", "ppid_pelaksana")
     assert answered["data"]["outcome"] == "rejected" and answered["data"]["late"] is True
     assert answered["data"]["sla"] == {"stop": [{"clock": "ppid.response"}]}
 
@@ -179,3 +183,31 @@ def test_events_of_a_request_life(ppid, queue, schemas_dir):
     moved = events(f"requests/{reassigned}")
     assert moved[-1]["type"] == "ppid.request.reassigned"
     assert moved[-1]["opd"] == "dlh" and moved[-1]["data"]["previous_opd"] == "disdik"
+    assert [(c["clock"], c["opd"], c["role"]) for c in moved[-1]["data"]["sla"]["start"]] == [
+        ("ppid.response", "dlh", "ppid_pelaksana")]
+
+
+def test_who_must_act_on_each_ppid_clock():
+    ctx = EventContext(tz=WIB, utama_opd="diskominfo")
+    due = datetime(2026, 3, 16, 23, 59, 59, tzinfo=WIB)
+    unassigned = ppid_events.response_clock(ctx, None, due)
+    assert (unassigned.item["opd"], unassigned.item["role"]) == ("diskominfo", "ppid_utama")
+    held = ppid_events.response_clock_moved(ctx, "dinkes", due)
+    assert (held.kind, held.item["opd"], held.item["role"]) == ("start", "dinkes", "ppid_pelaksana")
+    # An objection to a request nobody was assigned is answered by the regency-level Atasan.
+    objection = ppid_events.objection_clock(ctx, None, due).item
+    assert (objection["opd"], objection["role"], objection["party"]) == ("diskominfo", "atasan_ppid", "staff")
+    window = ppid_events.dispute_window(ctx, "dinkes", due).item
+    assert window["party"] == "citizen" and "role" not in window
+    assert {c.item["counting"] for c in (unassigned, held)} == {"working_days"}
+
+
+def test_ppid_builds_only_the_types_it_declares():
+    ctx = EventContext(tz=WIB, utama_opd="diskominfo")
+    at = datetime(2026, 3, 2, 9, tzinfo=WIB)
+    case = ppid_events.NewCase("PPID-2026-000001", "received", None)
+    event = ppid_events.request_event(ctx, case, "submitted", at=at, received_at=at.astimezone(UTC))
+    assert event.routing_key == "ppid.request.submitted.none"
+    assert event.data["received_at"] == "2026-03-02T09:00:00+07:00"
+    with pytest.raises(ValueError, match="not declared"):
+        ppid_events.request_event(ctx, case, "deleted", at=at)
