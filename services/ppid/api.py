@@ -19,9 +19,9 @@ from flask_smorest import Blueprint
 from services.common.auth import Principal, current_principal, roles_required
 from services.common.errors import DomainError, Forbidden
 from services.common.http import (
-    PAGE,
     if_match_header,
     note_in_access_log,
+    paginated,
     public_rate_limited,
     runtime,
 )
@@ -166,13 +166,14 @@ class Requests(MethodView):
 
     @roles_required(*STAFF)
     @blp.arguments(RequestListQuerySchema, location="query")
-    @blp.paginate(**PAGE)
     @blp.response(200, RequestSummarySchema(many=True))
-    def get(self, filters, pagination_parameters):
-        """Daftar permohonan yang boleh dilihat petugas (tanpa data pribadi)"""
-        return handlers.list_requests(
-            runtime(), current_principal(), filters, pagination_parameters, now=now()
-        )
+    @paginated(blp)
+    def get(self, filters, page):
+        """Daftar permohonan yang boleh dilihat petugas (tanpa data pribadi)
+
+        `q` mencari pada nomor, rincian informasi yang diminta dan kode OPD.
+        """
+        return handlers.list_requests(runtime(), current_principal(), filters, page, now=now())
 
 
 @blp.route("/requests/offline")
@@ -377,13 +378,15 @@ class RequestObjections(MethodView):
 class Objections(MethodView):
     @roles_required(*STAFF)
     @blp.arguments(ObjectionListQuerySchema, location="query")
-    @blp.paginate(**PAGE)
     @blp.response(200, ObjectionSchema(many=True))
-    def get(self, filters, pagination_parameters):
-        """Daftar keberatan yang boleh dilihat petugas"""
-        return handlers.list_objections(
-            runtime(), current_principal(), filters, pagination_parameters, now=now()
-        )
+    @paginated(blp)
+    def get(self, filters, page):
+        """Daftar keberatan yang boleh dilihat petugas
+
+        `q` mencari pada nomor dan kode OPD keberatan, serta nomor dan rincian informasi
+        permohonannya.
+        """
+        return handlers.list_objections(runtime(), current_principal(), filters, page, now=now())
 
 
 @blp.route("/objections/<string:number>")

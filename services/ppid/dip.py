@@ -18,12 +18,16 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from services.common.errors import Forbidden
-from services.ppid.domain import EXEMPTION_CLAUSES  # Pasal 17 a-j, as notices cite them
+from services.common.scope import OpdScope
+from services.ppid.domain import (
+    EXEMPTION_CLAUSES,  # Pasal 17 a-j, as notices cite them
+    Staff,
+    scope_of,
+)
 
 CATEGORIES = ("berkala", "serta_merta", "setiap_saat", "dikecualikan")
 EXEMPT = "dikecualikan"
@@ -193,29 +197,18 @@ def _years_after(day: date, years: int) -> date:
         return day.replace(year=day.year + years, day=28)
 
 
-@dataclass(frozen=True)
-class Scope:
-    """Which OPDs' entries a staff member may change: all (`opd` None) or one."""
-
-    opd: str | None
-
-    def allows(self, opd: str) -> bool:
-        return self.opd is None or self.opd == opd
+OTHER_OPD = "Entri DIP ini milik OPD lain."
 
 
-def staff_scope(roles: frozenset[str] | set[str], opd: str | None) -> Scope:
-    """The PPID Utama manages every OPD's list; a PPID Pelaksana only its own OPD's.
+def staff_scope(staff: Staff) -> OpdScope:
+    """The OPDs whose entries `staff` keeps: PPID's own scope rule (`domain.scope_of`), for
+    the roles that keep the list. The PPID Utama manages every OPD's list; a PPID Pelaksana
+    only its own OPD's.
 
     A Pelaksana token without an OPD is a misconfigured account, not a regency-level one,
     so it is refused rather than given everything.
     """
-    if "ppid_utama" in roles:
-        return Scope(None)
-    if "ppid_pelaksana" in roles and opd:
-        return Scope(opd)
-    raise Forbidden("Hanya PPID Utama atau PPID Pelaksana OPD yang dapat mengelola DIP.")
-
-
-def require_scope(scope: Scope, opd: str) -> None:
-    if not scope.allows(opd):
-        raise Forbidden("Entri DIP ini milik OPD lain.")
+    scope = scope_of(staff)
+    if not staff.has_role(*STAFF_ROLES) or scope.is_empty:
+        raise Forbidden("Hanya PPID Utama atau PPID Pelaksana OPD yang dapat mengelola DIP.")
+    return scope

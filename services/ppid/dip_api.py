@@ -13,16 +13,17 @@ from typing import Any
 
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import Schema, ValidationError, fields, validate
-from sqlalchemy import and_, func, or_, select
+from marshmallow import Schema, ValidationError, fields
+from sqlalchemy import and_, or_, select
 
 from services.common.auth import Principal, current_principal, roles_required
 from services.common.concurrency import entity_tag, require_match
 from services.common.errors import Invalid, NotFound
-from services.common.http import PAGE, if_match_header, paginate, runtime
+from services.common.http import if_match_header, paginated, runtime
+from services.common.listing import Q_DESCRIPTION, Page, SearchText, fetch_page
 from services.common.runtime import Runtime
 from services.ppid import dip
-from services.ppid.dip_models import DipEntry
+from services.ppid.dip_models import DIP_SEARCH, DipEntry
 from services.ppid.schemas import MESSAGES, Choice, Day, Flag, OpdCode
 from services.ppid.schemas import Base as InputSchema
 
@@ -48,7 +49,6 @@ EDITABLE = (
     "url",
     *dip.EXEMPTION_FIELDS,
 )
-Q_MAX = 100
 
 
 # --- schemas ---------------------------------------------------------------------------
@@ -138,11 +138,7 @@ class DipOutSchema(Schema):
 class DipQuerySchema(InputSchema):
     category = Choice(dip.CATEGORIES)  # the category in force today (ended exemptions are open)
     opd = OpdCode()
-    q = fields.String(
-        validate=validate.Length(min=2, max=Q_MAX, error="Kata kunci {min} sampai {max} karakter."),
-        error_messages=MESSAGES,
-        metadata={"description": "cari pada judul dan ringkasan"},
-    )
+    q = SearchText(metadata={"description": f"Cari pada judul, ringkasan dan kode OPD. {Q_DESCRIPTION}"})
 
 
 class CatalogueSchema(Schema):
@@ -193,19 +189,8 @@ def list_statement(day: date, category: str | None, opd: str | None, q: str | No
         stmt = stmt.where(or_(DipEntry.category == category, expired))
     elif category:
         stmt = stmt.where(DipEntry.category == category)
-    if q:
-        needle = f"%{_escape_like(q.lower())}%"
-        stmt = stmt.where(
-            or_(
-                func.lower(DipEntry.title).like(needle, escape="\\"),
-                func.lower(DipEntry.summary).like(needle, escape="\\"),
-            )
-        )
+    stmt = DIP_SEARCH.apply(stmt, q)
     return stmt.order_by(DipEntry.opd, DipEntry.category, DipEntry.id)
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def get_entry(rt: Runtime, entry_id: int, *, day: date) -> tuple[dict[str, Any], str]:
@@ -216,16 +201,24 @@ def get_entry(rt: Runtime, entry_id: int, *, day: date) -> tuple[dict[str, Any],
         return present(entry, rt, day), etag_of(entry)
 
 
+def list_entries(rt: Runtime, query: dict[str, Any], page: Page) -> tuple[list[dict[str, Any]], int]:
+    day = today(rt)
+    stmt = list_statement(day, query.get("category"), query.get("opd"), query.get("q"))
+    with rt.session_factory() as session:
+        entries, total = fetch_page(session, stmt, page)
+    return [present(e, rt, day) for e in entries], total
+
+
 def create_entry(
     rt: Runtime, principal: Principal, data: dict[str, Any], *, at: datetime
 ) -> tuple[dict[str, Any], str]:
     """The new entry as the API shows it, and its ETag."""
-    scope = dip.staff_scope(principal.roles, principal.opd)
+    scope = dip.staff_scope(principal)
     data = dict(data)
     data.setdefault("opd", scope.opd)
     if not data["opd"]:
         raise Invalid("Isian DIP tidak valid.", {"opd": ["Wajib diisi."]})
-    dip.require_scope(scope, data["opd"])
+    scope.require(data["opd"], dip.OTHER_OPD)
     entry_values = {name: None for name in EDITABLE} | data
     day = at.astimezone(rt.calendar.tz).date()
     errors = dip.validate(entry_values, day, changed=set(data), creating=True)
@@ -257,12 +250,12 @@ def update_entry(
     at: datetime,
 ) -> tuple[dict[str, Any], str]:
     """Apply `changes` if If-Match names the entry's current ETag; the entry and its new ETag."""
-    scope = dip.staff_scope(principal.roles, principal.opd)
+    scope = dip.staff_scope(principal)
     with rt.uow() as uow:
         entry = _locked(uow.session, entry_id)
-        dip.require_scope(scope, entry.opd)
+        scope.require(entry.opd, dip.OTHER_OPD)
         if "opd" in changes:
-            dip.require_scope(scope, changes["opd"])
+            scope.require(changes["opd"], dip.OTHER_OPD)
         require_match(if_match, etag_of(entry))
         values = {name: getattr(entry, name) for name in EDITABLE} | changes
         day = at.astimezone(rt.calendar.tz).date()
@@ -281,10 +274,10 @@ def update_entry(
 
 
 def delete_entry(rt: Runtime, principal: Principal, entry_id: int, if_match: str | None) -> None:
-    scope = dip.staff_scope(principal.roles, principal.opd)
+    scope = dip.staff_scope(principal)
     with rt.uow() as uow:
         entry = _locked(uow.session, entry_id)
-        dip.require_scope(scope, entry.opd)
+        scope.require(entry.opd, dip.OTHER_OPD)
         require_match(if_match, etag_of(entry))
         uow.session.delete(entry)
         uow.commit()
@@ -316,15 +309,10 @@ def _etag_header(tag: str) -> dict[str, str]:
 class DipEntries(MethodView):
     @blp.arguments(DipQuerySchema, location="query")
     @blp.response(200, DipOutSchema(many=True))
-    @blp.paginate(**PAGE)
-    def get(self, query, pagination_parameters):
+    @paginated(blp)
+    def get(self, query, page):
         """Daftar Informasi Publik (terbuka, tanpa login)"""
-        rt = runtime()
-        day = today(rt)
-        stmt = list_statement(day, query.get("category"), query.get("opd"), query.get("q"))
-        with rt.session_factory() as session:
-            entries = paginate(session, stmt, pagination_parameters)
-        return [present(e, rt, day) for e in entries]
+        return list_entries(runtime(), query, page)
 
     @roles_required(*dip.STAFF_ROLES)
     @blp.arguments(DipInSchema)

@@ -23,6 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from services.common.listing import Search
 from services.ppid.models import Base, UtcDateTime
 
 
@@ -73,6 +74,10 @@ class DipEntry(Base):
     # refuses an update whose row changed underneath (as for requests and objections).
     __mapper_args__ = {"version_id_col": version}
 
+
+# The public list's `q`: the title, the summary and the holding OPD's code.
+DIP_SEARCH = Search(DipEntry.title, DipEntry.summary, DipEntry.opd)
+DIP_SEARCH.index("ix_dip_entries_search")
 
 class PublicSubject(Base):
     """The subject line under which a request appears in the public list.

@@ -33,6 +33,7 @@ from typing import Any, Protocol
 
 from services.common.calendar import format_date_id, format_instant_id
 from services.common.errors import Conflict, Forbidden, Invalid
+from services.common.scope import OpdScope, ScopeRule
 
 # -- statutory limits, in working days ------------------------------------------------------
 
@@ -584,26 +585,21 @@ def check_resolution(dispute: Any, outcome: str, resolved_on: date, *, today: da
 # chassis rule that a token without an OPD is regency-level.
 
 
+SCOPE_RULE = ScopeRule.of(everywhere={UTAMA}, regency={ATASAN}, own_opd={PELAKSANA, ATASAN})
+
+
+def scope_of(staff: Staff | None) -> OpdScope:
+    """Whose requests and objections `staff` sees, in every list, detail, export, register
+    and report: the one rule, applied once."""
+    return SCOPE_RULE.scope_of(staff)
+
+
 def may_view(staff: Staff, opd: str | None) -> bool:
-    if staff.has_role(UTAMA):
-        return True
-    if staff.has_role(PELAKSANA, ATASAN) and staff.opd is not None and staff.opd == opd:
-        return True
-    return staff.has_role(ATASAN) and staff.opd is None
-
-
-def list_scope(staff: Staff) -> tuple[bool, str | None]:
-    """(sees every OPD, else the one OPD it sees); (False, None) sees nothing."""
-    if staff.has_role(UTAMA) or (staff.has_role(ATASAN) and staff.opd is None):
-        return True, None
-    if staff.has_role(PELAKSANA, ATASAN) and staff.opd is not None:
-        return False, staff.opd
-    return False, None
+    return scope_of(staff).allows(opd)
 
 
 def require_view(staff: Staff, opd: str | None) -> None:
-    if not may_view(staff, opd):
-        raise Forbidden("Permohonan ini ditangani OPD lain; Anda tidak berwenang atasnya.")
+    scope_of(staff).require(opd, "Permohonan ini ditangani OPD lain; Anda tidak berwenang atasnya.")
 
 
 def require_handler(staff: Staff, opd: str | None) -> None:

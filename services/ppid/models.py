@@ -28,6 +28,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from services.common.calendar_sync import calendar_state_table
 from services.common.db import NAMING_CONVENTION, UtcDateTime
+from services.common.listing import Search
 from services.common.outbox import plumbing_tables
 
 
@@ -342,6 +343,14 @@ class PersonalDataAccess(Base):
     endpoint: Mapped[str] = mapped_column(String(200), nullable=False)
     reason: Mapped[str | None] = mapped_column(String(500))
 
+
+# What a staff list's `q` searches: the number, the information asked for and the OPD; the
+# applicant's personal data never (it is not in these tables, and must not be indexed).
+# An objection is also found through its request (see handlers.list_objections).
+REQUEST_SEARCH = Search(Request.number, Request.information, Request.opd)
+REQUEST_SEARCH.index("ix_requests_search")
+OBJECTION_SEARCH = Search(Objection.number, Objection.opd)
+OBJECTION_SEARCH.index("ix_objections_search")
 
 # The DIP tables live in their own module; importing it here registers them on Base.metadata
 # so migrations and the app see one schema.

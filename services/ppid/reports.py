@@ -31,11 +31,13 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
-from sqlalchemy import Select, false, func, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from services.common.calendar import WorkingCalendar
+from services.common.listing import count
 from services.common.opd import OpdRegistry
+from services.common.scope import OpdScope
 from services.ppid import domain
 from services.ppid.dip_models import PublicSubject
 from services.ppid.models import Applicant, Dispute, Notice, Objection, Request
@@ -92,7 +94,7 @@ HELD_LABELS = {
 FORM_LABELS = {"soft_copy": "Softcopy", "hard_copy": "Hardcopy", "inspect": "Tanpa salinan"}
 
 
-# --- periods and scope ---------------------------------------------------------------------
+# --- periods ---------------------------------------------------------------------
 
 
 def local_bounds(cal: WorkingCalendar, first: date, last: date) -> tuple[datetime, datetime]:
@@ -101,29 +103,6 @@ def local_bounds(cal: WorkingCalendar, first: date, last: date) -> tuple[datetim
         datetime.combine(first, time(0), tzinfo=cal.tz),
         datetime.combine(last + timedelta(days=1), time(0), tzinfo=cal.tz),
     )
-
-
-@dataclass(frozen=True)
-class Scope:
-    """Which OPDs' cases a reader sees: every one, or one (None with `everything` False
-    sees nothing)."""
-
-    everything: bool
-    opd: str | None
-
-    def restrict(self, stmt: Select, column) -> Select:
-        if self.everything:
-            return stmt
-        return stmt.where(column == self.opd) if self.opd else stmt.where(false())
-
-    def allows(self, opd: str | None) -> bool:
-        return self.everything or (self.opd is not None and self.opd == opd)
-
-
-def scope_of(staff) -> Scope:
-    """Registers follow the personal-data rule of the requests themselves."""
-    everything, opd = domain.list_scope(staff)
-    return Scope(everything, opd)
 
 
 # --- facts ---------------------------------------------------------------------------------
@@ -449,9 +428,11 @@ def rejection_reason(notice: Any | None) -> str | None:
     return None
 
 
-def request_register(session: Session, cal: WorkingCalendar, scope: Scope, *,
-                     opd: str | None, first: date, last: date) -> tuple[list[int], list[dict]]:
-    """(request ids, register rows) of requests received in [first, last], oldest first."""
+def request_register(session: Session, cal: WorkingCalendar, scope: OpdScope, *,
+                     first: date, last: date) -> tuple[list[int], list[dict]]:
+    """(request ids, register rows) of the requests in `scope` received in [first, last],
+    oldest first. Registers follow the personal-data rule of the requests themselves, so
+    the scope is `domain.scope_of` the reader, narrowed to one OPD when asked."""
     start, end = local_bounds(cal, first, last)
     stmt = (
         select(Request, Applicant, Notice)
@@ -461,8 +442,6 @@ def request_register(session: Session, cal: WorkingCalendar, scope: Scope, *,
         .order_by(Request.received_at, Request.id)
     )
     stmt = scope.restrict(stmt, Request.opd)
-    if opd:
-        stmt = stmt.where(Request.opd == opd)
     _check_size(session, stmt)
     ids, rows = [], []
     for req, applicant, notice in session.execute(stmt):
@@ -511,10 +490,11 @@ def applicant_reaction(objection: Objection, dispute: Dispute | None, now: datet
     return "Dalam jangka waktu pengajuan sengketa"
 
 
-def objection_register(session: Session, cal: WorkingCalendar, scope: Scope, *,
-                       opd: str | None, first: date, last: date, now: datetime
+def objection_register(session: Session, cal: WorkingCalendar, scope: OpdScope, *,
+                       first: date, last: date, now: datetime
                        ) -> tuple[list[int], list[dict]]:
-    """(request ids, register rows) of objections filed in [first, last], oldest first."""
+    """(request ids, register rows) of the objections in `scope` filed in [first, last],
+    oldest first."""
     start, end = local_bounds(cal, first, last)
     stmt = (
         select(Objection, Request, Applicant.name, Dispute)
@@ -525,8 +505,6 @@ def objection_register(session: Session, cal: WorkingCalendar, scope: Scope, *,
         .order_by(Objection.filed_at, Objection.id)
     )
     stmt = scope.restrict(stmt, Objection.opd)
-    if opd:
-        stmt = stmt.where(Objection.opd == opd)
     _check_size(session, stmt)
     ids, rows = [], []
     for objection, req, name, dispute in session.execute(stmt):
@@ -556,9 +534,9 @@ class RegisterTooLarge(Exception):
 
 
 def _check_size(session: Session, stmt: Select) -> None:
-    count = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    if count > MAX_REGISTER_ROWS:
-        raise RegisterTooLarge(count)
+    rows = count(session, stmt)
+    if rows > MAX_REGISTER_ROWS:
+        raise RegisterTooLarge(rows)
 
 
 # --- the public list -----------------------------------------------------------------------

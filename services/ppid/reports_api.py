@@ -19,12 +19,14 @@ from flask import Response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from services.common.auth import Principal, current_principal, roles_required
 from services.common.errors import Forbidden, Invalid, NotFound
-from services.common.http import PAGE, runtime
+from services.common.http import paginated, runtime
+from services.common.listing import Page, fetch_page
 from services.common.runtime import Runtime
+from services.common.scope import OpdScope
 from services.ppid import domain, reports
 from services.ppid.api import citizen_rate_limited
 from services.ppid.dip import clean_text
@@ -163,13 +165,15 @@ class OnTimeSchema(Schema):
 # --- use cases -------------------------------------------------------------------------
 
 
-def _register_scope(staff: Principal, opd: str | None) -> reports.Scope:
-    scope = reports.scope_of(staff)
-    if not scope.everything and scope.opd is None:
+def _register_scope(staff: Principal, opd: str | None) -> OpdScope:
+    """The reader's scope narrowed to the OPD asked for; refused rather than empty, since
+    an export of nothing would read as an OPD with no requests."""
+    scope = domain.scope_of(staff)
+    if scope.is_empty:
         raise Forbidden("Akun Anda tidak terhubung dengan OPD mana pun.")
-    if opd and not scope.allows(opd):
-        raise Forbidden("Register OPD lain tidak dapat Anda buka.")
-    return scope
+    if opd:
+        scope.require(opd, "Register OPD lain tidak dapat Anda buka.")
+    return scope.narrowed(opd)
 
 
 def read_register(rt: Runtime, staff: Principal, kind: str, query: dict[str, Any], *,
@@ -184,13 +188,12 @@ def read_register(rt: Runtime, staff: Principal, kind: str, query: dict[str, Any
         try:
             if kind == "requests":
                 ids, rows = reports.request_register(
-                    uow.session, rt.calendar, scope, opd=query.get("opd"), first=first, last=last
+                    uow.session, rt.calendar, scope, first=first, last=last
                 )
                 columns = reports.REQUEST_REGISTER_COLUMNS
             else:
                 ids, rows = reports.objection_register(
-                    uow.session, rt.calendar, scope, opd=query.get("opd"), first=first,
-                    last=last, now=at,
+                    uow.session, rt.calendar, scope, first=first, last=last, now=at,
                 )
                 columns = reports.OBJECTION_REGISTER_COLUMNS
         except reports.RegisterTooLarge as exc:
@@ -239,6 +242,15 @@ def set_public_subject(rt: Runtime, staff: Principal, number: str, text: str, *,
             row.subject, row.set_at, row.set_by = subject, at, staff.sub
         uow.commit()
         return reports.public_row(req, subject, rt.calendar, rt.opds, at)
+
+
+def public_requests(rt: Runtime, query: dict[str, Any], page: Page, *, at: datetime
+                    ) -> tuple[list[dict[str, Any]], int]:
+    stmt = reports.public_list_statement(query.get("year"), query.get("opd"), query.get("status"))
+    with rt.session_factory() as session:
+        rows, total = fetch_page(session, stmt, page, rows=True)
+        return [reports.public_row(req, subject, rt.calendar, rt.opds, at)
+                for req, subject in rows], total
 
 
 def _year(rt: Runtime, query: dict[str, Any], at: datetime) -> int:
@@ -367,23 +379,10 @@ class AnnualReportPdf(MethodView):
 class PublicRequests(MethodView):
     @blp.arguments(PublicListQuerySchema, location="query")
     @blp.response(200, PublicRequestSchema(many=True))
-    @blp.paginate(**PAGE)
-    def get(self, query, pagination_parameters):
+    @paginated(blp)
+    def get(self, query, page):
         """Daftar permohonan untuk publik: tanpa data pribadi pemohon"""
-        rt = runtime()
-        at = now()
-        stmt = reports.public_list_statement(query.get("year"), query.get("opd"),
-                                             query.get("status"))
-        with rt.session_factory() as session:
-            pagination_parameters.item_count = session.scalar(
-                select(func.count()).select_from(stmt.order_by(None).subquery())
-            )
-            page = session.execute(
-                stmt.offset(pagination_parameters.first_item)
-                .limit(pagination_parameters.page_size)
-            ).all()
-            return [reports.public_row(req, subject, rt.calendar, rt.opds, at)
-                    for req, subject in page]
+        return public_requests(runtime(), query, page, at=now())
 
 
 @blp.route("/public/requests/<string:number>/subject")

@@ -13,6 +13,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from services.common.http import runtime
+from services.common.listing import SearchText
 from services.common.opd import OpdCodeField
 from services.ppid import domain
 
@@ -285,6 +286,7 @@ class RequestSchema(RequestSummarySchema):
 
 
 class RequestListQuerySchema(Base):
+    q = SearchText()
     status = Choice(domain.REQUEST_STATUSES)
     opd = OpdCode()
     unassigned = Flag(metadata={"description": "Hanya yang belum ditugaskan ke OPD"})
@@ -489,6 +491,7 @@ class ObjectionSchema(Schema):
 
 
 class ObjectionListQuerySchema(Base):
+    q = SearchText()
     status = Choice(domain.OBJECTION_STATUSES)
     opd = OpdCode()
     year = Whole(strict=False, validate=validate.Range(min=2000, max=2999, error="Tahun tidak valid."))

@@ -7,8 +7,10 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlalchemy import update
 
+from services.common.auth import Principal
 from services.common.errors import Forbidden
 from services.common.migrations import upgrade
+from services.common.scope import OpdScope
 from services.ppid import dip, dip_api
 from services.ppid.app import create_app
 from services.ppid.config import PpidSettings
@@ -145,15 +147,21 @@ def test_open_entries_refuse_exemption_fields_and_need_a_form():
     assert set(errors) == {"exemption_clause", "soft_copy"}
 
 
+def _staff(role: str, opd: str | None) -> Principal:
+    return Principal(sub="u", name=None, roles=frozenset({role}), opd=opd)
+
+
 def test_staff_scope():
-    assert dip.staff_scope({"ppid_utama"}, None).opd is None
-    assert dip.staff_scope({"ppid_utama"}, "diskominfo").opd is None
-    assert dip.staff_scope({"ppid_pelaksana"}, "dinkes").allows("dinkes")
-    assert not dip.staff_scope({"ppid_pelaksana"}, "dinkes").allows("disdik")
+    assert dip.staff_scope(_staff("ppid_utama", None)) == OpdScope.every()
+    assert dip.staff_scope(_staff("ppid_utama", "diskominfo")) == OpdScope.every()
+    assert dip.staff_scope(_staff("ppid_pelaksana", "dinkes")).allows("dinkes")
+    assert not dip.staff_scope(_staff("ppid_pelaksana", "dinkes")).allows("disdik")
     with pytest.raises(Forbidden):
-        dip.staff_scope({"ppid_pelaksana"}, None)
+        dip.staff_scope(_staff("ppid_pelaksana", None))
     with pytest.raises(Forbidden):
-        dip.staff_scope({"humas"}, "dinkes")
+        dip.staff_scope(_staff("humas", "dinkes"))
+    with pytest.raises(Forbidden):
+        dip.staff_scope(_staff("atasan_ppid", None))  # sees every request, keeps no DIP
 
 
 # --- API ---------------------------------------------------------------------------------

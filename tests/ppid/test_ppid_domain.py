@@ -17,6 +17,7 @@ import pytest
 from services.common.auth import Principal
 from services.common.calendar import WorkingCalendar
 from services.common.errors import Conflict, Forbidden, Invalid
+from services.common.scope import OpdScope
 from services.ppid import domain
 
 CAL = WorkingCalendar()
@@ -421,9 +422,13 @@ def test_access_rules_with_two_opds():
         domain.require_decider(staff(domain.ATASAN, "disdik"), "dinkes")
     with pytest.raises(Forbidden):
         domain.require_decider(dinkes, "dinkes")
-    assert domain.list_scope(utama) == (True, None)
-    assert domain.list_scope(dinkes) == (False, "dinkes")
-    assert domain.list_scope(staff(domain.PELAKSANA)) == (False, None)
+    assert domain.scope_of(utama) == OpdScope.every()
+    assert domain.scope_of(staff(domain.UTAMA, "diskominfo")) == OpdScope.every()
+    assert domain.scope_of(atasan_kab) == OpdScope.every()
+    assert domain.scope_of(dinkes) == OpdScope.only("dinkes")
+    assert domain.scope_of(atasan_dinkes) == OpdScope.only("dinkes")
+    assert domain.scope_of(staff(domain.PELAKSANA)) == OpdScope.nothing()
+    assert domain.scope_of(staff("lapor_admin")) == OpdScope.nothing()
 
 
 @pytest.mark.parametrize(
