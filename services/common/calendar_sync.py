@@ -1,10 +1,19 @@
-"""Keeps every service's working-day calendar in step with the notifier's exceptions.
+"""Keeps every service's calendar and OPD directory in step with the notifier, their owner.
 
-Operators add or remove working-day exceptions through the notifier (the calendar's owner),
-which publishes `notifier.calendar.updated` with the full list. Each service's worker
-stores that list in its own `calendar_state` row; web processes, which never talk to the
-broker, re-read the row at most every `refresh_seconds`. So all services agree within a
-minute without sharing a database.
+Operators change working-day exceptions and OPDs through the notifier, which publishes the
+full list each time: `notifier.calendar.updated` (the exceptions) and `notifier.opds.updated`
+(the OPD directory: codes, names, kinds, active flags). Each service's worker stores the
+latest of each in its own `calendar_state` table (row 1 the calendar, row 2 the directory);
+web processes, which never talk to the broker, re-read the rows at most every
+`refresh_seconds`. So all services agree within a minute without sharing a database.
+
+A service whose queue or database is newer than the last change catches up too: the
+notifier publishes both lists again every few seconds (`NOTIFIER_REFERENCE_REPUBLISH`), and a
+list is applied only when it is newer than the stored one. "Newer" is the instant the list
+last changed at the notifier (`data.changed_at`), not a counter: a notifier restored from a
+backup stamps its next change with the current time, so it is not ignored by services that
+counted further before the restore. Before a service has received a directory, its registry
+is `config/opd.json`.
 """
 
 from __future__ import annotations
@@ -12,12 +21,14 @@ from __future__ import annotations
 import json
 import threading
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
     Column,
+    DateTime,
     Engine,
     Integer,
     MetaData,
@@ -30,11 +41,16 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from services.common.calendar import WorkingCalendar, parse_overrides
-from services.common.db import UtcDateTime
 from services.common.events import event_time
+from services.common.opd import OpdRegistry, parse_directory
 
 CALENDAR_UPDATED = "notifier.calendar.updated"
-_ROW_ID = 1
+DIRECTORY_UPDATED = "notifier.opds.updated"
+# What every service's worker binds its reference-data queue to.
+REFERENCE_BINDINGS = (f"{CALENDAR_UPDATED}.#", f"{DIRECTORY_UPDATED}.#")
+_CALENDAR_ROW = 1
+_DIRECTORY_ROW = 2
+_NEVER = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def calendar_state_table(metadata: MetaData) -> Table:
@@ -44,8 +60,18 @@ def calendar_state_table(metadata: MetaData) -> Table:
         Column("id", Integer, primary_key=True),
         Column("version", Integer, nullable=False),
         Column("document", Text, nullable=False),
-        Column("updated_at", UtcDateTime(), nullable=False),
+        Column("updated_at", DateTime(timezone=True), nullable=False),
     )
+
+
+@dataclass(frozen=True)
+class Stored:
+    """One stored list: the local version (bumped on every change), the list, and when the
+    notifier last changed it."""
+
+    version: int
+    document: dict[str, Any]
+    changed_at: datetime
 
 
 class CalendarSync:
@@ -56,27 +82,30 @@ class CalendarSync:
         calendar: WorkingCalendar,
         seed_file: Path,
         refresh_seconds: float = 30.0,
+        opds: OpdRegistry | None = None,
     ):
         self.engine = engine
         self.table = table
         self.calendar = calendar
         self.seed_file = seed_file
         self.refresh_seconds = refresh_seconds
+        self.opds = opds
         self._version: int | None = None
+        self._directory_version: int | None = None
         self._checked_at = 0.0
         self._lock = threading.Lock()
 
     def seed(self, session: Session) -> None:
         """On first start, the exceptions come from the shipped `config/calendar.json`."""
-        if session.scalar(select(self.table.c.id).where(self.table.c.id == _ROW_ID)) is None:
+        if self._read(session, _CALENDAR_ROW) is None:
             document = json.loads(self.seed_file.read_text(encoding="utf-8"))
             parse_overrides(document)
             session.execute(
                 insert(self.table).values(
-                    id=_ROW_ID,
+                    id=_CALENDAR_ROW,
                     version=0,
                     document=json.dumps(_only_overrides(document)),
-                    updated_at=datetime(1970, 1, 1, tzinfo=UTC),
+                    updated_at=_NEVER,
                 )
             )
 
@@ -88,52 +117,119 @@ class CalendarSync:
         with self._lock:
             self._checked_at = time.monotonic()
             with self.engine.connect() as conn:
-                row = conn.execute(
-                    select(self.table.c.version, self.table.c.document).where(
-                        self.table.c.id == _ROW_ID
+                rows = {
+                    row.id: row
+                    for row in conn.execute(
+                        select(self.table.c.id, self.table.c.version, self.table.c.document)
                     )
-                ).first()
-            if row is not None and row.version != self._version:
-                added, removed = parse_overrides(json.loads(row.document))
+                }
+            calendar = rows.get(_CALENDAR_ROW)
+            if calendar is not None and calendar.version != self._version:
+                added, removed = parse_overrides(json.loads(calendar.document))
                 self.calendar.set_overrides(added, removed)
-                self._version = row.version
+                self._version = calendar.version
+            directory = rows.get(_DIRECTORY_ROW)
+            if (
+                self.opds is not None
+                and directory is not None
+                and directory.version != self._directory_version
+            ):
+                self.opds.replace(parse_directory(json.loads(directory.document)["opds"]))
+                self._directory_version = directory.version
 
     def current(self) -> dict[str, Any]:
         """The exceptions now in force, as the notifier publishes them."""
         return {"version": self._version or 0, **self.calendar.overrides()}
 
-    def store(self, session: Session, document: dict[str, Any], at: datetime) -> bool:
-        """Replace the stored exceptions unless a newer list is already there.
+    def stored_calendar(self, session: Session) -> Stored:
+        """The stored exceptions (seeding them first on a database that has none)."""
+        self.seed(session)
+        return self._read(session, _CALENDAR_ROW)
 
-        The broker may deliver two updates out of order; the one with the later event time
-        wins, so a stale list never overwrites a fresh one.
+    def stored_directory(self, session: Session) -> Stored | None:
+        """The last OPD directory received, or None before the first."""
+        return self._read(session, _DIRECTORY_ROW)
+
+    def store(self, session: Session, document: dict[str, Any], at: datetime) -> bool:
+        """Replace the stored exceptions unless a list as new or newer is already there.
+
+        The broker may deliver two updates out of order, and the notifier repeats its list;
+        only a list that changed later than the stored one replaces it, so a stale or
+        repeated list never overwrites anything.
         """
         document = _only_overrides(document)
         parse_overrides(document)
         self.seed(session)
-        current = session.execute(
-            select(self.table.c.version, self.table.c.updated_at).where(self.table.c.id == _ROW_ID)
-        ).one()
-        if at <= current.updated_at:
+        return self._store(session, _CALENDAR_ROW, document, at)
+
+    def store_directory(self, session: Session, opds: list[dict[str, Any]], at: datetime) -> bool:
+        """Replace the stored OPD directory unless one as new or newer is already there."""
+        entries = [
+            {"code": o.code, "name": o.name, "short_name": o.short_name, "kind": o.kind,
+             "active": o.active}
+            for o in parse_directory(opds)
+        ]
+        return self._store(session, _DIRECTORY_ROW, {"opds": entries}, at)
+
+    def handle_event(self, uow, envelope: dict[str, Any]) -> None:
+        """Consumer handler for `notifier.calendar.updated` and `notifier.opds.updated`."""
+        kind = envelope.get("type")
+        if kind not in (CALENDAR_UPDATED, DIRECTORY_UPDATED):
+            return
+        data = envelope.get("data") or {}
+        at = changed_at(envelope)
+        if kind == CALENDAR_UPDATED:
+            self.store(uow.session, data, at)
+        else:
+            self.store_directory(uow.session, data.get("opds"), at)
+        uow.after_commit(self.refresh)
+
+    # -- rows ---------------------------------------------------------------------------
+
+    def _read(self, session: Session, row_id: int) -> Stored | None:
+        row = session.execute(
+            select(self.table.c.version, self.table.c.document, self.table.c.updated_at).where(
+                self.table.c.id == row_id
+            )
+        ).one_or_none()
+        if row is None:
+            return None
+        return Stored(row.version, json.loads(row.document), _aware(row.updated_at))
+
+    def _store(self, session: Session, row_id: int, document: dict[str, Any], at: datetime) -> bool:
+        current = self._read(session, row_id)
+        if current is None:
+            session.execute(
+                insert(self.table).values(
+                    id=row_id, version=1, document=json.dumps(document), updated_at=at
+                )
+            )
+            return True
+        if at <= current.changed_at:
             return False
         session.execute(
             update(self.table)
-            .where(self.table.c.id == _ROW_ID)
-            .values(
-                version=current.version + 1,
-                document=json.dumps(document),
-                updated_at=at,
-            )
+            .where(self.table.c.id == row_id)
+            .values(version=current.version + 1, document=json.dumps(document), updated_at=at)
         )
         return True
 
-    def handle_event(self, uow, envelope: dict[str, Any]) -> None:
-        """Consumer handler for `notifier.calendar.updated`."""
-        if envelope.get("type") != CALENDAR_UPDATED:
-            return
-        data = envelope.get("data") or {}
-        self.store(uow.session, data, event_time(envelope))
-        uow.after_commit(self.refresh)
+
+def changed_at(envelope: dict[str, Any]) -> datetime:
+    """When the notifier's list last changed; the event's own time for lists sent before
+    the notifier said so."""
+    raw = (envelope.get("data") or {}).get("changed_at")
+    if raw is None:
+        return event_time(envelope)
+    value = datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        raise ValueError(f"changed_at must carry its offset, got {raw!r}")
+    return value
+
+
+def _aware(value: datetime) -> datetime:
+    # SQLite hands back the stored UTC value without a zone.
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def _only_overrides(document: dict[str, Any]) -> dict[str, Any]:

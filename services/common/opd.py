@@ -1,4 +1,9 @@
-"""The regency's regional agencies (OPD) as reference data, loaded once from `config/opd.json`.
+"""The regency's regional agencies (OPD) as reference data.
+
+The notifier owns the OPD directory and publishes it (`notifier.opds.updated`); every
+service stores the latest list and its registry follows it (`services.common.calendar_sync`).
+Until a service has received one, its registry is `config/opd.json`, which also names the
+regency and its time zone.
 
 OPD codes travel in JWT claims, event routing keys and case records, so a code is stable
 and validated at load time: a typo in the file stops the process at start-up instead of
@@ -48,6 +53,8 @@ class Opd:
     name: str
     kind: str
     short_name: str
+    # A deactivated OPD stays known, so its old cases keep their names; new work skips it.
+    active: bool = True
 
 
 @dataclass(frozen=True)
@@ -64,13 +71,19 @@ def default_opd_path() -> Path:
 
 
 class OpdRegistry:
-    """An immutable, validated set of OPDs, in the order the file lists them."""
+    """A validated set of OPDs, in the order the file (or the directory) lists them.
+
+    `replace` swaps the whole set at once, so code holding the registry sees the directory's
+    new list at its next call and never half of it.
+    """
 
     def __init__(self, opds: Iterable[Opd], regency: Regency | None = None):
-        items = tuple(opds)
-        _validate(items)
         self.regency = regency
-        self._by_code: dict[str, Opd] = {opd.code: opd for opd in items}
+        self._by_code: dict[str, Opd] = _indexed(opds)
+
+    def replace(self, opds: Iterable[Opd]) -> None:
+        """Follow the directory; an invalid list raises and leaves the current one."""
+        self._by_code = _indexed(opds)
 
     @classmethod
     def from_file(cls, path: str | Path) -> OpdRegistry:
@@ -117,6 +130,10 @@ class OpdRegistry:
     def codes(self) -> tuple[str, ...]:
         return tuple(self._by_code)
 
+    def is_active(self, code: str) -> bool:
+        opd = self.get(code)
+        return opd is not None and opd.active
+
     def all(self) -> tuple[Opd, ...]:
         return tuple(self._by_code.values())
 
@@ -142,6 +159,34 @@ class OpdCodeField(fields.String):
         if code not in self._registry_getter():
             raise self.make_error("unknown_opd", input=code)
         return code
+
+
+def parse_directory(entries: Any) -> tuple[Opd, ...]:
+    """The OPD list of a directory snapshot (codes, names, kinds, active flags).
+
+    Fields this version does not know are ignored, as with every event's data; the list is
+    validated like the file.
+    """
+    if not isinstance(entries, list) or not entries:
+        raise ValueError("'opds' must be a non-empty list")
+    parsed = []
+    for index, raw in enumerate(entries):
+        where = f"opds[{index}]"
+        if not isinstance(raw, dict):
+            raise ValueError(f"{where} must be an object")
+        active = raw.get("active", True)
+        if not isinstance(active, bool):
+            raise ValueError(f"{where}: 'active' must be true or false")
+        parsed.append(Opd(**_required_strings(raw, _OPD_KEYS, where), active=active))
+    items = tuple(parsed)
+    _validate(items)
+    return items
+
+
+def _indexed(opds: Iterable[Opd]) -> dict[str, Opd]:
+    items = tuple(opds)
+    _validate(items)
+    return {opd.code: opd for opd in items}
 
 
 def _parse_regency(raw: Any) -> Regency:

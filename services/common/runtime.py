@@ -54,16 +54,17 @@ def build_runtime(
         office_end=settings.office_end,
         tz=settings.timezone,
     )
+    opds = OpdRegistry.from_file(settings.opd_file)
     return Runtime(
         settings=settings,
         engine=engine,
         session_factory=make_session_factory(engine),
         outbox=metadata.tables["outbox"],
         inbox=metadata.tables["inbox"],
-        opds=OpdRegistry.from_file(settings.opd_file),
+        opds=opds,
         calendar=calendar,
         calendar_sync=CalendarSync(
-            engine, metadata.tables["calendar_state"], calendar, settings.calendar_file
+            engine, metadata.tables["calendar_state"], calendar, settings.calendar_file, opds=opds
         ),
         verifier=JwtVerifier(settings),
         **({"clock": clock} if clock is not None else {}),

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from services.common.calendar_sync import CALENDAR_UPDATED
+from services.common.calendar_sync import REFERENCE_BINDINGS
 from services.common.consumer import EventConsumer
 from services.common.relay import OutboxRelay
 from services.common.runtime import Runtime
@@ -57,10 +57,12 @@ def make_consumer(rt: Runtime, purpose: str, bindings: Sequence[str], handler) -
 
 
 def calendar_consumer(rt: Runtime) -> EventConsumer:
-    """Every service follows the notifier's working-day exceptions."""
-    return make_consumer(
-        rt, "calendar", [f"{CALENDAR_UPDATED}.#"], rt.calendar_sync.handle_event
-    )
+    """Every service follows the notifier's working-day exceptions and OPD directory.
+
+    The queue keeps its first name, `<service>.calendar`, so a running system's queue gains
+    the directory binding instead of being replaced.
+    """
+    return make_consumer(rt, "calendar", REFERENCE_BINDINGS, rt.calendar_sync.handle_event)
 
 
 def run_worker(

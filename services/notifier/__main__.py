@@ -10,7 +10,7 @@ from datetime import datetime
 from services.common.cli import Command, ServiceDefinition, main
 from services.common.runtime import Runtime
 from services.common.worker import Timer, run_worker
-from services.notifier import consumers, handlers
+from services.notifier import consumers, handlers, reference
 from services.notifier.app import make_runtime
 from services.notifier.config import NotifierSettings
 from services.notifier.tick import tick
@@ -38,7 +38,11 @@ def _run_worker(rt: Runtime) -> None:
     run_worker(
         rt,
         consumers=[consumers.events_consumer(rt)],
-        timers=[Timer("tick", rt.settings.tick_seconds, lambda: tick(rt, rt.clock()))],
+        timers=[
+            Timer("tick", rt.settings.tick_seconds, lambda: tick(rt, rt.clock())),
+            Timer("reference", rt.settings.reference_republish_seconds,
+                  lambda: reference.republish(rt)),
+        ],
     )
 
 

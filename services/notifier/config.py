@@ -18,6 +18,9 @@ from services.notifier.webhooks import read_webhook_env
 @dataclass(frozen=True)
 class NotifierSettings(Settings):
     tick_seconds: int = 30
+    # How often the worker publishes the calendar and OPD directory again, so a service
+    # whose queue or database is new catches up (services.notifier.reference).
+    reference_republish_seconds: float = 20.0
     tick_batch_size: int = 200
     # A step claimed by a worker that died before finishing it is claimed again after this.
     claim_timeout_seconds: int = 300
@@ -37,6 +40,7 @@ class NotifierSettings(Settings):
     def _read_own(cls, env, *, dev_mode: bool) -> dict:
         return {
             "tick_seconds": env.int("NOTIFIER_TICK_SECONDS", 30),
+            "reference_republish_seconds": env.seconds("NOTIFIER_REFERENCE_REPUBLISH", 20),
             "tick_batch_size": env.int("NOTIFIER_TICK_BATCH_SIZE", 200),
             "claim_timeout_seconds": env.int("NOTIFIER_CLAIM_TIMEOUT_SECONDS", 300),
             "max_send_attempts": env.int("NOTIFIER_MAX_SEND_ATTEMPTS", 6),
@@ -56,6 +60,9 @@ class NotifierSettings(Settings):
             raise SettingsError("SMTP_FROM is required outside development mode")
         if self.tick_seconds < 1:
             raise SettingsError("NOTIFIER_TICK_SECONDS must be at least 1")
+        if not 0.1 <= self.reference_republish_seconds <= 30:
+            # Longer, and a new service would wait past a minute for the calendar.
+            raise SettingsError("NOTIFIER_REFERENCE_REPUBLISH must be between 0.1s and 30s")
         if self.tick_batch_size < 1:
             raise SettingsError("NOTIFIER_TICK_BATCH_SIZE must be at least 1")
         if self.claim_timeout_seconds < 30:

@@ -2,7 +2,9 @@
 
 OPDs are seeded from `config/opd.json` on `migrate` (new codes are added; what an admin
 edited is kept). Contacts are managed by admins only. Each change publishes
-`notifier.directory.updated` naming what changed (never a person's name or address).
+`notifier.directory.updated` naming what changed (never a person's name or address); a
+change of an OPD also publishes the whole OPD list, `notifier.opds.updated`, which every
+service's OPD registry follows (`services.notifier.reference`).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from services.common.concurrency import entity_tag, require_match
 from services.common.errors import Conflict, Invalid, NotFound
 from services.common.opd import OpdRegistry
 from services.common.runtime import Runtime
-from services.notifier import domain, outgoing
+from services.notifier import domain, outgoing, reference
 from services.notifier.models import Contact, DirectoryOpd, touch
 from services.notifier.recipients import Recipient
 
@@ -111,6 +113,7 @@ def create_opd(rt: Runtime, principal: Principal, body: dict[str, Any]) -> Direc
         uow.session.add(opd)
         uow.session.flush()
         _opd_event(uow, opd, "created")
+        reference.publish_directory(uow, rt)
         uow.commit()
         return opd
 
@@ -130,6 +133,7 @@ def update_opd(
         touch(opd, rt.clock())
         uow.session.flush()
         _opd_event(uow, opd, "updated")
+        reference.publish_directory(uow, rt)
         uow.commit()
         return opd
 

@@ -17,7 +17,7 @@ from services.common.auth import Principal
 from services.common.calendar import WorkingCalendar, parse_overrides
 from services.common.errors import Conflict, Forbidden, Invalid, NotFound, PreconditionFailed
 from services.common.runtime import Runtime
-from services.notifier import clocks, domain, outgoing
+from services.notifier import clocks, domain, outgoing, reference
 from services.notifier import policy as policy_rules
 from services.notifier.directory import check_if_match, seed_opds
 from services.notifier.models import Clock, ClockHistory, Delivery, Policy, Step, touch
@@ -155,8 +155,19 @@ def add_calendar_exception(rt: Runtime, principal: Principal, body: dict[str, An
         if body["type"] == "holiday":
             document["added"].append({"date": day, "name": body["name"]})
         else:
+            _require_library_holiday(rt, body["date"])
             document["removed"].append({"date": day, "reason": body["reason"]})
         return _store_calendar(uow, rt, document)
+
+
+def _require_library_holiday(rt: Runtime, day: date) -> None:
+    """Cancelling a holiday that is not one would change nothing: most likely a typo."""
+    if rt.calendar.library_day_off(day) is None:
+        raise Invalid(
+            "Pengecualian hari kerja tidak valid.",
+            {"date": [f"Tanggal {day.isoformat()} bukan hari libur nasional atau cuti bersama, "
+                      "jadi tidak ada yang dibatalkan. Periksa kembali tanggalnya."]},
+        )
 
 
 def remove_calendar_exception(rt: Runtime, principal: Principal, day: date) -> dict[str, Any]:
@@ -185,13 +196,11 @@ def _store_calendar(uow, rt: Runtime, document: dict[str, list]) -> dict[str, An
     session = uow.session
     if not rt.calendar_sync.store(session, document, now):
         raise Conflict("Daftar pengecualian baru saja diubah; coba lagi.")
-    version, stored = _stored_calendar(session, rt)
     # Open clocks' pending steps follow the new days at once (due dates are the
     # producers' and stay as they were sent).
     touched = clocks.reschedule_open(session, calendar, now, reason="calendar")
-    data = {"version": version, **_sorted(stored)}
-    outgoing.publish(uow, outgoing.event("calendar", "updated", subject="calendar", opd=None,
-                                         data=data))
+    data = reference.calendar_data(session, rt)
+    outgoing.publish(uow, reference.calendar_event(data))
     uow.after_commit(rt.calendar_sync.refresh)
     uow.commit()
     return {**data, "rescheduled_clocks": touched}

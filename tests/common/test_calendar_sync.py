@@ -8,8 +8,6 @@ from sqlalchemy import MetaData
 from services.common.calendar_sync import calendar_state_table
 from services.common.events import new_event
 from services.common.outbox import plumbing_tables
-from services.common.runtime import build_runtime
-from services.common.settings import Settings
 
 metadata = MetaData()
 plumbing_tables(metadata)
@@ -17,14 +15,8 @@ calendar_state_table(metadata)
 
 
 @pytest.fixture
-def rt(database_url, make_settings):
-    runtime = build_runtime(make_settings(Settings, "test", database_url), metadata)
-    metadata.create_all(runtime.engine)
-    with runtime.uow() as uow:
-        runtime.calendar_sync.seed(uow.session)
-        uow.commit()
-    yield runtime
-    runtime.dispose()
+def rt(database_url, make_chassis_runtime):
+    return make_chassis_runtime(metadata, database_url)
 
 
 def _update(added, at):
@@ -43,16 +35,14 @@ def test_an_update_event_changes_the_calendar_after_commit(rt):
     assert rt.calendar.holiday_name(day) == "Cuti tambahan"
 
 
-def test_a_web_process_sees_the_change_on_refresh(rt, make_settings, database_url):
-    other = build_runtime(make_settings(Settings, "test", database_url), metadata)
-    try:
-        with rt.uow() as uow:
-            rt.calendar_sync.handle_event(uow, _update([{"date": "2026-12-30", "name": "X"}], datetime.now(UTC)))
-            uow.commit()
-        other.calendar_sync.refresh_if_stale()
-        assert not other.calendar.is_working_day(date(2026, 12, 30))
-    finally:
-        other.dispose()
+def test_a_web_process_sees_the_change_on_refresh(rt, make_chassis_runtime, database_url):
+    # A second process on the same database, which the first has already set up.
+    other = make_chassis_runtime(metadata, database_url, migrated=False)
+    with rt.uow() as uow:
+        rt.calendar_sync.handle_event(uow, _update([{"date": "2026-12-30", "name": "X"}], datetime.now(UTC)))
+        uow.commit()
+    other.calendar_sync.refresh_if_stale()
+    assert not other.calendar.is_working_day(date(2026, 12, 30))
 
 
 def test_a_stale_update_does_not_overwrite_a_newer_one(rt):
@@ -72,3 +62,65 @@ def test_an_invalid_list_is_refused_and_changes_nothing(rt):
         rt.calendar_sync.handle_event(uow, _update([{"date": "not a date", "name": "x"}], datetime.now(UTC)))
     rt.calendar_sync.refresh()
     assert rt.calendar.overrides() == {"added": [], "removed": []}
+
+
+# -- snapshots ordered by when the notifier changed them, and the OPD directory -------------
+
+
+def _snapshot(kind, data, changed, sent):
+    entity = "calendar" if kind == "calendar" else "opds"
+    subject = "calendar" if kind == "calendar" else "directory/opds"
+    payload = {**data, "changed_at": changed.isoformat()}
+    return new_event("notifier", entity, "updated", subject=subject, opd=None, data=payload, time=sent).envelope()
+
+
+def _apply(rt, envelope):
+    with rt.uow() as uow:
+        rt.calendar_sync.handle_event(uow, envelope)
+        uow.commit()
+
+
+def _stored_versions(rt):
+    with rt.uow() as uow:
+        directory = rt.calendar_sync.stored_directory(uow.session)
+        return rt.calendar_sync.stored_calendar(uow.session).version, directory and directory.version
+
+
+OPDS = [{"code": "dinkes", "name": "Dinas Kesehatan", "short_name": "Dinkes", "kind": "dinas", "active": True},
+        {"code": "dishub", "name": "Dinas Perhubungan", "short_name": "Dishub", "kind": "dinas", "active": False}]
+
+
+def test_a_repeated_list_changes_nothing_however_late_it_is_sent(rt):
+    changed = datetime(2026, 3, 2, 2, 30, tzinfo=UTC)
+    listed = {"version": 3, "added": [{"date": "2026-12-30", "name": "Cuti"}], "removed": []}
+    _apply(rt, _snapshot("calendar", listed, changed, changed))
+    assert _stored_versions(rt) == (1, None)
+    _apply(rt, _snapshot("calendar", listed, changed, changed + timedelta(hours=5)))
+    assert _stored_versions(rt)[0] == 1, "a repeat with a later event time is not a change"
+    _apply(rt, _snapshot("calendar", {"version": 2, "added": [], "removed": []}, changed - timedelta(days=1), datetime.now(UTC)))
+    rt.calendar_sync.refresh()
+    assert not rt.calendar.is_working_day(date(2026, 12, 30)), "an older list, sent now, is ignored"
+
+
+def test_the_registry_follows_the_directory_and_web_processes_on_refresh(rt, make_chassis_runtime, database_url):
+    assert "setda" in rt.opds and rt.opds.is_active("dishub"), "before any list: config/opd.json"
+    web = make_chassis_runtime(metadata, database_url, migrated=False)
+    changed = datetime(2026, 3, 2, 2, 44, tzinfo=UTC)
+    _apply(rt, _snapshot("directory", {"version": 2, "opds": OPDS}, changed, changed))
+    assert rt.opds.codes() == ("dinkes", "dishub") and not rt.opds.is_active("dishub")
+    assert rt.opds.regency.timezone == "Asia/Jakarta"
+    web.calendar_sync.refresh_if_stale()
+    assert web.opds.codes() == ("dinkes", "dishub")
+    # A repeat, then an older list: neither replaces the stored one.
+    _apply(rt, _snapshot("directory", {"version": 2, "opds": OPDS}, changed, changed + timedelta(minutes=1)))
+    _apply(rt, _snapshot("directory", {"version": 1, "opds": OPDS[:1]}, changed - timedelta(minutes=1), datetime.now(UTC)))
+    assert _stored_versions(rt) == (0, 1)
+    assert rt.opds.codes() == ("dinkes", "dishub")
+
+
+def test_a_malformed_directory_is_refused_and_changes_nothing(rt):
+    with rt.uow() as uow, pytest.raises(ValueError):
+        rt.calendar_sync.handle_event(uow, _snapshot("directory", {"version": 1, "opds": [{"code": "X"}]},
+                                                     datetime.now(UTC), datetime.now(UTC)))
+    rt.calendar_sync.refresh()
+    assert "setda" in rt.opds

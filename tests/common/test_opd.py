@@ -17,6 +17,7 @@ from services.common.opd import (
     Regency,
     UnknownOpd,
     default_opd_path,
+    parse_directory,
 )
 
 KAPUAS_KECAMATAN = {
@@ -268,3 +269,38 @@ def test_field_reads_the_registry_of_the_current_app(tmp_path, app):
 def test_field_serialises_the_code_unchanged(app):
     with app.app_context():
         assert DispositionSchema().dump({"opd": "diskominfo"}) == {"opd": "diskominfo"}
+
+
+# -- following the notifier's directory ------------------------------------------------------
+
+
+def _entry(code, **extra):
+    return {"code": code, "name": code.title(), "short_name": code.title(), "kind": "dinas", **extra}
+
+
+def test_a_directory_snapshot_is_parsed_with_active_flags_and_unknown_fields_ignored():
+    parsed = parse_directory([_entry("dinkes", active=False, since="2026"), _entry("dishub")])
+    assert [(o.code, o.active) for o in parsed] == [("dinkes", False), ("dishub", True)]
+
+
+@pytest.mark.parametrize(
+    "entries, message",
+    [([], "non-empty"), ([_entry("dinkes"), _entry("dinkes")], "more than once"),
+     ([_entry("Bad Code")], "invalid"), ([_entry("dinkes", active="yes")], "active"),
+     ([{"code": "dinkes"}], "name")],
+)
+def test_a_malformed_snapshot_is_refused(entries, message):
+    with pytest.raises(ValueError, match=message):
+        parse_directory(entries)
+
+
+def test_the_registry_follows_a_new_list_and_keeps_its_regency(shipped):
+    registry = OpdRegistry(shipped.all(), shipped.regency)
+    registry.replace(parse_directory([_entry("dinkes", active=False), _entry("dishub_baru")]))
+    assert registry.codes() == ("dinkes", "dishub_baru")
+    assert "dishub_baru" in registry and "setda" not in registry
+    assert "dinkes" in registry and not registry.is_active("dinkes") and registry.is_active("dishub_baru")
+    assert registry.regency == shipped.regency
+    with pytest.raises(ValueError):
+        registry.replace([])
+    assert registry.codes() == ("dinkes", "dishub_baru"), "an invalid list leaves the current one"
