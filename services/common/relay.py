@@ -21,7 +21,8 @@ pause until a queue exists for it. Nothing is dropped.
 Throughput: confirms are asynchronous and batched (the broker acks many messages at once),
 and on PostgreSQL `run()` keeps two batches in flight, so the broker persists one batch while
 the next is claimed and sent. One confirm per publish (`BlockingChannel.confirm_delivery`)
-would be an order of magnitude slower.
+would be an order of magnitude slower. The link to the broker is a `SelectConnection` whose
+I/O loop the relay runs from its own thread while it waits, through pika's public API only.
 """
 
 from __future__ import annotations
@@ -31,12 +32,13 @@ import threading
 import time
 import zlib
 from collections import OrderedDict, deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlparse
 
 import pika
+import pika.channel
 import pika.exceptions
 from sqlalchemy import Connection, Engine, Table, delete, func, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
@@ -57,7 +59,8 @@ _FIRST_BACKOFF = 0.5
 # Statements that touch many ids are split so the parameter list stays well under the
 # limits of both drivers.
 _ID_CHUNK = 1000
-_CONFIRM_POLL_SECONDS = 0.002
+# Connecting, logging in, opening the channel and selecting confirms.
+OPEN_TIMEOUT_SECONDS = 30
 
 AMQP_ERRORS = (pika.exceptions.AMQPError, OSError)
 
@@ -93,6 +96,150 @@ def _as_utc(value: datetime | None) -> datetime | None:
 def _chunks(ids: list[int]) -> Iterable[list[int]]:
     for start in range(0, len(ids), _ID_CHUNK):
         yield ids[start : start + _ID_CHUNK]
+
+
+class _BrokerLink:
+    """A SelectConnection with one confirm-mode channel, driven from the relay's own thread.
+
+    The connection's I/O loop runs only while the relay waits (`run_until`, `turn`), so no
+    callback ever runs concurrently with the relay's database work, and the link belongs to
+    the one thread that made it. Publishes are buffered by the channel and written while the
+    loop runs, so a whole batch goes out in a few socket writes; the broker's confirms come
+    back asynchronously, many messages at a time.
+    """
+
+    def __init__(self, params: pika.ConnectionParameters, exchange: str, *, on_confirm, on_return):
+        self.blocked = False
+        self.channel: pika.channel.Channel | None = None
+        self._exchange = exchange
+        self._on_confirm = on_confirm
+        self._on_return = on_return
+        self._selected = False
+        self._error: BaseException | None = None
+        self._until: Callable[[], bool] | None = None
+        self.connection = pika.SelectConnection(
+            params,
+            on_open_callback=self._opened,
+            on_open_error_callback=self._failed,
+            on_close_callback=self._failed,
+        )
+        self.ioloop = self.connection.ioloop
+
+    # -- driving the loop ---------------------------------------------------------------
+
+    def run_until(self, done: Callable[[], bool], timeout: float, what: str) -> None:
+        """Run the I/O loop until `done()`; raises the link's failure or ConfirmTimeout."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self._raise_failure()
+            if done():
+                return
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise ConfirmTimeout(f"the broker did not answer in time: {what}")
+            self._loop(remaining, done)
+
+    def turn(self) -> None:
+        """One pass of the I/O loop without waiting: writes what is buffered, reads what came."""
+        self._loop(0, None)
+        self._raise_failure()
+
+    def _loop(self, seconds: float, done: Callable[[], bool] | None) -> None:
+        self._until = done
+        timer = self.ioloop.call_later(seconds, self.ioloop.stop)
+        try:
+            self.ioloop.start()
+        finally:
+            self._until = None
+            self.ioloop.remove_timeout(timer)
+
+    def _progress(self) -> None:
+        # Called by every callback that may satisfy what the relay waits for.
+        if self._until is not None and self._until():
+            self.ioloop.stop()
+
+    def _raise_failure(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    # -- opening ------------------------------------------------------------------------
+
+    @property
+    def ready(self) -> bool:
+        return self.channel is not None and self.channel.is_open and self._selected
+
+    def _opened(self, connection) -> None:
+        connection.add_on_connection_blocked_callback(self._on_blocked)
+        connection.add_on_connection_unblocked_callback(self._on_unblocked)
+        connection.channel(on_open_callback=self._channel_opened)
+
+    def _channel_opened(self, channel) -> None:
+        self.channel = channel
+        channel.add_on_close_callback(self._channel_closed)
+        channel.add_on_return_callback(self._returned)
+        channel.exchange_declare(
+            self._exchange, exchange_type="topic", durable=True, callback=self._declared
+        )
+
+    def _declared(self, _frame) -> None:
+        self.channel.confirm_delivery(self._confirmed, callback=self._confirm_selected)
+
+    def _confirm_selected(self, _frame) -> None:
+        self._selected = True
+        self._progress()
+
+    # -- events -------------------------------------------------------------------------
+
+    def _confirmed(self, frame) -> None:
+        self._on_confirm(frame)
+        self._progress()
+
+    def _returned(self, _channel, method, properties, _body) -> None:
+        self._on_return(method, properties)
+
+    def _on_blocked(self, _connection, frame) -> None:
+        self.blocked = True
+        log.warning("broker blocked publishing: %s", getattr(frame.method, "reason", ""))
+
+    def _on_unblocked(self, _connection, _frame) -> None:
+        self.blocked = False
+        log.info("broker unblocked publishing")
+        self._progress()
+
+    def _failed(self, _connection, error) -> None:
+        # Opening failed, or an open connection closed (broker gone, blocked too long,
+        # closed by an operator): the relay rolls its batches back and reconnects.
+        if self._error is None:
+            self._error = (
+                error
+                if isinstance(error, BaseException)
+                else pika.exceptions.AMQPConnectionError(error)
+            )
+        self.ioloop.stop()
+
+    def _channel_closed(self, _channel, reason) -> None:
+        if self._error is None:
+            self._error = reason
+        if self.connection.is_open:
+            self.connection.close()
+        self.ioloop.stop()
+
+    # -- closing ------------------------------------------------------------------------
+
+    def close(self) -> None:
+        connection = self.connection
+        try:
+            if not (connection.is_closing or connection.is_closed):
+                connection.close()
+            deadline = time.monotonic() + 5
+            while not connection.is_closed and time.monotonic() < deadline:
+                self._loop(deadline - time.monotonic(), lambda: connection.is_closed)
+        except AMQP_ERRORS as exc:
+            log.debug("closing the relay's connection failed: %r", exc)
+        finally:
+            if connection.is_closed:
+                # Only a closed connection has let go of the loop's file descriptors.
+                self.ioloop.close()
 
 
 @dataclass(eq=False)
@@ -143,9 +290,7 @@ class OutboxRelay:
         self._depth = 1 if self._sqlite else 2
         self._lock_key = zlib.crc32(f"simpul.outbox.{outbox.name}".encode())
         self._lock_conn: Connection | None = None
-        self._connection: pika.BlockingConnection | None = None
-        self._channel = None  # the channel object under BlockingChannel, in confirm mode
-        self._blocked = False
+        self._link: _BrokerLink | None = None
         self._seq = 0
         self._unconfirmed: OrderedDict[int, tuple[_Batch, int]] = OrderedDict()
         self._by_event_id: dict[str, tuple[_Batch, int]] = {}
@@ -254,13 +399,9 @@ class OutboxRelay:
                 log.debug("rolling back a relay batch failed: %r", exc)
         self._unconfirmed.clear()
         self._by_event_id.clear()
-        connection, self._connection, self._channel = self._connection, None, None
-        self._blocked = False
-        if connection is not None and connection.is_open:
-            try:
-                connection.close()
-            except AMQP_ERRORS as exc:
-                log.debug("closing the relay's connection failed: %r", exc)
+        link, self._link = self._link, None
+        if link is not None:
+            link.close()
 
     # -- one round ------------------------------------------------------------------------
 
@@ -268,11 +409,11 @@ class OutboxRelay:
         """Top the pipeline up to `depth` batches, then finish the oldest one."""
         try:
             if depth > 0:
-                if self._blocked:
+                if self._link is not None and self._link.blocked:
                     # Claiming now would hold row locks (on SQLite, the database's write
                     # lock) for as long as the broker's alarm lasts.
-                    self._connection.process_data_events(0)
-                    if self._blocked:
+                    self._link.turn()
+                    if self._link.blocked:
                         return 0
                 if not self._ensure_leader():
                     return 0
@@ -304,13 +445,12 @@ class OutboxRelay:
         rows.sort(key=lambda row: row.id)  # RETURNING promises no order
         batch = _Batch(conn=conn, rows=rows, outstanding=len(rows))
         self._inflight.append(batch)
-        publish = self._channel.basic_publish
+        publish = self._link.channel.basic_publish
         for index, row in enumerate(rows):
             self._seq += 1
             self._unconfirmed[self._seq] = (batch, index)
             self._by_event_id[row.event_id] = (batch, index)
-            # The channel object underneath BlockingChannel only buffers a publish, so a
-            # whole batch goes out in a few socket writes.
+            # The channel only buffers a publish; the batch is written by the loop.
             publish(
                 self.exchange,
                 row.routing_key,
@@ -323,15 +463,15 @@ class OutboxRelay:
                 ),
                 mandatory=True,
             )
-        self._connection.process_data_events(0)
+        self._link.turn()
         return batch
 
     def _wait_for_confirms(self, batch: _Batch) -> None:
-        deadline = time.monotonic() + CONFIRM_TIMEOUT_SECONDS
-        while batch.outstanding:
-            if time.monotonic() > deadline:
-                raise ConfirmTimeout(f"{batch.outstanding} message(s) unconfirmed")
-            self._connection.process_data_events(time_limit=_CONFIRM_POLL_SECONDS)
+        self._link.run_until(
+            lambda: batch.outstanding == 0,
+            CONFIRM_TIMEOUT_SECONDS,
+            f"{batch.outstanding} message(s) unconfirmed",
+        )
 
     def _finish(self, batch: _Batch) -> int:
         conn = batch.conn
@@ -401,34 +541,21 @@ class OutboxRelay:
     # -- broker side ----------------------------------------------------------------------
 
     def _ensure_channel(self) -> None:
-        if self._channel is not None and self._channel.is_open:
+        if self._link is not None and self._link.ready:
             return
         self._drop_broker()
-        connection = pika.BlockingConnection(
-            connection_parameters(self.amqp_url, self.connection_name)
+        link = _BrokerLink(
+            connection_parameters(self.amqp_url, self.connection_name),
+            self.exchange,
+            on_confirm=self._on_confirm,
+            on_return=self._on_return,
         )
         try:
-            connection.add_on_connection_blocked_callback(self._on_blocked)
-            connection.add_on_connection_unblocked_callback(self._on_unblocked)
-            blocking = connection.channel()
-            blocking.exchange_declare(self.exchange, exchange_type="topic", durable=True)
-            # Confirms are handled asynchronously on the channel object underneath
-            # BlockingChannel: BlockingChannel.confirm_delivery would wait for each
-            # message's confirm before sending the next.
-            channel = blocking._impl  # noqa: SLF001
-            selected = []
-            channel.add_on_return_callback(self._on_return)
-            channel.confirm_delivery(self._on_confirm, callback=selected.append)
-            deadline = time.monotonic() + 10
-            while not selected:
-                if time.monotonic() > deadline:
-                    raise ConfirmTimeout("confirm.select was not answered")
-                connection.process_data_events(time_limit=0.01)
+            link.run_until(lambda: link.ready, OPEN_TIMEOUT_SECONDS, "opening the channel")
         except BaseException:
-            if connection.is_open:
-                connection.close()
+            link.close()
             raise
-        self._connection, self._channel, self._seq = connection, channel, 0
+        self._link, self._seq = link, 0
         log.info("relay connected to the broker")
 
     def _on_confirm(self, frame) -> None:
@@ -448,20 +575,12 @@ class OutboxRelay:
             if not acked:
                 batch.failed.setdefault(batch.rows[index].id, "nacked")
 
-    def _on_return(self, _channel, method, properties, _body) -> None:
+    def _on_return(self, method, properties) -> None:
         # A return precedes the confirm of the same message.
         entry = self._by_event_id.get(properties.message_id)
         if entry is not None:
             batch, index = entry
             batch.failed[batch.rows[index].id] = f"unroutable: {method.reply_text}"
-
-    def _on_blocked(self, _connection, frame) -> None:
-        self._blocked = True
-        log.warning("broker blocked publishing: %s", getattr(frame.method, "reason", ""))
-
-    def _on_unblocked(self, _connection, _frame) -> None:
-        self._blocked = False
-        log.info("broker unblocked publishing")
 
     # -- database side --------------------------------------------------------------------
 
@@ -490,9 +609,9 @@ class OutboxRelay:
 
     def _idle(self, stop: threading.Event) -> None:
         # Keep answering heartbeats while there is nothing to send.
-        if self._connection is not None and self._connection.is_open:
+        if self._link is not None:
             try:
-                self._connection.process_data_events(0)
+                self._link.turn()
             except AMQP_ERRORS as exc:
                 log.warning("broker connection lost while idle: %r", exc)
                 self.close()

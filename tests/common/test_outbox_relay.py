@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+import inspect
 import json
 import logging
 import socket
@@ -15,10 +17,11 @@ import pika
 import pytest
 from sqlalchemy import MetaData, func, select, update
 
+from services.common import relay as relay_module
 from services.common.db import make_engine, make_session_factory
 from services.common.events import CONTENT_TYPE, new_event
 from services.common.outbox import UnitOfWork, plumbing_tables
-from services.common.relay import OutboxRelay
+from services.common.relay import ConfirmTimeout, OutboxRelay
 
 AMQP_HOST = ("127.0.0.1", 5672)
 
@@ -127,6 +130,9 @@ class FlakyProxy:
         self.port = self.listener.getsockname()[1]
         self.up = threading.Event()
         self.up.set()
+        # Cleared, the broker's answers are held back: it accepts but never confirms.
+        self.answering = threading.Event()
+        self.answering.set()
         self.closed = False
         self.cuts = 0
         self._sockets: list[socket.socket] = []
@@ -149,12 +155,16 @@ class FlakyProxy:
             with self._lock:
                 self._sockets += [client, upstream]
             threading.Thread(target=self._pump, args=(client, upstream), daemon=True).start()
-            threading.Thread(target=self._pump, args=(upstream, client), daemon=True).start()
+            threading.Thread(
+                target=self._pump, args=(upstream, client, self.answering), daemon=True
+            ).start()
 
     @staticmethod
-    def _pump(source: socket.socket, sink: socket.socket) -> None:
+    def _pump(source: socket.socket, sink: socket.socket, gate=None) -> None:
         try:
             while data := source.recv(65536):
+                while gate is not None and not gate.wait(0.1):
+                    pass
                 sink.sendall(data)
         except OSError:
             pass
@@ -478,3 +488,80 @@ def test_backlog_and_purge_of_sent_rows(plumbing, broker, amqp_url, unique):
         assert count == 1 and oldest < datetime.now(UTC) - timedelta(days=29)
     finally:
         relay.close()
+
+
+def test_a_batch_the_broker_never_confirms_stays_unsent(
+    plumbing, broker, proxy, unique, monkeypatch
+):
+    monkeypatch.setattr(relay_module, "CONFIRM_TIMEOUT_SECONDS", 1.0)
+    service = f"t{unique}"
+    queue = broker.make_queue(f"{service}.#", f"test.relay.{unique}")
+    relay = OutboxRelay(plumbing.engine, plumbing.outbox, proxy.url(), exchange=broker.exchange)
+    try:
+        first = event(service, seq=1)
+        plumbing.commit_events(first)
+        assert relay.relay_once() == 1
+        proxy.answering.clear()  # the broker takes the message but its confirm never comes
+        second = event(service, seq=2)
+        plumbing.commit_events(second)
+        with pytest.raises(ConfirmTimeout):
+            relay.relay_once()
+        assert relay.backlog()[0] == 1
+        proxy.answering.set()
+        proxy.cut()
+        assert relay.relay_once() == 1
+        assert relay.backlog() == (0, None)
+    finally:
+        relay.close()
+    ids = [json.loads(body)["id"] for _, _, body in read_queue(broker, queue, expected=3)]
+    # The unconfirmed message may have reached the queue: sent again, a duplicate, never lost.
+    assert ids[0] == first.id and set(ids[1:]) == {second.id}
+
+
+def test_a_message_the_broker_refuses_stays_unsent(plumbing, broker, amqp_url, unique, caplog):
+    caplog.set_level(logging.WARNING, logger="services.common.relay")
+    service = f"t{unique}"
+    queue = f"test.relay.{unique}"
+    # A full queue that refuses further publishes: the broker nacks them.
+    broker.queue_declare(
+        queue, durable=True, arguments={"x-max-length": 1, "x-overflow": "reject-publish"}
+    )
+    broker.queue_bind(queue, broker.exchange, routing_key=f"{service}.#")
+    relay = OutboxRelay(
+        plumbing.engine, plumbing.outbox, amqp_url, max_backoff=0.3, exchange=broker.exchange
+    )
+    try:
+        accepted, refused = event(service, seq=1), event(service, seq=2)
+        plumbing.commit_events(accepted, refused)
+        assert relay.relay_once() == 1
+        outbox = plumbing.outbox
+        with plumbing.engine.connect() as conn:
+            unsent = conn.execute(
+                select(outbox.c.event_id, outbox.c.attempts).where(outbox.c.published_at.is_(None))
+            ).all()
+        assert [tuple(row) for row in unsent] == [(refused.id, 1)]
+        assert any("nacked" in r.getMessage() for r in caplog.records)
+
+        assert [p.message_id for _, p, _ in read_queue(broker, queue, expected=1)] == [accepted.id]
+        time.sleep(0.35)
+        assert relay.relay_once() == 1
+        assert relay.backlog() == (0, None)
+        assert [p.message_id for _, p, _ in read_queue(broker, queue, expected=1)] == [refused.id]
+    finally:
+        relay.close()
+        broker.queue_delete(queue)
+
+
+def test_the_relay_uses_only_public_pika_api():
+    """Private attributes (`BlockingChannel._impl` once) change without notice between
+    releases; the relay touches underscored names of its own objects only."""
+    tree = ast.parse(inspect.getsource(relay_module))
+    private = [
+        f"line {node.lineno}: {ast.unparse(node)}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute)
+        and node.attr.startswith("_")
+        and not node.attr.startswith("__")
+        and not (isinstance(node.value, ast.Name) and node.value.id in {"self", "link"})
+    ]
+    assert private == []
