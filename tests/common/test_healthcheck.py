@@ -17,8 +17,6 @@ from services.common import healthcheck
 from services.common.calendar_sync import calendar_state_table
 from services.common.http import create_flask_app
 from services.common.outbox import plumbing_tables
-from services.common.runtime import build_runtime
-from services.common.settings import Settings
 from tests.conftest import ROOT, free_port
 
 
@@ -30,17 +28,13 @@ def _metadata() -> MetaData:
 
 
 @pytest.fixture
-def serve(make_settings, database_url):
+def serve(make_chassis_runtime, database_url):
     """Serves a throwaway chassis app on a free port; `migrated=False` leaves its database
     empty, as a container is before `migrate` has run."""
-    servers, runtimes = [], []
+    servers = []
 
     def start(*, migrated: bool = True) -> int:
-        metadata = _metadata()
-        rt = build_runtime(make_settings(Settings, "test", database_url), metadata)
-        runtimes.append(rt)
-        if migrated:
-            metadata.create_all(rt.engine)
+        rt = make_chassis_runtime(_metadata(), database_url, migrated=migrated)
         app = create_flask_app(rt, title="Test", description="test", blueprints=[])
         server = make_server("127.0.0.1", free_port(), app, threaded=True)
         threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -50,8 +44,6 @@ def serve(make_settings, database_url):
     yield start
     for server in servers:
         server.shutdown()
-    for rt in runtimes:
-        rt.dispose()
 
 
 def run_check(*args: str, **env: str) -> subprocess.CompletedProcess:

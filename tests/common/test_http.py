@@ -12,8 +12,6 @@ from services.common.errors import NotFound
 from services.common.events import new_event
 from services.common.http import PAGE, create_flask_app, paginate, public_rate_limited, runtime
 from services.common.outbox import plumbing_tables
-from services.common.runtime import build_runtime
-from services.common.settings import Settings
 
 metadata = MetaData()
 plumbing_tables(metadata)
@@ -60,15 +58,9 @@ def get_thing(thing_id):
 
 
 @pytest.fixture
-def app(database_url, make_settings):
-    settings = make_settings(Settings, "test", database_url, PUBLIC_RATE_LIMIT="3/minute", MAX_BODY_BYTES="2048")
-    rt = build_runtime(settings, metadata)
-    metadata.create_all(rt.engine)
-    with rt.uow() as uow:
-        rt.calendar_sync.seed(uow.session)
-        uow.commit()
-    yield create_flask_app(rt, title="Test", description="test", blueprints=[blp])
-    rt.dispose()
+def app(database_url, make_chassis_runtime):
+    rt = make_chassis_runtime(metadata, database_url, PUBLIC_RATE_LIMIT="3/minute", MAX_BODY_BYTES="2048")
+    return create_flask_app(rt, title="Test", description="test", blueprints=[blp])
 
 
 def test_unknown_fields_and_validation_give_422_in_the_one_shape(app):

@@ -15,8 +15,7 @@ from services.common.errors import NotFound
 from services.common.http import create_flask_app, public_rate_limited
 from services.common.outbox import plumbing_tables
 from services.common.ratelimit import RateLimiter, WorkerMemoryStorage
-from services.common.runtime import build_runtime
-from services.common.settings import Settings, SettingsError
+from services.common.settings import SettingsError
 
 T0 = 1_700_000_000.25
 
@@ -81,22 +80,12 @@ def flaky():
 
 
 @pytest.fixture
-def make_app(sqlite_url, make_settings):
-    runtimes = []
-
+def make_app(sqlite_url, make_chassis_runtime):
     def make(**env):
-        settings = make_settings(Settings, "test", sqlite_url, **{"PUBLIC_RATE_LIMIT": "3/minute", **env})
-        rt = build_runtime(settings, metadata)
-        runtimes.append(rt)
-        metadata.create_all(rt.engine)
-        with rt.uow() as uow:
-            rt.calendar_sync.seed(uow.session)
-            uow.commit()
+        rt = make_chassis_runtime(metadata, sqlite_url, **{"PUBLIC_RATE_LIMIT": "3/minute", **env})
         return create_flask_app(rt, title="Test", description="test", blueprints=[blp])
 
-    yield make
-    for rt in runtimes:
-        rt.dispose()
+    return make
 
 
 def limit_headers(response) -> dict[str, str]:
