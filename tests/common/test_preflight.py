@@ -1,18 +1,11 @@
 """`make run` checks the broker first and says what to do in one line."""
 
-import socket
-
 from services.common import preflight
-
-
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.conftest import free_port
 
 
 def test_an_unreachable_broker_is_one_clear_line(monkeypatch, capsys):
-    monkeypatch.setenv("AMQP_URL", f"amqp://guest:guest@127.0.0.1:{_closed_port()}/%2F")
+    monkeypatch.setenv("AMQP_URL", f"amqp://guest:guest@127.0.0.1:{free_port()}/%2F")
     assert preflight.main() == 1
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and "RabbitMQ is not reachable" in err and "rabbitmq-server" in err

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import uuid
 
 import psycopg
@@ -15,20 +14,14 @@ from services.notifier import handlers
 from services.notifier.app import create_app, make_runtime
 from services.notifier.config import NotifierSettings
 from services.notifier.consumers import events_consumer
-from tests.conftest import PG_ADMIN_URL
+from tests.conftest import PG_ADMIN_URL, free_port
 from tests.notifier.notifier_support import SmtpSink
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
 def smtp():
     sink = SmtpSink()
-    port = _free_port()
+    port = free_port()
     controller = Controller(sink, hostname="127.0.0.1", port=port)
     controller.start()
     sink.port = port

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 
 from services.common.calendar import WorkingCalendar
@@ -11,6 +9,7 @@ from services.common.settings import SettingsError
 from services.notifier import messages
 from services.notifier.config import NotifierSettings
 from services.notifier.email import Mailer, MailError, build_message, render
+from tests.conftest import free_port
 from tests.notifier.notifier_support import wib
 
 CAL = WorkingCalendar()
@@ -46,10 +45,7 @@ def test_a_message_is_multipart_and_marked_automatic(make_settings):
 
 
 def test_an_unreachable_server_is_a_passing_failure(make_settings):
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    mailer = Mailer(settings(make_settings, SMTP_HOST="127.0.0.1", SMTP_PORT=str(port),
+    mailer = Mailer(settings(make_settings, SMTP_HOST="127.0.0.1", SMTP_PORT=str(free_port()),
                              SMTP_TIMEOUT_SECONDS="2"))
     with pytest.raises(MailError) as info:
         mailer.send("kadis@dinkes.go.id", notice())
