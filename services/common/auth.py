@@ -1,4 +1,4 @@
-"""Staff authentication with bearer JWTs, and the secrets that let citizens follow a case.
+"""Staff authentication with bearer JWTs.
 
 Staff log in at the regency's identity provider, never here: a service only verifies the
 token it is handed. Development signs tokens with a shared secret (HS256); production
@@ -11,18 +11,15 @@ Authorisation here is coarse: who is logged in and which roles they hold. Whethe
 officer may touch one particular case is the service's decision; `require_opd_access` is
 the shared building block for the OPD rule.
 
-Citizens have no account. A submission hands them a random access secret once; the
-service stores only its hash.
+Citizens have no account and never authenticate here: their case tokens are
+`services.common.citizen`'s.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
-import hmac
 import logging
 import os
-import secrets
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -383,31 +380,6 @@ def _document_security(wrapper: Any) -> None:
     apidoc = deepcopy(getattr(wrapper, "_apidoc", {}))
     apidoc.setdefault("manual_doc", {})["security"] = [{SECURITY_SCHEME_NAME: []}]
     wrapper._apidoc = apidoc
-
-
-# --- Citizen access secrets ----------------------------------------------------------------
-
-
-def new_access_token() -> tuple[str, str]:
-    """Return (secret to show the citizen once, hash to store).
-
-    The secret carries 256 random bits, so a plain SHA-256 is enough: slow password
-    hashes exist to resist guessing low-entropy human passwords, and no amount of guessing
-    reaches a 256-bit value. A fast hash also keeps each lookup cheap under load.
-    """
-    secret = secrets.token_urlsafe(32)
-    return secret, hash_access_token(secret)
-
-
-def hash_access_token(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
-
-
-def verify_access_token(secret: str | None, stored_hash: str | None) -> bool:
-    """Constant-time check of a presented secret against the stored hash."""
-    if not isinstance(secret, str) or not secret or not isinstance(stored_hash, str):
-        return False
-    return hmac.compare_digest(hash_access_token(secret).encode(), stored_hash.encode())
 
 
 # --- Command line: development tokens -------------------------------------------------------

@@ -7,17 +7,20 @@ to a shared record need the record's ETag in `If-Match`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
-from functools import wraps
-from typing import Any
 
 from flask import Response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from services.common.auth import Principal, current_principal, roles_required
-from services.common.errors import DomainError, Forbidden
+from services.common.auth import current_principal, roles_required
+from services.common.citizen import (
+    REISSUE_ANSWER,
+    ReissueAnswerSchema,
+    ReissueSchema,
+    citizen_rate_limited,
+    run_detached,
+)
 from services.common.http import (
     if_match_header,
     note_in_access_log,
@@ -60,18 +63,6 @@ blp = Blueprint(
     ),
 )
 
-TOKEN_HEADER = "X-Access-Token"  # noqa: S105 - a header name, not a secret
-TOKEN_DOC = {
-    "parameters": [
-        {
-            "in": "header",
-            "name": TOKEN_HEADER,
-            "required": False,
-            "schema": {"type": "string"},
-            "description": "Token akses pemohon (diberikan sekali saat pengajuan).",
-        }
-    ]
-}
 IF_MATCH_DOC = {
     "parameters": [
         {
@@ -84,10 +75,7 @@ IF_MATCH_DOC = {
     ]
 }
 STAFF = domain.STAFF_ROLES
-
-
-class Unauthenticated(DomainError):
-    status = 401
+ACCESS = handlers.ACCESS
 
 
 def now() -> datetime:
@@ -97,42 +85,6 @@ def now() -> datetime:
 def _endpoint() -> str:
     rule = request.url_rule.rule if request.url_rule else request.path
     return f"{request.method} {rule}"
-
-
-def _caller() -> tuple[Principal | None, str | None]:
-    """(staff, None) for a valid bearer token, (None, token) for a citizen's secret."""
-    principal = current_principal()
-    if principal is not None:
-        if not principal.has_role(*STAFF):
-            raise Forbidden("Peran Anda tidak mencakup layanan PPID.")
-        return principal, None
-    token = request.headers.get(TOKEN_HEADER)
-    if not token:
-        raise Unauthenticated(
-            f"Sertakan token akses permohonan pada header {TOKEN_HEADER}, atau masuk sebagai petugas."
-        )
-    return None, token
-
-
-def _citizen_token() -> str:
-    token = request.headers.get(TOKEN_HEADER)
-    if not token:
-        raise Unauthenticated(f"Sertakan token akses permohonan pada header {TOKEN_HEADER}.")
-    return token
-
-
-def citizen_rate_limited(view: Callable) -> Callable:
-    """The public rate limit for citizens; staff with a bearer token are not throttled, as a
-    whole office may share one address."""
-    limited = public_rate_limited(view)
-
-    @wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if request.headers.get("Authorization"):
-            return view(*args, **kwargs)
-        return limited(*args, **kwargs)
-
-    return wrapper
 
 
 def _with_etag(result: tuple[dict, str], status: int = 200):
@@ -194,12 +146,29 @@ class OfflineRequests(MethodView):
 @blp.route("/requests/<string:number>")
 class RequestItem(MethodView):
     @citizen_rate_limited
-    @blp.doc(**TOKEN_DOC)
+    @blp.doc(**ACCESS.doc)
     @blp.response(200, RequestSchema)
     def get(self, number):
         """Lihat permohonan (petugas, atau pemohon dengan token akses)"""
-        staff, token = _caller()
+        staff, token = ACCESS.caller()
         return _with_etag(handlers.get_request(runtime(), number, now=now(), staff=staff, token=token))
+
+
+@blp.route("/requests/<string:number>/access-token")
+class AccessToken(MethodView):
+    @public_rate_limited
+    @blp.arguments(ReissueSchema)
+    @blp.response(202, ReissueAnswerSchema)
+    def post(self, data, number):
+        """Minta token akses baru bila token hilang; dikirim ke alamat email pengajuan
+
+        Jawabannya selalu sama, baik nomor dan alamat cocok maupun tidak. Bila cocok, token
+        baru dikirim ke alamat email yang dicantumkan saat pengajuan dan token lama tidak
+        berlaku lagi.
+        """
+        rt = runtime()
+        run_detached(lambda: handlers.reissue_access_token(rt, number, data["email"]))
+        return {"message": REISSUE_ANSWER}
 
 
 @blp.route("/requests/<string:number>/applicant")
@@ -217,11 +186,11 @@ class RequestApplicant(MethodView):
 @blp.route("/requests/<string:number>/personal-data-access")
 class PersonalDataAccessLog(MethodView):
     @public_rate_limited
-    @blp.doc(**TOKEN_DOC)
+    @blp.doc(**ACCESS.doc)
     @blp.response(200, AccessEntrySchema(many=True))
     def get(self, number):
         """Catatan siapa yang membuka data pribadi pemohon (UU 27/2022), dengan token akses"""
-        return handlers.personal_data_accesses(runtime(), number, token=_citizen_token())
+        return handlers.personal_data_accesses(runtime(), number, token=ACCESS.token())
 
 
 @blp.route("/requests/<string:number>/assignment")
@@ -289,16 +258,16 @@ class NoticeItem(MethodView):
         )
 
     @citizen_rate_limited
-    @blp.doc(**TOKEN_DOC)
+    @blp.doc(**ACCESS.doc)
     @blp.response(200, NoticeSchema)
     def get(self, number):
         """Pemberitahuan tertulis (petugas, atau pemohon dengan token akses)"""
-        staff, token = _caller()
+        staff, token = ACCESS.caller()
         return handlers.get_notice(runtime(), number, staff=staff, token=token)
 
 
 def _printed(number: str, kind: str) -> Response:
-    staff, token = _caller()
+    staff, token = ACCESS.caller()
     document = handlers.notice_document(
         runtime(), number, now=now(), endpoint=_endpoint(), staff=staff, token=token
     )
@@ -315,7 +284,7 @@ def _printed(number: str, kind: str) -> Response:
 @blp.route("/requests/<string:number>/notice.html")
 class NoticeHtml(MethodView):
     @citizen_rate_limited
-    @blp.doc(**TOKEN_DOC, responses={"200": {"description": "Pemberitahuan tertulis (HTML)", "content": {"text/html": {}}}})
+    @blp.doc(**ACCESS.doc, responses={"200": {"description": "Pemberitahuan tertulis (HTML)", "content": {"text/html": {}}}})
     def get(self, number):
         """Pemberitahuan tertulis siap cetak (HTML)"""
         return _printed(number, "html")
@@ -324,7 +293,7 @@ class NoticeHtml(MethodView):
 @blp.route("/requests/<string:number>/notice.pdf")
 class NoticePdf(MethodView):
     @citizen_rate_limited
-    @blp.doc(**TOKEN_DOC, responses={"200": {"description": "Pemberitahuan tertulis (PDF)", "content": {"application/pdf": {}}}})
+    @blp.doc(**ACCESS.doc, responses={"200": {"description": "Pemberitahuan tertulis (PDF)", "content": {"application/pdf": {}}}})
     def get(self, number):
         """Pemberitahuan tertulis siap cetak (PDF)"""
         return _printed(number, "pdf")
@@ -333,10 +302,10 @@ class NoticePdf(MethodView):
 @blp.route("/requests/<string:number>/notice/attachments/<int:attachment_id>")
 class NoticeAttachment(MethodView):
     @citizen_rate_limited
-    @blp.doc(**TOKEN_DOC, responses={"200": {"description": "Berkas lampiran"}})
+    @blp.doc(**ACCESS.doc, responses={"200": {"description": "Berkas lampiran"}})
     def get(self, number, attachment_id):
         """Unduh lampiran pemberitahuan tertulis"""
-        staff, token = _caller()
+        staff, token = ACCESS.caller()
         filename, content_type, content = handlers.get_attachment(
             runtime(), number, attachment_id, staff=staff, token=token
         )
@@ -350,24 +319,24 @@ class NoticeAttachment(MethodView):
 @blp.route("/requests/<string:number>/withdrawal")
 class Withdrawal(MethodView):
     @public_rate_limited
-    @blp.doc(**TOKEN_DOC)
+    @blp.doc(**ACCESS.doc)
     @blp.arguments(WithdrawSchema)
     @blp.response(200, RequestSchema)
     def post(self, data, number):
         """Cabut permohonan (pemohon, dengan token akses)"""
-        return handlers.withdraw(runtime(), number, data.get("reason"), token=_citizen_token(), now=now())
+        return handlers.withdraw(runtime(), number, data.get("reason"), token=ACCESS.token(), now=now())
 
 
 @blp.route("/requests/<string:number>/objections")
 class RequestObjections(MethodView):
     @public_rate_limited
-    @blp.doc(**TOKEN_DOC)
+    @blp.doc(**ACCESS.doc)
     @blp.arguments(ObjectionInSchema)
     @blp.response(201, ObjectionSchema)
     def post(self, data, number):
         """Ajukan keberatan kepada Atasan PPID (Pasal 35 huruf a-g), dengan token akses"""
         return handlers.file_objection(
-            runtime(), number, data["grounds"], data["statement"], token=_citizen_token(), now=now()
+            runtime(), number, data["grounds"], data["statement"], token=ACCESS.token(), now=now()
         )
 
 
@@ -392,11 +361,11 @@ class Objections(MethodView):
 @blp.route("/objections/<string:number>")
 class ObjectionItem(MethodView):
     @citizen_rate_limited
-    @blp.doc(**TOKEN_DOC)
+    @blp.doc(**ACCESS.doc)
     @blp.response(200, ObjectionSchema)
     def get(self, number):
         """Lihat keberatan (petugas, atau pemohon dengan token akses permohonannya)"""
-        staff, token = _caller()
+        staff, token = ACCESS.caller()
         return _with_etag(handlers.get_objection(runtime(), number, now=now(), staff=staff, token=token))
 
 

@@ -16,11 +16,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import func, literal, or_, select
+from sqlalchemy import func, literal, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from services.common import sla
-from services.common.auth import Principal, new_access_token, verify_access_token
+from services.common.auth import Principal
+from services.common.citizen import CitizenAccess, LostToken, TokenMail, issue_token, reissue_token
 from services.common.concurrency import require_match
 from services.common.errors import Forbidden, Invalid, NotFound
 from services.common.events import Event
@@ -29,6 +30,7 @@ from services.common.runtime import Runtime
 from services.ppid import domain
 from services.ppid import events as ev
 from services.ppid.models import (
+    NUMBERS,
     OBJECTION_SEARCH,
     REQUEST_SEARCH,
     Applicant,
@@ -43,7 +45,7 @@ from services.ppid.models import (
 )
 from services.ppid.presenters import CITIZEN, STAFF, Presenter, etag
 from services.ppid.privacy import PURPOSES, record_access
-from services.ppid.submission_store import counter_upsert, store_submission
+from services.ppid.submission_store import store_submission
 
 
 @dataclass(frozen=True)
@@ -71,14 +73,8 @@ def _local_year(rt: Runtime, at: datetime) -> int:
 
 
 def next_sequence(session: Session, kind: str, year: int) -> int:
-    """The next number of `kind` in `year`, gap-free.
-
-    One upsert increments the counter row and returns the new value. The row stays locked
-    until the surrounding transaction ends, so concurrent submissions take numbers one
-    after the other, and a rollback gives the number back.
-    """
-    dialect = session.get_bind().dialect.name
-    return session.execute(counter_upsert(dialect, kind, year)).scalar_one()
+    """The next number of `kind` in `year`, gap-free (`services.common.numbering`)."""
+    return NUMBERS.next(session, kind, year).sequence
 
 
 # -- loading and checks ----------------------------------------------------------------------
@@ -124,9 +120,11 @@ def _load_objection(session: Session, number: str, *, lock: bool = False) -> Obj
     return objection
 
 
+ACCESS = CitizenAccess(case_noun="permohonan", service="PPID", staff_roles=tuple(domain.STAFF_ROLES))
+
+
 def _check_token(request: Request, token: str | None) -> None:
-    if not verify_access_token(token, request.access_token_hash):
-        raise Forbidden("Token akses tidak sesuai untuk permohonan ini.")
+    ACCESS.check(token, request.access_token_hash)
 
 
 def _check_version(number: str, version: int, if_match: str | None) -> None:
@@ -185,7 +183,7 @@ def submit_request(
     assign_named = rt.settings.assign_named_opd
     opd = requested_opd if (requested_opd and assign_named) else None
     status = domain.ASSIGNED if opd else domain.RECEIVED
-    secret, token_hash = new_access_token()
+    secret, token_hash = issue_token()
     year = _local_year(rt, now)
     attorney = data.get("power_of_attorney") or {}
     phone = data.get("phone")
@@ -291,6 +289,53 @@ def register_offline_request(
     return submit_request(
         rt, data, now=now, channel=data["channel"], submitted_at=submitted_at, staff=staff
     )
+
+
+# -- a lost access token ---------------------------------------------------------------------
+
+
+def reissue_access_token(rt: Runtime, number: str, email: str) -> bool:
+    """Mail a new access token to the applicant if `email` is the address they gave; the old
+    token stops working. The caller must not reveal the result (`services.common.citizen`)."""
+    return reissue_token(rt, number, email, _LOST_TOKEN)
+
+
+def _contact_email(session: Session, number: str) -> str | None:
+    if domain.parse_number(number) is None or not number.startswith(domain.REQUEST_PREFIX):
+        return None
+    return session.scalar(
+        select(Applicant.email).join(Request, Request.id == Applicant.request_id).where(Request.number == number)
+    )
+
+
+def _store_token_hash(session: Session, number: str, token_hash: str) -> None:
+    # A table update rather than the ORM's: the token is no part of what staff edit, so the
+    # record's version (its ETag) stays as it is.
+    table = Request.__table__
+    session.execute(update(table).where(table.c.number == number).values(access_token_hash=token_hash))
+
+
+def _token_mail(number: str, secret: str) -> TokenMail:
+    return TokenMail(
+        subject=f"Token akses baru permohonan informasi {number}",
+        text=(
+            "Yth. Pemohon informasi publik,\n\n"
+            f"Kami menerima permintaan token akses baru untuk permohonan nomor {number}.\n\n"
+            f"Token akses baru Anda:\n\n    {secret}\n\n"
+            "Untuk memantau permohonan, gunakan nomor permohonan dan token ini di layanan PPID "
+            "(aplikasi mengirim token pada header X-Access-Token). Token yang lama sudah tidak "
+            "berlaku. Simpan token ini dan jangan berikan kepada siapa pun: petugas PPID tidak "
+            "pernah memintanya.\n\n"
+            "Jika Anda tidak meminta token baru, seseorang yang mengetahui nomor permohonan dan "
+            "alamat email Anda telah memintanya. Permohonan Anda tetap aman: token lama tidak "
+            "berlaku lagi dan token baru hanya dikirim ke alamat ini. Gunakan token di atas, dan "
+            "hubungi PPID bila hal ini terulang.\n\n"
+            "Email ini dikirim otomatis; mohon tidak membalasnya.\n"
+        ),
+    )
+
+
+_LOST_TOKEN = LostToken(contact_email=_contact_email, store_hash=_store_token_hash, mail=_token_mail)
 
 
 # -- reading ---------------------------------------------------------------------------------

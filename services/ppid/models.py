@@ -29,6 +29,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from services.common.calendar_sync import calendar_state_table
 from services.common.db import NAMING_CONVENTION, UtcDateTime
 from services.common.listing import Search
+from services.common.numbering import Numbering, number_counter_table
 from services.common.outbox import plumbing_tables
 
 
@@ -44,18 +45,15 @@ def _in(column: str, values) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
+# Gap-free yearly numbers of requests (`PPID`) and objections (`KBR`): services.common.numbering.
+number_counters = number_counter_table(Base.metadata)
+NUMBERS = Numbering(number_counters)
+
+
 class NumberCounter(Base):
-    """The last number given per kind (`PPID`, `KBR`) and year.
+    """The last number given per prefix (`kind`) and year, for reading it with the ORM."""
 
-    Incremented in the same transaction that inserts the numbered row, so a rollback
-    returns the number and numbers stay gap-free; the row lock orders concurrent writers.
-    """
-
-    __tablename__ = "number_counters"
-
-    kind: Mapped[str] = mapped_column(String(8), primary_key=True)
-    year: Mapped[int] = mapped_column(Integer, primary_key=True)
-    last_value: Mapped[int] = mapped_column(Integer, nullable=False)
+    __table__ = number_counters
 
 
 class Request(Base):
@@ -342,6 +340,7 @@ class PersonalDataAccess(Base):
     purpose: Mapped[str] = mapped_column(String(64), nullable=False)
     endpoint: Mapped[str] = mapped_column(String(200), nullable=False)
     reason: Mapped[str | None] = mapped_column(String(500))
+
 
 
 # What a staff list's `q` searches: the number, the information asked for and the OPD; the

@@ -32,10 +32,8 @@ from services.common.auth import (
     init_auth,
     login_required,
     mint_token,
-    new_access_token,
     require_opd_access,
     roles_required,
-    verify_access_token,
 )
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -557,29 +555,6 @@ def test_current_principal_without_init_auth_is_a_programming_error():
     with app.test_request_context(headers={"Authorization": "Bearer x"}):
         with pytest.raises(RuntimeError, match="init_auth"):
             current_principal()
-
-
-# --- Citizen access secrets ------------------------------------------------------------------
-
-
-def test_access_token_roundtrip():
-    secret, stored = new_access_token()
-    assert len(secret) >= 43
-    assert stored == hashlib.sha256(secret.encode()).hexdigest()
-    assert secret not in stored
-    assert verify_access_token(secret, stored)
-
-
-def test_access_token_wrong_secret():
-    secret, stored = new_access_token()
-    other, _ = new_access_token()
-    assert other != secret
-    assert not verify_access_token(other, stored)
-    assert not verify_access_token(secret[:-1], stored)
-    assert not verify_access_token("", stored)
-    assert not verify_access_token(None, stored)
-    assert not verify_access_token(secret, None)
-    assert not verify_access_token(secret, "ü-not-hex")
 
 
 # --- Command line ----------------------------------------------------------------------------

@@ -36,3 +36,18 @@ def test_configured_limit_counts_submissions_and_spares_staff(tmp_path):
         assert staff == [200] * 10
     finally:
         env.rt.dispose()
+
+
+def test_asking_for_a_new_token_is_limited_like_any_public_form(tmp_path):
+    """A flood of guesses (number, address) is refused with 429; every answer before it is
+    the same 202."""
+    env = build_env(f"sqlite:///{tmp_path / 'rl-token.db'}", "sqlite", PUBLIC_RATE_LIMIT="3/minute")
+    env.clock.set(T0)
+    try:
+        body = {"email": REQUEST_BODY["email"]}
+        answers = [env.client.post(f"/api/v1/requests/PPID-2026-{n:06d}/access-token", json=body)
+                   for n in range(1, 6)]
+        assert [a.status_code for a in answers] == [202, 202, 202, 429, 429]
+        assert len({a.get_data() for a in answers[:3]}) == 1
+    finally:
+        env.rt.dispose()
