@@ -166,14 +166,16 @@ class _Matches(ColumnElement):
         self.terms = terms
 
 
+# In parentheses: the statement around sees one opaque element and adds none, and an OR
+# inside must not bind looser than the AND of the other conditions (the OPD scope).
 @compiles(_Matches)
 def _compile_like(element: _Matches, compiler: Any, **kw: Any) -> str:
-    return compiler.process(element.search._like(element.terms), **kw)
+    return f"({compiler.process(element.search._like(element.terms), **kw)})"
 
 
 @compiles(_Matches, "postgresql")
 def _compile_full_text(element: _Matches, compiler: Any, **kw: Any) -> str:
-    return compiler.process(element.search._full_text(element.terms), **kw)
+    return f"({compiler.process(element.search._full_text(element.terms), **kw)})"
 
 
 class SearchText(fields.String):

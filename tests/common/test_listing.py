@@ -87,6 +87,17 @@ def test_search_finds_rows_by_every_word_on_both_databases(engine, q, expected):
     assert total == len(expected)
 
 
+@pytest.mark.parametrize("q", ["DBD", "dbd 2025", "ppid"])
+def test_a_search_never_widens_the_other_conditions(engine, q):
+    # A search over several columns is an OR inside; beside an OPD condition it must stay
+    # one term of the AND, or another OPD's rows would match through it.
+    stmt = SEARCH.apply(select(cases.c.number).where(cases.c.opd == "dpupr"), q)
+    with Session(engine) as session:
+        found = session.scalars(stmt).all()
+    assert all(number == "PPID-2026-000002" for number in found)
+    assert "PPID-2026-000001" not in found
+
+
 def test_a_page_is_cut_after_the_search_and_the_total_counts_every_page(engine):
     assert _numbers(engine, "ppid", Page(1, 1)) == (["PPID-2026-000002"], 3)
     assert _numbers(engine, "ppid", Page(5, 10)) == ([], 3)
