@@ -35,6 +35,7 @@ never half of each. Library holidays are computed once per year and cached.
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -48,6 +49,7 @@ import holidays
 
 COUNTRY = "ID"
 LANGUAGE = "id"
+log = logging.getLogger("simpul.calendar")
 END_OF_DAY = time(23, 59, 59)
 
 WEEKDAYS_ID = ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu")
@@ -213,6 +215,28 @@ def parse_overrides(doc: Mapping[str, Any]) -> tuple[list[AddedDay], list[Remove
     return list(snapshot.added.values()), list(snapshot.removed.values())
 
 
+def warn_without_next_years_joint_leave(cal: WorkingCalendar, now: datetime) -> bool:
+    """Log a warning when the calendar knows no cuti bersama for the year after `now`.
+
+    Called when a process starts, so the operator learns of it months before deadlines in
+    that year are counted over joint-leave days as if they were working days. True when
+    it warned.
+    """
+    _require_aware(now, "now")
+    year = now.astimezone(cal.tz).year + 1
+    if cal.knows_joint_leave(year):
+        return False
+    log.warning(
+        "the working-day calendar knows no cuti bersama (joint leave) for %s: holidays %s lists "
+        "none and no operator exception adds any, so deadlines in %s will count those days as "
+        "working days. Upgrade the holidays package, or add the decree's days as calendar "
+        "exceptions at the notifier.",
+        year, holidays.__version__, year,
+        extra={"year": year, "holidays_version": holidays.__version__},
+    )
+    return True
+
+
 def format_date_id(day: date) -> str:
     """`Senin, 16 Maret 2026`."""
     return f"{WEEKDAYS_ID[day.weekday()]}, {day.day} {MONTHS_ID[day.month - 1]} {day.year}"
@@ -343,6 +367,17 @@ class WorkingCalendar:
     def is_working_day(self, day: date) -> bool:
         _require_date(day, "day")
         return self._day_off(day, self._overrides) is None
+
+    def knows_joint_leave(self, year: int) -> bool:
+        """Whether any cuti bersama of `year` is known: the library's or an operator's day.
+
+        The joint-leave days are decreed late in the year before; a `holidays` release older
+        than the decree lists none and, for Islamic holidays, only estimates.
+        """
+        library = self._library_days(year).values()
+        if any(off.kind is DayOffKind.JOINT_LEAVE for off in library):
+            return True
+        return any(day.year == year for day in self._overrides.added)
 
     def library_day_off(self, day: date) -> DayOff | None:
         """The national holiday or joint leave the `holidays` package lists on `day`.

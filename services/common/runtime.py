@@ -10,7 +10,7 @@ from sqlalchemy import Engine, MetaData, Table
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.common.auth import JwtVerifier
-from services.common.calendar import WorkingCalendar
+from services.common.calendar import WorkingCalendar, warn_without_next_years_joint_leave
 from services.common.calendar_sync import CalendarSync
 from services.common.db import make_engine, make_session_factory
 from services.common.opd import OpdRegistry
@@ -55,7 +55,7 @@ def build_runtime(
         tz=settings.timezone,
     )
     opds = OpdRegistry.from_file(settings.opd_file)
-    return Runtime(
+    rt = Runtime(
         settings=settings,
         engine=engine,
         session_factory=make_session_factory(engine),
@@ -69,3 +69,5 @@ def build_runtime(
         verifier=JwtVerifier(settings),
         **({"clock": clock} if clock is not None else {}),
     )
+    warn_without_next_years_joint_leave(calendar, rt.clock())
+    return rt

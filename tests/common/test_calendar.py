@@ -558,3 +558,69 @@ def test_explanations_follow_new_overrides_at_once(cal):
     # Each caller gets lists of its own.
     after["counted_days"].clear()
     assert len(cal.explain_due(at, 10)["counted_days"]) == 10
+
+
+# -- the holidays package knows the joint-leave days, and says so when it does not ---------
+
+
+def _lower_bound(package: str) -> tuple[int, ...]:
+    import re
+    import tomllib
+
+    dependencies = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    (spec,) = [d for d in dependencies if re.match(rf"{package}\b", d)]
+    return tuple(int(part) for part in re.search(r">=([0-9.]+)", spec).group(1).split("."))
+
+
+@pytest.mark.parametrize("day, name", [(date(2026, 12, 24), "Natal"), (date(2026, 3, 23), "Idul Fitri"),
+                                       (date(2027, 3, 9), "Idul Fitri"), (date(2027, 12, 24), "Natal")])
+def test_the_installed_holidays_knows_the_2026_and_2027_joint_leave(day, name):
+    off = WorkingCalendar().day_off(day)
+    assert off is not None and off.kind is DayOffKind.JOINT_LEAVE and name in off.name
+
+
+def test_the_required_holidays_version_is_one_that_knows_2027():
+    # 0.104 and older list no cuti bersama for 2027 (checked against each release).
+    assert _lower_bound("holidays") >= (0, 105)
+    installed = tuple(int(p) for p in holidays.__version__.split(".")[:2])
+    assert installed >= _lower_bound("holidays")
+
+
+def test_a_start_in_a_year_whose_next_year_is_known_does_not_warn(caplog):
+    from services.common.calendar import warn_without_next_years_joint_leave
+
+    with caplog.at_level("WARNING", logger="simpul.calendar"):
+        assert warn_without_next_years_joint_leave(WorkingCalendar(), wib(2026, 11, 30)) is False
+    assert not caplog.records
+
+
+def test_a_start_without_next_years_joint_leave_warns(caplog):
+    from services.common.calendar import warn_without_next_years_joint_leave
+
+    # 31 December 2038 17:30 UTC is already 2039 in WIB: the year after is 2040.
+    today = datetime(2038, 12, 31, 17, 30, tzinfo=UTC)
+    with caplog.at_level("WARNING", logger="simpul.calendar"):
+        assert warn_without_next_years_joint_leave(WorkingCalendar(), today) is True
+    (record,) = caplog.records
+    assert record.year == 2040 and "cuti bersama" in record.getMessage() and "2040" in record.getMessage()
+    operator = WorkingCalendar(added=[AddedDay(date(2040, 1, 2), "Cuti bersama tahun baru")])
+    assert warn_without_next_years_joint_leave(operator, today) is False, "an operator's days count"
+
+
+def test_every_process_checks_at_start(caplog, tmp_path, make_settings):
+    from sqlalchemy import MetaData
+
+    from services.common.calendar_sync import calendar_state_table
+    from services.common.outbox import plumbing_tables
+    from services.common.runtime import build_runtime
+    from services.common.settings import Settings
+
+    metadata = MetaData()
+    plumbing_tables(metadata)
+    calendar_state_table(metadata)
+    settings = make_settings(Settings, "test", f"sqlite:///{tmp_path / 'x.db'}")
+    with caplog.at_level("WARNING", logger="simpul.calendar"):
+        build_runtime(settings, metadata, clock=lambda: wib(2026, 11, 30)).dispose()
+        assert not caplog.records
+        build_runtime(settings, metadata, clock=lambda: wib(2039, 6, 1)).dispose()
+    assert [r.year for r in caplog.records] == [2040]
