@@ -25,9 +25,24 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _pg_url_for(dbname: str) -> str:
+def pg_url_for(dbname: str) -> str:
     base = PG_ADMIN_URL.rsplit("/", 1)[0]
     return f"{base}/{dbname}"
+
+
+def create_pg_database(prefix: str = "simpul_test", *, template: str | None = None) -> str:
+    """A new PostgreSQL database with a unique name (a copy of `template` if given)."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    copy = f' TEMPLATE "{template}"' if template else ""
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"{copy}')
+    return name
+
+
+def drop_pg_database(*names: str) -> None:
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        for name in names:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture
@@ -36,16 +51,11 @@ def make_pg_database():
     created: list[str] = []
 
     def make(prefix: str = "simpul_test") -> str:
-        name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        created.append(name)
-        return _pg_url_for(name)
+        created.append(create_pg_database(prefix))
+        return pg_url_for(created[-1])
 
     yield make
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        for name in created:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    drop_pg_database(*created)
 
 
 @pytest.fixture

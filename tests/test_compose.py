@@ -26,14 +26,13 @@ from psycopg.conninfo import conninfo_to_dict
 
 from services.common.registry import load_registry
 from services.common.settings import PROCESS_ENV, Settings
-from tests.conftest import schema_validator
+from tests.conftest import PG_ADMIN_URL, schema_validator
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE = ROOT / "docker-compose.yml"
 INIT_SCRIPT = ROOT / "deploy" / "postgres" / "init" / "10-service-databases.sh"
 ENV_EXAMPLE = ROOT / ".env.example"
 README = ROOT / "README.md"
-PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 # Every service the design names; the init script prepares a database for each, built or not.
 ALL_SERVICES = ("ppid", "lapor", "siber", "notifier")
 _RUNS = re.compile(r"python -m services\.([a-z_]+) (web|worker)\b")

@@ -22,7 +22,7 @@ import pytest
 import requests
 from aiosmtpd.controller import Controller
 
-from tests.conftest import free_port
+from tests.conftest import create_pg_database, drop_pg_database, free_port, pg_url_for
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -153,17 +153,9 @@ def _for_each_queue(amqp_url: str, names: list[str], action: str) -> None:
 
 @pytest.fixture(scope="module")
 def system(tmp_path_factory, amqp_url):
-    import psycopg
-
-    from tests.conftest import PG_ADMIN_URL, _pg_url_for
-
     services = ["ppid", "notifier"]
     work = tmp_path_factory.mktemp("e2e")
-    databases = {s: f"simpul_e2e_{s}_{os.getpid()}" for s in services}
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        for name in databases.values():
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{name}"')
+    databases = {s: create_pg_database(f"simpul_e2e_{s}") for s in services}
     mailbox = MailBox()
     smtp = Controller(mailbox, hostname="127.0.0.1", port=free_port())
     smtp.start()
@@ -183,7 +175,7 @@ def system(tmp_path_factory, amqp_url):
         # The scenario backdates a walk-in request to March, as when paper records of the
         # year are entered late; the default allows 60 days.
         "PPID_OFFLINE_MAX_AGE_DAYS": "400",
-        **{f"{s.upper()}_DATABASE_URL": _pg_url_for(db) for s, db in databases.items()},
+        **{f"{s.upper()}_DATABASE_URL": pg_url_for(db) for s, db in databases.items()},
     }
     _for_each_queue(amqp_url, _queues(services), "queue_purge")
     system = System(env, ports, work)
@@ -204,9 +196,7 @@ def system(tmp_path_factory, amqp_url):
         smtp.stop()
         receiver.close()
         _for_each_queue(amqp_url, _queues(services), "queue_delete")
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-            for name in databases.values():
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        drop_pg_database(*databases.values())
 
 
 def dump_logs(system: System) -> str:

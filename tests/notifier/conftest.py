@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import shutil
-import uuid
 
-import psycopg
 import pytest
 from aiosmtpd.controller import Controller
 
@@ -14,7 +12,7 @@ from services.notifier import handlers
 from services.notifier.app import create_app, make_runtime
 from services.notifier.config import NotifierSettings
 from services.notifier.consumers import events_consumer
-from tests.conftest import PG_ADMIN_URL, free_port
+from tests.conftest import create_pg_database, drop_pg_database, free_port, pg_url_for
 from tests.notifier.notifier_support import SmtpSink
 
 
@@ -61,8 +59,7 @@ def _templates(tmp_path_factory):
     made: dict[str, str] = {}
     yield made
     if "postgresql" in made:
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{made["postgresql"]}" WITH (FORCE)')
+        drop_pg_database(made["postgresql"])
 
 
 def _template(made: dict[str, str], kind: str, tmp_path_factory) -> str:
@@ -72,11 +69,8 @@ def _template(made: dict[str, str], kind: str, tmp_path_factory) -> str:
             _seeded(f"sqlite:///{path}")
             made[kind] = str(path)
         else:
-            name = f"simpul_ntpl_{uuid.uuid4().hex[:10]}"
-            with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-                conn.execute(f'CREATE DATABASE "{name}"')
-            made[kind] = name
-            _seeded(f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}")
+            made[kind] = create_pg_database("simpul_ntpl")
+            _seeded(pg_url_for(made[kind]))
     return made[kind]
 
 
@@ -89,12 +83,9 @@ def migrated(request, tmp_path, tmp_path_factory, _templates):
         shutil.copyfile(template, target)
         yield f"sqlite:///{target}"
         return
-    name = f"simpul_ntest_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-    yield f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    name = create_pg_database("simpul_ntest", template=template)
+    yield pg_url_for(name)
+    drop_pg_database(name)
 
 
 @pytest.fixture

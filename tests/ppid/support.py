@@ -3,23 +3,19 @@ client that knows the request form. The fixtures in conftest.py build on them.""
 
 from __future__ import annotations
 
-import os
-import uuid
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
-
-import psycopg
 
 from services.common.auth import mint_token
 from services.common.migrations import upgrade
 from services.common.settings import Settings
 from services.ppid.app import create_app
 from services.ppid.config import PpidSettings
+from tests.conftest import AMQP_URL, create_pg_database, pg_url_for
+from tests.conftest import drop_pg_database as drop_pg_database  # the PPID tests take it from here
 
 WIB = ZoneInfo("Asia/Jakarta")
-PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-AMQP_URL = os.environ.get("TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
 # Monday 2 March 2026, 09:00 WIB: a plain working morning. Day 10 is Monday 16 March.
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=WIB)
 
@@ -128,19 +124,10 @@ class PpidClient:
 
 
 def new_pg_database() -> str:
-    name = f"simpul_ppid_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return name
+    return create_pg_database("simpul_ppid")
 
 
-def drop_pg_database(name: str) -> None:
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def pg_database_url(name: str) -> str:
-    return f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
+pg_database_url = pg_url_for
 
 
 def build_env(url: str, backend: str, **env: str) -> SimpleNamespace:
