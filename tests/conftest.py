@@ -99,18 +99,19 @@ def schemas_dir() -> Path:
 @pytest.fixture
 def make_settings():
     """Settings for a service under test, as its processes would read them from the env."""
+    return service_settings
 
-    def make(settings_class, service: str, database_url: str, **env: str):
-        environ = {
-            "SIMPUL_ENV": "development",
-            f"{service.upper()}_DATABASE_URL": database_url,
-            "AMQP_URL": AMQP_URL,
-            "PUBLIC_RATE_LIMIT": "100000/minute",
-            **env,
-        }
-        return settings_class.from_env(service, environ)
 
-    return make
+def service_settings(settings_class, service: str, database_url: str, **env: str):
+    """`make_settings` for helpers that are not fixtures (module-scoped apps)."""
+    environ = {
+        "SIMPUL_ENV": "development",
+        f"{service.upper()}_DATABASE_URL": database_url,
+        "AMQP_URL": AMQP_URL,
+        "PUBLIC_RATE_LIMIT": "100000/minute",
+        **env,
+    }
+    return settings_class.from_env(service, environ)
 
 
 @pytest.fixture(scope="session")

@@ -12,8 +12,13 @@ from services.common.migrations import upgrade
 from services.common.settings import Settings
 from services.ppid.app import create_app
 from services.ppid.config import PpidSettings
-from tests.conftest import AMQP_URL, create_pg_database, pg_url_for
-from tests.conftest import drop_pg_database as drop_pg_database  # the PPID tests take it from here
+from tests.conftest import (  # noqa: F401 - the PPID tests take AMQP_URL, drop_pg_database here
+    AMQP_URL,
+    create_pg_database,
+    drop_pg_database,
+    pg_url_for,
+    service_settings,
+)
 
 WIB = ZoneInfo("Asia/Jakarta")
 # Monday 2 March 2026, 09:00 WIB: a plain working morning. Day 10 is Monday 16 March.
@@ -132,16 +137,7 @@ pg_database_url = pg_url_for
 
 def build_env(url: str, backend: str, **env: str) -> SimpleNamespace:
     upgrade("ppid", url)
-    settings = PpidSettings.from_env(
-        "ppid",
-        {
-            "SIMPUL_ENV": "development",
-            "PPID_DATABASE_URL": url,
-            "AMQP_URL": AMQP_URL,
-            "PUBLIC_RATE_LIMIT": "100000/minute",
-            **env,
-        },
-    )
+    settings = service_settings(PpidSettings, "ppid", url, **env)
     clock = Clock()
     app = create_app(settings, clock=clock)
     return SimpleNamespace(
