@@ -22,7 +22,7 @@ import json
 import threading
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,7 @@ from sqlalchemy import (
     MetaData,
     Table,
     Text,
+    delete,
     insert,
     select,
     update,
@@ -51,6 +52,9 @@ REFERENCE_BINDINGS = (f"{CALENDAR_UPDATED}.#", f"{DIRECTORY_UPDATED}.#")
 _CALENDAR_ROW = 1
 _DIRECTORY_ROW = 2
 _NEVER = datetime(1970, 1, 1, tzinfo=UTC)
+# The lists come again every few seconds and applying one twice changes nothing, so the
+# reference consumer's inbox rows are kept a day (enough for any redelivery), not for ever.
+REFERENCE_INBOX_RETENTION = timedelta(days=1)
 
 
 def calendar_state_table(metadata: MetaData) -> Table:
@@ -213,6 +217,21 @@ class CalendarSync:
             .values(version=current.version + 1, document=json.dumps(document), updated_at=at)
         )
         return True
+
+
+def purge_reference_inbox(engine: Engine, inbox: Table, consumer: str, now: datetime) -> int:
+    """Forget the reference consumer's processed events older than a day; returns how many.
+
+    Only that consumer's rows: other consumers' handlers are not idempotent by themselves.
+    """
+    with engine.begin() as conn:
+        result = conn.execute(
+            delete(inbox).where(
+                inbox.c.consumer == consumer,
+                inbox.c.processed_at < now - REFERENCE_INBOX_RETENTION,
+            )
+        )
+    return result.rowcount
 
 
 def changed_at(envelope: dict[str, Any]) -> datetime:

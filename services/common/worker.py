@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from services.common.calendar_sync import REFERENCE_BINDINGS
+from services.common.calendar_sync import REFERENCE_BINDINGS, purge_reference_inbox
 from services.common.consumer import EventConsumer
 from services.common.relay import OutboxRelay
 from services.common.runtime import Runtime
@@ -65,6 +65,15 @@ def calendar_consumer(rt: Runtime) -> EventConsumer:
     return make_consumer(rt, "calendar", REFERENCE_BINDINGS, rt.calendar_sync.handle_event)
 
 
+def reference_inbox_timer(rt: Runtime) -> Timer:
+    consumer = f"{rt.settings.service}.calendar"
+    return Timer(
+        "reference-inbox-retention",
+        3600,
+        lambda: purge_reference_inbox(rt.engine, rt.inbox, consumer, rt.clock()),
+    )
+
+
 def run_worker(
     rt: Runtime,
     *,
@@ -81,7 +90,8 @@ def run_worker(
         poll_seconds=rt.settings.relay_poll_seconds,
     )
     consumers = [*consumers, calendar_consumer(rt)]
-    timers = [*timers, Timer("outbox-retention", 3600, lambda: relay.purge_sent(OUTBOX_RETENTION))]
+    timers = [*timers, Timer("outbox-retention", 3600, lambda: relay.purge_sent(OUTBOX_RETENTION)),
+              reference_inbox_timer(rt)]
     parts: list[tuple[str, Callable[[threading.Event], None]]] = [("relay", relay.run)]
     parts += [(f"consumer:{c.queue}", c.run) for c in consumers]
     parts += [(f"timer:{t.name}", t.loop) for t in timers]

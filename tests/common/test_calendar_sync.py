@@ -124,3 +124,21 @@ def test_a_malformed_directory_is_refused_and_changes_nothing(rt):
                                                      datetime.now(UTC), datetime.now(UTC)))
     rt.calendar_sync.refresh()
     assert "setda" in rt.opds
+
+
+def test_the_reference_consumer_forgets_processed_repeats_after_a_day(rt):
+    from sqlalchemy import insert, select
+
+    from services.common.calendar_sync import purge_reference_inbox
+    from services.common.worker import reference_inbox_timer
+
+    now = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+    rows = [("test.calendar", "old", now - timedelta(days=2)), ("test.calendar", "new", now - timedelta(hours=1)),
+            ("test.orders", "other", now - timedelta(days=30))]
+    with rt.engine.begin() as conn:
+        conn.execute(insert(rt.inbox), [{"consumer": c, "event_id": e, "processed_at": t} for c, e, t in rows])
+    assert purge_reference_inbox(rt.engine, rt.inbox, "test.calendar", now) == 1
+    with rt.engine.connect() as conn:
+        left = set(conn.execute(select(rt.inbox.c.event_id)).scalars())
+    assert left == {"new", "other"}, "other consumers' rows are not the reference consumer's to drop"
+    assert reference_inbox_timer(rt).name == "reference-inbox-retention"
