@@ -25,7 +25,9 @@ from services.common.calendar import WorkingCalendar
 from tests.e2e.conftest import dump_logs, eventually
 from tests.ppid.support import PERSONAL_STRINGS, REQUEST_BODY
 
-pytestmark = pytest.mark.e2e
+# Starting the processes alone may take minutes on a loaded machine: past the suite's timeout,
+# and the waits inside it (migrations, readiness) fail first with their own messages.
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 WIB = ZoneInfo("Asia/Jakarta")
 RECEIVED = datetime(2026, 3, 16, 10, 0, tzinfo=WIB)
 OFFICER, HEAD = "petugas.ppid@dinkes.kapuas.example", "kepala@dinkes.kapuas.example"
