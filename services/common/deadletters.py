@@ -36,6 +36,7 @@ from services.common.consumer import (
 )
 from services.common.relay import AMQP_ERRORS, connection_parameters
 from services.common.settings import DEFAULT_AMQP_URL
+
 REPLAY_COUNT_HEADER = "x-simpul-replayed"
 # Headers describing a previous death: a replayed message starts a fresh life.
 _DEATH_HEADERS = (
