@@ -26,7 +26,7 @@ def is_own(envelope: dict[str, Any]) -> bool:
 def publish(uow: UnitOfWork, *events: Event) -> None:
     uow.publish(*events)
     for event in events:
-        webhooks.enqueue_for_event(uow.session, event.envelope())
+        webhooks.enqueue_for_event(uow.session, event.envelope(), now=event.time)
 
 
 def event(entity: str, action: str, *, subject: str, opd: str | None, data: dict) -> Event:

@@ -61,11 +61,15 @@ class WebhookEndpoint(Base):
     # Start of the current run of failed attempts (NULL after any success): the endpoint is
     # disabled once the run has lasted long enough.
     failing_since: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # The ETag's version: SQLAlchemy sets it on insert and raises it with every ORM update
+    # of the row (and refuses an update whose row changed underneath it).
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False)
     created_by: Mapped[str] = mapped_column(String(255), nullable=False)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False)
     updated_by: Mapped[str] = mapped_column(String(255), nullable=False)
+
+    __mapper_args__ = {"version_id_col": version}
 
 
 class WebhookDelivery(Base):

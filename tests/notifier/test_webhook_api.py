@@ -125,7 +125,9 @@ def test_who_may_subscribe_to_what(sqlite_url, make_client, receiver, auth_heade
         case = (role, opd, payload)
         assert response.status_code == status, (case, response.json)
         if field:
-            assert field in response.json["errors"].get("json", response.json["errors"]), case
+            # Errors of list items are keyed by their path, e.g. `patterns.0`.
+            keys = {key.split(".")[0] for key in response.json["errors"]}
+            assert field in keys, case
         if status == 201:
             assert response.json["opd"] == payload.get("opd", opd), case
 
@@ -238,3 +240,42 @@ def test_the_api_is_documented(sqlite_url, make_client):
         f"{BASE}/{{endpoint_id}}/deliveries/{{delivery_id}}",
         f"{BASE}/{{endpoint_id}}/deliveries/{{delivery_id}}/redeliver",
     } <= set(paths)
+
+
+def test_the_etag_follows_edits_not_delivery_bookkeeping(
+    sqlite_url, make_client, receiver, auth_header
+):
+    """The version behind the ETag is raised by each change an editor makes, once; a failing
+    delivery (which records when the endpoint started failing) leaves it alone."""
+    client, rt = make_client(sqlite_url)
+    dinkes = auth_header("lapor_liaison", opd="dinkes")
+    created = client.post(
+        BASE, json={"url": receiver.url(), "patterns": ["#.dinkes"]}, headers=dinkes
+    )
+    endpoint_id, etag = created.json["id"], created.headers["ETag"]
+    assert created.json["version"] == 1
+
+    with rt.uow() as uow:
+        webhooks.enqueue_for_event(uow.session, event(), now=T0)
+        uow.commit()
+    receiver.answer(500)
+    webhooks.deliver_due(rt, T0)
+    shown = client.get(f"{BASE}/{endpoint_id}", headers=dinkes)
+    assert shown.json["failing_since"].startswith("2026-03-02T09:00:00")
+    assert shown.headers["ETag"] == etag and shown.json["version"] == 1
+
+    changed = client.patch(
+        f"{BASE}/{endpoint_id}", json={"description": "SIMRS"}, headers=dinkes | {"If-Match": etag}
+    )
+    assert changed.status_code == 200 and changed.json["version"] == 2
+    disabled = client.patch(
+        f"{BASE}/{endpoint_id}",
+        json={"enabled": False, "description": "libur"},
+        headers=dinkes | {"If-Match": changed.headers["ETag"]},
+    )
+    assert disabled.status_code == 200 and disabled.json["version"] == 3
+    assert not disabled.json["enabled"]
+    stale = client.patch(
+        f"{BASE}/{endpoint_id}", json={"description": "x"}, headers=dinkes | {"If-Match": etag}
+    )
+    assert stale.status_code == 412

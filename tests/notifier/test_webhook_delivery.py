@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import threading
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -16,7 +17,8 @@ from alembic.migration import MigrationContext
 from sqlalchemy import func, select
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from services.notifier import ssrf, webhooks
+from services.common.errors import Conflict
+from services.notifier import ssrf, webhook_delivery, webhooks
 from services.notifier.models import Base
 from services.notifier.webhook_models import (
     FAILED,
@@ -26,6 +28,7 @@ from services.notifier.webhook_models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
+from services.notifier.webhook_sender import Outcome
 from tests.notifier import test_webhook_support as support
 from tests.notifier.test_webhook_support import ADMIN, DINKES, T0, event
 
@@ -35,8 +38,8 @@ receiver = support.receiver
 
 
 def register(rt, url, patterns=("#.dinkes",), principal=DINKES):
-    endpoint, secret = webhooks.create_endpoint(rt, principal, url=url, patterns=list(patterns))
-    return endpoint, secret
+    view, _ = webhooks.create_endpoint(rt, principal, url=url, patterns=list(patterns))
+    return SimpleNamespace(**view), view["secret"]
 
 
 def enqueue(rt, *envelopes, now=None) -> int:
@@ -63,10 +66,6 @@ def outbox_keys(rt) -> list[str]:
         return list(
             conn.execute(select(rt.outbox.c.routing_key).order_by(rt.outbox.c.id)).scalars()
         )
-
-
-def utc(moment):
-    return webhooks._utc_or_none(moment)
 
 
 def test_migration_matches_the_models(database_url, make_runtime):
@@ -111,7 +110,7 @@ def test_matching_events_are_queued_once_per_endpoint(database_url, make_runtime
     )
     delivery = delivery_of(rt, other["id"])
     assert delivery.routing_key == "lapor.report.dispatched.disdik"
-    assert utc(delivery.next_attempt_at) == T0  # due at the event's time: at once
+    assert delivery.next_attempt_at == T0  # due at the event's time: at once
     assert json.loads(delivery.body) == other
 
 
@@ -131,7 +130,7 @@ def test_delivery_is_signed_cloudevents_json(sqlite_url, make_runtime, receiver)
     assert Webhook(secret).verify(got.body, got.headers) == envelope
     delivery = delivery_of(rt, envelope["id"])
     assert (delivery.status, delivery.attempts, delivery.last_status_code) == (SUCCEEDED, 1, 200)
-    assert utc(delivery.succeeded_at) == T0 and delivery.next_attempt_at is None
+    assert delivery.succeeded_at == T0 and delivery.next_attempt_at is None
     with rt.session_factory() as session:
         (attempt,) = session.scalars(select(WebhookAttempt)).all()
     assert (
@@ -152,7 +151,7 @@ def test_a_new_delivery_is_due_whatever_instant_the_worker_passes(
 
     assert webhooks.deliver_due(rt, T0) == 1  # a tick for an earlier instant still sends it
     delivery = delivery_of(rt, envelope["id"])
-    assert utc(delivery.next_attempt_at) == T0 + timedelta(seconds=5)  # retries follow `now`
+    assert delivery.next_attempt_at == T0 + timedelta(seconds=5)  # retries follow `now`
     assert webhooks.deliver_due(rt, T0) == 0
 
 
@@ -168,7 +167,7 @@ def test_retries_follow_the_schedule_then_give_up(sqlite_url, make_runtime, rece
         assert webhooks.deliver_due(rt, now) == 1
         delivery = delivery_of(rt, envelope["id"])
         assert (delivery.status, delivery.attempts) == (PENDING, number)
-        assert utc(delivery.next_attempt_at) == now + delay
+        assert delivery.next_attempt_at == now + delay
         # Not a moment early.
         assert webhooks.deliver_due(rt, now + delay - timedelta(seconds=1)) == 0
         now += delay
@@ -183,7 +182,7 @@ def test_retries_follow_the_schedule_then_give_up(sqlite_url, make_runtime, rece
         attempts = session.scalars(select(WebhookAttempt).order_by(WebhookAttempt.id)).all()
     assert [a.number for a in attempts] == list(range(1, 11))
     assert all(a.status_code == 500 and not a.succeeded for a in attempts)
-    assert utc(attempts[-1].attempted_at) - T0 == timedelta(hours=75, minutes=35, seconds=5)
+    assert attempts[-1].attempted_at - T0 == timedelta(hours=75, minutes=35, seconds=5)
     # Three days of failure are not yet the five that disable an endpoint.
     assert endpoint_of(rt, endpoint.id).enabled
     assert webhooks.deliver_due(rt, now + timedelta(days=30)) == 0
@@ -199,10 +198,10 @@ def test_retry_after_is_honoured_and_success_ends_the_failing_streak(
     receiver.answer(500, (503, {"Retry-After": "3600"}), 200)
 
     webhooks.deliver_due(rt, T0)
-    assert utc(endpoint_of(rt, endpoint.id).failing_since) == T0
+    assert endpoint_of(rt, endpoint.id).failing_since == T0
     webhooks.deliver_due(rt, T0 + timedelta(seconds=5))
     delivery = delivery_of(rt, envelope["id"])
-    assert utc(delivery.next_attempt_at) == T0 + timedelta(seconds=5, hours=1)
+    assert delivery.next_attempt_at == T0 + timedelta(seconds=5, hours=1)
     assert webhooks.deliver_due(rt, T0 + timedelta(minutes=30)) == 0
     assert webhooks.deliver_due(rt, T0 + timedelta(hours=2)) == 1
     assert delivery_of(rt, envelope["id"]).status == SUCCEEDED
@@ -329,9 +328,11 @@ def test_delivery_connects_to_the_resolved_address_with_the_original_host(
 
 
 def test_both_secrets_sign_during_the_grace_period(sqlite_url, make_runtime, receiver):
-    rt = make_runtime(sqlite_url)
+    rt = make_runtime(sqlite_url, clock=lambda: T0)
     endpoint, old = register(rt, receiver.url())
-    _, new = webhooks.rotate_secret(rt, DINKES, endpoint.id, grace=timedelta(hours=24), now=T0)
+    rotated, _ = webhooks.rotate_secret(rt, DINKES, endpoint.id, grace=timedelta(hours=24))
+    new = rotated["secret"]
+    assert rotated["previous_secret_expires_at"] == T0 + timedelta(hours=24)  # the runtime's clock
     assert new != old
     enqueue(rt, event(number=1, at=T0 + timedelta(hours=1)))
     webhooks.deliver_due(rt, T0 + timedelta(hours=1))
@@ -349,7 +350,8 @@ def test_both_secrets_sign_during_the_grace_period(sqlite_url, make_runtime, rec
 
 
 def test_a_failed_delivery_can_be_redelivered(sqlite_url, make_runtime, receiver):
-    rt = make_runtime(sqlite_url)
+    clock = support.Clock(T0)
+    rt = make_runtime(sqlite_url, clock=clock)
     endpoint, _ = register(rt, receiver.url())
     envelope = event()
     enqueue(rt, envelope)
@@ -357,13 +359,15 @@ def test_a_failed_delivery_can_be_redelivered(sqlite_url, make_runtime, receiver
     webhooks.deliver_due(rt, T0)
     delivery = delivery_of(rt, envelope["id"])
 
-    with pytest.raises(webhooks.Conflict):  # the endpoint must be enabled again first
-        webhooks.redeliver(rt, DINKES, endpoint.id, delivery.id, now=T0)
+    with pytest.raises(Conflict):  # the endpoint must be enabled again first
+        webhooks.redeliver(rt, DINKES, endpoint.id, delivery.id)
     fresh = endpoint_of(rt, endpoint.id)
     webhooks.update_endpoint(rt, DINKES, endpoint.id, {"enabled": True}, "*")
     assert endpoint_of(rt, endpoint.id).version > fresh.version
-    webhooks.redeliver(rt, DINKES, endpoint.id, delivery.id, now=T0 + timedelta(days=1))
-    with pytest.raises(webhooks.Conflict):  # already queued
+    clock.now = T0 + timedelta(days=1)
+    redelivered = webhooks.redeliver(rt, DINKES, endpoint.id, delivery.id)
+    assert redelivered["redelivered_at"] == redelivered["next_attempt_at"] == clock.now
+    with pytest.raises(Conflict):  # already queued
         webhooks.redeliver(rt, DINKES, endpoint.id, delivery.id)
 
     assert webhooks.deliver_due(rt, T0 + timedelta(days=1)) == 1
@@ -417,11 +421,13 @@ def test_a_worker_that_lost_its_lease_does_not_overwrite_the_outcome(
     enqueue(rt, envelope)
     config = webhooks.webhook_config(rt.settings)
 
-    stale = webhooks._claim(rt, T0, config)  # a worker claims, then stalls past its lease
-    assert webhooks._claim(rt, T0 + timedelta(minutes=1), config) == []
+    stale = webhook_delivery.claim_due(
+        rt, T0, config
+    )  # a worker claims, then stalls past its lease
+    assert webhook_delivery.claim_due(rt, T0 + timedelta(minutes=1), config) == []
     assert webhooks.deliver_due(rt, T0 + webhooks.LEASE) == 1  # another worker takes over
-    failed = webhooks.Outcome(False, 5, status_code=500, error="HTTP 500")
-    webhooks._record(rt, T0 + webhooks.LEASE, config, [(stale[0], failed)])
+    failed = Outcome(False, 5, status_code=500, error="HTTP 500")
+    webhook_delivery.record_outcomes(rt, T0 + webhooks.LEASE, config, [(stale[0], failed)])
 
     delivery = delivery_of(rt, envelope["id"])
     assert delivery.status == SUCCEEDED

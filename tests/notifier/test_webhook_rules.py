@@ -6,14 +6,21 @@ import base64
 import ipaddress
 import socket
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from services.common.settings import SettingsError, _RecordingEnv
-from services.notifier import signing, ssrf, webhooks
+from services.notifier import (
+    signing,
+    ssrf,
+    webhook_routing,
+    webhook_schedule,
+    webhook_sender,
+    webhook_settings,
+)
 from services.notifier.ssrf import EgressPolicy, UnsafeUrl
 
 # --- topic patterns ------------------------------------------------------------------------
@@ -44,12 +51,12 @@ from services.notifier.ssrf import EgressPolicy, UnsafeUrl
     ],
 )
 def test_topic_matching_follows_amqp(pattern, key, matches):
-    assert webhooks.topic_matches(pattern, key) is matches
+    assert webhook_routing.topic_matches(pattern, key) is matches
 
 
 def test_many_hashes_do_not_blow_up():
     started = time.perf_counter()
-    assert not webhooks.topic_matches(".".join(["#"] * 40 + ["z"]), ".".join(["a"] * 60))
+    assert not webhook_routing.topic_matches(".".join(["#"] * 40 + ["z"]), ".".join(["a"] * 60))
     assert time.perf_counter() - started < 0.5
 
 
@@ -70,7 +77,7 @@ def test_many_hashes_do_not_blow_up():
     ],
 )
 def test_opd_patterns_must_end_with_the_opd(patterns, owner, error_at):
-    errors = webhooks.patterns_problems(patterns, owner)
+    errors = webhook_routing.patterns_problems(patterns, owner)
     if error_at is None:
         assert errors == {}
     else:
@@ -78,19 +85,19 @@ def test_opd_patterns_must_end_with_the_opd(patterns, owner, error_at):
 
 
 def test_pattern_lists_are_bounded_and_unique():
-    assert webhooks.patterns_problems([], None) == {
+    assert webhook_routing.patterns_problems([], None) == {
         "patterns": ["Sertakan paling sedikit satu pola."]
     }
-    assert "patterns" in webhooks.patterns_problems(["#"] * 2, None)
-    many = [f"lapor.x{i}.#" for i in range(webhooks.MAX_PATTERNS + 1)]
-    assert "patterns" in webhooks.patterns_problems(many, None)
+    assert "patterns" in webhook_routing.patterns_problems(["#"] * 2, None)
+    many = [f"lapor.x{i}.#" for i in range(webhook_routing.MAX_PATTERNS + 1)]
+    assert "patterns" in webhook_routing.patterns_problems(many, None)
 
 
 # --- retry schedule ------------------------------------------------------------------------
 
 
 def test_retry_schedule_is_the_standard_webhooks_one():
-    delays = [webhooks.next_delay(n) for n in range(11)]
+    delays = [webhook_schedule.next_delay(n) for n in range(11)]
     assert delays == [
         timedelta(0),
         timedelta(seconds=5),
@@ -271,7 +278,7 @@ def test_configuration_can_allow_private_targets(fake_dns):
 
 
 def test_the_delivery_connects_to_the_checked_address_and_keeps_the_host_name():
-    adapter = webhooks._PinnedAdapter("93.184.216.34", "hooks.dinkes.example")
+    adapter = webhook_sender.PinnedAddressAdapter("93.184.216.34", "hooks.dinkes.example")
     prepared = requests.Request("POST", "https://hooks.dinkes.example/in").prepare()
     host_params, pool_kwargs = adapter.build_connection_pool_key_attributes(prepared, True)
     assert host_params["host"] == "93.184.216.34"
@@ -283,7 +290,7 @@ def test_the_delivery_connects_to_the_checked_address_and_keeps_the_host_name():
 
 
 def test_webhook_settings_from_the_environment():
-    values = webhooks.read_webhook_env(
+    values = webhook_settings.read_webhook_env(
         _RecordingEnv(
             {
                 "NOTIFIER_WEBHOOK_ALLOW_PRIVATE": "0",
@@ -301,11 +308,86 @@ def test_webhook_settings_from_the_environment():
         "webhook_secret_grace_hours": 24,
         "webhook_disable_after_days": 5,
     }
-    assert webhooks.read_webhook_env(_RecordingEnv({}), dev_mode=True)["webhook_allow_http"] is True
+    assert (
+        webhook_settings.read_webhook_env(_RecordingEnv({}), dev_mode=True)["webhook_allow_http"]
+        is True
+    )
     for bad in (
         {"NOTIFIER_WEBHOOK_ALLOW_PRIVATE": "maybe"},
         {"NOTIFIER_WEBHOOK_ALLOWED_HOSTS": "bad host!"},
         {"NOTIFIER_WEBHOOK_TIMEOUT_SECONDS": "0"},
     ):
         with pytest.raises(SettingsError):
-            webhooks.read_webhook_env(_RecordingEnv(bad), dev_mode=False)
+            webhook_settings.read_webhook_env(_RecordingEnv(bad), dev_mode=False)
+
+
+def _response(status: int, headers: dict[str, str]) -> requests.Response:
+    response = requests.Response()
+    response.status_code = status
+    response.headers.update(headers)
+    return response
+
+
+def test_a_retry_after_date_counts_from_the_receivers_own_date():
+    # Both dates come from the receiver's clock, however far it is from ours.
+    answered = _response(
+        503,
+        {"Date": "Mon, 02 Mar 2026 09:00:00 GMT", "Retry-After": "Mon, 02 Mar 2026 09:10:00 GMT"},
+    )
+    assert webhook_sender.retry_after(answered, sent_at=0) == timedelta(minutes=10)
+    undated = _response(429, {"Retry-After": "Mon, 02 Mar 2026 09:02:00 GMT"})
+    sent_at = int(datetime(2026, 3, 2, 9, 0, tzinfo=UTC).timestamp())
+    assert webhook_sender.retry_after(undated, sent_at=sent_at) == timedelta(minutes=2)
+    far = _response(429, {"Retry-After": "999999"})
+    assert webhook_sender.retry_after(far, sent_at=0) == webhook_schedule.MAX_RETRY_AFTER
+
+
+def test_what_follows_a_failed_attempt():
+    now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    after = webhook_schedule.next_attempt_after_failure
+    assert after(1, now, gone=False, retry_after=None) == now + timedelta(seconds=5)
+    assert after(1, now, gone=False, retry_after=timedelta(hours=1)) == now + timedelta(hours=1)
+    assert after(3, now, gone=False, retry_after=timedelta(seconds=1)) == now + timedelta(
+        minutes=30
+    )
+    assert after(10, now, gone=False, retry_after=None) is None  # the schedule is spent
+    assert after(1, now, gone=True, retry_after=None) is None
+
+    reason = webhook_schedule.disabling_reason
+    five_days = timedelta(days=5)
+    assert reason(gone=True, failing_since=now, now=now, disable_after=five_days) == (
+        "Penerima menjawab 410 Gone."
+    )
+    assert (
+        reason(gone=False, failing_since=now, now=now + timedelta(days=4), disable_after=five_days)
+        is None
+    )
+    assert reason(gone=False, failing_since=now, now=now + five_days, disable_after=five_days) == (
+        "Semua pengiriman gagal selama 5 hari."
+    )
+
+
+def test_webhook_modules_take_time_from_the_runtime_or_the_tick():
+    """Domain time comes from `rt.clock()` or the tick's `now`, never from the wall clock."""
+    import ast
+    import inspect
+
+    from services.notifier import webhook_delivery, webhook_subscriptions
+
+    modules = (
+        webhook_routing,
+        webhook_schedule,
+        webhook_sender,
+        webhook_delivery,
+        webhook_subscriptions,
+        webhook_settings,
+    )
+    calls = [
+        f"{module.__name__}:{node.lineno}"
+        for module in modules
+        for node in ast.walk(ast.parse(inspect.getsource(module)))
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in {"now", "utcnow", "today"}
+    ]
+    assert calls == []

@@ -95,6 +95,16 @@ class Receiver:
         self.server.server_close()
 
 
+class Clock:
+    """A runtime clock a test moves by hand."""
+
+    def __init__(self, now: datetime):
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
 @pytest.fixture
 def receiver():
     rec = Receiver().start()
@@ -107,14 +117,15 @@ def make_runtime(make_settings):
     """A migrated notifier runtime; loopback targets over http allowed unless told otherwise."""
     built = []
 
-    def make(url: str, **env: str):
+    def make(url: str, clock=None, **env: str):
         env = {
             "NOTIFIER_WEBHOOK_ALLOW_PRIVATE": "1",
             "NOTIFIER_WEBHOOK_ALLOW_HTTP": "1",
             **env,
         }
         upgrade("notifier", url)
-        rt = build_runtime(make_settings(WebhookSettings, "notifier", url, **env), Base.metadata)
+        settings = make_settings(WebhookSettings, "notifier", url, **env)
+        rt = build_runtime(settings, Base.metadata, clock=clock)
         built.append(rt)
         return rt
 
