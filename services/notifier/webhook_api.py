@@ -14,10 +14,10 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from services.common.auth import current_principal, login_required
-from services.common.http import PAGE, if_match_header, runtime
+from services.common.http import if_match_header, paginated, runtime
 from services.common.opd import OpdCodeField
 from services.notifier import webhooks
-from services.notifier.webhook_models import DELIVERY_STATES, WebhookEndpoint
+from services.notifier.webhook_models import DELIVERY_STATES
 
 blp = Blueprint(
     "webhooks",
@@ -167,30 +167,18 @@ class WebhookDeliveryQuerySchema(Schema):
     status = fields.String(validate=validate.OneOf(DELIVERY_STATES))
 
 
-def _etag_header(endpoint: WebhookEndpoint) -> dict[str, str]:
-    return {"ETag": webhooks.etag_of(endpoint)}
-
-
-def _with_secret(endpoint: WebhookEndpoint, secret: str) -> dict:
-    # The secret is never an attribute the endpoint shows; it joins the response only here.
-    return {name: getattr(endpoint, name) for name in _ENDPOINT_FIELDS} | {"secret": secret}
-
-
-_ENDPOINT_FIELDS = tuple(WebhookEndpointOutSchema().fields)
-
-
 @blp.route("")
 class Endpoints(MethodView):
     @login_required
     @blp.arguments(WebhookEndpointQuerySchema, location="query")
     @blp.response(200, WebhookEndpointOutSchema(many=True))
-    @blp.paginate(**PAGE)
-    def get(self, query, pagination_parameters):
+    @paginated(blp)
+    def get(self, query, page):
         """Webhook yang boleh Anda lihat (staf OPD: milik OPD-nya; admin: semua)"""
         return webhooks.list_endpoints(
             runtime(),
             current_principal(),
-            pagination_parameters,
+            page,
             opd=query.get("opd"),
             enabled=query.get("enabled"),
         )
@@ -200,7 +188,7 @@ class Endpoints(MethodView):
     @blp.response(201, WebhookEndpointWithSecretSchema)
     def post(self, data):
         """Daftarkan webhook; rahasia penanda tangan hanya ditampilkan sekali"""
-        endpoint, secret = webhooks.create_endpoint(
+        view, etag = webhooks.create_endpoint(
             runtime(),
             current_principal(),
             url=data["url"],
@@ -208,8 +196,7 @@ class Endpoints(MethodView):
             description=data.get("description", ""),
             opd=data.get("opd"),
         )
-        headers = _etag_header(endpoint) | {"Location": f"{blp.url_prefix}/{endpoint.id}"}
-        return _with_secret(endpoint, secret), 201, headers
+        return view, 201, {"ETag": etag, "Location": f"{blp.url_prefix}/{view['id']}"}
 
 
 @blp.route("/<string:endpoint_id>")
@@ -218,18 +205,18 @@ class EndpointView(MethodView):
     @blp.response(200, WebhookEndpointOutSchema)
     def get(self, endpoint_id):
         """Satu webhook"""
-        endpoint = webhooks.get_endpoint(runtime(), current_principal(), endpoint_id)
-        return endpoint, _etag_header(endpoint)
+        view, etag = webhooks.get_endpoint(runtime(), current_principal(), endpoint_id)
+        return view, {"ETag": etag}
 
     @login_required
     @blp.arguments(WebhookEndpointPatchSchema)
     @blp.response(200, WebhookEndpointOutSchema)
     def patch(self, changes, endpoint_id):
         """Ubah URL, pola, keterangan, atau aktif/nonaktif (wajib If-Match)"""
-        endpoint = webhooks.update_endpoint(
+        view, etag = webhooks.update_endpoint(
             runtime(), current_principal(), endpoint_id, changes, if_match_header()
         )
-        return endpoint, _etag_header(endpoint)
+        return view, {"ETag": etag}
 
     @login_required
     @blp.response(204)
@@ -246,13 +233,13 @@ class RotateSecret(MethodView):
     def post(self, data, endpoint_id):
         """Ganti rahasia; rahasia lama ikut menandatangani selama masa tenggang"""
         grace = data.get("grace_hours")
-        endpoint, secret = webhooks.rotate_secret(
+        view, etag = webhooks.rotate_secret(
             runtime(),
             current_principal(),
             endpoint_id,
             grace=None if grace is None else timedelta(hours=grace),
         )
-        return _with_secret(endpoint, secret), _etag_header(endpoint)
+        return view, {"ETag": etag}
 
 
 @blp.route("/<string:endpoint_id>/deliveries")
@@ -260,14 +247,14 @@ class Deliveries(MethodView):
     @login_required
     @blp.arguments(WebhookDeliveryQuerySchema, location="query")
     @blp.response(200, WebhookDeliveryOutSchema(many=True))
-    @blp.paginate(**PAGE)
-    def get(self, query, endpoint_id, pagination_parameters):
+    @paginated(blp)
+    def get(self, query, endpoint_id, page):
         """Log pengiriman webhook, terbaru dahulu"""
         return webhooks.list_deliveries(
             runtime(),
             current_principal(),
             endpoint_id,
-            pagination_parameters,
+            page,
             status=query.get("status"),
         )
 
