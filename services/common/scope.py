@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import false
+from sqlalchemy import false, true
 
 from services.common.errors import Forbidden
 
@@ -73,14 +73,21 @@ class OpdScope:
             return self
         return OpdScope.only(opd) if self.allows(opd) else OpdScope.nothing()
 
+    def condition(self, column: Any) -> Any:
+        """The SQL condition on an OPD `column` that `allows` states, for a query that
+        gathers its conditions before it builds the statement."""
+        if self.everything:
+            return true()
+        if self.opd is None:
+            return false()
+        return column == self.opd
+
     def restrict(self, statement: _Statement, column: Any) -> _Statement:
         """`statement` (a SQLAlchemy select) limited to the rows whose `column` the scope
         allows."""
         if self.everything:
             return statement
-        if self.opd is None:
-            return statement.where(false())  # type: ignore[attr-defined]
-        return statement.where(column == self.opd)  # type: ignore[attr-defined]
+        return statement.where(self.condition(column))  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -117,16 +124,16 @@ class ScopeRule:
         )
 
     def scope_of(self, principal: Any) -> OpdScope:
-        """The scope of `principal` (a `services.common.auth.Principal`, or None)."""
+        """The scope of `principal` (a `services.common.auth.Principal`, or anything with
+        its `opd` and `has_role`; None sees nothing)."""
         if principal is None:
             return OpdScope.nothing()
-        roles = frozenset(principal.roles)
-        if roles & self.everywhere:
+        if principal.has_role(*self.everywhere):
             return OpdScope.every()
         if principal.opd is None:
-            return OpdScope.every() if _holds(roles, self.regency) else OpdScope.nothing()
-        return OpdScope.only(principal.opd) if _holds(roles, self.own_opd) else OpdScope.nothing()
+            return OpdScope.every() if _holds(principal, self.regency) else OpdScope.nothing()
+        return OpdScope.only(principal.opd) if _holds(principal, self.own_opd) else OpdScope.nothing()
 
 
-def _holds(roles: frozenset[str], wanted: frozenset[str] | None) -> bool:
-    return True if wanted is None else bool(roles & wanted)
+def _holds(principal: Any, wanted: frozenset[str] | None) -> bool:
+    return True if wanted is None else principal.has_role(*wanted)

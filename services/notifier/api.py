@@ -13,7 +13,7 @@ from flask_smorest import Blueprint
 
 from services.common.auth import current_principal, login_required, roles_required
 from services.common.errors import NotFound
-from services.common.http import PAGE, if_match_header, runtime
+from services.common.http import if_match_header, paginated, runtime
 from services.notifier import dashboard, directory, handlers, inbox
 from services.notifier import schemas as s
 
@@ -37,15 +37,13 @@ class Clocks(MethodView):
     @login_required
     @clocks_blp.arguments(s.ClockQuerySchema, location="query")
     @clocks_blp.response(200, s.ClockOutSchema(many=True))
-    @clocks_blp.paginate(**PAGE)
-    def get(self, args, pagination_parameters):
-        """Daftar jam (OPD hanya melihat miliknya), urut batas waktu."""
-        rows, total = handlers.list_clocks(
-            runtime(), _principal(), handlers.ClockFilter(**args),
-            pagination_parameters.first_item, pagination_parameters.page_size,
-        )
-        pagination_parameters.item_count = total
-        return rows
+    @paginated(clocks_blp)
+    def get(self, args, page):
+        """Daftar jam (OPD hanya melihat miliknya), urut batas waktu.
+
+        `q` mencari pada subjek perkara, jenis jam, layanan dan kode OPD.
+        """
+        return handlers.list_clocks(runtime(), _principal(), handlers.ClockFilter(**args), page)
 
 
 @clocks_blp.route("/<path:subject>")
@@ -68,16 +66,16 @@ class Deliveries(MethodView):
     @login_required
     @deliveries_blp.arguments(s.DeliveryQuerySchema, location="query")
     @deliveries_blp.response(200, s.DeliveryOutSchema(many=True))
-    @deliveries_blp.paginate(**PAGE)
-    def get(self, args, pagination_parameters):
-        """Pemberitahuan terkirim, terbaru dahulu (OPD hanya melihat miliknya)."""
-        rows, total = handlers.list_deliveries(
-            runtime(), _principal(), opd=args.get("opd"), subject=args.get("subject"),
-            status=args.get("status"), first=pagination_parameters.first_item,
-            size=pagination_parameters.page_size,
+    @paginated(deliveries_blp)
+    def get(self, args, page):
+        """Pemberitahuan terkirim, terbaru dahulu (OPD hanya melihat miliknya).
+
+        `q` mencari pada subjek perkara, jenis jam, kode OPD dan judul pemberitahuan.
+        """
+        return handlers.list_deliveries(
+            runtime(), _principal(), page, opd=args.get("opd"), subject=args.get("subject"),
+            status=args.get("status"), q=args.get("q"),
         )
-        pagination_parameters.item_count = total
-        return rows
 
 
 # -- inbox -------------------------------------------------------------------------------
@@ -93,15 +91,16 @@ class Inbox(MethodView):
     @login_required
     @inbox_blp.arguments(s.InboxQuerySchema, location="query")
     @inbox_blp.response(200, s.InboxPageSchema)
-    @inbox_blp.paginate(**PAGE)
-    def get(self, args, pagination_parameters):
-        """Pesan untuk pemanggil, terbaru dahulu, dengan jumlah yang belum dibaca."""
+    @paginated(inbox_blp)
+    def get(self, args, page):
+        """Pesan untuk pemanggil, terbaru dahulu, dengan jumlah yang belum dibaca.
+
+        `q` mencari pada judul, subjek perkara, jenis jam dan kode OPD.
+        """
         items, total, unread = inbox.list_messages(
-            runtime(), _principal(), unread_only=args["unread"],
-            first=pagination_parameters.first_item, size=pagination_parameters.page_size,
+            runtime(), _principal(), page, unread_only=args["unread"], q=args.get("q"),
         )
-        pagination_parameters.item_count = total
-        return {"unread": unread, "total": total, "items": items}
+        return {"unread": unread, "total": total, "items": items}, total
 
 
 @inbox_blp.route("/<int:message_id>/read")

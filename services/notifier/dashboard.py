@@ -18,7 +18,7 @@ from sqlalchemy import and_, case, func, select
 from services.common.auth import Principal
 from services.common.runtime import Runtime
 from services.notifier import compliance, domain
-from services.notifier.handlers import scope_opd
+from services.notifier.handlers import opd_scope
 from services.notifier.models import Clock, DirectoryOpd
 
 REGENCY = "Tingkat kabupaten"
@@ -64,15 +64,14 @@ def build(
     opd: str | None = None,
     service: str | None = None,
 ) -> dict[str, Any]:
-    scope = scope_opd(principal, opd)
+    scope = opd_scope(principal, opd)
+    only = scope.opd  # the one OPD shown, or None for every OPD
     cal = rt.calendar
     soon = compliance.due_soon_limit(at, cal)
     tallies: dict[tuple[str | None, str], Tally] = defaultdict(Tally)
     with rt.uow() as uow:
         session = uow.session
-        filters = []
-        if scope:
-            filters.append(Clock.opd == scope)
+        filters = [scope.condition(Clock.opd)]
         if service:
             filters.append(Clock.service == service)
         open_rows = session.execute(
@@ -110,11 +109,11 @@ def build(
             row.code: row.name
             for row in session.scalars(select(DirectoryOpd).where(DirectoryOpd.active.is_(True)))
         }
-    codes = [scope] if scope else sorted(set(directory) | {k[0] for k in tallies if k[0]})
+    codes = [only] if only else sorted(set(directory) | {k[0] for k in tallies if k[0]})
     per_opd = []
     services: dict[str, Tally] = defaultdict(Tally)
     totals = Tally()
-    for code in codes + ([None] if not scope and any(k[0] is None for k in tallies) else []):
+    for code in codes + ([None] if not only and any(k[0] is None for k in tallies) else []):
         opd_total = Tally()
         rows = []
         for (opd_code, svc), tally in sorted(tallies.items(), key=lambda kv: kv[0][1]):

@@ -10,17 +10,28 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.common.auth import Principal
 from services.common.calendar import WorkingCalendar, parse_overrides
-from services.common.errors import Conflict, Forbidden, Invalid, NotFound, PreconditionFailed
+from services.common.errors import Conflict, Invalid, NotFound, PreconditionFailed
+from services.common.listing import Page, fetch_page
 from services.common.runtime import Runtime
+from services.common.scope import OpdScope, ScopeRule
 from services.notifier import clocks, domain, outgoing, reference
 from services.notifier import policy as policy_rules
 from services.notifier.directory import check_if_match, seed_opds
-from services.notifier.models import Clock, ClockHistory, Delivery, Policy, Step, touch
+from services.notifier.models import (
+    CLOCK_SEARCH,
+    DELIVERY_SEARCH,
+    Clock,
+    ClockHistory,
+    Delivery,
+    Policy,
+    Step,
+    touch,
+)
 
 # -- seeding (migrate) -------------------------------------------------------------------
 
@@ -209,13 +220,18 @@ def _store_calendar(uow, rt: Runtime, document: dict[str, list]) -> dict[str, An
 # -- clocks ------------------------------------------------------------------------------
 
 
-def scope_opd(principal: Principal, requested: str | None) -> str | None:
-    """The OPD a query is limited to: an OPD token sees its own OPD only."""
-    if principal.is_regency_level:
-        return requested
-    if requested and requested != principal.opd:
-        raise Forbidden("Data ini milik OPD lain.")
-    return principal.opd
+# Any regency-level token sees every OPD's clocks, deliveries and dashboard; an OPD token
+# its own OPD's.
+SCOPE_RULE = ScopeRule.of()
+
+
+def opd_scope(principal: Principal, requested: str | None = None) -> OpdScope:
+    """What a query of `principal` covers, narrowed to the `requested` OPD; asking for
+    another OPD's data is refused (403) rather than answered empty."""
+    scope = SCOPE_RULE.scope_of(principal)
+    if requested:
+        scope.require(requested, "Data ini milik OPD lain.")
+    return scope.narrowed(requested or None)
 
 
 @dataclass(frozen=True)
@@ -225,13 +241,12 @@ class ClockFilter:
     state: str | None = None
     clock: str | None = None
     open: bool | None = None
+    q: str | None = None
 
 
 def clocks_query(principal: Principal, flt: ClockFilter):
-    opd = scope_opd(principal, flt.opd)
-    stmt = select(Clock)
-    if opd:
-        stmt = stmt.where(Clock.opd == opd)
+    stmt = opd_scope(principal, flt.opd).restrict(select(Clock), Clock.opd)
+    stmt = CLOCK_SEARCH.apply(stmt, flt.q)
     if flt.service:
         stmt = stmt.where(Clock.service == flt.service)
     if flt.state:
@@ -245,12 +260,12 @@ def clocks_query(principal: Principal, flt: ClockFilter):
     return stmt.order_by(Clock.due_at.is_(None), Clock.due_at, Clock.id)
 
 
-def list_clocks(rt: Runtime, principal: Principal, flt: ClockFilter, first: int, size: int):
+def list_clocks(rt: Runtime, principal: Principal, flt: ClockFilter, page: Page):
+    """(a page of the clocks the principal may see, soonest due first, total); `flt.q`
+    searches the case subject, the clock, the service and the OPD."""
     stmt = clocks_query(principal, flt)
     with rt.uow() as uow:
-        total = uow.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-        rows = list(uow.session.scalars(stmt.offset(first).limit(size)))
-        return rows, total or 0
+        return fetch_page(uow.session, stmt, page)
 
 
 def timeline(rt: Runtime, principal: Principal, subject: str) -> list[dict[str, Any]]:
@@ -258,8 +273,8 @@ def timeline(rt: Runtime, principal: Principal, subject: str) -> list[dict[str, 
     with rt.uow() as uow:
         session = uow.session
         rows = list(session.scalars(select(Clock).where(Clock.subject == subject).order_by(Clock.id)))
-        if not principal.is_regency_level:
-            rows = [c for c in rows if c.opd == principal.opd]
+        scope = opd_scope(principal)
+        rows = [c for c in rows if scope.allows(c.opd)]
         if not rows:
             raise NotFound("Tidak ada jam layanan untuk perkara ini.")
         out = []
@@ -280,20 +295,16 @@ def timeline(rt: Runtime, principal: Principal, subject: str) -> list[dict[str, 
 
 
 def list_deliveries(
-    rt: Runtime, principal: Principal, *, opd: str | None, subject: str | None,
-    status: str | None, first: int, size: int,
+    rt: Runtime, principal: Principal, page: Page, *, opd: str | None = None,
+    subject: str | None = None, status: str | None = None, q: str | None = None,
 ) -> tuple[list[Delivery], int]:
-    scope = scope_opd(principal, opd)
-    stmt = select(Delivery)
-    if scope:
-        stmt = stmt.where(Delivery.opd == scope)
+    """(a page of the notifications sent, newest first, total); `q` searches the case
+    subject, the clock, the OPD and the title."""
+    stmt = opd_scope(principal, opd).restrict(select(Delivery), Delivery.opd)
+    stmt = DELIVERY_SEARCH.apply(stmt, q)
     if subject:
         stmt = stmt.where(Delivery.case_subject == subject)
     if status:
         stmt = stmt.where(Delivery.status == status)
     with rt.uow() as uow:
-        total = uow.session.scalar(select(func.count()).select_from(stmt.subquery()))
-        rows = uow.session.scalars(
-            stmt.order_by(Delivery.at.desc(), Delivery.id.desc()).offset(first).limit(size)
-        )
-        return list(rows), total or 0
+        return fetch_page(uow.session, stmt.order_by(Delivery.at.desc(), Delivery.id.desc()), page)

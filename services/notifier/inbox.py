@@ -16,10 +16,11 @@ from sqlalchemy.orm import Session
 
 from services.common.auth import Principal
 from services.common.errors import NotFound
+from services.common.listing import Page, fetch_page
 from services.common.runtime import Runtime
 from services.notifier import email as email_channel
 from services.notifier.messages import Notice
-from services.notifier.models import InboxMessage, InboxRead
+from services.notifier.models import INBOX_SEARCH, InboxMessage, InboxRead
 
 
 def post(
@@ -85,9 +86,11 @@ def _read_by(principal: Principal):
 
 
 def list_messages(
-    rt: Runtime, principal: Principal, *, unread_only: bool, first: int, size: int
+    rt: Runtime, principal: Principal, page: Page, *, unread_only: bool = False,
+    q: str | None = None,
 ) -> tuple[list[dict[str, Any]], int, int]:
-    """(page of messages with their read state, total matching, unread count)."""
+    """(page of messages with their read state, total matching, unread count); `q`
+    searches the title, the case subject, the clock and the OPD."""
     with rt.uow() as uow:
         session = uow.session
         visible = _visible_to(principal)
@@ -97,20 +100,23 @@ def list_messages(
         where = [visible]
         if unread_only:
             where.append(~_read_by(principal))
-        total = session.scalar(select(func.count()).select_from(InboxMessage).where(*where))
-        rows = session.execute(
+        searched = INBOX_SEARCH.where(q)
+        if searched is not None:
+            where.append(searched)
+        rows, total = fetch_page(
+            session,
             select(InboxMessage, InboxRead.read_at)
             .outerjoin(
                 InboxRead,
                 and_(InboxRead.message_id == InboxMessage.id, InboxRead.sub == principal.sub),
             )
             .where(*where)
-            .order_by(InboxMessage.created_at.desc(), InboxMessage.id.desc())
-            .offset(first)
-            .limit(size)
-        ).all()
+            .order_by(InboxMessage.created_at.desc(), InboxMessage.id.desc()),
+            page,
+            rows=True,
+        )
         items = [as_item(m, read_at) for m, read_at in rows]
-        return items, total or 0, unread or 0
+        return items, total, unread or 0
 
 
 def _insert_read(session: Session, message_ids: list[int], sub: str, now: datetime) -> None:

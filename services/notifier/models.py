@@ -30,6 +30,7 @@ from sqlalchemy.orm.attributes import flag_modified
 
 from services.common.calendar_sync import calendar_state_table
 from services.common.db import NAMING_CONVENTION, UtcDateTime
+from services.common.listing import Search
 from services.common.outbox import plumbing_tables
 
 
@@ -321,6 +322,16 @@ class Delivery(Base):
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
     at: Mapped[datetime] = mapped_column(_TS, nullable=False)
 
+
+# What `q` searches in the staff lists: what identifies a row (the case subject, the clock,
+# the service, the OPD, a message's title), never a recipient's name or address.
+CLOCK_SEARCH = Search(Clock.subject, Clock.clock, Clock.service, Clock.opd)
+CLOCK_SEARCH.index("ix_clocks_search")
+DELIVERY_SEARCH = Search(Delivery.case_subject, Delivery.clock, Delivery.opd, Delivery.title)
+DELIVERY_SEARCH.index("ix_notification_log_search")
+INBOX_SEARCH = Search(InboxMessage.title, InboxMessage.case_subject, InboxMessage.clock,
+                      InboxMessage.opd)
+INBOX_SEARCH.index("ix_inbox_messages_search")
 
 # Webhook tables live in their own module; importing it here registers them on Base.metadata
 # so migrations and the app see one schema.

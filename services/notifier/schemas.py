@@ -8,6 +8,7 @@ from flask import has_app_context
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from services.common.http import runtime
+from services.common.listing import SearchText
 from services.common.opd import KINDS
 from services.common.registry import load_registry
 from services.notifier import domain
@@ -85,6 +86,7 @@ class PolicyOutSchema(Schema):
 
 
 class ClockQuerySchema(QuerySchema):
+    q = SearchText()
     opd = fields.String(validate=_OPD)
     service = fields.String(validate=validate.Length(max=32))
     state = fields.String(validate=validate.OneOf(domain.CLOCK_STATES))
@@ -167,6 +169,7 @@ class TimelineOutSchema(Schema):
 
 
 class DeliveryQuerySchema(QuerySchema):
+    q = SearchText()
     opd = fields.String(validate=_OPD)
     subject = fields.String(validate=validate.Length(max=255))
     status = fields.String(validate=validate.OneOf(("sent", "failed", "skipped", "retrying")))
@@ -176,6 +179,7 @@ class DeliveryQuerySchema(QuerySchema):
 
 
 class InboxQuerySchema(QuerySchema):
+    q = SearchText()
     unread = fields.Boolean(load_default=False, metadata={"description": "Hanya yang belum dibaca."})
 
 

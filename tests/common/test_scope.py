@@ -119,3 +119,8 @@ def test_restrict_selects_what_allows_allows(cases, scope, expected):
         rows = session.scalars(scope.restrict(select(table.c.opd).order_by(table.c.id), table.c.opd)).all()
     assert rows == expected
     assert all(scope.allows(opd) for opd in rows)
+    with Session(engine) as session:
+        gathered = session.scalars(
+            select(table.c.opd).where(scope.condition(table.c.opd)).order_by(table.c.id)
+        ).all()
+    assert gathered == expected

@@ -1,0 +1,47 @@
+"""full-text search indexes of the staff lists (PostgreSQL only)
+
+Revision ID: 0002
+Revises: 0001
+Create Date: 2026-11-30 16:30:00
+
+The expressions are exactly those `services.common.listing.Search.document()` writes for
+`models.CLOCK_SEARCH`, `models.DELIVERY_SEARCH` and `models.INBOX_SEARCH`: the planner uses
+an expression index only for a query that repeats its expression. SQLite searches with
+LIKE and has no such index.
+"""
+from collections.abc import Sequence
+
+from alembic import op
+
+revision: str = '0002'
+down_revision: str | Sequence[str] | None = '0001'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def _joined(*columns: str) -> str:
+    text = f"coalesce({columns[0]}, '')"
+    for column in columns[1:]:
+        text = f"({text} || ' ') || coalesce({column}, '')"
+    return f"to_tsvector('simple'::regconfig, translate({text}, '/.-_@:', '      '))"
+
+
+_INDEXES = {
+    "ix_clocks_search": ("clocks", ("subject", "clock", "service", "opd")),
+    "ix_notification_log_search": ("notification_log", ("case_subject", "clock", "opd", "title")),
+    "ix_inbox_messages_search": ("inbox_messages", ("title", "case_subject", "clock", "opd")),
+}
+
+
+def upgrade() -> None:
+    if op.get_bind().dialect.name != "postgresql":
+        return
+    for name, (table, columns) in _INDEXES.items():
+        op.execute(f"CREATE INDEX {name} ON {table} USING gin ({_joined(*columns)})")
+
+
+def downgrade() -> None:
+    if op.get_bind().dialect.name != "postgresql":
+        return
+    for name in _INDEXES:
+        op.execute(f"DROP INDEX IF EXISTS {name}")
