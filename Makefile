@@ -33,7 +33,12 @@ run: $(STAMP)
 	@$(BIN)/python -m services.common.procfile -o var/Procfile
 	PATH="$(abspath $(BIN)):$$PATH" $(DEV_ENV) $(MAIL_ENV) $(BIN)/honcho start -f var/Procfile -d . -e /dev/null
 
+# Chromium opens /docs in tests/common/test_docs_page.py (which fails without it).
 test: $(STAMP)
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+		&& { apt-get install -y -qq chromium >/dev/null 2>&1 \
+			|| { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq chromium >/dev/null 2>&1; }; }; } \
+		|| echo "chromium is not installed and could not be: the /docs browser test will fail"
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # wrk is the load generator the PPID benchmark prefers (a Python one would compete with the

@@ -48,6 +48,15 @@ MAX_TOKEN_LENGTH = 8192
 JWKS_TIMEOUT_SECONDS = 5.0
 JWKS_CACHE_SECONDS = 300
 
+# What a caller is told, in Bahasa Indonesia like every error of the API. They also travel
+# in the WWW-Authenticate header's quoted error_description, so they hold no double quote
+# or backslash and stay ASCII.
+LOGIN_REQUIRED = "Perlu masuk: sertakan token Bearer staf pada header Authorization."
+EXPIRED = "Token sudah kedaluwarsa; silakan masuk kembali."
+MALFORMED = "Token tidak berbentuk JWT yang sah."
+UNKNOWN_KEY = "Kunci penanda tangan token tidak dikenal."
+OTHER_OPD = "Data ini milik OPD lain."
+
 _F = TypeVar("_F", bound=Callable[..., Any])
 _UNSET = object()
 
@@ -140,14 +149,14 @@ class JwtVerifier:
     def verify(self, token: str) -> Principal:
         """Return the principal of a valid token; raise `AuthError` for anything else."""
         if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_LENGTH:
-            raise AuthError("Token is malformed")
+            raise AuthError(MALFORMED)
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
-            raise AuthError("Token is malformed") from exc
+            raise AuthError(MALFORMED) from exc
         alg = header.get("alg")
         if not isinstance(alg, str) or alg not in self.algorithms:
-            raise AuthError("Token algorithm is not accepted")
+            raise AuthError("Algoritma token tidak diterima.")
         key = self._key_for(alg, token)
         try:
             claims = jwt.decode(
@@ -162,19 +171,19 @@ class JwtVerifier:
                 options={"require": list(REQUIRED_CLAIMS)},
             )
         except jwt.ExpiredSignatureError as exc:
-            raise AuthError("Token has expired") from exc
+            raise AuthError(EXPIRED) from exc
         except jwt.ImmatureSignatureError as exc:
-            raise AuthError("Token is not valid yet") from exc
+            raise AuthError("Token belum berlaku.") from exc
         except jwt.InvalidAudienceError as exc:
-            raise AuthError("Token audience is not accepted") from exc
+            raise AuthError("Audiens (aud) token tidak diterima.") from exc
         except jwt.InvalidIssuerError as exc:
-            raise AuthError("Token issuer is not accepted") from exc
+            raise AuthError("Penerbit (iss) token tidak diterima.") from exc
         except jwt.MissingRequiredClaimError as exc:
-            raise AuthError(f"Token lacks the {exc.claim!r} claim") from exc
+            raise AuthError(_lacks(exc.claim)) from exc
         except jwt.InvalidSignatureError as exc:
-            raise AuthError("Token signature is invalid") from exc
+            raise AuthError("Tanda tangan token tidak sah.") from exc
         except jwt.PyJWTError as exc:
-            raise AuthError("Token is invalid") from exc
+            raise AuthError("Token tidak sah.") from exc
         return _principal_from_claims(claims)
 
     def _key_for(self, alg: str, token: str) -> Any:
@@ -191,14 +200,18 @@ class JwtVerifier:
                 if self._public_key is not None:
                     return self._public_key
                 if unreachable:
-                    raise AuthError("Token signing keys are unavailable, try again later") from exc
-                raise AuthError("Token signing key is unknown") from exc
+                    raise AuthError("Kunci penanda tangan token tidak dapat diambil; coba lagi nanti.") from exc
+                raise AuthError(UNKNOWN_KEY) from exc
             if signing_key.key_type != "RSA":
-                raise AuthError("Token signing key is unknown")
+                raise AuthError(UNKNOWN_KEY)
             # A PyJWK carries its own algorithm and PyJWT refuses a token whose header
             # disagrees with it.
             return signing_key
         return self._public_key
+
+
+def _lacks(claim: str) -> str:
+    return f"Token tidak memuat klaim {claim}."
 
 
 def _load_rsa_public_key(pem: str) -> RSAPublicKey:
@@ -214,23 +227,23 @@ def _load_rsa_public_key(pem: str) -> RSAPublicKey:
 def _principal_from_claims(claims: dict[str, Any]) -> Principal:
     sub = claims["sub"]
     if not isinstance(sub, str) or not sub:
-        raise AuthError("Token subject is invalid")
+        raise AuthError("Subjek (sub) token tidak sah.")
     roles = claims.get("roles", _UNSET)
     if roles is _UNSET:
-        raise AuthError("Token lacks the 'roles' claim")
+        raise AuthError(_lacks("roles"))
     # A bare string is iterable too; accepting it would turn "admin" into five roles.
     if not isinstance(roles, list) or not all(isinstance(r, str) and r for r in roles):
-        raise AuthError("Token roles must be a list of names")
+        raise AuthError("Klaim roles token harus berupa daftar nama peran.")
     # `opd` must be present even when null: a token that merely forgot it must not be
     # read as regency-level, which would open every OPD's cases.
     if "opd" not in claims:
-        raise AuthError("Token lacks the 'opd' claim")
+        raise AuthError(_lacks("opd"))
     opd = claims["opd"]
     if opd is not None and (not isinstance(opd, str) or not opd):
-        raise AuthError("Token OPD must be a code or null")
+        raise AuthError("Klaim opd token harus berupa kode OPD atau null.")
     name = claims.get("name")
     if name is not None and not isinstance(name, str):
-        raise AuthError("Token name must be text")
+        raise AuthError("Klaim name token harus berupa teks.")
     return Principal(sub=sub, name=name, roles=frozenset(roles), opd=opd)
 
 
@@ -302,7 +315,7 @@ def principal_from_header(verifier: JwtVerifier, header: str | None) -> Principa
         return None
     scheme, _, token = header.strip().partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise AuthError("Authorization header must be 'Bearer <token>'")
+        raise AuthError("Header Authorization harus berbentuk Bearer <token>.")
     return verifier.verify(token.strip())
 
 
@@ -333,7 +346,7 @@ def roles_required(*roles: str) -> Callable[[_F], _F]:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             principal = _require_principal()
             if not principal.has_role(*roles):
-                abort(403, message=f"This action needs one of the roles: {', '.join(roles)}")
+                abort(403, message=f"Tindakan ini memerlukan salah satu peran: {', '.join(roles)}.")
             return current_app.ensure_sync(view)(*args, **kwargs)
 
         _document_security(wrapper)
@@ -345,10 +358,10 @@ def roles_required(*roles: str) -> Callable[[_F], _F]:
 def require_opd_access(principal: Principal | None, opd_code: str | None) -> None:
     """Abort with 403 unless the principal is regency-level or belongs to `opd_code`."""
     if principal is None:
-        _abort_unauthenticated("Authentication is required")
+        _abort_unauthenticated(LOGIN_REQUIRED)
     if principal.is_regency_level or principal.opd == opd_code:
         return
-    abort(403, message="This record belongs to another OPD")
+    abort(403, message=OTHER_OPD)
 
 
 def _verifier() -> JwtVerifier:
@@ -361,14 +374,14 @@ def _verifier() -> JwtVerifier:
 def _require_principal() -> Principal:
     principal = current_principal()
     if principal is None:
-        _abort_unauthenticated("Authentication is required")
+        _abort_unauthenticated(LOGIN_REQUIRED)
     return principal
 
 
 def _abort_unauthenticated(message: str, *, invalid_token: bool = False) -> NoReturn:
     challenge = "Bearer"
     if invalid_token:
-        # Our messages carry no quotes, so they sit safely inside the quoted parameter.
+        # Our messages carry no double quotes, so they sit safely inside the parameter.
         challenge += f' error="invalid_token", error_description="{message}"'
     abort(401, message=message, headers={"WWW-Authenticate": challenge})
     raise AssertionError("abort() returned")  # for type checkers: abort always raises

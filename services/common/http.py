@@ -5,6 +5,16 @@
 request ids in logs and responses, CORS for configured origins, a request-body limit and a
 rate limiter for public endpoints. Views stay thin: they parse, call a handler, and shape
 the response; a handler's `DomainError` becomes the error response here.
+
+Every error, whoever raised it (webargs, flask-smorest, werkzeug, the auth decorators, a
+use case), leaves in one shape, in Bahasa Indonesia:
+`{"code": 422, "status": "Unprocessable Entity", "message": "…", "errors": {…}}`, where
+`errors` (validation only) maps dotted field paths (`power_of_attorney.letter`,
+`attachments.0`, `page_size`) to lists of messages, without the request location webargs
+files them under. An error of the body as a whole is filed under `_schema`.
+
+`/docs` is Swagger UI served from the pinned `swagger-ui-bundle` package, so it works on an
+intranet with no way out.
 """
 
 from __future__ import annotations
@@ -13,22 +23,25 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from functools import wraps
 from http import HTTPStatus
 
 import orjson
-from flask import Flask, after_this_request, current_app, g, jsonify, request
+from flask import Flask, after_this_request, current_app, g, jsonify, request, send_from_directory
 from flask.json.provider import DefaultJSONProvider
 from flask_cors import CORS
 from flask_smorest import Api, Blueprint
+from marshmallow import ValidationError
 from sqlalchemy import func, select, text
+from swagger_ui_bundle import swagger_ui_path
 from werkzeug.exceptions import HTTPException, TooManyRequests
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from services.common.auth import init_auth
 from services.common.errors import DomainError
+from services.common.forms import indonesian
 from services.common.listing import DEFAULT_PAGE_SIZE, Page
 from services.common.logs import configure_logging, request_id_var
 from services.common.ratelimit import RateLimiter
@@ -53,6 +66,16 @@ _MESSAGES_ID = {
     429: "Terlalu banyak permintaan. Silakan coba lagi beberapa saat lagi.",
     500: "Terjadi kesalahan pada server.",
 }
+_UNKNOWN_ROUTE = "Alamat tidak ditemukan."
+_NOT_JSON = "Isi permintaan bukan JSON yang sah."
+_CLIENT_ERROR = "Permintaan tidak dapat diproses."
+# The key of an error about the body as a whole rather than one of its fields.
+SCHEMA_ERRORS = "_schema"
+# Where webargs files validation errors; the one error shape leaves this level out.
+_LOCATIONS = frozenset(
+    {"json", "query", "querystring", "form", "json_or_form", "headers", "cookies", "files", "view_args", "path"}
+)
+DOCS_ASSETS = "/docs/assets/"
 
 log = logging.getLogger("simpul.http")
 access_log = logging.getLogger("simpul.access")
@@ -82,7 +105,7 @@ def create_flask_app(
         OPENAPI_URL_PREFIX="/",
         OPENAPI_JSON_PATH="openapi.json",
         OPENAPI_SWAGGER_UI_PATH="docs",
-        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        OPENAPI_SWAGGER_UI_URL=DOCS_ASSETS,
         API_SPEC_OPTIONS={
             "info": {"description": description},
         },
@@ -104,6 +127,10 @@ def create_flask_app(
     init_auth(app, rt.verifier, api)
     for blueprint in blueprints:
         api.register_blueprint(blueprint)
+        # flask-smorest reads the query's page and page_size with a schema of its own, at
+        # request time, through this attribute; ours answers in Indonesian.
+        blueprint.PAGINATION_ARGUMENTS_PARSER = _PAGINATION_PARSER
+    _install_docs_assets(app)
     _install_error_handlers(app)
     _install_request_ids(app)
     _install_health(app, rt)
@@ -131,21 +158,85 @@ class OrjsonProvider(DefaultJSONProvider):
         return orjson.loads(s)
 
 
-def error_body(status: int, message: str | None = None, errors: dict | None = None) -> dict:
-    """The one error shape: code, status, message and, for validation, field messages."""
+def error_body(status: int, message: str | None = None, errors: Mapping | None = None) -> dict:
+    """The one error shape: code, status (the HTTP reason phrase, an identifier), message
+    and, for validation, `errors`: dotted field paths to lists of messages.
+
+    `errors` may come nested, as marshmallow writes them (`{"attachments": {0: {…}}}`);
+    they leave flat (`{"attachments.0.filename": […]}`).
+    """
     body = {
         "code": status,
         "status": HTTPStatus(status).phrase,
-        "message": message or _MESSAGES_ID.get(status, HTTPStatus(status).phrase),
+        "message": message or _default_message(status),
     }
-    if errors:
-        body["errors"] = errors
+    flat = field_errors(errors) if errors else {}
+    if flat:
+        body["errors"] = flat
     return body
+
+
+def field_errors(errors: Mapping | list | str) -> dict[str, list[str]]:
+    """marshmallow's nested messages as `{"dotted.path": [messages]}`.
+
+    List items are numbered (`attachments.0`); a nested schema's own error (`_schema`
+    inside `power_of_attorney`) belongs to the object's path; an error of the whole body
+    stays under `SCHEMA_ERRORS`.
+    """
+    flat: dict[str, list[str]] = {}
+
+    def walk(node, path: str) -> None:
+        if isinstance(node, Mapping):
+            for key, value in node.items():
+                key = str(key)
+                if key == SCHEMA_ERRORS:
+                    walk(value, path)
+                else:
+                    walk(value, f"{path}.{key}" if path else key)
+        elif isinstance(node, list | tuple):
+            for item in node:
+                walk(item, path)
+        else:
+            flat.setdefault(path or SCHEMA_ERRORS, []).append(str(node))
+
+    walk(errors, "")
+    return flat
+
+
+def _default_message(status: int) -> str:
+    if status in _MESSAGES_ID:
+        return _MESSAGES_ID[status]
+    return _CLIENT_ERROR if status < 500 else _MESSAGES_ID[500]
+
+
+def _unlocated(messages: Mapping) -> Mapping:
+    """webargs' `{"json": {...}}` / `{"query": {...}}` without the location level."""
+    if not messages or not set(messages) <= _LOCATIONS:
+        return messages
+    merged: dict = {}
+    for located in messages.values():
+        if isinstance(located, Mapping):
+            merged.update(located)
+        else:
+            merged.setdefault(SCHEMA_ERRORS, []).extend(located)
+    return merged
+
+
+class _IndonesianParser(type(Blueprint.PAGINATION_ARGUMENTS_PARSER)):
+    """flask-smorest's own (webargs) parser, for schemas no service declared (its pagination
+    parameters: `page`, `page_size`), with the chassis's Indonesian messages."""
+
+    def _get_schema(self, argmap, req):
+        return indonesian(super()._get_schema(argmap, req))
+
+
+_PAGINATION_PARSER = _IndonesianParser()
 
 
 def _install_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain_error(exc: DomainError):
+        # A use case may name fields flat ("attachments.0") or nested, as marshmallow does.
         return jsonify(error_body(exc.status, exc.message, exc.errors)), exc.status
 
     @app.errorhandler(HTTPException)
@@ -155,7 +246,14 @@ def _install_error_handlers(app: Flask) -> None:
         # Indonesian default message stands in for those.
         data = getattr(exc, "data", None) or {}
         status = exc.code or 500
-        response = jsonify(error_body(status, data.get("message"), data.get("messages")))
+        message, errors = data.get("message"), data.get("messages")
+        if errors is not None and not isinstance(getattr(exc, "exc", None), ValidationError):
+            # webargs could not read the body at all (not JSON, not UTF-8); its one English
+            # line says no more than this.
+            message, errors = _NOT_JSON, None
+        elif status == 404 and request.url_rule is None:
+            message = message or _UNKNOWN_ROUTE
+        response = jsonify(error_body(status, message, _unlocated(errors or {})))
         response.status_code = status
         for name, value in (data.get("headers") or {}).items():
             response.headers[name] = value
@@ -169,6 +267,14 @@ def _install_error_handlers(app: Flask) -> None:
     def _unexpected(exc: Exception):
         log.exception("unhandled error")
         return jsonify(error_body(500)), 500
+
+
+def _install_docs_assets(app: Flask) -> None:
+    # Swagger UI's scripts and styles from the installed, pinned package rather than a
+    # public CDN: a regency intranet often has no way out.
+    @app.get(f"{DOCS_ASSETS}<path:filename>")
+    def swagger_ui_asset(filename: str):
+        return send_from_directory(swagger_ui_path, filename, max_age=86400)
 
 
 def _install_request_ids(app: Flask) -> None:

@@ -1,12 +1,17 @@
-"""Marshmallow schemas of the notifier's HTTP API (request bodies, query strings, responses)."""
+"""Marshmallow schemas of the notifier's HTTP API (request bodies, query strings, responses).
+
+Request bodies and query strings are `services.common.forms.Base` schemas: unknown fields
+are refused and every message, marshmallow's defaults included, is in Bahasa Indonesia.
+"""
 
 from __future__ import annotations
 
 from datetime import UTC
 
 from flask import has_app_context
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
+from services.common.forms import Base, cross_field
 from services.common.http import runtime
 from services.common.listing import SearchText
 from services.common.opd import KINDS
@@ -30,7 +35,7 @@ class Instant(fields.DateTime):
         return value.isoformat()
 
 
-class QuerySchema(Schema):
+class QuerySchema(Base):
     # Pagination parameters share the query string; they are read by the pager.
     class Meta:
         unknown = EXCLUDE
@@ -45,24 +50,24 @@ _NOTIFY_DOC = (
 )
 
 
-class ReminderSchema(Schema):
+class ReminderSchema(Base):
     before_working_days = fields.Integer(metadata={"description": "Pagi hari kerja ke-N sebelum hari jatuh tempo."})
     before_working_hours = fields.Float(metadata={"description": "N jam kerja sebelum batas waktu."})
     fraction = fields.Float(metadata={"description": "Setelah bagian ini dari waktu kerja yang tersedia (0-1)."})
     notify = fields.List(fields.String(), metadata={"description": _NOTIFY_DOC})
 
 
-class BreachSchema(Schema):
+class BreachSchema(Base):
     notify = fields.List(fields.String(), required=True, metadata={"description": _NOTIFY_DOC})
 
 
-class EscalationSchema(Schema):
+class EscalationSchema(Base):
     level = fields.Integer(required=True)
     after_working_days = fields.Integer(required=True, metadata={"description": "Hari kerja setelah pemberitahuan keterlambatan."})
     notify = fields.List(fields.String(), required=True, metadata={"description": _NOTIFY_DOC})
 
 
-class PolicyInSchema(Schema):
+class PolicyInSchema(Base):
     label = fields.String(required=True)
     action = fields.String(required=True)
     reminders = fields.List(fields.Nested(ReminderSchema), load_default=list)
@@ -209,7 +214,7 @@ class MarkedSchema(Schema):
 # -- directory ---------------------------------------------------------------------------
 
 
-class OpdInSchema(Schema):
+class OpdInSchema(Base):
     code = fields.String(required=True, validate=_OPD)
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     short_name = fields.String(required=True, validate=validate.Length(min=1, max=100))
@@ -217,7 +222,7 @@ class OpdInSchema(Schema):
     active = fields.Boolean(load_default=True)
 
 
-class OpdPatchSchema(Schema):
+class OpdPatchSchema(Base):
     name = fields.String(validate=validate.Length(min=1, max=200))
     short_name = fields.String(validate=validate.Length(min=1, max=100))
     kind = fields.String(validate=validate.OneOf(KINDS))
@@ -237,7 +242,7 @@ class OpdOutSchema(Schema):
 _PHONE = validate.Regexp(r"^\+?[0-9 ()-]{6,32}$", error="Nomor telepon tidak valid.")
 
 
-class ContactPatchSchema(Schema):
+class ContactPatchSchema(Base):
     opd = fields.String(allow_none=True, validate=_OPD)
     role = fields.String(validate=validate.OneOf(domain.CONTACT_ROLES))
     service = fields.String(allow_none=True, validate=validate.OneOf(load_registry().names))
@@ -296,14 +301,14 @@ class CalendarOutSchema(Schema):
     rescheduled_clocks = fields.Integer(metadata={"description": "Jam terbuka yang langkahnya dijadwal ulang."})
 
 
-class CalendarExceptionInSchema(Schema):
+class CalendarExceptionInSchema(Base):
     date = fields.Date(required=True)
     type = fields.String(required=True, validate=validate.OneOf(("holiday", "working_day")),
                          metadata={"description": "holiday: hari libur tambahan; working_day: hari libur yang dibatalkan."})
     name = fields.String(validate=validate.Length(min=1, max=200))
     reason = fields.String(validate=validate.Length(min=1, max=500))
 
-    @validates_schema
+    @cross_field("type", "name", "reason")
     def _text_for_type(self, data, **kwargs):
         if data.get("type") == "holiday" and not data.get("name"):
             raise ValidationError("Sebutkan nama hari libur.", field_name="name")

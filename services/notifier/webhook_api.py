@@ -14,6 +14,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from services.common.auth import current_principal, login_required
+from services.common.forms import Base
 from services.common.http import if_match_header, paginated, runtime
 from services.common.opd import OpdCodeField
 from services.notifier import webhooks
@@ -58,7 +59,7 @@ _PATTERNS_DOC = (
 )
 
 
-class WebhookEndpointInSchema(Schema):
+class WebhookEndpointInSchema(Base):
     url = fields.String(
         required=True,
         validate=validate.Length(max=2048),
@@ -77,7 +78,7 @@ class WebhookEndpointInSchema(Schema):
     )
 
 
-class WebhookEndpointPatchSchema(Schema):
+class WebhookEndpointPatchSchema(Base):
     url = fields.String(validate=validate.Length(max=2048))
     patterns = fields.List(
         fields.String(validate=validate.Length(min=1, max=webhooks.MAX_PATTERN_LENGTH)),
@@ -116,12 +117,12 @@ class WebhookEndpointWithSecretSchema(WebhookEndpointOutSchema):
     )
 
 
-class WebhookEndpointQuerySchema(Schema):
+class WebhookEndpointQuerySchema(Base):
     opd = OpdCodeField(_opds, metadata={"description": "Saring per OPD (admin)."})
     enabled = fields.Boolean()
 
 
-class WebhookRotateInSchema(Schema):
+class WebhookRotateInSchema(Base):
     grace_hours = fields.Integer(
         validate=validate.Range(min=0, max=int(webhooks.MAX_GRACE.total_seconds() // 3600)),
         metadata={"description": "Berapa jam rahasia lama masih ikut menandatangani."},
@@ -163,7 +164,7 @@ class WebhookDeliveryDetailSchema(WebhookDeliveryOutSchema):
     attempt_log = fields.List(fields.Nested(WebhookAttemptOutSchema))
 
 
-class WebhookDeliveryQuerySchema(Schema):
+class WebhookDeliveryQuerySchema(Base):
     status = fields.String(validate=validate.OneOf(DELIVERY_STATES))
 
 

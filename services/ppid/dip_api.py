@@ -19,13 +19,13 @@ from sqlalchemy import and_, or_, select
 from services.common.auth import Principal, current_principal, roles_required
 from services.common.concurrency import entity_tag, require_match
 from services.common.errors import Invalid, NotFound
+from services.common.forms import MESSAGES, Choice, Day, Flag, OpdCode
+from services.common.forms import Base as InputSchema
 from services.common.http import if_match_header, paginated, runtime
 from services.common.listing import Q_DESCRIPTION, Page, SearchText, fetch_page
 from services.common.runtime import Runtime
 from services.ppid import dip
 from services.ppid.dip_models import DIP_SEARCH, DipEntry
-from services.ppid.schemas import MESSAGES, Choice, Day, Flag, OpdCode
-from services.ppid.schemas import Base as InputSchema
 
 blp = Blueprint(
     "dip",

@@ -23,6 +23,8 @@ from sqlalchemy import select
 
 from services.common.auth import Principal, current_principal, roles_required
 from services.common.errors import Forbidden, Invalid, NotFound
+from services.common.forms import MESSAGES, Choice, Day, OpdCode, Whole
+from services.common.forms import Base as InputSchema
 from services.common.http import paginated, runtime
 from services.common.listing import Page, fetch_page
 from services.common.runtime import Runtime
@@ -34,8 +36,6 @@ from services.ppid.dip_models import PublicSubject
 from services.ppid.models import Applicant, Request
 from services.ppid.privacy import record_access
 from services.ppid.report_pdf import render_annual_report
-from services.ppid.schemas import MESSAGES, Choice, Day, OpdCode, Whole
-from services.ppid.schemas import Base as InputSchema
 
 blp = Blueprint(
     "ppid_reports",

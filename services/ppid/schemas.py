@@ -1,104 +1,39 @@
 """Marshmallow schemas of the PPID API, with messages in Bahasa Indonesia.
 
-Bodies refuse unknown fields (marshmallow's default); every field message is written for
-the citizen or clerk filling in the form.
+Input schemas are written in the chassis's form vocabulary (`services.common.forms`):
+bodies refuse unknown fields, every message is written for the citizen or clerk filling in
+the form, and rules between fields report together with the field errors.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, post_load, validate
 
+from services.common.errors import Invalid
+from services.common.forms import (
+    MESSAGES,
+    Base,
+    Choice,
+    Day,
+    Flag,
+    Nested,
+    OpdCode,
+    Text,
+    When,
+    Whole,
+    cross_field,
+)
+from services.common.forms import Email as EmailAddress
 from services.common.http import runtime
 from services.common.listing import SearchText
-from services.common.opd import OpdCodeField
 from services.ppid import domain
-
-MESSAGES = {
-    "required": "Wajib diisi.",
-    "null": "Tidak boleh kosong.",
-    "invalid": "Format tidak valid.",
-    "validator_failed": "Nilai tidak valid.",
-}
 
 
 def _messages(**extra: str) -> dict[str, str]:
     return {**MESSAGES, **extra}
-
-
-class Text(fields.String):
-    """Trimmed text with a length range; blank counts as missing."""
-
-    def __init__(self, max_length: int, *, min_length: int = 1, **kwargs: Any):
-        kwargs.setdefault("error_messages", _messages(invalid="Harus berupa teks."))
-        super().__init__(**kwargs)
-        self.min_length = min_length
-        self.max_length = max_length
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        text = super()._deserialize(value, attr, data, **kwargs).strip()
-        if "\x00" in text:
-            raise ValidationError("Teks mengandung karakter yang tidak diizinkan.")
-        if not text:
-            if self.required:
-                raise ValidationError(MESSAGES["required"])
-            return None
-        if len(text) < self.min_length:
-            raise ValidationError(f"Paling sedikit {self.min_length} karakter.")
-        if len(text) > self.max_length:
-            raise ValidationError(f"Paling banyak {self.max_length} karakter.")
-        return text
-
-
-def Choice(choices, **kwargs: Any) -> fields.String:  # noqa: N802 - reads like a field class
-    names = list(choices)
-    return fields.String(
-        validate=validate.OneOf(names, error="Pilihan tidak dikenal; gunakan salah satu dari: {choices}."),
-        error_messages=_messages(invalid="Harus berupa teks."),
-        metadata={"enum": names},
-        **kwargs,
-    )
-
-
-def When(**kwargs: Any) -> fields.AwareDateTime:  # noqa: N802
-    return fields.AwareDateTime(
-        error_messages=_messages(
-            invalid="Tanggal dan waktu tidak valid; gunakan ISO 8601, mis. 2026-03-16T10:00:00+07:00.",
-            invalid_awareness="Sertakan zona waktu, mis. 2026-03-16T10:00:00+07:00.",
-        ),
-        **kwargs,
-    )
-
-
-def Day(**kwargs: Any) -> fields.Date:  # noqa: N802
-    return fields.Date(
-        error_messages=_messages(invalid="Tanggal tidak valid; gunakan format 2026-03-16."), **kwargs
-    )
-
-
-def Whole(**kwargs: Any) -> fields.Integer:  # noqa: N802
-    kwargs.setdefault("strict", True)
-    return fields.Integer(error_messages=_messages(invalid="Harus berupa bilangan bulat."), **kwargs)
-
-
-def Flag(**kwargs: Any) -> fields.Boolean:  # noqa: N802
-    return fields.Boolean(error_messages=_messages(invalid="Harus true atau false."), **kwargs)
-
-
-def OpdCode(**kwargs: Any) -> OpdCodeField:  # noqa: N802
-    return OpdCodeField(
-        lambda: runtime().opds, error_messages=_messages(invalid="Harus berupa kode OPD."), **kwargs
-    )
-
-
-class Base(Schema):
-    error_messages = {
-        "unknown": "Isian tidak dikenal.",
-        "type": "Data harus berupa objek JSON.",
-    }
 
 
 # -- requests ---------------------------------------------------------------------------------
@@ -121,16 +56,9 @@ class SubmitRequestSchema(Base):
     name = Text(200, min_length=2, required=True)
     address = Text(500, min_length=5, required=True)
     phone = Text(30, allow_none=True, load_default=None)
-    email = fields.Email(
-        allow_none=True,
-        load_default=None,
-        validate=validate.Length(max=254, error="Paling banyak {max} karakter."),
-        error_messages=_messages(invalid="Alamat surel tidak valid."),
-    )
+    email = EmailAddress(allow_none=True, load_default=None)
     occupation = Text(100, allow_none=True, load_default=None)
-    power_of_attorney = fields.Nested(
-        PowerOfAttorneySchema, allow_none=True, load_default=None, error_messages=_messages()
-    )
+    power_of_attorney = Nested(PowerOfAttorneySchema, allow_none=True, load_default=None)
     information = Text(5000, min_length=10, required=True, metadata={"description": "Rincian informasi yang dibutuhkan"})
     purpose = Text(2000, min_length=5, required=True, metadata={"description": "Tujuan penggunaan informasi"})
     obtain_method = Choice(domain.OBTAIN_METHODS, required=True)
@@ -141,27 +69,39 @@ class SubmitRequestSchema(Base):
         metadata={"description": "OPD yang menurut pemohon menguasai informasi (boleh kosong)"},
     )
 
-    @validates_schema
-    def _check(self, data: dict, **_kwargs) -> None:
-        errors: dict[str, list[str]] = {}
+    # Rules between fields answer together with the field errors (one 422 lists all); each
+    # names the fields it reads and waits only for those.
+
+    @cross_field("phone", "email")
+    def _contact_given(self, data: dict, **_kwargs) -> None:
+        if data.get("phone") is None and data.get("email") is None:
+            message = "Isi nomor telepon dan/atau alamat surel."
+            raise ValidationError({"phone": [message], "email": [message]})
+
+    @cross_field("email", "delivery_method")
+    def _email_for_delivery(self, data: dict, **_kwargs) -> None:
+        if data.get("delivery_method") == "email" and data.get("email") is None:
+            raise ValidationError("Wajib diisi bila informasi dikirim melalui surel.", "email")
+
+    @cross_field("identity_type", "identity_number")
+    def _identity(self, data: dict, **_kwargs) -> None:
         number = data.get("identity_number")
-        if number is not None:
-            if data.get("identity_type") == "nik":
-                problem = domain.nik_problem(number.replace(" ", ""))
-                if problem:
-                    errors["identity_number"] = [problem]
-            elif len(number) < 3:
-                errors["identity_number"] = ["Nomor akta/SK badan hukum paling sedikit 3 karakter."]
-        phone, email = data.get("phone"), data.get("email")
+        if number is None:
+            return
+        if data.get("identity_type") == "nik":
+            problem = domain.nik_problem(number.replace(" ", ""))
+            if problem:
+                raise ValidationError(problem, "identity_number")
+        elif len(number) < 3:
+            raise ValidationError("Nomor akta/SK badan hukum paling sedikit 3 karakter.", "identity_number")
+
+    @cross_field("phone")
+    def _phone_format(self, data: dict, **_kwargs) -> None:
+        phone = data.get("phone")
         if phone is not None and domain.normalise_phone(phone) is None:
-            errors["phone"] = ["Nomor telepon tidak valid; contoh 0812-3456-7890 atau +62 513 21234."]
-        if phone is None and email is None:
-            message = ["Isi nomor telepon dan/atau alamat surel."]
-            errors["phone"], errors["email"] = message, message
-        if data.get("delivery_method") == "email" and email is None:
-            errors.setdefault("email", []).append("Wajib diisi bila informasi dikirim melalui surel.")
-        if errors:
-            raise ValidationError(errors)
+            raise ValidationError(
+                "Nomor telepon tidak valid; contoh 0812-3456-7890 atau +62 513 21234.", "phone"
+            )
 
     @post_load
     def _normalise(self, data: dict, **_kwargs) -> dict:
@@ -390,6 +330,17 @@ class NoticeInSchema(Base):
     attachments = fields.List(
         fields.Nested(AttachmentInSchema), load_default=list, error_messages=_messages()
     )
+
+    @cross_field("outcome")
+    def _fits_outcome(self, data: dict, **_kwargs) -> None:
+        # The outcome's obligations are the domain's rule; checked here too so that they
+        # come back in the same answer as the field errors rather than after them.
+        rt = runtime()
+        today = rt.clock().astimezone(rt.calendar.tz).date()
+        try:
+            domain.check_notice(data, today=today, attachments=len(data.get("attachments") or ()))
+        except Invalid as exc:
+            raise ValidationError(exc.errors or exc.message) from exc
 
 
 class AttachmentOutSchema(Schema):

@@ -25,6 +25,7 @@ from werkzeug.exceptions import HTTPException
 
 from services.common import auth
 from services.common.auth import (
+    LOGIN_REQUIRED,
     AuthError,
     JwtVerifier,
     Principal,
@@ -144,7 +145,7 @@ def test_mint_token_roundtrip():
 
 def test_alg_none_is_rejected():
     token = hand_signed({"alg": "none", "typ": "JWT"}, claims(), None)
-    with pytest.raises(AuthError, match="algorithm is not accepted"):
+    with pytest.raises(AuthError, match="Algoritma token tidak diterima"):
         JwtVerifier(make_config()).verify(token)
 
 
@@ -155,7 +156,7 @@ def test_alg_none_is_rejected_even_if_configured():
 
 def test_wrong_secret_is_rejected():
     token = jwt.encode(claims(), "another-secret-of-sufficient-length-xxxxxxxx", algorithm="HS256")
-    with pytest.raises(AuthError, match="signature is invalid"):
+    with pytest.raises(AuthError, match="Tanda tangan token tidak sah"):
         JwtVerifier(make_config()).verify(token)
 
 
@@ -170,10 +171,10 @@ def test_tampered_payload_is_rejected():
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"aud": "another-app"}, "audience is not accepted"),
-        ({"iss": "https://evil.example"}, "issuer is not accepted"),
-        ({"exp": int(time.time()) - 120}, "expired"),
-        ({"nbf": int(time.time()) + 600}, "not valid yet"),
+        ({"aud": "another-app"}, "Audiens \\(aud\\) token tidak diterima"),
+        ({"iss": "https://evil.example"}, "Penerbit \\(iss\\) token tidak diterima"),
+        ({"exp": int(time.time()) - 120}, "kedaluwarsa"),
+        ({"nbf": int(time.time()) + 600}, "belum berlaku"),
     ],
 )
 def test_wrong_audience_issuer_and_times_are_rejected(overrides, message):
@@ -185,14 +186,14 @@ def test_wrong_audience_issuer_and_times_are_rejected(overrides, message):
 def test_leeway_tolerates_small_clock_skew_only():
     token = jwt.encode(claims(exp=int(time.time()) - 10), SECRET, algorithm="HS256")
     assert JwtVerifier(make_config(jwt_leeway_seconds=30)).verify(token).sub == "u1"
-    with pytest.raises(AuthError, match="expired"):
+    with pytest.raises(AuthError, match="kedaluwarsa"):
         JwtVerifier(make_config(jwt_leeway_seconds=0)).verify(token)
 
 
 @pytest.mark.parametrize("claim", ["exp", "sub", "roles", "opd", "aud", "iss"])
 def test_missing_required_claim_is_rejected(claim):
     token = jwt.encode(claims(**{claim: _DROP}), SECRET, algorithm="HS256")
-    with pytest.raises(AuthError, match="lacks the|audience|issuer"):
+    with pytest.raises(AuthError, match="tidak memuat klaim|Audiens|Penerbit"):
         JwtVerifier(make_config()).verify(token)
 
 
@@ -252,24 +253,24 @@ def test_rs256_with_pem_key(rsa_key):
 
 
 def test_rs256_signed_by_another_key_is_rejected(rsa_key, other_rsa_key):
-    with pytest.raises(AuthError, match="signature is invalid"):
+    with pytest.raises(AuthError, match="Tanda tangan token tidak sah"):
         JwtVerifier(rs_config(rsa_key)).verify(rs256(other_rsa_key, claims()))
 
 
 def test_hs256_token_rejected_when_only_rs256_is_configured(rsa_key):
     verifier = JwtVerifier(rs_config(rsa_key))
-    with pytest.raises(AuthError, match="algorithm is not accepted"):
+    with pytest.raises(AuthError, match="Algoritma token tidak diterima"):
         verifier.verify(jwt.encode(claims(), SECRET, algorithm="HS256"))
     # The classic confusion: HMAC keyed with the public key that everybody can read.
     forged = hand_signed({"alg": "HS256", "typ": "JWT"}, claims(), public_pem(rsa_key).encode())
-    with pytest.raises(AuthError, match="algorithm is not accepted"):
+    with pytest.raises(AuthError, match="Algoritma token tidak diterima"):
         verifier.verify(forged)
 
 
 def test_confusion_fails_even_with_both_algorithms_allowed(rsa_key):
     verifier = JwtVerifier(rs_config(rsa_key, jwt_algorithms=("HS256", "RS256"), jwt_secret=SECRET))
     forged = hand_signed({"alg": "HS256", "typ": "JWT"}, claims(), public_pem(rsa_key).encode())
-    with pytest.raises(AuthError, match="signature is invalid"):
+    with pytest.raises(AuthError, match="Tanda tangan token tidak sah"):
         verifier.verify(forged)
     # Both genuine kinds still pass.
     assert verifier.verify(rs256(rsa_key, claims())).sub == "u1"
@@ -277,7 +278,7 @@ def test_confusion_fails_even_with_both_algorithms_allowed(rsa_key):
 
 
 def test_rs256_token_rejected_when_only_hs256_is_configured(rsa_key):
-    with pytest.raises(AuthError, match="algorithm is not accepted"):
+    with pytest.raises(AuthError, match="Algoritma token tidak diterima"):
         JwtVerifier(make_config()).verify(rs256(rsa_key, claims()))
 
 
@@ -345,17 +346,17 @@ def test_rs256_with_jwks(rsa_key, jwks_server):
 
 def test_jwks_rejects_unknown_kid_and_foreign_signature(rsa_key, other_rsa_key, jwks_server):
     verifier = JwtVerifier(jwks_config(jwks_server.url))
-    with pytest.raises(AuthError, match="signing key is unknown"):
+    with pytest.raises(AuthError, match="Kunci penanda tangan token tidak dikenal"):
         verifier.verify(rs256(rsa_key, claims(), kid="key-404"))
-    with pytest.raises(AuthError, match="signature is invalid"):
+    with pytest.raises(AuthError, match="Tanda tangan token tidak sah"):
         verifier.verify(rs256(other_rsa_key, claims(), kid="key-1"))
-    with pytest.raises(AuthError, match="algorithm is not accepted"):
+    with pytest.raises(AuthError, match="Algoritma token tidak diterima"):
         verifier.verify(jwt.encode(claims(), SECRET, algorithm="HS256", headers={"kid": "key-1"}))
 
 
 def test_jwks_still_checks_claims(rsa_key, jwks_server):
     verifier = JwtVerifier(jwks_config(jwks_server.url))
-    with pytest.raises(AuthError, match="audience"):
+    with pytest.raises(AuthError, match="Audiens"):
         verifier.verify(rs256(rsa_key, claims(aud="elsewhere"), kid="key-1"))
 
 
@@ -364,7 +365,7 @@ def test_jwks_unreachable_is_an_auth_error(rsa_key):
     url = server.url
     server.stop()
     verifier = JwtVerifier(jwks_config(url))
-    with pytest.raises(AuthError, match="unavailable"):
+    with pytest.raises(AuthError, match="tidak dapat diambil"):
         verifier.verify(rs256(rsa_key, claims(), kid="key-1"))
 
 
@@ -374,7 +375,7 @@ def test_pem_key_backs_up_jwks(rsa_key, other_rsa_key, jwks_server):
     verifier = JwtVerifier(config)
     assert verifier.verify(rs256(rsa_key, claims(), kid="key-1")).sub == "u1"
     assert verifier.verify(rs256(other_rsa_key, claims())).sub == "u1"
-    with pytest.raises(AuthError, match="signature is invalid"):
+    with pytest.raises(AuthError, match="Tanda tangan token tidak sah"):
         verifier.verify(rs256(rsa_key, claims(), kid="key-404"))
     jwks_server.stop()
     offline = JwtVerifier(config)
@@ -450,7 +451,7 @@ def test_missing_token_is_401_with_challenge(flask_app):
     assert response.get_json() == {
         "code": 401,
         "status": "Unauthorized",
-        "message": "Authentication is required",
+        "message": LOGIN_REQUIRED,
     }
 
 
@@ -478,7 +479,7 @@ def test_expired_token_message_reaches_the_client(flask_app):
     response = flask_app.test_client().get(
         "/api/v1/me", headers={"Authorization": f"bearer {token}"}
     )
-    assert response.get_json()["message"] == "Token has expired"
+    assert response.get_json()["message"] == "Token sudah kedaluwarsa; silakan masuk kembali."
 
 
 def test_valid_token_reaches_the_view_and_is_verified_once(flask_app):
@@ -512,7 +513,7 @@ def test_require_opd_access(flask_app):
     assert own.status_code == 200
     other = client.get("/api/v1/requests/dispendik", headers=bearer(opd="dinkes"))
     assert other.status_code == 403
-    assert other.get_json()["message"] == "This record belongs to another OPD"
+    assert other.get_json()["message"] == "Data ini milik OPD lain."
     regency = client.get("/api/v1/requests/dispendik", headers=bearer(opd=None))
     assert regency.status_code == 200
 

@@ -69,15 +69,17 @@ def test_unknown_fields_and_validation_give_422_in_the_one_shape(app):
     assert response.status_code == 422
     body = response.get_json()
     assert body["code"] == 422 and body["status"] == "Unprocessable Entity"
-    assert "colour" in body["errors"]["json"]
-    assert client.post("/api/v1/things", json={}).get_json()["errors"]["json"]["name"]
+    assert body["errors"]["colour"]
+    assert client.post("/api/v1/things", json={}).get_json()["errors"]["name"]
 
 
 def test_a_body_that_is_not_json_is_a_400_and_text_stays_utf8(app):
     client = app.test_client()
     broken = client.post("/api/v1/things", data=b'{"name": "a",', content_type="application/json")
     assert broken.status_code == 400
-    assert broken.get_json()["message"] == "Permintaan tidak dapat dibaca."
+    assert broken.get_json() == {
+        "code": 400, "status": "Bad Request", "message": "Isi permintaan bukan JSON yang sah."
+    }
     created = client.post("/api/v1/things", json={"name": "Dinas Pekerjaan Umum – Bidang Bina Marga"})
     assert created.status_code == 201
     # Written as UTF-8, not as \u escapes.
@@ -122,7 +124,7 @@ def test_errors_share_the_shape_and_auth_is_checked(app, auth_header):
     assert response.status_code == 404
     assert response.get_json() == {"code": 404, "status": "Not Found", "message": "Data tidak ditemukan."}
     missing = client.get("/api/v1/nowhere")
-    assert missing.status_code == 404 and missing.get_json()["message"] == "Data tidak ditemukan."
+    assert missing.status_code == 404 and missing.get_json()["message"] == "Alamat tidak ditemukan."
 
 
 def test_body_size_is_bounded(app):

@@ -232,9 +232,9 @@ def test_bad_entries_are_refused_and_nothing_is_stored(client, auth_header):
 
     unknown = client.post("/api/v1/dip", json=entry_body(secret="x"), headers=utama)
     assert unknown.status_code == 422
-    assert unknown.json["errors"]["json"]["secret"] == ["Isian tidak dikenal."]
+    assert unknown.json["errors"]["secret"] == ["Isian tidak dikenal."]
     wrong = client.post("/api/v1/dip", json=entry_body(category="rahasia"), headers=utama)
-    assert wrong.json["errors"]["json"]["category"][0].startswith("Pilihan tidak dikenal")
+    assert wrong.json["errors"]["category"][0].startswith("Pilihan tidak dikenal")
     assert client.post("/api/v1/dip", json=entry_body(opd="nowhere"),
                        headers=utama).status_code == 422
     too_long = client.post("/api/v1/dip", json=entry_body(title="x" * 301), headers=utama)
