@@ -11,8 +11,9 @@ from __future__ import annotations
 import time
 from datetime import UTC
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import DateTime, Engine, TypeDecorator, create_engine, event
+from sqlalchemy import DateTime, Engine, TypeDecorator, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
@@ -118,7 +119,19 @@ def _configure_sqlite(engine: Engine) -> None:
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    # A committed unit of work hands its rows' values on as they were written; reading them
+    # again from the database after the commit would only cost a query.
     return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
+
+
+def column_values(row: Any) -> dict[str, Any]:
+    """The values of an ORM row's mapped columns, as a plain dictionary.
+
+    What a use case returns in place of the row itself when no presenter of its own is
+    needed: the view's schema picks the fields it shows, and nothing touches the row after
+    its unit of work ended.
+    """
+    return {attr.key: getattr(row, attr.key) for attr in inspect(row).mapper.column_attrs}
 
 
 # Constraint names that Alembic can find again on every database (SQLite included).

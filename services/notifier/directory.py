@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from services.common.auth import Principal
 from services.common.concurrency import entity_tag, require_match
+from services.common.db import column_values
 from services.common.errors import Conflict, Invalid, NotFound
 from services.common.opd import OpdRegistry
 from services.common.runtime import Runtime
@@ -91,20 +92,24 @@ def _opd_event(uow, opd: DirectoryOpd, action: str) -> None:
     )
 
 
-def list_opds(rt: Runtime) -> list[DirectoryOpd]:
+def list_opds(rt: Runtime) -> list[dict[str, Any]]:
     with rt.uow() as uow:
-        return list(uow.session.scalars(select(DirectoryOpd).order_by(DirectoryOpd.code)))
+        rows = uow.session.scalars(select(DirectoryOpd).order_by(DirectoryOpd.code))
+        return [column_values(row) for row in rows]
 
 
-def get_opd(rt: Runtime, code: str) -> DirectoryOpd:
+def get_opd(rt: Runtime, code: str) -> tuple[dict[str, Any], str]:
+    """The OPD and its ETag."""
     with rt.uow() as uow:
         opd = uow.session.get(DirectoryOpd, code)
         if opd is None:
             raise NotFound("OPD tidak ditemukan.")
-        return opd
+        return column_values(opd), etag(opd.version)
 
 
-def create_opd(rt: Runtime, principal: Principal, body: dict[str, Any]) -> DirectoryOpd:
+def create_opd(
+    rt: Runtime, principal: Principal, body: dict[str, Any]
+) -> tuple[dict[str, Any], str]:
     now = rt.clock()
     with rt.uow() as uow:
         if uow.session.get(DirectoryOpd, body["code"]) is not None:
@@ -115,12 +120,12 @@ def create_opd(rt: Runtime, principal: Principal, body: dict[str, Any]) -> Direc
         _opd_event(uow, opd, "created")
         reference.publish_directory(uow, rt)
         uow.commit()
-        return opd
+        return column_values(opd), etag(opd.version)
 
 
 def update_opd(
     rt: Runtime, principal: Principal, code: str, changes: dict[str, Any], if_match: str | None
-) -> DirectoryOpd:
+) -> tuple[dict[str, Any], str]:
     with rt.uow() as uow:
         opd = uow.session.scalars(
             select(DirectoryOpd).where(DirectoryOpd.code == code).with_for_update()
@@ -135,7 +140,7 @@ def update_opd(
         _opd_event(uow, opd, "updated")
         reference.publish_directory(uow, rt)
         uow.commit()
-        return opd
+        return column_values(opd), etag(opd.version)
 
 
 # -- contacts ----------------------------------------------------------------------------
@@ -190,25 +195,29 @@ def validate_contact(session: Session, values: dict[str, Any]) -> None:
 
 def list_contacts(
     rt: Runtime, *, opd: str | None = None, role: str | None = None
-) -> list[Contact]:
+) -> list[dict[str, Any]]:
     with rt.uow() as uow:
         stmt = select(Contact)
         if opd:
             stmt = stmt.where(Contact.opd == opd)
         if role:
             stmt = stmt.where(Contact.role == role)
-        return list(uow.session.scalars(stmt.order_by(Contact.opd, Contact.role, Contact.id)))
+        rows = uow.session.scalars(stmt.order_by(Contact.opd, Contact.role, Contact.id))
+        return [column_values(row) for row in rows]
 
 
-def get_contact(rt: Runtime, contact_id: int) -> Contact:
+def get_contact(rt: Runtime, contact_id: int) -> tuple[dict[str, Any], str]:
+    """The contact and its ETag."""
     with rt.uow() as uow:
         contact = uow.session.get(Contact, contact_id)
         if contact is None:
             raise NotFound("Kontak tidak ditemukan.")
-        return contact
+        return column_values(contact), etag(contact.version)
 
 
-def create_contact(rt: Runtime, principal: Principal, body: dict[str, Any]) -> Contact:
+def create_contact(
+    rt: Runtime, principal: Principal, body: dict[str, Any]
+) -> tuple[dict[str, Any], str]:
     now = rt.clock()
     with rt.uow() as uow:
         values = {"active": True, "service": None, "opd": None, "email": None, "phone": None,
@@ -219,7 +228,7 @@ def create_contact(rt: Runtime, principal: Principal, body: dict[str, Any]) -> C
         uow.session.flush()
         _contact_event(uow, contact, "created")
         uow.commit()
-        return contact
+        return column_values(contact), etag(contact.version)
 
 
 _CONTACT_FIELDS = ("opd", "role", "service", "name", "email", "phone", "preferred_channel",
@@ -229,7 +238,7 @@ _CONTACT_FIELDS = ("opd", "role", "service", "name", "email", "phone", "preferre
 def update_contact(
     rt: Runtime, principal: Principal, contact_id: int, changes: dict[str, Any],
     if_match: str | None,
-) -> Contact:
+) -> tuple[dict[str, Any], str]:
     with rt.uow() as uow:
         contact = uow.session.scalars(
             select(Contact).where(Contact.id == contact_id).with_for_update()
@@ -246,7 +255,7 @@ def update_contact(
         uow.session.flush()
         _contact_event(uow, contact, "updated")
         uow.commit()
-        return contact
+        return column_values(contact), etag(contact.version)
 
 
 def delete_contact(
