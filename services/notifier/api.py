@@ -142,8 +142,8 @@ class Opds(MethodView):
     @directory_blp.response(201, s.OpdOutSchema)
     def post(self, body):
         """Tambah OPD."""
-        opd = directory.create_opd(runtime(), _principal(), body)
-        return opd, 201, {"ETag": directory.etag(opd.version)}
+        opd, tag = directory.create_opd(runtime(), _principal(), body)
+        return opd, 201, {"ETag": tag}
 
 
 @directory_blp.route("/opds/<string:code>")
@@ -152,16 +152,16 @@ class OpdItem(MethodView):
     @directory_blp.response(200, s.OpdOutSchema)
     def get(self, code):
         """Satu OPD (ETag untuk If-Match)."""
-        opd = directory.get_opd(runtime(), code)
-        return opd, 200, {"ETag": directory.etag(opd.version)}
+        opd, tag = directory.get_opd(runtime(), code)
+        return opd, 200, {"ETag": tag}
 
     @roles_required(ADMIN)
     @directory_blp.arguments(s.OpdPatchSchema)
     @directory_blp.response(200, s.OpdOutSchema)
     def patch(self, body, code):
         """Ubah OPD (wajib If-Match)."""
-        opd = directory.update_opd(runtime(), _principal(), code, body, if_match_header())
-        return opd, 200, {"ETag": directory.etag(opd.version)}
+        opd, tag = directory.update_opd(runtime(), _principal(), code, body, if_match_header())
+        return opd, 200, {"ETag": tag}
 
 
 @directory_blp.route("/contacts")
@@ -178,8 +178,8 @@ class Contacts(MethodView):
     @directory_blp.response(201, s.ContactOutSchema)
     def post(self, body):
         """Tambah kontak."""
-        contact = directory.create_contact(runtime(), _principal(), body)
-        return contact, 201, {"ETag": directory.etag(contact.version)}
+        contact, tag = directory.create_contact(runtime(), _principal(), body)
+        return contact, 201, {"ETag": tag}
 
 
 @directory_blp.route("/contacts/<int:contact_id>")
@@ -188,16 +188,18 @@ class ContactItem(MethodView):
     @directory_blp.response(200, s.ContactOutSchema)
     def get(self, contact_id):
         """Satu kontak (ETag untuk If-Match)."""
-        contact = directory.get_contact(runtime(), contact_id)
-        return contact, 200, {"ETag": directory.etag(contact.version)}
+        contact, tag = directory.get_contact(runtime(), contact_id)
+        return contact, 200, {"ETag": tag}
 
     @roles_required(ADMIN)
     @directory_blp.arguments(s.ContactPatchSchema)
     @directory_blp.response(200, s.ContactOutSchema)
     def patch(self, body, contact_id):
         """Ubah kontak (wajib If-Match)."""
-        contact = directory.update_contact(runtime(), _principal(), contact_id, body, if_match_header())
-        return contact, 200, {"ETag": directory.etag(contact.version)}
+        contact, tag = directory.update_contact(
+            runtime(), _principal(), contact_id, body, if_match_header()
+        )
+        return contact, 200, {"ETag": tag}
 
     @roles_required(ADMIN)
     @directory_blp.response(204)
@@ -229,16 +231,18 @@ class PolicyItem(MethodView):
     @policies_blp.response(200, s.PolicyOutSchema)
     def get(self, clock):
         """Satu kebijakan (ETag untuk If-Match)."""
-        row = handlers.get_policy(runtime(), clock)
-        return row, 200, {"ETag": directory.etag(row.version)}
+        policy, tag = handlers.get_policy(runtime(), clock)
+        return policy, 200, {"ETag": tag}
 
     @roles_required(ADMIN)
     @policies_blp.arguments(s.PolicyInSchema)
     @policies_blp.response(200, s.PolicyOutSchema)
     def put(self, body, clock):
         """Buat atau ganti kebijakan (If-Match bila sudah ada); langkah jam terbuka dijadwal ulang."""
-        row, created, _touched = handlers.put_policy(runtime(), _principal(), clock, body, if_match_header())
-        return row, 201 if created else 200, {"ETag": directory.etag(row.version)}
+        policy, tag, created = handlers.put_policy(
+            runtime(), _principal(), clock, body, if_match_header()
+        )
+        return policy, 201 if created else 200, {"ETag": tag}
 
     @roles_required(ADMIN)
     @policies_blp.response(204)

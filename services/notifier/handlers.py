@@ -15,13 +15,14 @@ from sqlalchemy.orm import Session
 
 from services.common.auth import Principal
 from services.common.calendar import WorkingCalendar, parse_overrides
+from services.common.db import column_values
 from services.common.errors import Conflict, Invalid, NotFound, PreconditionFailed
 from services.common.listing import Page, fetch_page
 from services.common.runtime import Runtime
 from services.common.scope import OpdScope, ScopeRule
 from services.notifier import clocks, domain, outgoing, reference
 from services.notifier import policy as policy_rules
-from services.notifier.directory import check_if_match, seed_opds
+from services.notifier.directory import check_if_match, etag, seed_opds
 from services.notifier.models import (
     CLOCK_SEARCH,
     DELIVERY_SEARCH,
@@ -32,6 +33,7 @@ from services.notifier.models import (
     Step,
     touch,
 )
+from services.notifier.presenters import clock_view, policy_view
 
 # -- seeding (migrate) -------------------------------------------------------------------
 
@@ -59,17 +61,19 @@ def seed(rt: Runtime) -> None:
 # -- policies ----------------------------------------------------------------------------
 
 
-def list_policies(rt: Runtime) -> list[Policy]:
+def list_policies(rt: Runtime) -> list[dict[str, Any]]:
     with rt.uow() as uow:
-        return list(uow.session.scalars(select(Policy).order_by(Policy.clock)))
+        rows = uow.session.scalars(select(Policy).order_by(Policy.clock))
+        return [policy_view(row) for row in rows]
 
 
-def get_policy(rt: Runtime, kind: str) -> Policy:
+def get_policy(rt: Runtime, kind: str) -> tuple[dict[str, Any], str]:
+    """The policy and its ETag."""
     with rt.uow() as uow:
         row = uow.session.get(Policy, kind)
         if row is None:
             raise NotFound("Kebijakan untuk jam ini tidak ditemukan.")
-        return row
+        return policy_view(row), etag(row.version)
 
 
 def _validated(kind: str, document: dict[str, Any]) -> policy_rules.Policy:
@@ -89,8 +93,12 @@ def _reschedule_for(session: Session, rt: Runtime, kind: str, now: datetime) -> 
 
 def put_policy(
     rt: Runtime, principal: Principal, kind: str, document: dict[str, Any], if_match: str | None
-) -> tuple[Policy, bool, int]:
-    """Create or replace a policy; returns (row, created, clocks rescheduled)."""
+) -> tuple[dict[str, Any], str, bool]:
+    """Create or replace a policy; returns (policy, ETag, created).
+
+    Open clocks of the kind (of every kind without its own policy, for `default`) get
+    their pending steps planned again; the timeline of each says so.
+    """
     policy = _validated(kind, document)
     now = rt.clock()
     with rt.uow() as uow:
@@ -111,9 +119,9 @@ def put_policy(
             row.updated_by = principal.sub
             touch(row, now)
         session.flush()
-        touched = _reschedule_for(session, rt, kind, now)
+        _reschedule_for(session, rt, kind, now)
         uow.commit()
-        return row, created, touched
+        return policy_view(row), etag(row.version), created
 
 
 def delete_policy(rt: Runtime, principal: Principal, kind: str, if_match: str | None) -> int:
@@ -260,12 +268,15 @@ def clocks_query(principal: Principal, flt: ClockFilter):
     return stmt.order_by(Clock.due_at.is_(None), Clock.due_at, Clock.id)
 
 
-def list_clocks(rt: Runtime, principal: Principal, flt: ClockFilter, page: Page):
+def list_clocks(
+    rt: Runtime, principal: Principal, flt: ClockFilter, page: Page
+) -> tuple[list[dict[str, Any]], int]:
     """(a page of the clocks the principal may see, soonest due first, total); `flt.q`
     searches the case subject, the clock, the service and the OPD."""
     stmt = clocks_query(principal, flt)
     with rt.uow() as uow:
-        return fetch_page(uow.session, stmt, page)
+        rows, total = fetch_page(uow.session, stmt, page)
+        return [clock_view(row) for row in rows], total
 
 
 def timeline(rt: Runtime, principal: Principal, subject: str) -> list[dict[str, Any]]:
@@ -289,15 +300,19 @@ def timeline(rt: Runtime, principal: Principal, subject: str) -> list[dict[str, 
                 select(Delivery).where(Delivery.step_id.in_([s.id for s in steps]))
                 .order_by(Delivery.at, Delivery.id)
             )) if steps else []
-            out.append({"clock": clock, "history": history, "steps": steps,
-                        "deliveries": deliveries})
+            out.append({
+                "clock": clock_view(clock),
+                "history": [column_values(h) for h in history],
+                "steps": [column_values(s) for s in steps],
+                "deliveries": [column_values(d) for d in deliveries],
+            })
         return out
 
 
 def list_deliveries(
     rt: Runtime, principal: Principal, page: Page, *, opd: str | None = None,
     subject: str | None = None, status: str | None = None, q: str | None = None,
-) -> tuple[list[Delivery], int]:
+) -> tuple[list[dict[str, Any]], int]:
     """(a page of the notifications sent, newest first, total); `q` searches the case
     subject, the clock, the OPD and the title."""
     stmt = opd_scope(principal, opd).restrict(select(Delivery), Delivery.opd)
@@ -307,4 +322,7 @@ def list_deliveries(
     if status:
         stmt = stmt.where(Delivery.status == status)
     with rt.uow() as uow:
-        return fetch_page(uow.session, stmt.order_by(Delivery.at.desc(), Delivery.id.desc()), page)
+        rows, total = fetch_page(
+            uow.session, stmt.order_by(Delivery.at.desc(), Delivery.id.desc()), page
+        )
+        return [column_values(row) for row in rows], total
