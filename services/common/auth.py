@@ -8,8 +8,8 @@ with its own key only, so a token cannot pick a weaker algorithm or trick the ve
 using the RSA public key as an HMAC secret (the classic algorithm-confusion attack).
 
 Authorisation here is coarse: who is logged in and which roles they hold. Whether an
-officer may touch one particular case is the service's decision; `require_opd_access` is
-the shared building block for the OPD rule.
+officer may see or touch one particular case is the service's decision, stated as a
+`services.common.scope.ScopeRule` and asked of its `OpdScope`.
 
 Citizens have no account and never authenticate here: their case tokens are
 `services.common.citizen`'s.
@@ -55,7 +55,6 @@ LOGIN_REQUIRED = "Perlu masuk: sertakan token Bearer staf pada header Authorizat
 EXPIRED = "Token sudah kedaluwarsa; silakan masuk kembali."
 MALFORMED = "Token tidak berbentuk JWT yang sah."
 UNKNOWN_KEY = "Kunci penanda tangan token tidak dikenal."
-OTHER_OPD = "Data ini milik OPD lain."
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 _UNSET = object()
@@ -353,15 +352,6 @@ def roles_required(*roles: str) -> Callable[[_F], _F]:
         return wrapper  # type: ignore[return-value]
 
     return decorator
-
-
-def require_opd_access(principal: Principal | None, opd_code: str | None) -> None:
-    """Abort with 403 unless the principal is regency-level or belongs to `opd_code`."""
-    if principal is None:
-        _abort_unauthenticated(LOGIN_REQUIRED)
-    if principal.is_regency_level or principal.opd == opd_code:
-        return
-    abort(403, message=OTHER_OPD)
 
 
 def _verifier() -> JwtVerifier:

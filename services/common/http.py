@@ -372,14 +372,6 @@ def public_rate_limited(view):
     return wrapper
 
 
-def paginate(session, stmt, pagination_parameters) -> list:
-    """Offset/limit pagination of a SQLAlchemy select, with the total for X-Pagination."""
-    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    pagination_parameters.item_count = total
-    page = stmt.offset(pagination_parameters.first_item).limit(pagination_parameters.page_size)
-    return list(session.scalars(page))
-
-
 def paginated(blp: Blueprint, **sizes: int):
     """`@blp.paginate` for a view that takes a `Page` as `page` and returns (body, total).
 

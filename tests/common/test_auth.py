@@ -21,7 +21,6 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from flask import Flask, jsonify
 from flask_smorest import Api, Blueprint
-from werkzeug.exceptions import HTTPException
 
 from services.common import auth
 from services.common.auth import (
@@ -33,7 +32,6 @@ from services.common.auth import (
     init_auth,
     login_required,
     mint_token,
-    require_opd_access,
     roles_required,
 )
 
@@ -419,12 +417,6 @@ def flask_app():
     def notices():
         return jsonify(ok=True)
 
-    @blp.route("/requests/<opd_code>")
-    @login_required
-    def request_in_opd(opd_code):
-        require_opd_access(current_principal(), opd_code)
-        return jsonify(opd=opd_code)
-
     @blp.route("/public")
     def public():
         principal = current_principal()
@@ -505,33 +497,6 @@ def test_roles_required(flask_app):
     assert "ppid_utama" in wrong.get_json()["message"]
     assert client.get("/api/v1/notices", headers=bearer(roles=["ppid_utama"])).status_code == 200
     assert client.get("/api/v1/notices", headers=bearer()).status_code == 200
-
-
-def test_require_opd_access(flask_app):
-    client = flask_app.test_client()
-    own = client.get("/api/v1/requests/dinkes", headers=bearer(opd="dinkes"))
-    assert own.status_code == 200
-    other = client.get("/api/v1/requests/dispendik", headers=bearer(opd="dinkes"))
-    assert other.status_code == 403
-    assert other.get_json()["message"] == "Data ini milik OPD lain."
-    regency = client.get("/api/v1/requests/dispendik", headers=bearer(opd=None))
-    assert regency.status_code == 200
-
-
-def test_require_opd_access_outside_views():
-    app = Flask(__name__)
-    app.config.update(API_TITLE="t", API_VERSION="1", OPENAPI_VERSION="3.0.3")
-    Api(app)
-    officer = Principal("u1", None, frozenset(), "dinkes")
-    with app.test_request_context():
-        require_opd_access(officer, "dinkes")
-        require_opd_access(Principal("u2", None, frozenset(), None), None)
-        with pytest.raises(HTTPException) as forbidden:
-            require_opd_access(officer, None)
-        assert forbidden.value.code == 403
-        with pytest.raises(HTTPException) as anonymous:
-            require_opd_access(None, "dinkes")
-        assert anonymous.value.code == 401
 
 
 def test_roles_required_needs_roles():

@@ -10,7 +10,8 @@ from services.common.auth import roles_required
 from services.common.calendar_sync import calendar_state_table
 from services.common.errors import NotFound
 from services.common.events import new_event
-from services.common.http import PAGE, create_flask_app, paginate, public_rate_limited, runtime
+from services.common.http import create_flask_app, paginated, public_rate_limited, runtime
+from services.common.listing import fetch_page
 from services.common.outbox import plumbing_tables
 
 metadata = MetaData()
@@ -44,11 +45,11 @@ class Things(MethodView):
         return {"id": new_id, **body}
 
     @blp.response(200, ThingOut(many=True))
-    @blp.paginate(**PAGE)
-    def get(self, pagination_parameters):
+    @paginated(blp)
+    def get(self, page):
         with runtime().uow() as uow:
-            rows = paginate(uow.session, select(things).order_by(things.c.id), pagination_parameters)
-            return [dict(row._mapping) for row in uow.session.execute(select(things).where(things.c.id.in_(rows)))]
+            rows, total = fetch_page(uow.session, select(things).order_by(things.c.id), page, rows=True)
+            return [dict(row._mapping) for row in rows], total
 
 
 @blp.route("/<int:thing_id>")
