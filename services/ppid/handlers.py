@@ -231,21 +231,20 @@ def submit_request(
             "note": f"Diterima melalui: {domain.CHANNELS[channel]}",
         }
 
-    def event_for(number: str) -> Event:
-        return ev.request_event(
-            _events(rt), ev.NewCase(number, status, opd), "submitted", at=now,
-            channel=channel, submitted_at=submitted_at, received_at=received_at, due_at=due_at,
-            requested_opd=requested_opd,
-            # A walk-in entered later began at its receipt.
-            clocks=(ev.response_clock(_events(rt), opd, due_at, started_at=received_at),),
-        )
-
+    # Without its number, which the store takes and writes into the event (numbering.write).
+    event = ev.request_event(
+        _events(rt), ev.NewCase("", status, opd), "submitted", at=now,
+        channel=channel, submitted_at=submitted_at, received_at=received_at, due_at=due_at,
+        requested_opd=requested_opd,
+        # A walk-in entered later began at its receipt.
+        clocks=(ev.response_clock(_events(rt), opd, due_at, started_at=received_at),),
+    )
     number = store_submission(
         rt,
         request_row=request_row,
         applicant_row=applicant_row,
         history_row=history_row,
-        event_for=event_for,
+        event=event,
     )
     presenter = _presenter(rt)
     return {

@@ -47,7 +47,7 @@ def _in(column: str, values) -> str:
 
 # Gap-free yearly numbers of requests (`PPID`) and objections (`KBR`): services.common.numbering.
 number_counters = number_counter_table(Base.metadata)
-NUMBERS = Numbering(number_counters)
+NUMBERS = Numbering(number_counters, outbox=outbox)
 
 
 class NumberCounter(Base):

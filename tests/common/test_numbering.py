@@ -4,21 +4,27 @@ concurrent writers)."""
 
 from __future__ import annotations
 
+import json
 import threading
+from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import MetaData, select
+from sqlalchemy import Column, ForeignKey, Integer, MetaData, String, Table, select
 from sqlalchemy.orm import sessionmaker
 
 from services.common.db import make_engine
+from services.common.events import new_event
 from services.common.numbering import (
+    ChildRow,
     Numbered,
+    NumberedRow,
     Numbering,
     check_prefix,
     format_number,
     number_counter_table,
     parse_number,
 )
+from services.common.outbox import UnitOfWork, plumbing_tables
 
 
 def test_a_number_is_prefix_year_and_at_least_six_digits():
@@ -113,3 +119,64 @@ def test_concurrent_writers_leave_no_gap(numbering):
     for t in pool:
         t.join()
     assert sorted(committed) == list(range(1, threads * per_thread * 2 // 3 + 1))
+
+
+@pytest.fixture
+def case_tables(database_url):
+    """A service's schema in miniature: reports with a child row, counters and the outbox."""
+    metadata = MetaData()
+    counters = number_counter_table(metadata)
+    outbox, _ = plumbing_tables(metadata)
+    reports = Table(
+        "reports", metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("number", String(20), nullable=False, unique=True),
+        Column("sequence", Integer, nullable=False),
+        Column("title", String(200), nullable=False),
+    )
+    reporters = Table(
+        "reporters", metadata,
+        Column("report_id", ForeignKey("reports.id"), primary_key=True),
+        Column("name", String(200), nullable=False),
+    )
+    engine = make_engine(database_url)
+    metadata.create_all(engine)
+    yield Numbering(counters, outbox=outbox), sessionmaker(engine), outbox, reports, reporters
+    engine.dispose()
+
+
+def test_a_numbered_write_puts_the_number_in_its_row_and_its_event(case_tables):
+    numbers, sessions, outbox, reports, reporters = case_tables
+    for title in ("Jalan rusak", "Lampu mati"):
+        event = new_event("lapor", "report", "submitted", subject="reports/", opd="dinkes",
+                          time=datetime(2026, 3, 2, 2, tzinfo=UTC), data={"number": "", "status": "new"})
+        uow = UnitOfWork(sessions, outbox)
+        with uow:
+            numbered = numbers.write(
+                uow, "LPR", 2026, NumberedRow(reports, {"title": title}),
+                children=[ChildRow(reporters, {"name": "Warga"}, "report_id")], event=event,
+            )
+            uow.commit()
+        [recorded] = uow.events
+        assert recorded.subject == f"reports/{numbered.number}" and recorded.data["number"] == numbered.number
+    assert numbered == Numbered("LPR", 2026, 2)
+    with sessions() as session:
+        assert session.execute(select(reports.c.number, reports.c.sequence)).all() == [
+            ("LPR-2026-000001", 1), ("LPR-2026-000002", 2)
+        ]
+        assert session.scalar(select(reporters.c.report_id).order_by(reporters.c.report_id.desc())) == 2
+        rows = session.execute(select(outbox.c.subject, outbox.c.body, outbox.c.routing_key)).all()
+    assert [r.subject for r in rows] == ["reports/LPR-2026-000001", "reports/LPR-2026-000002"]
+    envelope = json.loads(rows[1].body)
+    assert envelope["subject"] == "reports/LPR-2026-000002"
+    assert envelope["data"] == {"number": "LPR-2026-000002", "status": "new"}
+    assert rows[1].routing_key == "lapor.report.submitted.dinkes"
+
+
+def test_a_numbered_event_must_leave_the_number_to_the_write(case_tables):
+    numbers, sessions, outbox, reports, _ = case_tables
+    complete = new_event("lapor", "report", "submitted", subject="reports/LPR-2026-000001",
+                         opd=None, data={"number": "LPR-2026-000001"})
+    uow = UnitOfWork(sessions, outbox)
+    with uow, pytest.raises(ValueError, match="numbered event"):
+        numbers.write(uow, "LPR", 2026, NumberedRow(reports, {"title": "x"}), event=complete)
