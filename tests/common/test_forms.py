@@ -34,9 +34,14 @@ ENGLISH = re.compile(
 )
 
 
+def is_english(text: str) -> bool:
+    # Placeholders such as {equal} are filled in before anyone reads the message.
+    return bool(ENGLISH.search(re.sub(r"\{[^}]*\}", "", text)))
+
+
 def english_in(body: dict) -> list[str]:
     texts = [body["message"], *(m for messages in body.get("errors", {}).values() for m in messages)]
-    return [text for text in texts if ENGLISH.search(text)]
+    return [text for text in texts if is_english(text)]
 
 
 # -- the vocabulary --------------------------------------------------------------------------
@@ -370,3 +375,75 @@ def test_a_notice_reports_its_outcome_obligations_with_its_field_errors(ppid_app
     assert messages["fee_amount"] == ["Harus berupa bilangan bulat."]
     assert messages["provision_date"] == ["Tanggal tidak valid; gunakan format 2026-03-16."]
     assert set(messages["attachments"][0]) == {"content_type", "content_base64"}
+
+
+# -- every service's forms ---------------------------------------------------------------------
+
+
+def _argument_schemas(app) -> dict[str, ma.Schema]:
+    """The schema of each `@blp.arguments` of the app's views, by endpoint."""
+    found = {}
+    for endpoint, view in app.view_functions.items():
+        methods = [view]
+        view_class = getattr(view, "view_class", None)
+        if view_class is not None:
+            methods = [getattr(view_class, name) for name in ("get", "post", "put", "patch", "delete")
+                       if hasattr(view_class, name)]
+        for method in methods:
+            for parameter in getattr(method, "_apidoc", {}).get("arguments", {}).get("parameters", []):
+                schema = parameter["schema"]
+                found[f"{endpoint}:{getattr(method, '__name__', '')}"] = (
+                    schema() if isinstance(schema, type) else schema
+                )
+    return found
+
+
+def _english_messages(schema: ma.Schema, path: str = "") -> list[str]:
+    problems = [f"{path}{key}: {message}" for key, message in schema.error_messages.items()
+                if is_english(message)]
+    for name, field in schema.fields.items():
+        problems += _english_in_field(field, f"{path}{name}")
+    return problems
+
+
+def _english_in_field(field: fields.Field, where: str) -> list[str]:
+    problems = [f"{where} [{key}]: {message}" for key, message in field.error_messages.items()
+                if key != "format" and isinstance(message, str) and is_english(message)]
+    for validator in field.validators:
+        for attribute in ("error", "message_min", "message_max", "message_all", "message_equal"):
+            text = getattr(validator, attribute, None)
+            if attribute != "error" and getattr(validator, "error", None):
+                continue
+            if isinstance(text, str) and is_english(text):
+                problems.append(f"{where} {type(validator).__name__}: {text}")
+    for inner in [getattr(field, "inner", None), *(getattr(field, "tuple_fields", None) or ()),
+                  getattr(field, "key_field", None), getattr(field, "value_field", None)]:
+        if isinstance(inner, fields.Field):
+            problems += _english_in_field(inner, f"{where}.*")
+    if isinstance(field, fields.Nested) and isinstance(field.schema, ma.Schema):
+        problems += _english_messages(field.schema, f"{where}.")
+    return problems
+
+
+# Forms still declared on a plain marshmallow Schema, by endpoint; each should move to
+# `forms.Base` (and leave this list): `services.common.citizen.ReissueSchema`.
+NOT_YET_ON_BASE = {"ppid.AccessToken:post"}
+
+
+def test_no_form_of_ppid_or_the_notifier_can_answer_in_english(ppid_app, sqlite_url, make_settings):
+    from services.common.migrations import upgrade
+    from services.notifier.app import create_app as notifier_app
+    from services.notifier.config import NotifierSettings
+
+    upgrade("notifier", sqlite_url)
+    notifier = notifier_app(make_settings(NotifierSettings, "notifier", sqlite_url))
+    try:
+        for app in (ppid_app.app, notifier):
+            schemas = _argument_schemas(app)
+            assert len(schemas) > 10, sorted(schemas)
+            with app.app_context():
+                problems = {name: found for name, schema in schemas.items()
+                            if (found := _english_messages(schema))}
+            assert set(problems) <= NOT_YET_ON_BASE, problems
+    finally:
+        notifier.extensions["simpul"].dispose()
