@@ -73,6 +73,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--dir", type=Path, default=DEFAULT_DIR, help="where the .eml files go")
     args = parser.parse_args(argv)
     configure_logging("mail", os.environ.get("LOG_LEVEL", "INFO"))
+    # aiosmtpd logs every connection and command at INFO; the terminal gets one line a mail.
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
 
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
