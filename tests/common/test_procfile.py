@@ -39,3 +39,23 @@ def test_a_new_registry_entry_joins_the_list_in_registry_order():
 
 def test_the_repository_keeps_no_hand_written_procfile():
     assert not (ROOT / "Procfile").exists(), "make run writes var/Procfile from the registry"
+
+
+def test_make_run_starts_the_written_list_with_mail_going_to_the_catcher():
+    """`make -n` prints the recipe without running it."""
+    shown = subprocess.run(["make", "-n", "run", "MAIL_PORT=2525"], cwd=ROOT, capture_output=True,
+                           text=True, timeout=60, check=True).stdout.splitlines()
+    written = next(i for i, line in enumerate(shown) if "services.common.procfile -o var/Procfile" in line)
+    started = next(i for i, line in enumerate(shown) if "honcho start" in line)
+    assert written < started
+    assert "-f var/Procfile" in shown[started]
+    assert "SMTP_HOST=127.0.0.1 SMTP_PORT=2525" in shown[started]
+    # The catcher reads the same variables, so it listens where the services send.
+    assert MAIL_CATCHER == "python -m services.common.mailcatcher"
+
+
+def test_make_migrate_migrates_every_registered_service():
+    shown = subprocess.run(["make", "-n", "migrate"], cwd=ROOT, capture_output=True, text=True,
+                           timeout=60, check=True).stdout
+    assert "for s in $(.venv/bin/python -m services.common.registry names)" in shown
+    assert "python -m services.$s migrate" in shown
