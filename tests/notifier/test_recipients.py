@@ -1,6 +1,9 @@
 """Who a step tells, and which staff role reads it in the app (from the registry of
 services, so the notifier names none)."""
 
+import ast
+from pathlib import Path
+
 import pytest
 
 from services.common.registry import load_registry, parse_registry
@@ -55,3 +58,32 @@ def test_an_inbox_address_is_opd_bound_for_officers_and_heads_only():
     assert inbox_address(Recipient("officer", "dinkes"), "ppid", registry) == ("ppid_pelaksana", "dinkes")
     assert inbox_address(Recipient("head", "dinkes"), "ppid", registry) == ("opd_head", "dinkes")
     assert inbox_address(Recipient("coordinator", None), "ppid", registry) == ("ppid_utama", None)
+
+
+def _code_strings(path):
+    """String constants of a module's code, leaving out its docstrings."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Module | ast.FunctionDef | ast.ClassDef | ast.AsyncFunctionDef)
+        and node.body and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
+    return [node.value for node in ast.walk(tree)
+            if isinstance(node, ast.Constant) and isinstance(node.value, str)
+            and id(node) not in docstrings]
+
+
+def test_the_notifier_names_no_service_and_no_service_staff_role():
+    registry = WITH_LAPOR_AND_SIBER
+    names = set(registry.names)
+    roles = {role for entry in registry.services.values() for role in entry.staff_roles.values()}
+    package = Path(__file__).resolve().parents[2] / "services" / "notifier"
+    found = {
+        (path.name, value)
+        for path in package.glob("*.py")
+        for value in _code_strings(path)
+        if value in names | roles or value == registry.coordinator_opd
+    }
+    assert found == set()
