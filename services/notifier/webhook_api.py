@@ -16,6 +16,7 @@ from marshmallow import Schema, fields, validate
 from services.common.auth import current_principal, login_required
 from services.common.forms import Base
 from services.common.http import if_match_header, paginated, runtime
+from services.common.listing import SearchText
 from services.common.opd import OpdCodeField
 from services.notifier import webhooks
 from services.notifier.webhook_models import DELIVERY_STATES
@@ -118,6 +119,7 @@ class WebhookEndpointWithSecretSchema(WebhookEndpointOutSchema):
 
 
 class WebhookEndpointQuerySchema(Base):
+    q = SearchText()
     opd = OpdCodeField(_opds, metadata={"description": "Saring per OPD (admin)."})
     enabled = fields.Boolean()
 
@@ -165,6 +167,7 @@ class WebhookDeliveryDetailSchema(WebhookDeliveryOutSchema):
 
 
 class WebhookDeliveryQuerySchema(Base):
+    q = SearchText()
     status = fields.String(validate=validate.OneOf(DELIVERY_STATES))
 
 
@@ -182,6 +185,7 @@ class Endpoints(MethodView):
             page,
             opd=query.get("opd"),
             enabled=query.get("enabled"),
+            q=query.get("q"),
         )
 
     @login_required
@@ -257,6 +261,7 @@ class Deliveries(MethodView):
             endpoint_id,
             page,
             status=query.get("status"),
+            q=query.get("q"),
         )
 
 

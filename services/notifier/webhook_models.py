@@ -28,6 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from services.common.db import UtcDateTime
+from services.common.listing import Search
 from services.notifier.models import Base
 
 # SQLite only autoincrements an INTEGER PRIMARY KEY; PostgreSQL gets a bigint identity.
@@ -145,3 +146,13 @@ class WebhookAttempt(Base):
     response_excerpt: Mapped[str | None] = mapped_column(String(500))
 
     delivery: Mapped[WebhookDelivery] = relationship(back_populates="attempt_log")
+
+
+# What `q` searches in the webhook lists: an endpoint's description and OPD (not its URL,
+# which may carry the receiver's own credentials); a delivery's event type, subject and
+# routing key.
+WEBHOOK_ENDPOINT_SEARCH = Search(WebhookEndpoint.description, WebhookEndpoint.opd)
+WEBHOOK_ENDPOINT_SEARCH.index("ix_webhook_endpoints_search")
+WEBHOOK_DELIVERY_SEARCH = Search(WebhookDelivery.event_type, WebhookDelivery.subject,
+                         WebhookDelivery.routing_key)
+WEBHOOK_DELIVERY_SEARCH.index("ix_webhook_deliveries_search")

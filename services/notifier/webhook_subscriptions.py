@@ -30,6 +30,8 @@ from services.notifier import signing, ssrf
 from services.notifier.webhook_delivery import disable_endpoint
 from services.notifier.webhook_models import (
     PENDING,
+    WEBHOOK_DELIVERY_SEARCH,
+    WEBHOOK_ENDPOINT_SEARCH,
     WebhookAttempt,
     WebhookDelivery,
     WebhookEndpoint,
@@ -183,8 +185,10 @@ def list_endpoints(
     *,
     opd: str | None = None,
     enabled: bool | None = None,
+    q: str | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
-    """Endpoints the principal may see, newest first: (this page's views, total)."""
+    """Endpoints the principal may see, newest first: (this page's views, total); `q`
+    searches the description and the OPD."""
     scope = owner_scope(principal)
     stmt = select(WebhookEndpoint)
     if scope is not None:
@@ -193,6 +197,7 @@ def list_endpoints(
         stmt = stmt.where(WebhookEndpoint.opd == opd)
     if enabled is not None:
         stmt = stmt.where(WebhookEndpoint.enabled.is_(enabled))
+    stmt = WEBHOOK_ENDPOINT_SEARCH.apply(stmt, q)
     stmt = stmt.order_by(WebhookEndpoint.created_at.desc(), WebhookEndpoint.id)
     with rt.session_factory() as session:
         endpoints, total = fetch_page(session, stmt, page)
@@ -305,13 +310,16 @@ def list_deliveries(
     page: Page,
     *,
     status: str | None = None,
+    q: str | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
-    """An endpoint's delivery log, newest first: (this page's views, total)."""
+    """An endpoint's delivery log, newest first: (this page's views, total); `q` searches
+    the event type, the subject and the routing key."""
     with rt.session_factory() as session:
         _visible(session, principal, endpoint_id)
         stmt = select(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint_id)
         if status is not None:
             stmt = stmt.where(WebhookDelivery.status == status)
+        stmt = WEBHOOK_DELIVERY_SEARCH.apply(stmt, q)
         deliveries, total = fetch_page(session, stmt.order_by(WebhookDelivery.id.desc()), page)
         return [present_delivery(d) for d in deliveries], total
 

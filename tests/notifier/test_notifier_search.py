@@ -7,8 +7,10 @@ import pytest
 from sqlalchemy import select, text
 
 from services.common.db import make_engine
+from services.common.http import create_flask_app
 from services.common.listing import MAX_QUERY_LENGTH
 from services.common.migrations import upgrade
+from services.notifier import webhook_api
 from services.notifier.models import (
     CLOCK_SEARCH,
     DELIVERY_SEARCH,
@@ -18,7 +20,18 @@ from services.notifier.models import (
     InboxMessage,
 )
 from services.notifier.tick import tick
+from services.notifier.webhook_models import (
+    WEBHOOK_DELIVERY_SEARCH,
+    WEBHOOK_ENDPOINT_SEARCH,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
+from tests.notifier import test_webhook_support as webhook_support
 from tests.notifier.notifier_support import sla_event, wib
+
+# The webhook modules' fixtures: a runtime on a migrated database, a receiving server.
+make_runtime = webhook_support.make_runtime
+receiver = webhook_support.receiver
 
 DUE = wib(2026, 4, 7, 23, 59, 59)
 DBD = "requests/PPID-2026-000001"
@@ -90,6 +103,34 @@ def test_deliveries_and_the_inbox_are_searched_too(client, rt, three_cases, auth
     assert _subjects(client, "/api/v1/inbox", officer, q="LPR").get_json()["total"] == 0
 
 
+def test_webhook_endpoints_are_found_by_description_and_opd(database_url, make_runtime, receiver,
+                                                           auth_header):
+    rt = make_runtime(database_url)
+    client = create_flask_app(rt, title="Notifier", description="test",
+                              blueprints=[webhook_api.blp]).test_client()
+    dinkes = auth_header("lapor_liaison", opd="dinkes", sub="liaison-dinkes")
+    disdik = auth_header("humas", opd="disdik")
+    for headers, opd, description in ((dinkes, "dinkes", "SIMRS rumah sakit"),
+                                      (disdik, "disdik", "Dapodik sekolah")):
+        created = client.post("/api/v1/webhooks", headers=headers, json={
+            "url": receiver.url(), "patterns": [f"#.{opd}"], "description": description})
+        assert created.status_code == 201, created.get_json()
+
+    def found(headers, q):
+        response = client.get("/api/v1/webhooks", headers=headers, query_string={"q": q})
+        assert response.status_code == 200, response.get_json()
+        return [e["description"] for e in response.get_json()]
+
+    admin = auth_header("admin")
+    assert found(admin, "simrs") == ["SIMRS rumah sakit"]
+    assert found(admin, "disdik") == ["Dapodik sekolah"]
+    assert found(disdik, "simrs") == []  # another OPD's endpoint stays out of reach
+    endpoint = client.get("/api/v1/webhooks", headers=dinkes).get_json()[0]["id"]
+    log = client.get(f"/api/v1/webhooks/{endpoint}/deliveries", headers=dinkes,
+                     query_string={"q": "lapor"})
+    assert log.status_code == 200 and log.get_json() == []
+
+
 def test_the_openapi_documents_q(client):
     spec = client.get("/openapi.json").get_json()
     for path in ("/api/v1/clocks", "/api/v1/deliveries", "/api/v1/inbox"):
@@ -103,6 +144,8 @@ def test_the_openapi_documents_q(client):
         (CLOCK_SEARCH, Clock, "ix_clocks_search"),
         (DELIVERY_SEARCH, Delivery, "ix_notification_log_search"),
         (INBOX_SEARCH, InboxMessage, "ix_inbox_messages_search"),
+        (WEBHOOK_ENDPOINT_SEARCH, WebhookEndpoint, "ix_webhook_endpoints_search"),
+        (WEBHOOK_DELIVERY_SEARCH, WebhookDelivery, "ix_webhook_deliveries_search"),
     ],
 )
 def test_postgresql_answers_q_from_the_index_the_migration_built(pg_url, search, entity, index):

@@ -1,0 +1,46 @@
+"""full-text search indexes of the webhook lists (PostgreSQL only)
+
+Revision ID: 0003
+Revises: 0002
+Create Date: 2026-11-30 16:50:00
+
+The expressions are exactly those `services.common.listing.Search.document()` writes for
+`webhook_models.WEBHOOK_ENDPOINT_SEARCH` and `WEBHOOK_DELIVERY_SEARCH`: the planner uses an
+expression index only for a query that repeats its expression. SQLite searches with LIKE
+and has no such index.
+"""
+from collections.abc import Sequence
+
+from alembic import op
+
+revision: str = '0003'
+down_revision: str | Sequence[str] | None = '0002'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def _joined(*columns: str) -> str:
+    text = f"coalesce({columns[0]}, '')"
+    for column in columns[1:]:
+        text = f"({text} || ' ') || coalesce({column}, '')"
+    return f"to_tsvector('simple'::regconfig, translate({text}, '/.-_@:', '      '))"
+
+
+_INDEXES = {
+    "ix_webhook_endpoints_search": ("webhook_endpoints", ("description", "opd")),
+    "ix_webhook_deliveries_search": ("webhook_deliveries", ("event_type", "subject", "routing_key")),
+}
+
+
+def upgrade() -> None:
+    if op.get_bind().dialect.name != "postgresql":
+        return
+    for name, (table, columns) in _INDEXES.items():
+        op.execute(f"CREATE INDEX {name} ON {table} USING gin ({_joined(*columns)})")
+
+
+def downgrade() -> None:
+    if op.get_bind().dialect.name != "postgresql":
+        return
+    for name in _INDEXES:
+        op.execute(f"DROP INDEX IF EXISTS {name}")
