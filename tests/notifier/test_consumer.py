@@ -34,9 +34,7 @@ def stop(at):
 
 def clock_row(rt):
     with rt.uow() as uow:
-        row = uow.session.scalars(select(Clock).where(Clock.subject == SUBJECT)).one()
-        uow.session.expunge_all()
-        return row
+        return uow.session.scalars(select(Clock).where(Clock.subject == SUBJECT)).one()
 
 
 def history(rt):
