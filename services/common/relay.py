@@ -104,8 +104,8 @@ class _BrokerLink:
     The connection's I/O loop runs only while the relay waits (`run_until`, `turn`), so no
     callback ever runs concurrently with the relay's database work, and the link belongs to
     the one thread that made it. Publishes are buffered by the channel and written while the
-    loop runs, so a whole batch goes out in a few socket writes; the broker's confirms come
-    back asynchronously, many messages at a time.
+    loop runs, so sending a batch never waits for the broker; its confirms come back
+    asynchronously, many messages at a time.
     """
 
     def __init__(self, params: pika.ConnectionParameters, exchange: str, *, on_confirm, on_return):
