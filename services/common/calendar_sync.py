@@ -28,7 +28,6 @@ from typing import Any
 
 from sqlalchemy import (
     Column,
-    DateTime,
     Engine,
     Integer,
     MetaData,
@@ -42,6 +41,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from services.common.calendar import WorkingCalendar, parse_overrides
+from services.common.db import UtcDateTime
 from services.common.events import event_time
 from services.common.opd import OpdRegistry, parse_directory
 
@@ -64,7 +64,7 @@ def calendar_state_table(metadata: MetaData) -> Table:
         Column("id", Integer, primary_key=True),
         Column("version", Integer, nullable=False),
         Column("document", Text, nullable=False),
-        Column("updated_at", DateTime(timezone=True), nullable=False),
+        Column("updated_at", UtcDateTime(), nullable=False),
     )
 
 
@@ -198,7 +198,7 @@ class CalendarSync:
         ).one_or_none()
         if row is None:
             return None
-        return Stored(row.version, json.loads(row.document), _aware(row.updated_at))
+        return Stored(row.version, json.loads(row.document), row.updated_at)
 
     def _store(self, session: Session, row_id: int, document: dict[str, Any], at: datetime) -> bool:
         current = self._read(session, row_id)
@@ -244,11 +244,6 @@ def changed_at(envelope: dict[str, Any]) -> datetime:
     if value.tzinfo is None:
         raise ValueError(f"changed_at must carry its offset, got {raw!r}")
     return value
-
-
-def _aware(value: datetime) -> datetime:
-    # SQLite hands back the stored UTC value without a zone.
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def _only_overrides(document: dict[str, Any]) -> dict[str, Any]:

@@ -3,13 +3,16 @@ unit of work hands back the rows it loaded."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta, timezone
+
 import psycopg
 import pytest
-from sqlalchemy import String, exc, text, update
+from sqlalchemy import DateTime, MetaData, String, exc, insert, select, text, update
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.orm import exc as orm_exc
 
-from services.common.db import make_engine, make_session_factory
+from services.common.calendar_sync import calendar_state_table
+from services.common.db import UtcDateTime, make_engine, make_session_factory
 from services.common.outbox import UnitOfWork, plumbing_tables
 from tests.conftest import PG_ADMIN_URL
 
@@ -137,3 +140,34 @@ def test_a_failed_unit_of_work_discards_what_it_loaded(notes):
         raise RuntimeError("gagal")
     with pytest.raises(orm_exc.DetachedInstanceError):
         _ = note.text
+
+
+# -- the chassis's own tables keep instants as UtcDateTime --------------------------------
+
+
+def test_every_timestamp_of_the_chassis_tables_is_utc():
+    metadata = MetaData()
+    tables = [*plumbing_tables(metadata), calendar_state_table(metadata)]
+    stamps = [c for t in tables for c in t.columns if isinstance(c.type, DateTime | UtcDateTime)]
+    assert {c.name for c in stamps} == {"created_at", "published_at", "processed_at", "updated_at"}
+    assert all(isinstance(c.type, UtcDateTime) for c in stamps)
+
+
+def test_an_outbox_instant_comes_back_aware_in_utc_from_sqlite(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'outbox.db'}")
+    _Base.metadata.create_all(engine)
+    wib = timezone(timedelta(hours=7))
+    try:
+        with engine.begin() as conn:
+            conn.execute(insert(_outbox).values(
+                event_id="e1", routing_key="ppid.request.received.none", subject="s", body="{}",
+                created_at=datetime(2026, 4, 7, 10, tzinfo=wib), attempts=0))
+        with engine.connect() as conn:
+            created = conn.execute(select(_outbox.c.created_at)).scalar_one()
+        assert created.tzinfo is UTC and created == datetime(2026, 4, 7, 3, tzinfo=UTC)
+        with pytest.raises(exc.StatementError, match="naive"), engine.begin() as conn:
+            conn.execute(insert(_outbox).values(
+                event_id="e2", routing_key="r", subject="s", body="{}",
+                created_at=datetime(2026, 4, 7, 10), attempts=0))
+    finally:
+        engine.dispose()
