@@ -89,6 +89,8 @@ def in_office_hours(now: datetime, rt: Runtime) -> bool:
 
 
 def tick(rt: Runtime, now: datetime, *, mailer: Mailer | None = None) -> TickSummary:
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError(f"a tick needs a time-zone aware instant, got {now.isoformat()}")
     # Whatever zone the caller named the instant in, it is recorded and published in UTC.
     now = now.astimezone(UTC)
     # Operators' calendar changes reach this process through the calendar consumer; a CLI

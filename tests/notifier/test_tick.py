@@ -328,3 +328,17 @@ def test_a_contact_who_prefers_webhooks_is_reached_through_the_opd_subscription(
             select(Delivery).where(Delivery.channel == "webhook").order_by(Delivery.id))]
         queued = list(uow.session.scalars(select(WebhookDelivery.event_type)))
     assert statuses == ["failed", "sent"] and queued == ["notifier.sla.reminded"]
+
+
+def test_a_tick_refuses_an_instant_without_a_zone(rt):
+    with pytest.raises(ValueError, match="aware"):
+        tick(rt, datetime(2026, 4, 6, 9))
+
+
+def test_a_tick_records_in_utc_whatever_zone_it_is_given(rt, feed):
+    start_ppid_request(feed, rt)
+    summary = tick(rt, wib(2026, 4, 8, 9))
+    assert summary.breached == 1 and summary.now == wib(2026, 4, 8, 9)
+    with rt.uow() as uow:
+        row = uow.session.scalars(select(Clock)).one()
+        assert row.breached_at == wib(2026, 4, 8, 9) and row.breached_at.tzinfo is UTC
