@@ -19,6 +19,7 @@ from tests.ppid.support import build_env
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
 OPERATION = "/api/v1/requests"
+INTRANET_HOST = "simpul.intranet"
 
 
 def chromium() -> str:
@@ -42,6 +43,7 @@ def served_ppid(tmp_path_factory):
 
 
 def _chromium(url: str, profile, *extra: str) -> subprocess.CompletedProcess:
+    url = url.replace("127.0.0.1", INTRANET_HOST)
     return subprocess.run(
         [
             chromium(),
@@ -54,9 +56,9 @@ def _chromium(url: str, profile, *extra: str) -> subprocess.CompletedProcess:
             "--disable-component-update",
             "--disable-sync",
             "--disable-dev-shm-usage",
-            # Nothing but the local server is reachable: a page that still reached for a
-            # CDN would stay blank, as it does on an intranet.
-            "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+            # Nothing but the local server is reachable, under an intranet name: a page that
+            # still reached for a CDN would stay blank, as it does on a regency intranet.
+            f"--host-resolver-rules=MAP {INTRANET_HOST} 127.0.0.1, MAP * ~NOTFOUND",
             f"--user-data-dir={profile}",
             "--virtual-time-budget=10000",
             *extra,
