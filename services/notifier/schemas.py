@@ -17,6 +17,7 @@ from services.common.listing import SearchText
 from services.common.opd import KINDS
 from services.common.registry import load_registry
 from services.notifier import domain
+from services.notifier import policy as policy_rules
 
 _OPD = validate.Regexp(domain.OPD_CODE, error="Kode OPD harus huruf kecil, angka atau garis bawah.")
 _CLOCK = validate.Regexp(domain.CLOCK_KIND, error="Nama jam harus seperti 'ppid.response'.")
@@ -73,6 +74,16 @@ class PolicyInSchema(Base):
     reminders = fields.List(fields.Nested(ReminderSchema), load_default=list)
     breach = fields.Nested(BreachSchema, required=True)
     escalation = fields.List(fields.Nested(EscalationSchema), load_default=list)
+
+    @cross_field()
+    def _policy_rules(self, data, **kwargs):
+        # The policy's own rules (ranges, recipients, level order) are checked here too, so
+        # they answer together with the field errors rather than in a second round; the
+        # clock's name is the path's and is checked by the use case.
+        try:
+            policy_rules.parse_policy(domain.DEFAULT_POLICY, data)
+        except policy_rules.PolicyError as exc:
+            raise ValidationError(exc.errors) from exc
 
 
 class PolicyOutSchema(Schema):

@@ -447,3 +447,23 @@ def test_no_form_of_ppid_or_the_notifier_can_answer_in_english(ppid_app, sqlite_
             assert set(problems) <= NOT_YET_ON_BASE, problems
     finally:
         notifier.extensions["simpul"].dispose()
+
+
+def test_a_notifier_policy_reports_its_rules_with_its_field_errors():
+    from services.notifier.schemas import PolicyInSchema
+
+    with pytest.raises(ValidationError) as caught:
+        PolicyInSchema().load({
+            "label": 5,  # not text
+            "action": "Jawab permohonan.",
+            "breach": {"notify": ["head"]},
+            # Two levels out of order: a rule of the policy, not of one field.
+            "escalation": [
+                {"level": 1, "after_working_days": 5, "notify": ["head"]},
+                {"level": 2, "after_working_days": 1, "notify": ["sekda"]},
+            ],
+        })
+    assert caught.value.messages == {
+        "label": ["Harus berupa teks."],
+        "escalation": ["Tingkat yang lebih tinggi tidak boleh datang lebih awal."],
+    }
