@@ -28,11 +28,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import sqlalchemy.dialects.postgresql  # noqa: F401 - registers func.to_tsvector's PostgreSQL types
 from marshmallow import ValidationError, fields
-from sqlalchemy import Boolean, Index, and_, func, or_, select, text
+from sqlalchemy import Boolean, Column, Index, MetaData, Table, Text, and_, func, or_, select, text
+from sqlalchemy.dialects import postgresql  # also registers func.to_tsvector's types
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.schema import CreateIndex
 from sqlalchemy.sql.expression import ColumnElement
 
 from services.common.errors import Invalid
@@ -151,6 +152,17 @@ class Search:
         # Terms hold no LIKE wildcard (`%` and `_` are not word characters).
         return and_(*(or_(*(column.ilike(f"%{term}%") for column in self.columns))
                       for term in terms))
+
+
+def search_index_ddl(name: str, table: str, columns: Sequence[str]) -> str:
+    """The PostgreSQL `CREATE INDEX` of a search over `columns` of `table`, for a migration.
+
+    Written by `Search.document()` itself, so the migrated index is the expression the
+    queries repeat; an index written out by hand that differs by one cast is never used.
+    """
+    bare = Table(table, MetaData(), *(Column(column, Text) for column in columns))
+    index = Search(*bare.c).index(name)
+    return str(CreateIndex(index).compile(dialect=postgresql.dialect()))
 
 
 class _Matches(ColumnElement):

@@ -19,6 +19,7 @@ from services.common.listing import (
     Search,
     SearchText,
     fetch_page,
+    search_index_ddl,
     search_terms,
 )
 
@@ -122,6 +123,16 @@ def test_postgresql_answers_a_search_from_the_gin_index(pg_url):
         assert "ix_cases_search" in plan, plan
     finally:
         engine.dispose()
+
+
+def test_a_migration_writes_the_index_the_model_declares():
+    from sqlalchemy.dialects import postgresql
+    from sqlalchemy.schema import CreateIndex
+
+    declared = next(i for i in cases.indexes if i.name == "ix_cases_search")
+    assert search_index_ddl("ix_cases_search", "cases", ["number", "subject", "information", "opd"]) == str(
+        CreateIndex(declared).compile(dialect=postgresql.dialect())
+    )
 
 
 def test_sqlite_has_no_search_index(sqlite_url):

@@ -4,26 +4,21 @@ Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-30 16:30:00
 
-The expressions are exactly those `services.common.listing.Search.document()` writes for
-`models.CLOCK_SEARCH`, `models.DELIVERY_SEARCH` and `models.INBOX_SEARCH`: the planner uses
-an expression index only for a query that repeats its expression. SQLite searches with
-LIKE and has no such index.
+The columns are those of `models.CLOCK_SEARCH`, `models.DELIVERY_SEARCH` and `models.INBOX_SEARCH`;
+`search_index_ddl` writes the expression `Search.document()` writes, since the planner uses
+an expression index only for a query that repeats its expression. SQLite searches with LIKE
+and has no such index.
 """
 from collections.abc import Sequence
 
 from alembic import op
 
+from services.common.listing import search_index_ddl
+
 revision: str = '0002'
 down_revision: str | Sequence[str] | None = '0001'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
-
-
-def _joined(*columns: str) -> str:
-    text = f"coalesce({columns[0]}, '')"
-    for column in columns[1:]:
-        text = f"({text} || ' ') || coalesce({column}, '')"
-    return f"to_tsvector('simple'::regconfig, translate({text}, '/.-_@:', '      '))"
 
 
 _INDEXES = {
@@ -37,7 +32,7 @@ def upgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
     for name, (table, columns) in _INDEXES.items():
-        op.execute(f"CREATE INDEX {name} ON {table} USING gin ({_joined(*columns)})")
+        op.execute(search_index_ddl(name, table, columns))
 
 
 def downgrade() -> None:

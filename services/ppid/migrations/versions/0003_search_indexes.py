@@ -4,39 +4,34 @@ Revision ID: 0003
 Revises: 0002
 Create Date: 2026-11-30 16:00:00
 
-The expressions are exactly those `services.common.listing.Search.document()` writes for
-`models.REQUEST_SEARCH`, `models.OBJECTION_SEARCH` and `dip_models.DIP_SEARCH`: the planner uses an expression
-index only for a query that repeats its expression. SQLite searches with LIKE and has no
-such index.
+The columns are those of `models.REQUEST_SEARCH`, `models.OBJECTION_SEARCH` and
+`dip_models.DIP_SEARCH`; `search_index_ddl` writes the expression `Search.document()`
+writes, since the planner uses an expression index only for a query that repeats its
+expression. SQLite searches with LIKE and has no such index.
 """
 from collections.abc import Sequence
 
 from alembic import op
+
+from services.common.listing import search_index_ddl
 
 revision: str = '0003'
 down_revision: str | Sequence[str] | None = '0002'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-_DOCUMENT = "to_tsvector('simple'::regconfig, translate({text}, '/.-_@:', '      '))"
 _INDEXES = {
-    "ix_requests_search": (
-        "requests",
-        "((coalesce(number, '') || ' ') || coalesce(information, '')) || ' ' || coalesce(opd, '')",
-    ),
-    "ix_objections_search": ("objections", "(coalesce(number, '') || ' ') || coalesce(opd, '')"),
-    "ix_dip_entries_search": (
-        "dip_entries",
-        "((coalesce(title, '') || ' ') || coalesce(summary, '')) || ' ' || coalesce(opd, '')",
-    ),
+    "ix_requests_search": ("requests", ("number", "information", "opd")),
+    "ix_objections_search": ("objections", ("number", "opd")),
+    "ix_dip_entries_search": ("dip_entries", ("title", "summary", "opd")),
 }
 
 
 def upgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
-    for name, (table, text) in _INDEXES.items():
-        op.execute(f"CREATE INDEX {name} ON {table} USING gin ({_DOCUMENT.format(text=text)})")
+    for name, (table, columns) in _INDEXES.items():
+        op.execute(search_index_ddl(name, table, columns))
 
 
 def downgrade() -> None:
