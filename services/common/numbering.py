@@ -40,7 +40,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     Column,
@@ -83,9 +83,8 @@ def number_counter_table(metadata: MetaData, name: str = "number_counters") -> T
     )
 
 
-@dataclass(frozen=True)
-class Numbered:
-    """A number that was given: its parts and its printed form."""
+class Numbered(NamedTuple):
+    """A number's parts, and its printed form."""
 
     prefix: str
     year: int

@@ -31,8 +31,10 @@ from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from typing import Any, Protocol
 
+from services.common import numbering
 from services.common.calendar import format_date_id, format_instant_id
 from services.common.errors import Conflict, Forbidden, Invalid
+from services.common.numbering import Numbered, format_number  # noqa: F401 - format_number: the service's numbers
 from services.common.scope import OpdScope, ScopeRule
 
 # -- statutory limits, in working days ------------------------------------------------------
@@ -160,7 +162,6 @@ UTAMA, PELAKSANA, ATASAN = "ppid_utama", "ppid_pelaksana", "atasan_ppid"
 STAFF_ROLES = (UTAMA, PELAKSANA, ATASAN)
 
 REQUEST_PREFIX, OBJECTION_PREFIX = "PPID", "KBR"
-_NUMBER = re.compile(r"^(PPID|KBR)-(\d{4})-(\d{6,})$")
 
 
 class Calendar(Protocol):
@@ -184,16 +185,9 @@ class Staff(Protocol):
 # -- numbers --------------------------------------------------------------------------------
 
 
-def format_number(prefix: str, year: int, sequence: int) -> str:
-    """`PPID-2026-000123`: the registration number, sequential per year."""
-    return f"{prefix}-{year:04d}-{sequence:06d}"
-
-
-def parse_number(number: str) -> tuple[str, int, int] | None:
-    match = _NUMBER.match(number or "")
-    if match is None:
-        return None
-    return match.group(1), int(match.group(2)), int(match.group(3))
+def parse_number(number: str) -> Numbered | None:
+    """(prefix, year, sequence) of a request's or an objection's number, else None."""
+    return numbering.parse_number(number, (REQUEST_PREFIX, OBJECTION_PREFIX))
 
 
 # -- applicant data -------------------------------------------------------------------------
