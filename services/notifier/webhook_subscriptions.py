@@ -26,6 +26,7 @@ from services.common.concurrency import entity_tag, require_match
 from services.common.errors import Conflict, Forbidden, Invalid, NotFound
 from services.common.listing import Page, fetch_page
 from services.common.runtime import Runtime
+from services.common.scope import ScopeRule
 from services.notifier import signing, ssrf
 from services.notifier.webhook_delivery import disable_endpoint
 from services.notifier.webhook_models import (
@@ -122,13 +123,16 @@ def _with_secret(endpoint: WebhookEndpoint, secret: str) -> tuple[dict[str, Any]
 # --- endpoints ---------------------------------------------------------------------------
 
 
+# Any OPD token manages its own OPD's endpoints; of the regency-level, only an admin, all.
+OWNER_RULE = ScopeRule.of(regency={ADMIN_ROLE})
+
+
 def owner_scope(principal: Principal) -> str | None:
     """The OPD whose endpoints the principal manages, or None for every endpoint (admin)."""
-    if principal.opd:
-        return principal.opd
-    if principal.has_role(ADMIN_ROLE):
-        return None
-    raise Forbidden("Webhook dikelola oleh staf OPD untuk OPD-nya sendiri, atau oleh admin.")
+    scope = OWNER_RULE.scope_of(principal)
+    if scope.is_empty:
+        raise Forbidden("Webhook dikelola oleh staf OPD untuk OPD-nya sendiri, atau oleh admin.")
+    return scope.opd
 
 
 def create_endpoint(
