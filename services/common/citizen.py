@@ -35,6 +35,7 @@ from flask import Flask, current_app, request
 from marshmallow import Schema, fields, pre_load
 from sqlalchemy.orm import Session
 
+from services.common import forms
 from services.common.auth import Principal, current_principal
 from services.common.errors import DomainError, Forbidden
 from services.common.http import public_rate_limited
@@ -156,17 +157,11 @@ def citizen_rate_limited(view: Callable) -> Callable:
 # -- a lost token ----------------------------------------------------------------------------
 
 
-class ReissueSchema(Schema):
+class ReissueSchema(forms.Base):
     """The body of a request for a new token: the address given in the submission."""
 
-    email = fields.Email(
-        required=True,
-        metadata={"description": "Alamat email yang dicantumkan saat pengajuan."},
-        error_messages={
-            "required": "Wajib diisi.",
-            "invalid": "Bukan alamat email yang sah.",
-            "null": "Wajib diisi.",
-        },
+    email = forms.Email(
+        required=True, metadata={"description": "Alamat email yang dicantumkan saat pengajuan."}
     )
 
     @pre_load

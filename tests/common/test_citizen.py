@@ -77,7 +77,7 @@ def test_addresses_are_compared_after_normalising(given, stored, same):
 def test_the_request_body_is_one_trimmed_address():
     assert ReissueSchema().load({"email": " siti@example.org "}) == {"email": "siti@example.org"}
     errors = ReissueSchema().validate({"email": "bukan"})
-    assert errors == {"email": ["Bukan alamat email yang sah."]}
+    assert errors == {"email": ["Alamat surel tidak valid."]}
     assert ReissueSchema().validate({}) == {"email": ["Wajib diisi."]}
 
 
