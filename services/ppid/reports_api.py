@@ -22,6 +22,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from sqlalchemy import select
 
 from services.common.auth import Principal, current_principal, roles_required
+from services.common.citizen import citizen_rate_limited
 from services.common.errors import Forbidden, Invalid, NotFound
 from services.common.forms import MESSAGES, Choice, Day, OpdCode, Whole
 from services.common.forms import Base as InputSchema
@@ -30,7 +31,6 @@ from services.common.listing import Page, fetch_page
 from services.common.runtime import Runtime
 from services.common.scope import OpdScope
 from services.ppid import domain, reports
-from services.ppid.api import citizen_rate_limited
 from services.ppid.dip import clean_text
 from services.ppid.dip_models import PublicSubject
 from services.ppid.models import Applicant, Request
