@@ -43,6 +43,7 @@ MESSAGES = {
 }
 UNKNOWN_FIELD = "Isian tidak dikenal."
 NOT_AN_OBJECT = "Data harus berupa objek JSON."
+NOT_A_LIST_OF_OBJECTS = "Harus berupa daftar objek JSON."
 DATE_TIME_INVALID = "Tanggal dan waktu tidak valid; gunakan ISO 8601, mis. 2026-03-16T10:00:00+07:00."
 DATE_INVALID = "Tanggal tidak valid; gunakan format 2026-03-16."
 
@@ -166,7 +167,7 @@ def indonesian_field(field: fields.Field) -> None:
     of the fields inside it (a list's items, a tuple's members, a dict's keys and values)."""
     for key, message in list(field.error_messages.items()):
         if message in _ENGLISH_DEFAULTS:
-            field.error_messages[key] = _message_for(type(field), key)
+            field.error_messages[key] = _message_for(field, key)
     field.validators = [_indonesian_validator(v) for v in field.validators]
     inner: list[fields.Field | None] = [getattr(field, "inner", None)]
     inner += list(getattr(field, "tuple_fields", ()) or ())
@@ -176,8 +177,10 @@ def indonesian_field(field: fields.Field) -> None:
             indonesian_field(member)
 
 
-def _message_for(kind: type, key: str) -> str:
-    for cls in kind.__mro__:
+def _message_for(field: fields.Field, key: str) -> str:
+    if key == "type" and isinstance(field, fields.Nested) and field.many:
+        return NOT_A_LIST_OF_OBJECTS
+    for cls in type(field).__mro__:
         message = FIELD_MESSAGES.get(cls, {}).get(key)
         if message is not None:
             return message
@@ -349,7 +352,8 @@ def OpdCode(**kwargs: Any) -> OpdCodeField:  # noqa: N802
 
 def Nested(schema: Any, **kwargs: Any) -> fields.Nested:  # noqa: N802
     """An object inside the body, read with a `Base` schema."""
-    return fields.Nested(schema, error_messages=_messages(type=NOT_AN_OBJECT), **kwargs)
+    kind = NOT_A_LIST_OF_OBJECTS if kwargs.get("many") else NOT_AN_OBJECT
+    return fields.Nested(schema, error_messages=_messages(type=kind), **kwargs)
 
 
 def List(item: fields.Field, **kwargs: Any) -> fields.List:  # noqa: N802

@@ -69,6 +69,7 @@ class Form(Base):
     owner = fields.Nested(Owner)
     parts = fields.List(fields.Nested(Part))
     pattern = fields.String(validate=validate.Regexp(r"^[a-z]+$"))
+    owners = fields.Nested(Owner, many=True)
     own = fields.String(validate=validate.Length(max=3, error="Pendek saja."))
 
 
@@ -84,6 +85,7 @@ BAD_FORM = {
     "owner": {},
     "parts": [{"label": "ok"}, {"label": "x", "extra": 1}, "teks"],
     "pattern": "ABC",
+    "owners": {"letter": "x"},
     "own": "terlalu",
 }
 
@@ -107,6 +109,7 @@ def test_plain_fields_and_validators_on_base_answer_in_indonesian():
         2: {"_schema": ["Data harus berupa objek JSON."]},
     }
     assert messages["pattern"] == ["Format tidak valid."]
+    assert messages["owners"] == ["Harus berupa daftar objek JSON."]
     # What the author wrote stays as written.
     assert messages["own"] == ["Pendek saja."]
     with pytest.raises(ValidationError) as small:
@@ -263,7 +266,8 @@ def test_every_4xx_has_the_one_shape_in_indonesian(app, auth_header):
         # (response, status, the field paths of `errors`, or None for no `errors`)
         (client.post("/api/v1/forms", json=BAD_FORM), 422, {
             "surplus", "name", "count", "colour", "email", "at", "day", "ratio", "tags.0",
-            "tags.1", "owner.letter", "parts.1.label", "parts.1.extra", "parts.2", "pattern", "own",
+            "tags.1", "owner.letter", "parts.1.label", "parts.1.extra", "parts.2", "pattern", "owners",
+            "own",
         }),
         (client.post("/api/v1/forms", json=[1, 2]), 422, {"_schema"}),
         (client.post("/api/v1/forms", data=b'{"name": ', content_type="application/json"), 400, None),
