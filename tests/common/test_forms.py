@@ -429,11 +429,6 @@ def _english_in_field(field: fields.Field, where: str) -> list[str]:
     return problems
 
 
-# Forms still declared on a plain marshmallow Schema, by endpoint; each should move to
-# `forms.Base` (and leave this list): `services.common.citizen.ReissueSchema`.
-NOT_YET_ON_BASE = {"ppid.AccessToken:post"}
-
-
 def test_no_form_of_ppid_or_the_notifier_can_answer_in_english(ppid_app, sqlite_url, make_settings):
     from services.common.migrations import upgrade
     from services.notifier.app import create_app as notifier_app
@@ -448,7 +443,7 @@ def test_no_form_of_ppid_or_the_notifier_can_answer_in_english(ppid_app, sqlite_
             with app.app_context():
                 problems = {name: found for name, schema in schemas.items()
                             if (found := _english_messages(schema))}
-            assert set(problems) <= NOT_YET_ON_BASE, problems
+            assert problems == {}, app.name
     finally:
         notifier.extensions["simpul"].dispose()
 
