@@ -54,11 +54,11 @@ class EgressPolicy:
 
     def allowed_names(self) -> frozenset[str]:
         return frozenset(
-            h.lower().rstrip(".") for h in self.allowed_hosts if _as_network(h) is None
+            h.lower().rstrip(".") for h in self.allowed_hosts if as_network(h) is None
         )
 
     def allowed_networks(self) -> tuple[IPNetwork, ...]:
-        return tuple(n for n in (_as_network(h) for h in self.allowed_hosts) if n is not None)
+        return tuple(n for n in (as_network(h) for h in self.allowed_hosts) if n is not None)
 
 
 @dataclass(frozen=True)
@@ -188,7 +188,8 @@ def _as_address(text: str) -> IPAddress | None:
         return None
 
 
-def _as_network(text: str) -> IPNetwork | None:
+def as_network(text: str) -> IPNetwork | None:
+    """The address or network `text` names (`10.0.0.5`, `10.20.0.0/16`), or None."""
     try:
         return ipaddress.ip_network(text.strip(), strict=False)
     except ValueError:

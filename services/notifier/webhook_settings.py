@@ -42,7 +42,7 @@ def read_webhook_env(env: Any, *, dev_mode: bool) -> dict[str, Any]:
     """The webhook fields for a settings class's `_read_own` (same names as its attributes)."""
     allowed_hosts = env.list("NOTIFIER_WEBHOOK_ALLOWED_HOSTS")
     for entry in allowed_hosts:
-        if not (ssrf._as_network(entry) or re.fullmatch(r"[A-Za-z0-9.-]{1,253}", entry)):
+        if not (ssrf.as_network(entry) or re.fullmatch(r"[A-Za-z0-9.-]{1,253}", entry)):
             raise SettingsError(
                 f"NOTIFIER_WEBHOOK_ALLOWED_HOSTS: {entry!r} is not a host name, address or network"
             )
