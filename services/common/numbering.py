@@ -42,6 +42,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
 
+from psycopg.pq import TransactionStatus
 from sqlalchemy import (
     Column,
     Integer,
@@ -172,8 +173,10 @@ class Numbering:
         `data["number"]` empty: the number completes both, and the completed event is
         recorded in `uow.events`.
 
-        On PostgreSQL the write is committed when this returns (call `uow.commit()` all
-        the same, which runs the after-commit callbacks); elsewhere `uow.commit()` commits.
+        On PostgreSQL the write is committed when this returns, unless the unit of work had
+        already written something (then it joins that transaction); what the unit of work
+        does after it is a transaction as usual. Call `uow.commit()` all the same: it commits
+        on SQLite and runs the after-commit callbacks everywhere.
         """
         check_prefix(prefix)
         if not event.subject.endswith("/") or event.data.get("number") not in ("", None):
@@ -216,13 +219,21 @@ class Numbering:
         }
         for index, child in enumerate(children):
             params.update({f"k{index}_{k}": v for k, v in child.row.items()})
-        # The unit of work's own connection, switched to autocommit for this one statement
-        # (the pool restores the isolation level when the connection goes back). Run on the
-        # driver: SQLAlchemy's bookkeeping around an execution (cache key, parameter
-        # processing, result set-up) cost as much CPU as everything else this write does.
-        connection = uow.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-        driver = connection.connection.driver_connection
-        number, sequence = driver.execute(sql, params).fetchone()
+        # The unit of work's own connection, in autocommit for this one statement only, so
+        # what the unit of work writes after it is a transaction again. A unit of work that
+        # already wrote has its transaction open: the statement joins it, and the counter
+        # row then stays locked until its commit. Run on the driver: SQLAlchemy's
+        # bookkeeping around an execution (cache key, parameter processing, result set-up)
+        # cost as much CPU as everything else this write does.
+        driver = uow.session.connection().connection.driver_connection
+        alone = driver.info.transaction_status == TransactionStatus.IDLE
+        if alone:
+            driver.autocommit = True
+        try:
+            number, sequence = driver.execute(sql, params).fetchone()
+        finally:
+            if alone and not driver.closed:
+                driver.autocommit = False
         uow.events.append(_completed(event, number))
         return Numbered(prefix, year, sequence)
 

@@ -9,7 +9,7 @@ import threading
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import Column, ForeignKey, Integer, MetaData, String, Table, select
+from sqlalchemy import Column, ForeignKey, Integer, MetaData, String, Table, func, select
 from sqlalchemy.orm import sessionmaker
 
 from services.common.db import make_engine
@@ -180,3 +180,20 @@ def test_a_numbered_event_must_leave_the_number_to_the_write(case_tables):
     uow = UnitOfWork(sessions, outbox)
     with uow, pytest.raises(ValueError, match="numbered event"):
         numbers.write(uow, "LPR", 2026, NumberedRow(reports, {"title": "x"}), event=complete)
+
+
+def test_what_follows_a_numbered_write_in_its_unit_of_work_is_still_a_transaction(case_tables):
+    """On PostgreSQL the write itself is committed at once (the counter row is free again);
+    a row the unit of work writes after it is not, and goes when the block is left uncommitted."""
+    numbers, sessions, outbox, reports, reporters = case_tables
+    event = new_event("lapor", "report", "submitted", subject="reports/", opd=None, data={"number": ""})
+    uow = UnitOfWork(sessions, outbox)
+    with uow:
+        numbered = numbers.write(uow, "LPR", 2026, NumberedRow(reports, {"title": "Banjir"}), event=event)
+        uow.session.execute(reporters.insert(), {"report_id": 1, "name": "Warga"})
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(reporters)) == 0
+        stored = session.scalar(select(func.count()).select_from(reports))
+    dialect = sessions.kw["bind"].dialect.name
+    assert stored == (1 if dialect == "postgresql" else 0)
+    assert numbered.number == "LPR-2026-000001"
