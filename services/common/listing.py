@@ -165,6 +165,23 @@ def search_index_ddl(name: str, table: str, columns: Sequence[str]) -> str:
     return str(CreateIndex(index).compile(dialect=postgresql.dialect()))
 
 
+def create_search_indexes(op, indexes: dict[str, tuple[str, Sequence[str]]]) -> None:
+    """A migration's `upgrade`: each named index over (table, columns), on PostgreSQL only
+    (SQLite searches with LIKE and has no such index)."""
+    if op.get_bind().dialect.name != "postgresql":
+        return
+    for name, (table, columns) in indexes.items():
+        op.execute(search_index_ddl(name, table, columns))
+
+
+def drop_search_indexes(op, indexes: dict[str, tuple[str, Sequence[str]]]) -> None:
+    """The matching `downgrade`."""
+    if op.get_bind().dialect.name != "postgresql":
+        return
+    for name in indexes:
+        op.execute(f"DROP INDEX IF EXISTS {name}")
+
+
 class _Matches(ColumnElement):
     """A search predicate whose SQL depends on the database it is compiled for."""
 

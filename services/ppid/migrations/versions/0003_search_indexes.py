@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from alembic import op
 
-from services.common.listing import search_index_ddl
+from services.common.listing import create_search_indexes, drop_search_indexes
 
 revision: str = '0003'
 down_revision: str | Sequence[str] | None = '0002'
@@ -28,14 +28,8 @@ _INDEXES = {
 
 
 def upgrade() -> None:
-    if op.get_bind().dialect.name != "postgresql":
-        return
-    for name, (table, columns) in _INDEXES.items():
-        op.execute(search_index_ddl(name, table, columns))
+    create_search_indexes(op, _INDEXES)
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name != "postgresql":
-        return
-    for name in _INDEXES:
-        op.execute(f"DROP INDEX IF EXISTS {name}")
+    drop_search_indexes(op, _INDEXES)
