@@ -192,7 +192,7 @@ def _after(
     if decision.new_run:
         sync_steps(session, clock, policies.for_clock(clock.clock), cal, now, fresh_run=True)
     if decision.publish:
-        outgoing.publish(uow, outcome_event(clock, cal))
+        outgoing.publish(uow, outcome_event(clock, cal, now))
 
 
 def cancel_pending(session: Session, clock: Clock, now: datetime, *, reason: str) -> int:
@@ -204,7 +204,7 @@ def cancel_pending(session: Session, clock: Clock, now: datetime, *, reason: str
     return result.rowcount or 0
 
 
-def outcome_event(clock: Clock, cal: WorkingCalendar) -> Event:
+def outcome_event(clock: Clock, cal: WorkingCalendar, now: datetime) -> Event:
     """`notifier.sla.met`, or `notifier.sla.breached` with `open: false` for a late stop."""
     due_at, stopped_at = clock.due_at, clock.stopped_at
     data: dict[str, Any] = {
@@ -221,7 +221,7 @@ def outcome_event(clock: Clock, cal: WorkingCalendar) -> Event:
     if started is not None and stopped_at is not None:
         data["working_days_taken"] = cal.days_taken(started, stopped_at)
     action = "met" if clock.state == domain.MET else "breached"
-    return outgoing.event("sla", action, subject=clock.subject, opd=clock.opd, data=data)
+    return outgoing.event("sla", action, subject=clock.subject, opd=clock.opd, data=data, time=now)
 
 
 # -- steps -------------------------------------------------------------------------------

@@ -78,7 +78,7 @@ def opd_names(session: Session) -> dict[str, str]:
 # -- OPDs --------------------------------------------------------------------------------
 
 
-def _opd_event(uow, opd: DirectoryOpd, action: str) -> None:
+def _opd_event(uow, opd: DirectoryOpd, action: str, now: datetime) -> None:
     outgoing.publish(
         uow,
         outgoing.event(
@@ -88,6 +88,7 @@ def _opd_event(uow, opd: DirectoryOpd, action: str) -> None:
             opd=opd.code,
             data={"entity": "opd", "action": action, "code": opd.code, "active": opd.active,
                   "version": opd.version},
+            time=now,
         ),
     )
 
@@ -117,7 +118,7 @@ def create_opd(
         opd = DirectoryOpd(**body, active=body.get("active", True), updated_at=now)
         uow.session.add(opd)
         uow.session.flush()
-        _opd_event(uow, opd, "created")
+        _opd_event(uow, opd, "created", now)
         reference.publish_directory(uow, rt)
         uow.commit()
         return column_values(opd), etag(opd.version)
@@ -135,9 +136,10 @@ def update_opd(
         check_if_match(if_match, opd.version)
         for name, value in changes.items():
             setattr(opd, name, value)
-        touch(opd, rt.clock())
+        now = rt.clock()
+        touch(opd, now)
         uow.session.flush()
-        _opd_event(uow, opd, "updated")
+        _opd_event(uow, opd, "updated", now)
         reference.publish_directory(uow, rt)
         uow.commit()
         return column_values(opd), etag(opd.version)
@@ -146,7 +148,7 @@ def update_opd(
 # -- contacts ----------------------------------------------------------------------------
 
 
-def _contact_event(uow, contact: Contact, action: str) -> None:
+def _contact_event(uow, contact: Contact, action: str, now: datetime) -> None:
     outgoing.publish(
         uow,
         outgoing.event(
@@ -165,6 +167,7 @@ def _contact_event(uow, contact: Contact, action: str) -> None:
                 "active": contact.active,
                 "version": contact.version,
             },
+            time=now,
         ),
     )
 
@@ -226,7 +229,7 @@ def create_contact(
         contact = Contact(**values, created_at=now, updated_at=now)
         uow.session.add(contact)
         uow.session.flush()
-        _contact_event(uow, contact, "created")
+        _contact_event(uow, contact, "created", now)
         uow.commit()
         return column_values(contact), etag(contact.version)
 
@@ -251,9 +254,10 @@ def update_contact(
         validate_contact(uow.session, values)
         for name, value in changes.items():
             setattr(contact, name, value)
-        touch(contact, rt.clock())
+        now = rt.clock()
+        touch(contact, now)
         uow.session.flush()
-        _contact_event(uow, contact, "updated")
+        _contact_event(uow, contact, "updated", now)
         uow.commit()
         return column_values(contact), etag(contact.version)
 
@@ -268,6 +272,6 @@ def delete_contact(
         if contact is None:
             raise NotFound("Kontak tidak ditemukan.")
         check_if_match(if_match, contact.version)
-        _contact_event(uow, contact, "deleted")
+        _contact_event(uow, contact, "deleted", rt.clock())
         uow.session.delete(contact)
         uow.commit()

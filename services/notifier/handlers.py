@@ -219,7 +219,7 @@ def _store_calendar(uow, rt: Runtime, document: dict[str, list]) -> dict[str, An
     # producers' and stay as they were sent).
     touched = clocks.reschedule_open(session, calendar, now, reason="calendar")
     data = reference.calendar_data(session, rt)
-    outgoing.publish(uow, reference.calendar_event(data))
+    outgoing.publish(uow, reference.calendar_event(data, now))
     uow.after_commit(rt.calendar_sync.refresh)
     uow.commit()
     return {**data, "rescheduled_clocks": touched}

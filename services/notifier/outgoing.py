@@ -8,6 +8,7 @@ is therefore not enqueued again (`is_own`).
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from services.common.events import Event
@@ -29,5 +30,8 @@ def publish(uow: UnitOfWork, *events: Event) -> None:
         webhooks.enqueue_for_event(uow.session, event.envelope(), now=event.time)
 
 
-def event(entity: str, action: str, *, subject: str, opd: str | None, data: dict) -> Event:
-    return CATALOGUE.event(entity, action, subject=subject, opd=opd, data=data)
+def event(
+    entity: str, action: str, *, subject: str, opd: str | None, data: dict, time: datetime
+) -> Event:
+    """The event's `time` is the runtime clock's, like every other instant the notifier keeps."""
+    return CATALOGUE.event(entity, action, subject=subject, opd=opd, data=data, time=time)

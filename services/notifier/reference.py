@@ -66,19 +66,21 @@ def directory_data(session: Session, rt: Runtime) -> dict[str, Any] | None:
     }
 
 
-def calendar_event(data: dict[str, Any]) -> Event:
-    return outgoing.event("calendar", "updated", subject="calendar", opd=None, data=data)
+def calendar_event(data: dict[str, Any], now: datetime) -> Event:
+    return outgoing.event("calendar", "updated", subject="calendar", opd=None, data=data, time=now)
 
 
-def directory_event(data: dict[str, Any]) -> Event:
-    return outgoing.event("opds", "updated", subject="directory/opds", opd=None, data=data)
+def directory_event(data: dict[str, Any], now: datetime) -> Event:
+    return outgoing.event(
+        "opds", "updated", subject="directory/opds", opd=None, data=data, time=now
+    )
 
 
 def publish_directory(uow: UnitOfWork, rt: Runtime) -> None:
     """After an OPD changed, in the same unit of work: the whole directory as it now is."""
     data = directory_data(uow.session, rt)
     if data is not None:
-        outgoing.publish(uow, directory_event(data))
+        outgoing.publish(uow, directory_event(data, rt.clock()))
 
 
 def republish(rt: Runtime) -> int:
@@ -87,14 +89,15 @@ def republish(rt: Runtime) -> int:
     A calendar no operator has changed yet is not repeated: every service starts from the
     same shipped file.
     """
+    now = rt.clock()
     with rt.uow() as uow:
         events = []
         calendar = calendar_data(uow.session, rt)
         if calendar["version"] > 0:
-            events.append(calendar_event(calendar))
+            events.append(calendar_event(calendar, now))
         directory = directory_data(uow.session, rt)
         if directory is not None:
-            events.append(directory_event(directory))
+            events.append(directory_event(directory, now))
         if events:
             uow.publish(*events)
             uow.commit()

@@ -375,4 +375,6 @@ def _step_event(job: _Job, now: datetime, roles: list[str], counts: dict[str, in
         data["late_working_days"] = max(0, rt.calendar.working_days_between(job.due_at, now))
     if job.level is not None:
         data["level"] = job.level
-    return outgoing.event("sla", ACTIONS[job.kind], subject=job.subject, opd=job.opd, data=data)
+    return outgoing.event(
+        "sla", ACTIONS[job.kind], subject=job.subject, opd=job.opd, data=data, time=now
+    )

@@ -3,6 +3,8 @@ and the runtime's one clock for every instant they record."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
@@ -82,3 +84,22 @@ def test_the_dashboard_counts_as_of_the_runtime_clock(frozen_rt, auth_header):
     body = client.get("/api/v1/dashboard", headers=auth_header("sekda")).get_json()
     assert body["at"] == "2026-04-08T09:00:00+07:00"
     assert body["totals"]["overdue"] == 1
+
+
+def test_the_notifiers_own_events_carry_the_runtime_clocks_time(frozen_rt):
+    """Directory changes, the directory list and a met clock are all stamped by the one
+    clock, not by the wall clock behind the event factory."""
+    directory.create_contact(frozen_rt, ADMIN, {
+        "role": "officer", "opd": "dinkes", "service": "ppid", "name": "Rina",
+        "email": "rina@dinkes.kapuaskab.go.id"})
+    _, tag = directory.get_opd(frozen_rt, "dinkes")
+    directory.update_opd(frozen_rt, ADMIN, "dinkes", {"name": "Dinas Kesehatan"}, tag)
+    _feed_one_clock(frozen_rt)
+    assert events_consumer(frozen_rt).process(sla_event(
+        "requests/PPID-2026-000001", at=wib(2026, 3, 20, 10), stop=[{"clock": "ppid.response"}]))
+    with frozen_rt.engine.connect() as conn:
+        events = [json.loads(body) for body in conn.scalars(select(frozen_rt.outbox.c.body))]
+    types = {event["type"] for event in events}
+    assert {"notifier.directory.updated", "notifier.opds.updated", "notifier.sla.met"} <= types
+    for event in events:
+        assert event["time"].startswith("2026-04-08T02:00:00"), (event["type"], event["time"])
