@@ -19,7 +19,7 @@ from sqlalchemy import and_, or_, select
 from services.common.auth import Principal, current_principal, roles_required
 from services.common.concurrency import entity_tag, require_match
 from services.common.errors import Invalid, NotFound
-from services.common.forms import MESSAGES, Choice, Day, Flag, OpdCode
+from services.common.forms import MESSAGES, Choice, Day, Flag, OpdCode, cross_field
 from services.common.forms import Base as InputSchema
 from services.common.http import if_match_header, paginated, runtime
 from services.common.listing import Q_DESCRIPTION, Page, SearchText, fetch_page
@@ -98,6 +98,21 @@ class DipInSchema(InputSchema):
     consequence_test = PlainText("consequence_test", allow_none=True)
     consequence_test_date = Day(allow_none=True)
     exempt_until = Day(allow_none=True)
+
+    @cross_field("category")
+    def _complete_entry(self, data: dict, **kwargs: Any) -> None:
+        # A new entry's rules between fields (an exemption's clause, basis and end; at least
+        # one form) come back with the field errors. A change is checked against the stored
+        # entry by the use case, which alone knows it.
+        if kwargs.get("partial"):
+            return
+        rt = runtime()
+        day = rt.clock().astimezone(rt.calendar.tz).date()
+        values = {name: None for name in EDITABLE} | data
+        errors = dip.validate(values, day, changed=set(data), creating=True)
+        errors.pop("opd", None)  # none sent: the officer's own OPD stands in
+        if errors:
+            raise ValidationError(errors)
 
 
 class DipPatchSchema(DipInSchema):

@@ -27,8 +27,8 @@ chassis' `DomainError`s with messages for the person reading them, in Bahasa Ind
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
-from datetime import date, datetime
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
 from services.common import numbering
@@ -655,6 +655,40 @@ ATTACHMENT_TYPES = {
     "application/vnd.oasis.opendocument.spreadsheet": ((".ods",), lambda b: b.startswith(_ZIP)),
 }
 _FILENAME = re.compile(r"^[^\x00-\x1f/\\:*?\"<>|]{1,200}$")
+
+
+def attachment_errors(
+    attachments: Sequence[tuple[str, str, bytes]], *, max_count: int, max_bytes: int
+) -> dict[str, list[str]]:
+    """Field errors of (filename, content type, content) attachments, keyed as the form's."""
+    errors: dict[str, list[str]] = {}
+    if len(attachments) > max_count:
+        errors["attachments"] = [f"Paling banyak {max_count} lampiran."]
+    for index, (filename, content_type, content) in enumerate(attachments):
+        problem = attachment_problem(filename, content_type, content, max_bytes)
+        if problem:
+            errors[f"attachments.{index}"] = [problem]
+    return errors
+
+
+def not_in_future(field: str, moment: datetime | None, now: datetime) -> dict[str, list[str]]:
+    """A date a clerk enters (notice issued, request received) cannot lie ahead of now."""
+    if moment is not None and moment > now:
+        return {field: ["Tidak boleh di masa depan."]}
+    return {}
+
+
+def offline_receipt_errors(
+    submitted_at: datetime, now: datetime, max_age_days: int
+) -> dict[str, list[str]]:
+    """A paper or walk-in request is entered with its real receipt time: not ahead of now,
+    nor so long ago that it is more likely a typo than a late entry."""
+    errors = not_in_future("submitted_at", submitted_at, now)
+    if submitted_at < now - timedelta(days=max_age_days):
+        errors["submitted_at"] = [
+            f"Lebih dari {max_age_days} hari yang lalu; periksa kembali tanggalnya."
+        ]
+    return errors
 
 
 def attachment_problem(filename: str, content_type: str, content: bytes, max_bytes: int) -> str | None:

@@ -277,14 +277,9 @@ def register_offline_request(
             raise Forbidden("Token PPID Pelaksana tidak menyebut OPD.")
         data = {**data, "requested_opd": staff.opd}
     submitted_at = data["submitted_at"]
-    max_age = timedelta(days=rt.settings.offline_max_age_days)
-    if submitted_at > now:
-        raise Invalid("Waktu diterima tidak boleh di masa depan.", {"submitted_at": ["Di masa depan."]})
-    if submitted_at < now - max_age:
-        raise Invalid(
-            f"Waktu diterima lebih dari {max_age.days} hari yang lalu.",
-            {"submitted_at": ["Terlalu lama; periksa kembali tanggalnya."]},
-        )
+    errors = domain.offline_receipt_errors(submitted_at, now, rt.settings.offline_max_age_days)
+    if errors:
+        raise Invalid("Waktu diterima tidak dapat diterima.", errors)
     return submit_request(
         rt, data, now=now, channel=data["channel"], submitted_at=submitted_at, staff=staff
     )
@@ -564,8 +559,8 @@ def issue_notice(
     fields = domain.check_notice(data, today=now.astimezone(tz).date(), attachments=len(uploads))
     _check_uploads(rt, uploads)
     issued_at = data.get("issued_at") or now
-    if issued_at > now:
-        raise Invalid("Tanggal pemberitahuan tidak boleh di masa depan.", {"issued_at": ["Di masa depan."]})
+    if errors := domain.not_in_future("issued_at", issued_at, now):
+        raise Invalid("Tanggal pemberitahuan tidak boleh di masa depan.", errors)
     with rt.uow() as uow:
         session = uow.session
         request = _load_request(session, number, lock=True)
@@ -623,15 +618,11 @@ def issue_notice(
 
 
 def _check_uploads(rt: Runtime, uploads: Sequence[Upload]) -> None:
-    max_count = rt.settings.attachment_max_count
-    max_bytes = rt.settings.attachment_max_bytes
-    errors: dict[str, list[str]] = {}
-    if len(uploads) > max_count:
-        errors["attachments"] = [f"Paling banyak {max_count} lampiran."]
-    for index, upload in enumerate(uploads):
-        problem = domain.attachment_problem(upload.filename, upload.content_type, upload.content, max_bytes)
-        if problem:
-            errors[f"attachments.{index}"] = [problem]
+    errors = domain.attachment_errors(
+        [(u.filename, u.content_type, u.content) for u in uploads],
+        max_count=rt.settings.attachment_max_count,
+        max_bytes=rt.settings.attachment_max_bytes,
+    )
     if errors:
         raise Invalid("Lampiran tidak dapat diterima.", errors)
 

@@ -120,6 +120,14 @@ class OfflineRequestSchema(SubmitRequestSchema):
     channel = Choice(domain.OFFLINE_CHANNELS, required=True)
     submitted_at = When(required=True, metadata={"description": "Waktu permohonan benar-benar diterima"})
 
+    @cross_field("submitted_at")
+    def _plausible_receipt(self, data: dict, **_kwargs) -> None:
+        errors = domain.offline_receipt_errors(
+            data["submitted_at"], runtime().clock(), runtime().settings.offline_max_age_days
+        )
+        if errors:
+            raise ValidationError(errors)
+
 
 class ExplanationSchema(Schema):
     received_at = fields.String()
@@ -341,6 +349,28 @@ class NoticeInSchema(Base):
             domain.check_notice(data, today=today, attachments=len(data.get("attachments") or ()))
         except Invalid as exc:
             raise ValidationError(exc.errors or exc.message) from exc
+
+    @cross_field("issued_at")
+    def _not_ahead(self, data: dict, **_kwargs) -> None:
+        if errors := domain.not_in_future("issued_at", data.get("issued_at"), runtime().clock()):
+            raise ValidationError(errors)
+
+    @cross_field("attachments")
+    def _acceptable_attachments(self, data: dict, **_kwargs) -> None:
+        settings = runtime().settings
+        # An attachment that failed its own fields is reported by them already.
+        attachments = [
+            (a["filename"], a["content_type"], a["content_base64"])
+            for a in data.get("attachments") or ()
+            if {"filename", "content_type", "content_base64"} <= a.keys()
+        ]
+        errors = domain.attachment_errors(
+            attachments,
+            max_count=settings.attachment_max_count,
+            max_bytes=settings.attachment_max_bytes,
+        )
+        if errors:
+            raise ValidationError(errors)
 
 
 class AttachmentOutSchema(Schema):

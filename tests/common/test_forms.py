@@ -466,3 +466,38 @@ def test_a_notifier_policy_reports_its_rules_with_its_field_errors():
         "label": ["Harus berupa teks."],
         "escalation": ["Tingkat yang lebih tinggi tidak boleh datang lebih awal."],
     }
+
+
+def test_a_clerks_dates_and_attachments_come_back_with_the_field_errors(ppid_app):
+    """Rules that need the clock or the settings (a receipt or notice date ahead of now, a
+    walk-in entered long after, attachments that are too many or not what they claim) are
+    answered with the other field errors, not in a second round after them."""
+    from services.ppid.schemas import NoticeInSchema, OfflineRequestSchema
+    from tests.ppid.support import REQUEST_BODY, T0
+
+    ppid_app.clock.set(T0)
+    with ppid_app.app.app_context():
+        with pytest.raises(ValidationError) as notice:
+            NoticeInSchema().load({
+                "outcome": "granted",
+                "info_format": "soft_copy",
+                "delivery_method": "email",
+                "fee_amount": "mahal",
+                "issued_at": "2026-03-03T09:00:00+07:00",  # the day after "now"
+                "attachments": [
+                    {"filename": "surat.pdf", "content_type": "application/pdf",
+                     "content_base64": "bm90IGEgcGRm"},  # "not a pdf"
+                ],
+            })
+        with pytest.raises(ValidationError) as ahead:
+            OfflineRequestSchema().load(
+                {**REQUEST_BODY, "name": "S", "channel": "letter",
+                 "submitted_at": "2026-03-03T09:00:00+07:00"})
+        with pytest.raises(ValidationError) as stale:
+            OfflineRequestSchema().load(
+                {**REQUEST_BODY, "channel": "letter", "submitted_at": "2025-01-02T09:00:00+07:00"})
+    assert set(notice.value.messages) == {"fee_amount", "issued_at", "attachments.0"}
+    assert "tidak sesuai" in notice.value.messages["attachments.0"][0]
+    assert notice.value.messages["issued_at"] == ["Tidak boleh di masa depan."]
+    assert set(ahead.value.messages) == {"name", "submitted_at"}
+    assert "hari yang lalu" in stale.value.messages["submitted_at"][0]

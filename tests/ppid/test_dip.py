@@ -226,6 +226,10 @@ def test_bad_entries_are_refused_and_nothing_is_stored(client, auth_header):
     assert response.status_code == 422
     assert set(response.json["errors"]) == {"exemption_basis", "consequence_test",
                                             "exempt_until"}
+    # A field error and the exemption's rules between fields come back in one answer.
+    together = client.post("/api/v1/dip", json={**incomplete, "soft_copy": "ya"}, headers=utama)
+    assert set(together.json["errors"]) == {"soft_copy", "exemption_basis", "consequence_test",
+                                            "exempt_until"}
     past = client.post("/api/v1/dip", json=exempt_body(exempt_until="2020-01-01"),
                        headers=utama)
     assert past.status_code == 422 and "exempt_until" in past.json["errors"]
