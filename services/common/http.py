@@ -35,6 +35,8 @@ from flask_cors import CORS
 from flask_smorest import Api, Blueprint
 from marshmallow import ValidationError
 from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from swagger_ui_bundle import swagger_ui_path
 from werkzeug.exceptions import HTTPException, TooManyRequests
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -65,6 +67,7 @@ _MESSAGES_ID = {
     428: "Sertakan header If-Match untuk mengubah data ini.",
     429: "Terlalu banyak permintaan. Silakan coba lagi beberapa saat lagi.",
     500: "Terjadi kesalahan pada server.",
+    503: "Layanan sedang tidak tersedia. Silakan coba lagi beberapa saat lagi.",
 }
 _UNKNOWN_ROUTE = "Alamat tidak ditemukan."
 _NOT_JSON = "Isi permintaan bukan JSON yang sah."
@@ -76,6 +79,15 @@ _LOCATIONS = frozenset(
     {"json", "query", "querystring", "form", "json_or_form", "headers", "cookies", "files", "view_args", "path"}
 )
 DOCS_ASSETS = "/docs/assets/"
+DATABASE_UNAVAILABLE = (
+    "Layanan sedang tidak dapat menjangkau basis datanya. Silakan coba lagi beberapa saat lagi."
+)
+# What a client is told to wait before sending again during a database outage.
+DATABASE_RETRY_AFTER_SECONDS = 30
+# Endpoints that read nothing of the service's database before answering.
+_WITHOUT_CALENDAR = frozenset(
+    {"healthz", "readyz", "swagger_ui_asset", "api-docs.openapi_json", "api-docs.openapi_swagger_ui"}
+)
 
 log = logging.getLogger("simpul.http")
 access_log = logging.getLogger("simpul.access")
@@ -137,7 +149,10 @@ def create_flask_app(
 
     @app.before_request
     def _calendar_in_step():
-        rt.calendar_sync.refresh_if_stale()
+        # Liveness, readiness and the API description answer without the calendar: a
+        # database outage must not make a liveness probe restart a healthy process.
+        if request.endpoint not in _WITHOUT_CALENDAR:
+            rt.calendar_sync.refresh_if_stale()
 
     return app
 
@@ -203,6 +218,14 @@ def field_errors(errors: Mapping | list | str) -> dict[str, list[str]]:
     return flat
 
 
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether `exc` says the database cannot be reached (down, restarting, refusing new
+    connections, the pool exhausted) rather than that a statement was wrong."""
+    if isinstance(exc, DisconnectionError | PoolTimeoutError | OperationalError):
+        return True
+    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
+
+
 def _default_message(status: int) -> str:
     if status in _MESSAGES_ID:
         return _MESSAGES_ID[status]
@@ -261,6 +284,19 @@ def _install_error_handlers(app: Flask) -> None:
             for name, value in exc.get_headers():
                 if name.lower() != "content-type":
                     response.headers[name] = value
+        return response
+
+    @app.errorhandler(DBAPIError)
+    @app.errorhandler(DisconnectionError)
+    @app.errorhandler(PoolTimeoutError)
+    def _database_error(exc: Exception):
+        if not database_unavailable(exc):
+            return _unexpected(exc)
+        # The database, not the request, is at fault: the client may send it again later.
+        log.warning("database unavailable: %s", type(exc).__name__)
+        response = jsonify(error_body(503, DATABASE_UNAVAILABLE))
+        response.status_code = 503
+        response.headers["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
         return response
 
     @app.errorhandler(Exception)
