@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 SUPPORTED_ALGORITHMS = frozenset({"HS256", "RS256"})
 REQUIRED_CLAIMS = ("exp", "aud", "iss", "sub")
 EXTENSION_KEY = "simpul_auth"
+OPDS_KEY = "simpul_auth_opds"
 SECURITY_SCHEME_NAME = "bearerAuth"
 # Far above any real token; a bound keeps a hostile header from costing much parsing work.
 MAX_TOKEN_LENGTH = 8192
@@ -55,17 +56,25 @@ LOGIN_REQUIRED = "Perlu masuk: sertakan token Bearer staf pada header Authorizat
 EXPIRED = "Token sudah kedaluwarsa; silakan masuk kembali."
 MALFORMED = "Token tidak berbentuk JWT yang sah."
 UNKNOWN_KEY = "Kunci penanda tangan token tidak dikenal."
+UNKNOWN_OPD = (
+    "OPD pada token tidak terdaftar di direktori OPD; minta admin memperbaiki akun Anda."
+)
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 _UNSET = object()
 
 
 class AuthError(Exception):
-    """Any failure to authenticate. The message is safe to show to the caller."""
+    """Any failure to authenticate. The message is safe to show to the caller.
 
-    def __init__(self, message: str):
+    `status` 401 is a token that proves nothing; 403 a valid token whose account cannot be
+    served as it stands (it names an OPD the directory does not know).
+    """
+
+    def __init__(self, message: str, status: int = 401):
         super().__init__(message)
         self.message = message
+        self.status = status
 
 
 class JwtConfig(Protocol):
@@ -275,10 +284,16 @@ def mint_token(
 # --- Flask integration -------------------------------------------------------------------
 
 
-def init_auth(app: Flask, verifier: JwtVerifier, api: Any = None) -> None:
+def init_auth(app: Flask, verifier: JwtVerifier, api: Any = None, *, opds: Any = None) -> None:
     """Attach the verifier to the app; with a flask-smorest `api`, also declare the bearer
-    security scheme that the decorators reference in the OpenAPI document."""
+    security scheme that the decorators reference in the OpenAPI document.
+
+    `opds` (anything answering `code in opds`, the runtime's `OpdRegistry`, which follows
+    the directory) refuses tokens whose `opd` claim names an OPD it does not know: such an
+    officer's cases would belong to an OPD no one else can see.
+    """
     app.extensions[EXTENSION_KEY] = verifier
+    app.extensions[OPDS_KEY] = opds
     if api is not None:
         register_security_scheme(api)
 
@@ -296,16 +311,45 @@ def current_principal() -> Principal | None:
     falling back to anonymous: a staff client with an expired token must learn so instead
     of seeing a public view of the data (RFC 6750, `invalid_token`).
     """
+    outcome = _authenticate()
+    if isinstance(outcome, AuthError):
+        if outcome.status == 403:
+            abort(403, message=outcome.message)
+        _abort_unauthenticated(outcome.message, invalid_token=True)
+    return outcome
+
+
+def authenticated_principal() -> Principal | None:
+    """The staff member of this request when its credentials are valid, else None, without
+    ending the request.
+
+    For decisions taken before the view, such as whether the citizen rate limit applies:
+    they must rest on the very result authentication reaches (an `Authorization` header
+    that is present but proves nothing is no staff member), not on the header's presence.
+    """
+    outcome = _authenticate()
+    return None if isinstance(outcome, AuthError) else outcome
+
+
+def _authenticate() -> Principal | AuthError | None:
+    # Once per request: the rate limiter and the view ask the same question.
     cached = g.get("_simpul_principal", _UNSET)
     if cached is _UNSET:
         try:
             cached = principal_from_header(_verifier(), request.headers.get("Authorization"))
+            if cached is not None:
+                _check_opd(cached)
         except AuthError as exc:
             cached = exc
         g._simpul_principal = cached
-    if isinstance(cached, AuthError):
-        _abort_unauthenticated(cached.message, invalid_token=True)
     return cached
+
+
+def _check_opd(principal: Principal) -> None:
+    opds = current_app.extensions.get(OPDS_KEY)
+    if opds is not None and principal.opd is not None and principal.opd not in opds:
+        log.warning("token names an OPD outside the directory", extra={"sub": principal.sub})
+        raise AuthError(UNKNOWN_OPD, status=403)
 
 
 def principal_from_header(verifier: JwtVerifier, header: str | None) -> Principal | None:

@@ -36,7 +36,7 @@ from marshmallow import Schema, fields, pre_load
 from sqlalchemy.orm import Session
 
 from services.common import forms
-from services.common.auth import Principal, current_principal
+from services.common.auth import Principal, authenticated_principal, current_principal
 from services.common.errors import DomainError, Forbidden
 from services.common.http import public_rate_limited
 from services.common.mailer import Mailer, MailError
@@ -140,14 +140,17 @@ class CitizenAccess:
 
 
 def citizen_rate_limited(view: Callable) -> Callable:
-    """The public rate limit for citizens; staff with a bearer token are not throttled, as a
-    whole office may share one address. (A forged bearer header gains nothing: the view
-    refuses it with 401.)"""
+    """The public rate limit for citizens; staff with a valid bearer token are not
+    throttled, as a whole office may share one address.
+
+    The decision is authentication's own result, not the header's presence: a header that
+    authentication reads as no credentials (one non-breaking space) or refuses (a forged
+    or expired token, an unknown OPD) is counted like any citizen's request."""
     limited = public_rate_limited(view)
 
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if request.headers.get("Authorization"):
+        if authenticated_principal() is not None:
             return view(*args, **kwargs)
         return limited(*args, **kwargs)
 

@@ -565,3 +565,27 @@ def test_cli_module_entry_point_uses_env_defaults():
     principal = JwtVerifier(config).verify(result.stdout.strip())
     assert principal == Principal("u7", "Ani", frozenset({"ppid_utama"}), None)
     assert principal.is_regency_level
+
+
+def test_a_token_naming_an_opd_outside_the_directory_is_refused():
+    app = Flask(__name__)
+    app.config.update(API_TITLE="t", API_VERSION="1", OPENAPI_VERSION="3.0.3", TESTING=True)
+    api = Api(app)
+    blp = Blueprint("opds", __name__, url_prefix="/api/v1")
+
+    @blp.route("/me")
+    @login_required
+    def me():
+        return jsonify(opd=current_principal().opd)
+
+    api.register_blueprint(blp)
+    init_auth(app, JwtVerifier(make_config()), api, opds={"dinkes", "disdik"})
+    client = app.test_client()
+    refused = client.get("/api/v1/me", headers=bearer(opd="nosuchopd"))
+    assert refused.status_code == 403
+    assert refused.get_json()["message"] == (
+        "OPD pada token tidak terdaftar di direktori OPD; minta admin memperbaiki akun Anda."
+    )
+    assert client.get("/api/v1/me", headers=bearer(opd="dinkes")).get_json() == {"opd": "dinkes"}
+    # Regency-level tokens name no OPD and are not the directory's to judge.
+    assert client.get("/api/v1/me", headers=bearer(opd=None, roles=["ppid_utama"])).status_code == 200

@@ -10,7 +10,9 @@ from flask_smorest import Blueprint
 from sqlalchemy import MetaData
 
 import services.common.ratelimit
+from services.common.auth import current_principal
 from services.common.calendar_sync import calendar_state_table
+from services.common.citizen import citizen_rate_limited
 from services.common.errors import NotFound
 from services.common.http import create_flask_app, public_rate_limited
 from services.common.outbox import plumbing_tables
@@ -38,6 +40,13 @@ def endpoint_b(n):
     if n == 0:
         raise NotFound("Data tidak ditemukan.")
     return {"endpoint": "b"}
+
+
+@blp.route("/citizen")
+@citizen_rate_limited
+def citizen_endpoint():
+    principal = current_principal()
+    return {"sub": principal.sub if principal else None}
 
 
 class Clock:
@@ -238,3 +247,34 @@ def test_without_trusted_proxies_a_forwarded_header_changes_nothing(make_app, cl
 def test_trusted_proxies_must_be_a_small_count(make_app):
     with pytest.raises(SettingsError, match="TRUSTED_PROXIES"):
         make_app(TRUSTED_PROXIES="-1")
+
+
+# -- the citizen limit decides on authentication's own result -------------------------------
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        "\xa0",  # one non-breaking space: authentication strips it to nothing
+        "\t ",
+        "Bearer\xa0",
+    ],
+    ids=["nbsp", "blank", "bearer-nbsp"],
+)
+def test_a_header_that_authenticates_no_one_is_counted_like_a_citizen(make_app, clock, authorization):
+    client = make_app(PUBLIC_RATE_LIMIT="40/minute").test_client()
+    codes = [client.get("/api/v1/limited/citizen", headers={"Authorization": authorization}).status_code
+             for _ in range(60)]
+    assert codes.count(429) == 20
+    assert set(codes[:40]) <= {200, 401} and set(codes[40:]) == {429}
+
+
+def test_forged_or_unknown_opd_tokens_are_throttled_and_valid_staff_are_not(make_app, clock, auth_header):
+    client = make_app(PUBLIC_RATE_LIMIT="3/minute").test_client()
+    staff = auth_header("ppid_utama")
+    assert [client.get("/api/v1/limited/citizen", headers=staff).status_code for _ in range(6)] == [200] * 6
+    forged = {"Authorization": "Bearer not.a.token"}
+    assert [client.get("/api/v1/limited/citizen", headers=forged).status_code for _ in range(5)] == [401] * 3 + [429] * 2
+    client = make_app(PUBLIC_RATE_LIMIT="3/minute").test_client()
+    stranger = auth_header("ppid_pelaksana", opd="nosuchopd")
+    assert [client.get("/api/v1/limited/citizen", headers=stranger).status_code for _ in range(5)] == [403] * 3 + [429] * 2
