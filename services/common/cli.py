@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from services.common import deadletters, migrations
 from services.common.logs import configure_logging
+from services.common.registry import load_registry
 from services.common.runtime import Runtime
 from services.common.settings import Settings
 
@@ -28,12 +29,16 @@ class Command:
 @dataclass(frozen=True)
 class ServiceDefinition:
     name: str
-    port: int
     settings_class: type[Settings]
     build_runtime: Callable[[Settings], Runtime]
     run_worker: Callable[[Runtime], None]
     seed: Callable[[Runtime], None] | None = None
     commands: dict[str, Command] = field(default_factory=dict)
+
+    @property
+    def port(self) -> int:
+        """The service's port, as the registry gives it to every other tool."""
+        return load_registry().services[self.name].port
 
     @property
     def app_factory(self) -> str:

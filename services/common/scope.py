@@ -1,6 +1,6 @@
 """Which OPDs' records a staff member sees: every OPD, one OPD, or none.
 
-Authorisation is per object (DESIGN.md): a list, a detail, an export, a register and a
+Authorisation is per object: a list, a detail, an export, a register and a
 dashboard of one service must agree on whose cases an officer reaches, so they all ask one
 `OpdScope`. The chassis knows the shape of the rule, not the roles: each service states in
 a `ScopeRule` which of its roles see every OPD, and which see their own.

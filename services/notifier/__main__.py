@@ -48,7 +48,6 @@ def _run_worker(rt: Runtime) -> None:
 
 SERVICE = ServiceDefinition(
     name="notifier",
-    port=8004,
     settings_class=NotifierSettings,
     build_runtime=make_runtime,
     run_worker=_run_worker,

@@ -27,7 +27,7 @@ from services.notifier.models import DirectoryOpd
 
 
 def _instant(value: datetime) -> str:
-    return _aware(value).astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def calendar_data(session: Session, rt: Runtime) -> dict[str, Any]:
@@ -57,7 +57,7 @@ def directory_data(session: Session, rt: Runtime) -> dict[str, Any] | None:
     return {
         # Every edit of an OPD raises its version, so the sum counts the directory's changes.
         "version": sum(r.version for r in rows),
-        "changed_at": _instant(max(_aware(r.updated_at) for r in rows)),
+        "changed_at": _instant(max(r.updated_at for r in rows)),
         "opds": [
             {"code": r.code, "name": r.name, "short_name": r.short_name, "kind": r.kind,
              "active": r.active}
@@ -102,8 +102,3 @@ def republish(rt: Runtime) -> int:
             uow.publish(*events)
             uow.commit()
     return len(events)
-
-
-def _aware(value: datetime) -> datetime:
-    # SQLite hands back the stored UTC value without a zone.
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)

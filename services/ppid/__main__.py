@@ -23,7 +23,6 @@ def run_ppid_worker(rt, stop: threading.Event | None = None) -> None:
 
 SERVICE = ServiceDefinition(
     name="ppid",
-    port=8001,
     settings_class=PpidSettings,
     build_runtime=lambda settings: build_runtime(settings, Base.metadata),
     run_worker=run_ppid_worker,

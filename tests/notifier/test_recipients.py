@@ -46,8 +46,8 @@ def test_inbox_addresses_use_the_staff_roles_the_registry_names(role, service, s
 @pytest.mark.parametrize(
     "role, service, staff",
     [("officer", "ppid", "ppid_pelaksana"), ("coordinator", "ppid", "ppid_utama"),
-     ("officer", "lapor", "admin"), ("coordinator", "siber", "admin"),
-     ("head", "lapor", "opd_head"), ("sekda", "siber", "sekda")],
+     ("officer", "arsip", "admin"), ("coordinator", "arsip", "admin"),
+     ("head", "arsip", "opd_head"), ("sekda", "arsip", "sekda")],
 )
 def test_the_shipped_registry_keeps_ppid_and_gives_unlisted_services_to_admin(role, service, staff):
     assert staff_role(role, service, load_registry()) == staff
