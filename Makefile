@@ -49,10 +49,15 @@ bench: $(STAMP)
 		|| echo "wrk is not installed: the PPID benchmark uses its built-in load generator"
 	$(BIN)/python bench/run_all.py
 
-# make token ROLE=ppid_pelaksana OPD=dinkes [SUB=u1]
+# make token ROLE=ppid_pelaksana OPD=dinkes [SUB=u1] [NAME="Siti Rahma"] [NIP=198703122010012003]
+# (several roles: ROLE="ppid_utama admin"). Unknown roles, an OPD role without OPD= and an
+# unknown OPD are refused. NAME and NIP are printed under the signature of the letters.
+quote = '$(subst ','\'',$(1))'
 token: $(STAMP)
-	@$(DEV_ENV) $(BIN)/python -m services.common.auth token --role $(or $(ROLE),ppid_utama) \
-		$(if $(OPD),--opd $(OPD)) --sub $(or $(SUB),dev-user)
+	@$(DEV_ENV) $(BIN)/python -m services.common.auth token \
+		$(foreach role,$(or $(ROLE),ppid_utama),--role $(call quote,$(role))) \
+		$(if $(OPD),--opd $(call quote,$(OPD))) --sub $(call quote,$(or $(SUB),dev-user)) \
+		$(if $(NAME),--name $(call quote,$(NAME))) $(if $(NIP),--nip $(call quote,$(NIP)))
 
 lint: $(STAMP)
 	$(BIN)/ruff check services tests bench

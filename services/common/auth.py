@@ -97,6 +97,9 @@ class Principal:
     name: str | None
     roles: frozenset[str]
     opd: str | None
+    # The civil servant's number (Nomor Induk Pegawai), printed under the signature of the
+    # letters the officer signs; optional, as not every identity provider carries it.
+    nip: str | None = None
 
     def has_role(self, *roles: str) -> bool:
         """True when the principal holds at least one of `roles`."""
@@ -252,7 +255,10 @@ def _principal_from_claims(claims: dict[str, Any]) -> Principal:
     name = claims.get("name")
     if name is not None and not isinstance(name, str):
         raise AuthError("Klaim name token harus berupa teks.")
-    return Principal(sub=sub, name=name, roles=frozenset(roles), opd=opd)
+    nip = claims.get("nip")
+    if nip is not None and (not isinstance(nip, str) or not nip.strip()):
+        raise AuthError("Klaim nip token harus berupa teks NIP atau null.")
+    return Principal(sub=sub, name=name, roles=frozenset(roles), opd=opd, nip=nip)
 
 
 def mint_token(
@@ -262,6 +268,7 @@ def mint_token(
     opd: str | None,
     name: str | None = None,
     ttl_seconds: int = 3600,
+    nip: str | None = None,
 ) -> str:
     """Sign a development token with the shared HS256 secret (for `make token` and tests)."""
     if not config.jwt_secret:
@@ -278,6 +285,8 @@ def mint_token(
     }
     if name is not None:
         claims["name"] = name
+    if nip is not None:
+        claims["nip"] = nip
     return jwt.encode(claims, config.jwt_secret, algorithm="HS256")
 
 
@@ -431,6 +440,46 @@ def _document_security(wrapper: Any) -> None:
 
 # --- Command line: development tokens -------------------------------------------------------
 
+# The staff roles of docs/chassis.md, and whether each acts for one OPD. A development token
+# for an OPD role without its OPD would be a Pelaksana who sees nothing (or, in a service
+# that forgot the check, everything), so the command refuses it instead of minting it.
+STAFF_ROLES: dict[str, bool] = {
+    "admin": False,
+    "ppid_utama": False,
+    "ppid_pelaksana": True,
+    "atasan_ppid": True,
+    "lapor_admin": False,
+    "lapor_liaison": True,
+    "siber_editor": False,
+    "humas": True,
+    "opd_head": True,
+    "sekda": False,
+}
+OPD_ROLES = frozenset(role for role, scoped in STAFF_ROLES.items() if scoped)
+
+
+class TokenRequestError(ValueError):
+    """A development token that must not be minted; the message says why, in Indonesian."""
+
+
+def check_token_request(roles: Iterable[str], opd: str | None, known_opds: Iterable[str]) -> None:
+    """Refuse unknown roles, an OPD role without an OPD and an OPD the regency does not have."""
+    roles = list(roles)
+    if not roles:
+        raise TokenRequestError("Sebutkan paling sedikit satu peran (ROLE=...).")
+    unknown = [role for role in roles if role not in STAFF_ROLES]
+    if unknown:
+        raise TokenRequestError(
+            f"Peran tidak dikenal: {', '.join(unknown)}. Peran yang ada: {', '.join(STAFF_ROLES)}."
+        )
+    scoped = [role for role in roles if role in OPD_ROLES]
+    if scoped and not opd:
+        raise TokenRequestError(
+            f"Peran {', '.join(scoped)} bertugas untuk satu OPD: sebutkan kodenya (OPD=...)."
+        )
+    if opd and opd not in set(known_opds):
+        raise TokenRequestError(f"Kode OPD tidak dikenal: {opd}.")
+
 
 def _cli_config(environ: dict[str, str]) -> SimpleNamespace:
     # Imported here so the module itself does not depend on the settings module.
@@ -445,6 +494,12 @@ def _cli_config(environ: dict[str, str]) -> SimpleNamespace:
     )
 
 
+def _known_opds(environ: dict[str, str]) -> tuple[str, ...]:
+    from services.common.opd import OpdRegistry, default_opd_path
+
+    return OpdRegistry.from_file(environ.get("OPD_FILE") or default_opd_path()).codes()
+
+
 def main(argv: list[str] | None = None, environ: dict[str, str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m services.common.auth", description="Development helpers for staff auth."
@@ -452,16 +507,27 @@ def main(argv: list[str] | None = None, environ: dict[str, str] | None = None) -
     commands = parser.add_subparsers(dest="command", required=True)
     token = commands.add_parser("token", help="print an HS256 staff token")
     token.add_argument("--sub", required=True, help="subject (staff user id)")
-    token.add_argument("--role", action="append", default=[], help="a role; repeat for more")
+    token.add_argument(
+        "--role", action="append", default=[], help=f"a role; repeat for more ({', '.join(STAFF_ROLES)})"
+    )
     token.add_argument("--opd", default=None, help="OPD code; omit for regency-level staff")
-    token.add_argument("--name", default=None, help="display name")
+    token.add_argument("--name", default=None, help="display name, printed on signed letters")
+    token.add_argument("--nip", default=None, help="the officer's NIP, printed on signed letters")
     token.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds")
     args = parser.parse_args(argv)
 
-    config = _cli_config(dict(os.environ if environ is None else environ))
+    environ = dict(os.environ if environ is None else environ)
+    opd = args.opd or None
+    try:
+        check_token_request(args.role, opd, _known_opds(environ))
+    except TokenRequestError as exc:
+        print(f"Token tidak dibuat: {exc}", file=sys.stderr)
+        return 2
+    config = _cli_config(environ)
     print(
         mint_token(
-            config, args.sub, args.role, args.opd or None, name=args.name, ttl_seconds=args.ttl
+            config, args.sub, args.role, opd, name=args.name or None, ttl_seconds=args.ttl,
+            nip=args.nip or None,
         )
     )
     return 0

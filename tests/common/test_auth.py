@@ -529,12 +529,83 @@ def test_current_principal_without_init_auth_is_a_programming_error():
 def test_cli_main_prints_a_verifiable_token(capsys):
     env = {"JWT_SECRET": SECRET, "JWT_ISSUER": ISSUER}
     assert (
-        auth.main(["token", "--sub", "u1", "--role", "a", "--role", "b", "--opd", "dinkes"], env)
+        auth.main(
+            ["token", "--sub", "u1", "--role", "ppid_pelaksana", "--role", "humas", "--opd", "dinkes"], env
+        )
         == 0
     )
     token = capsys.readouterr().out.strip()
     principal = JwtVerifier(make_config()).verify(token)
-    assert principal == Principal("u1", None, frozenset({"a", "b"}), "dinkes")
+    assert principal == Principal("u1", None, frozenset({"ppid_pelaksana", "humas"}), "dinkes")
+
+
+def test_cli_token_carries_name_and_nip(capsys):
+    env = {"JWT_SECRET": SECRET, "JWT_ISSUER": ISSUER}
+    argv = ["token", "--sub", "u2", "--role", "atasan_ppid", "--opd", "dinkes",
+            "--name", "dr. Maria Ulfah", "--nip", "197805122005012004"]
+    assert auth.main(argv, env) == 0
+    principal = JwtVerifier(make_config()).verify(capsys.readouterr().out.strip())
+    assert (principal.name, principal.nip) == ("dr. Maria Ulfah", "197805122005012004")
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--role", "ppid_pelaksana"], "bertugas untuk satu OPD"),
+        (["--role", "atasan_ppid"], "bertugas untuk satu OPD"),
+        (["--role", "ppid_utama", "--role", "humas"], "humas bertugas untuk satu OPD"),
+        (["--role", "nobody", "--opd", "dinkes"], "Peran tidak dikenal: nobody"),
+        (["--role", "ppid_pelaksana", "--opd", "nosuchopd"], "Kode OPD tidak dikenal: nosuchopd"),
+        ([], "paling sedikit satu peran"),
+    ],
+)
+def test_cli_refuses_tokens_that_name_no_one_real(capsys, argv, message):
+    env = {"JWT_SECRET": SECRET, "JWT_ISSUER": ISSUER}
+    assert auth.main(["token", "--sub", "u3", *argv], env) == 2
+    out = capsys.readouterr()
+    assert out.out == ""
+    assert "Token tidak dibuat" in out.err and message in out.err
+
+
+def test_nip_claim_is_optional_text():
+    verifier = JwtVerifier(make_config())
+    assert verifier.verify(jwt.encode(claims(), SECRET, algorithm="HS256")).nip is None
+    with_nip = jwt.encode(claims(nip="198703122010012003"), SECRET, algorithm="HS256")
+    assert verifier.verify(with_nip).nip == "198703122010012003"
+    for bad in (12345, "", ["1"]):
+        with pytest.raises(AuthError, match="Klaim nip"):
+            verifier.verify(jwt.encode(claims(nip=bad), SECRET, algorithm="HS256"))
+
+
+@pytest.mark.parametrize(
+    ("variables", "refusal"),
+    [
+        (["ROLE=ppid_pelaksana"], "bertugas untuk satu OPD"),
+        (["ROLE=bupati", "OPD=dinkes"], "Peran tidak dikenal: bupati"),
+        (["ROLE=opd_head"], "bertugas untuk satu OPD"),
+    ],
+)
+def test_make_token_refuses(variables, refusal):
+    result = subprocess.run(
+        ["make", "-s", "token", *variables], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode != 0 and result.stdout == ""
+    assert refusal in result.stderr
+
+
+def test_make_token_accepts_name_and_nip():
+    from services.common.settings import DEV_JWT_SECRET
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JWT_")}
+    result = subprocess.run(
+        ["make", "-s", "token", "ROLE=ppid_pelaksana", "OPD=dinkes", "NAME=Siti O'Rahma", "NIP=198703122010012003"],
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120, check=True,
+    )
+    config = make_config(jwt_secret=DEV_JWT_SECRET, jwt_issuer="simpul-dev")
+    principal = JwtVerifier(config).verify(result.stdout.strip())
+    assert principal == Principal(
+        "dev-user", "Siti O'Rahma", frozenset({"ppid_pelaksana"}), "dinkes", nip="198703122010012003"
+    )
 
 
 def test_cli_module_entry_point_uses_env_defaults():
