@@ -27,8 +27,16 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 MAX_URL_LENGTH = 2048
 # Carrier-grade NAT space (RFC 6598) is neither "private" nor global in Python's eyes.
 _CGNAT = ipaddress.ip_network("100.64.0.0/10")
-# NAT64 (RFC 6052) embeds an IPv4 address that the gateway will reach on our behalf.
+# IPv6 forms that stand for an IPv4 address, which is what a connection finally reaches:
+# NAT64's well-known prefix (RFC 6052), whose gateway connects on our behalf; SIIT's
+# IPv4-translated addresses (RFC 2765); the deprecated IPv4-compatible ::a.b.c.d (RFC 4291),
+# which Python counts as global. (IPv4-mapped ::ffff:a.b.c.d has its own attribute.)
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_TRANSLATED = ipaddress.ip_network("::ffff:0:0:0/96")
+_COMPATIBLE = ipaddress.ip_network("::/96")
+# The local-use NAT64 prefix (RFC 8215) is translated by the local network's own gateway,
+# to whatever it was set up for: never a public target.
+_LOCAL_NAT64 = ipaddress.ip_network("64:ff9b:1::/48")
 
 # Indirection so tests can stand in for DNS (a name that resolves to loopback, a rebinding).
 _getaddrinfo = socket.getaddrinfo
@@ -129,15 +137,26 @@ def resolve(url: str, policy: EgressPolicy) -> Target:
 
 
 def refusal_reason(address: IPAddress) -> str | None:
-    """Why an address is not a public Internet address, or None when it is."""
-    embedded = _embedded_ipv4(address)
-    if embedded is not None:
-        return refusal_reason(embedded)
+    """Why an address is not a public Internet address, or None when it is.
+
+    An IPv6 address that wraps IPv4 ones is judged by them too: 6to4 (2002::/16) and
+    Teredo (2001::/32) tunnels deliver to the IPv4 address inside, so `2002:7f00:1::` is
+    loopback in disguise.
+    """
+    stands_for = _stands_for_ipv4(address)
+    if stands_for is not None:
+        return refusal_reason(stands_for)
+    for embedded in _tunnelled_ipv4(address):
+        reason = refusal_reason(embedded)
+        if reason:
+            return f"{reason} di dalam alamat terowongan IPv6"
     checks = (
         (address.is_unspecified, "alamat tak tertentu"),
         (address.is_loopback, "alamat loopback"),
         (address.is_link_local, "alamat link-local"),
         (address.is_multicast, "alamat multicast"),
+        (isinstance(address, ipaddress.IPv6Address) and address in _LOCAL_NAT64,
+         "alamat NAT64 lokal"),
         (isinstance(address, ipaddress.IPv4Address) and address in _CGNAT, "alamat CGNAT"),
         (isinstance(address, ipaddress.IPv6Address) and address.is_site_local, "alamat site-local"),
         (address.is_private, "alamat jaringan privat"),
@@ -150,15 +169,29 @@ def refusal_reason(address: IPAddress) -> str | None:
     return None
 
 
-def _embedded_ipv4(address: IPAddress) -> ipaddress.IPv4Address | None:
-    """The IPv4 address an IPv6 one stands for (mapped, NAT64), which is what gets reached."""
+def _stands_for_ipv4(address: IPAddress) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 one is only another spelling of (mapped, translated,
+    compatible, NAT64), which is what gets reached."""
     if not isinstance(address, ipaddress.IPv6Address):
         return None
     if address.ipv4_mapped is not None:
         return address.ipv4_mapped
-    if address in _NAT64:
+    # `::` and `::1` sit inside ::/96 but are IPv6's own unspecified and loopback addresses.
+    compatible = address in _COMPATIBLE and int(address) > 1
+    if compatible or address in _NAT64 or address in _TRANSLATED:
         return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
     return None
+
+
+def _tunnelled_ipv4(address: IPAddress) -> tuple[ipaddress.IPv4Address, ...]:
+    """The IPv4 addresses a 6to4 or Teredo address carries (Teredo: server and client)."""
+    if not isinstance(address, ipaddress.IPv6Address):
+        return ()
+    if address.sixtofour is not None:
+        return (address.sixtofour,)
+    if address.teredo is not None:
+        return address.teredo
+    return ()
 
 
 def _lookup(host: str, port: int) -> tuple[IPAddress, ...]:
