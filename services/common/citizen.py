@@ -154,6 +154,7 @@ def citizen_rate_limited(view: Callable) -> Callable:
             return view(*args, **kwargs)
         return limited(*args, **kwargs)
 
+    wrapper.rate_limited = True  # type: ignore[attr-defined]
     return wrapper
 
 

@@ -7,6 +7,14 @@ the `limits` library plus one read of the window for the headers. Flask-Limiter'
 is kept: fixed windows, limits tried shortest window first and stopping at the first one
 refused, and the same X-RateLimit-* header values.
 
+The count is only the documented limit when every process of a service counts in one
+place: gunicorn runs several workers, and a deployment several web containers, so `make run`
+and compose give every process one Redis (`RATE_LIMIT_STORAGE_URI=redis://…`). Each service
+counts under its own key prefix there, so two services' endpoints of the same name stay
+apart. A store that cannot be reached lets requests through (the limit is a flood guard, not
+a gate a citizen's form may depend on) and is tried again a few seconds later, so an outage
+costs each request nothing rather than a connection attempt.
+
 For memory:// the `limits` library's own memory store is not used: it starts a timer thread
 whenever its previous one has ended, which a web worker under load hits on nearly every
 request, and each start cost more CPU than the rest of the request's limiting. The store
@@ -99,8 +107,16 @@ class WorkerMemoryStorage(Storage):
         self._next_sweep = now + self.SWEEP_SECONDS
 
 
+# Redis answers a counter increment in well under a millisecond; a store that takes longer
+# than this is treated as down rather than holding a web worker.
+STORE_TIMEOUT_SECONDS = 0.25
+# After a failure the store is left alone this long: requests pass unlimited meanwhile.
+RETRY_STORE_SECONDS = 5.0
+_REDIS_SCHEMES = frozenset({"redis", "rediss", "redis+unix", "valkey", "valkeys", "valkey+unix"})
+
+
 class RateLimiter:
-    def __init__(self, limit: str, storage_uri: str) -> None:
+    def __init__(self, limit: str, storage_uri: str, *, namespace: str = "simpul") -> None:
         try:
             # A day's window must not be used up before the minute's says no, so the
             # shortest window is tried first (as Flask-Limiter did).
@@ -109,12 +125,20 @@ class RateLimiter:
             raise SettingsError(
                 f"PUBLIC_RATE_LIMIT must look like 20/minute or 60/minute;500/day, got {limit!r}"
             ) from None
+        scheme = urlsplit(storage_uri).scheme
+        options: dict[str, object] = {}
+        if scheme in _REDIS_SCHEMES:
+            options = {
+                "key_prefix": f"LIMITS/{namespace}",
+                "socket_connect_timeout": STORE_TIMEOUT_SECONDS,
+                "socket_timeout": STORE_TIMEOUT_SECONDS,
+            }
         try:
             # Wrapped, a store's own connection errors all arrive as StorageError.
             storage = (
                 WorkerMemoryStorage()
-                if urlsplit(storage_uri).scheme == "memory"
-                else storage_from_string(storage_uri, wrap_exceptions=True)
+                if scheme == "memory"
+                else storage_from_string(storage_uri, wrap_exceptions=True, **options)
             )
         except ConfigurationError as exc:
             # The URI may carry a password, so only its scheme is repeated.
@@ -122,8 +146,10 @@ class RateLimiter:
             raise SettingsError(
                 f"RATE_LIMIT_STORAGE_URI ({urlsplit(storage_uri).scheme}://…) cannot be used: {reason}"
             ) from None
+        self.storage = storage
         self._strategy = FixedWindowRateLimiter(storage)
         self._store_down = False
+        self._retry_at = 0.0
 
     def hit(self, *identifiers: str) -> Verdict | None:
         """Counts one request of `identifiers`; None when the store cannot be reached.
@@ -131,9 +157,12 @@ class RateLimiter:
         A store that is down lets every request through rather than refusing them all:
         citizens' forms stay open, and the flood protection is lost only for the outage.
         """
+        if self._store_down and time.time() < self._retry_at:
+            return None
         try:
             verdict = self._count(identifiers)
         except StorageError:
+            self._retry_at = time.time() + RETRY_STORE_SECONDS
             if not self._store_down:
                 # Once per outage: every request of it would otherwise log the same line.
                 log.warning("rate-limit store unreachable; public endpoints are not limited",

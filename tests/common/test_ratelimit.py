@@ -2,8 +2,10 @@
 
 import logging
 import math
+import os
 import threading
 import time
+import uuid
 
 import pytest
 from flask_smorest import Blueprint
@@ -164,20 +166,22 @@ def test_an_unusable_store_stops_app_creation_without_quoting_its_password(make_
     assert "s3cret" not in str(failure.value)
 
 
-def test_a_store_that_is_down_lets_requests_through(make_app, flaky):
+def test_a_store_that_is_down_lets_requests_through(make_app, flaky, clock):
     client = make_app(RATE_LIMIT_STORAGE_URI="simpul-test-flaky://").test_client()
     responses = [client.get("/api/v1/limited/a") for _ in range(5)]
     assert [r.status_code for r in responses] == [200] * 5
     assert all(not limit_headers(r) for r in responses)
     flaky.down = False
+    clock.now += services.common.ratelimit.RETRY_STORE_SECONDS
     assert client.get("/api/v1/limited/a").headers["X-RateLimit-Remaining"] == "2"
 
 
-def test_a_store_outage_is_logged_once_and_its_end_too(flaky, caplog):
+def test_a_store_outage_is_logged_once_and_its_end_too(flaky, caplog, clock):
     limiter = RateLimiter("3/minute", "simpul-test-flaky://")
     with caplog.at_level(logging.INFO, logger="simpul.ratelimit"):
         assert [limiter.hit("ep", "10.0.0.1") for _ in range(3)] == [None] * 3
         flaky.down = False
+        clock.now += services.common.ratelimit.RETRY_STORE_SECONDS
         assert limiter.hit("ep", "10.0.0.1").allowed
     assert [(r.levelname, r.getMessage()) for r in caplog.records if r.name == "simpul.ratelimit"] == [
         ("WARNING", "rate-limit store unreachable; public endpoints are not limited"),
@@ -278,3 +282,55 @@ def test_forged_or_unknown_opd_tokens_are_throttled_and_valid_staff_are_not(make
     client = make_app(PUBLIC_RATE_LIMIT="3/minute").test_client()
     stranger = auth_header("ppid_pelaksana", opd="nosuchopd")
     assert [client.get("/api/v1/limited/citizen", headers=stranger).status_code for _ in range(5)] == [403] * 3 + [429] * 2
+
+
+# -- one count for every process: the shared Redis store ------------------------------------
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture
+def redis_namespace():
+    """A key prefix of this test's own on the shared Redis, removed afterwards."""
+    import redis
+
+    namespace = f"test-{uuid.uuid4().hex}"
+    yield namespace
+    client = redis.Redis.from_url(REDIS_URL)
+    keys = list(client.scan_iter(f"LIMITS/{namespace}/*"))
+    if keys:
+        client.delete(*keys)
+
+
+def test_two_processes_share_one_count_in_redis(redis_namespace):
+    # Two limiters with their own connections, as two gunicorn workers or containers have.
+    first = RateLimiter("5/minute", REDIS_URL, namespace=redis_namespace)
+    second = RateLimiter("5/minute", REDIS_URL, namespace=redis_namespace)
+    verdicts = [limiter.hit("requests.Requests", "203.0.113.7")
+                for limiter in (first, second, first, second, first, second, first)]
+    assert [v.allowed for v in verdicts] == [True] * 5 + [False] * 2
+    assert verdicts[4].headers["X-RateLimit-Remaining"] == "0"
+    # Another service's endpoint of the same name counts apart.
+    other = RateLimiter("5/minute", REDIS_URL, namespace=f"{redis_namespace}-other")
+    assert other.hit("requests.Requests", "203.0.113.7").allowed
+
+
+def test_web_processes_of_one_service_share_the_limit(make_app, redis_namespace):
+    import services.common.http as http
+
+    made = [make_app(PUBLIC_RATE_LIMIT="4/minute", RATE_LIMIT_STORAGE_URI=REDIS_URL) for _ in range(2)]
+    for app in made:  # this test's own keys, as if the service had its own name
+        app.extensions["simpul_limiter"] = http.RateLimiter("4/minute", REDIS_URL, namespace=redis_namespace)
+    clients = [app.test_client() for app in made]
+    codes = [clients[n % 2].get("/api/v1/limited/a").status_code for n in range(6)]
+    assert codes == [200] * 4 + [429] * 2
+
+
+def test_an_unreachable_redis_lets_requests_through_at_once(caplog):
+    limiter = RateLimiter("1/minute", "redis://127.0.0.1:1/0", namespace="unreachable")
+    started = time.monotonic()
+    with caplog.at_level(logging.WARNING, logger="simpul.ratelimit"):
+        assert [limiter.hit("ep", "10.0.0.1") for _ in range(50)] == [None] * 50
+    # One attempt, then the store is left alone until RETRY_STORE_SECONDS have passed.
+    assert time.monotonic() - started < 1.0
+    assert len([r for r in caplog.records if r.name == "simpul.ratelimit"]) == 1
