@@ -8,17 +8,19 @@ import threading
 from services.common.cli import ServiceDefinition, main
 from services.common.runtime import build_runtime
 from services.common.worker import run_worker
+from services.ppid import citizen_mail
 from services.ppid.config import PpidSettings
 from services.ppid.models import Base
 
 
 def run_ppid_worker(rt, stop: threading.Event | None = None) -> None:
-    """The relay publishes the PPID outbox; the chassis adds the calendar consumer.
+    """The relay publishes the PPID outbox; the chassis adds the calendar consumer; the
+    mail timers send the applicants' queued mail (`citizen_mail`) and forget it a week later.
 
-    The PPID consumes no other events and needs no timers: lateness is computed from the
-    stored due times whenever it is asked for, and the notifier watches the clocks.
+    The PPID consumes no other events and has no deadline timers: lateness is computed from
+    the stored due times whenever it is asked for, and the notifier watches the clocks.
     """
-    run_worker(rt, stop=stop)
+    run_worker(rt, timers=citizen_mail.mail_queue_of(rt).timers(rt), stop=stop)
 
 
 SERVICE = ServiceDefinition(

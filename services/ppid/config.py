@@ -24,6 +24,10 @@ class PpidSettings(Settings):
     attachment_max_count: int = 3
     # How far back staff may date a walk-in, letter or phone request they register late.
     offline_max_age_days: int = 60
+    # The citizen's page of a request, with a `{number}` slot, named in every mail to the
+    # applicant (never with the token in it: addresses end up in logs and browser history).
+    # Unset: the mails name the number and token only.
+    tracking_url: str | None = None
 
     @classmethod
     def _read_own(cls, env, *, dev_mode):
@@ -33,6 +37,7 @@ class PpidSettings(Settings):
             "attachment_max_bytes": env.int("PPID_ATTACHMENT_MAX_BYTES", 2 * 1024 * 1024),
             "attachment_max_count": env.int("PPID_ATTACHMENT_MAX_COUNT", 3),
             "offline_max_age_days": env.int("PPID_OFFLINE_MAX_AGE_DAYS", 60),
+            "tracking_url": env.get("PPID_TRACKING_URL"),
         }
 
     def _check(self) -> None:
@@ -49,3 +54,14 @@ class PpidSettings(Settings):
             )
         if self.offline_max_age_days < 0:
             raise SettingsError("PPID_OFFLINE_MAX_AGE_DAYS must not be negative")
+        if self.tracking_url is not None:
+            url = self.tracking_url
+            if not url.startswith(("https://", "http://")) or url.count("{number}") != 1:
+                raise SettingsError(
+                    "PPID_TRACKING_URL must be an http(s) address with one {number} slot, e.g. "
+                    "https://ppid.example.go.id/permohonan/{number}"
+                )
+            try:
+                url.format(number="PPID-2026-000001")
+            except (IndexError, KeyError, ValueError) as exc:
+                raise SettingsError("PPID_TRACKING_URL may hold no other {…} slot than {number}") from exc

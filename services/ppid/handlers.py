@@ -27,7 +27,7 @@ from services.common.errors import Forbidden, Invalid, NotFound
 from services.common.events import Event
 from services.common.listing import Page, fetch_page
 from services.common.runtime import Runtime
-from services.ppid import domain
+from services.ppid import citizen_mail, domain
 from services.ppid import events as ev
 from services.ppid.models import (
     NUMBERS,
@@ -239,12 +239,15 @@ def submit_request(
         # A walk-in entered later began at its receipt.
         clocks=(ev.response_clock(_events(rt), opd, due_at, started_at=received_at),),
     )
+    # The receipt is written with the request, so it exists exactly when the request does.
+    receipt = citizen_mail.receipt_child(rt, applicant_row["email"], secret, now)
     number = store_submission(
         rt,
         request_row=request_row,
         applicant_row=applicant_row,
         history_row=history_row,
         event=event,
+        extra=[receipt] if receipt is not None else (),
     )
     presenter = _presenter(rt)
     return {
@@ -530,6 +533,7 @@ def extend(
             extension_ground=ground, extended_at=now, previous_due_at=previous_due, due_at=request.due_at,
             clocks=(ev.response_clock_moved(ctx, request.opd, request.due_at),),
         ))
+        citizen_mail.queue_for_request(uow.session, rt, citizen_mail.EXTENSION, request.id, now)
         uow.commit()
         return _fresh_view(rt, uow.session, request, now)
 
@@ -611,6 +615,7 @@ def issue_notice(
             attachments=len(uploads),
             clocks=(sla.stop(ev.RESPONSE_CLOCK),),
         ))
+        citizen_mail.queue_for_request(session, rt, citizen_mail.NOTICE, request.id, now)
         uow.commit()
         session.expire_all()
         request = _load_request(session, number)
@@ -874,6 +879,9 @@ def decide_objection(
                 ev.dispute_window(ctx, objection.opd, objection.dispute_window_due_at),
             ),
         ))
+        citizen_mail.queue_for_request(
+            session, rt, citizen_mail.DECISION, request.id, now, case_id=objection.id
+        )
         uow.commit()
         return _fresh_objection(rt, session, objection.number, now)
 

@@ -29,6 +29,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from services.common.calendar_sync import calendar_state_table
 from services.common.db import NAMING_CONVENTION, UtcDateTime
 from services.common.listing import Search
+from services.common.mailer import mail_queue_table
 from services.common.numbering import Numbering, number_counter_table
 from services.common.outbox import plumbing_tables
 
@@ -39,6 +40,9 @@ class Base(DeclarativeBase):
 
 outbox, inbox = plumbing_tables(Base.metadata)
 calendar_state = calendar_state_table(Base.metadata)
+# Mail to applicants, queued with the change it reports and sent by the worker
+# (services.common.mailer, services.ppid.citizen_mail).
+mail_queue = mail_queue_table(Base.metadata)
 
 
 def _in(column: str, values) -> str:

@@ -10,6 +10,7 @@ by the write; docs/ppid.md has the measurements behind the one statement.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from services.common.events import Event
@@ -30,15 +31,18 @@ def store_submission(
     applicant_row: dict[str, Any],
     history_row: dict[str, Any] | None,
     event: Event,
+    extra: Sequence[ChildRow] = (),
 ) -> str:
     """Write the submission and its event; return its number, `PPID-<year>-<sequence>`.
 
     `event` has the subject `requests/` and an empty `data.number`: the write completes
-    both with the number it takes.
+    both with the number it takes. `extra` are further rows of the request (the applicant's
+    receipt mail), written in the same statement.
     """
     children = [ChildRow(_APPLICANTS, applicant_row, "request_id")]
     if history_row is not None:
         children.append(ChildRow(_HISTORY, history_row, "request_id"))
+    children.extend(extra)
     with rt.uow() as uow:
         numbered = NUMBERS.write(
             uow, REQUEST_PREFIX, request_row["year"], NumberedRow(_REQUESTS, request_row),
