@@ -2,7 +2,16 @@
 
 The routing key is `<service>.<entity>.<action>.<opd>` and the envelope's `type` is the
 same key without the OPD, so an OPD system binds `#.<opd>` and a consumer dispatches on
-`type`. `data` carries identifiers, states and dates only: never a citizen's personal data.
+`type`. An event that moves a case between OPDs is routed to both: the envelope names the
+OPD it reaches (`opd`) and the one it leaves (`fromopd`), and the outbox publishes it under
+both keys with one `id`. `data` carries identifiers, states and dates only: never a
+citizen's personal data.
+
+Every instant in an event, the envelope's `time` and every date-time in `data`, is written
+in UTC with `Z` (`2026-03-02T02:00:00Z`), whatever zone the producer computed it in:
+`instant()` is the one spelling. `new_event` writes datetimes so, rewrites date-time text
+given with another offset to it, and refuses date-time text without an offset. A consumer
+shows an instant in the regency's zone itself. A calendar date stays `YYYY-MM-DD`.
 """
 
 from __future__ import annotations
@@ -37,23 +46,38 @@ class Event:
     time: datetime
     opd: str
     data: dict[str, Any] = field(default_factory=dict)
+    # The OPD a moving case leaves (`none` if nobody held it); None for an event that
+    # moves nothing.
+    from_opd: str | None = None
 
     @property
     def routing_key(self) -> str:
+        """The key of the OPD the case is with now."""
         return f"{self.type}.{self.opd}"
 
+    @property
+    def routing_keys(self) -> tuple[str, ...]:
+        """Every key the event is published under: a move also reaches the OPD it left."""
+        if self.from_opd is None or self.from_opd == self.opd:
+            return (self.routing_key,)
+        return (self.routing_key, f"{self.type}.{self.from_opd}")
+
     def envelope(self) -> dict[str, Any]:
-        return {
+        envelope = {
             "specversion": "1.0",
             "id": self.id,
             "source": self.source,
             "type": self.type,
             "subject": self.subject,
-            "time": self.time.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+            "time": instant(self.time),
             "datacontenttype": "application/json",
             "opd": self.opd,
-            "data": self.data,
         }
+        if self.from_opd is not None:
+            # CloudEvents extension names are lower-case letters and digits only.
+            envelope["fromopd"] = self.from_opd
+        envelope["data"] = self.data
+        return envelope
 
     def to_json(self) -> str:
         return _dumps(self.envelope())
@@ -68,7 +92,13 @@ def new_event(
     opd: str | None,
     data: dict[str, Any] | None = None,
     time: datetime | None = None,
+    from_opd: str | None = None,
 ) -> Event:
+    """The envelope of one event; `from_opd` only for an event that moves the case.
+
+    A move names the OPD the case leaves (`none` when nobody held it), which must differ
+    from `opd`.
+    """
     for name, value, pattern in (
         ("service", service, _PART),
         ("entity", entity, _PART),
@@ -76,24 +106,68 @@ def new_event(
     ):
         if not pattern.match(value):
             raise ValueError(f"event {name} {value!r} must be lower-case letters, digits, underscores")
-    opd_code = (opd or NO_OPD).lower()
-    if not _OPD.match(opd_code):
-        raise ValueError(f"event opd {opd!r} is not a valid OPD code")
+    opd_code = _opd_code(opd)
     if not subject:
         raise ValueError("an event needs a subject (the case it is about)")
+    from_code = None
+    if from_opd is not None:
+        from_code = _opd_code(from_opd)
+        if from_code == opd_code:
+            raise ValueError(f"a move leaves one OPD for another, not {opd_code!r} for itself")
     when = time or datetime.now(UTC)
-    if when.tzinfo is None:
+    if when.tzinfo is None or when.utcoffset() is None:
         raise ValueError("event time must be timezone-aware")
+    # A copy in JSON's own types: instants become UTC text once, here.
+    body = _in_utc(orjson.loads(_dumps(data or {})), "data")
     return Event(
         id=str(uuid.uuid4()),
         source=f"/simpul/{service}",
         type=f"{service}.{entity}.{action}",
         subject=subject,
-        time=when,
+        time=when.astimezone(UTC),
         opd=opd_code,
-        # A copy in JSON's own types: instants become RFC 3339 text once, here.
-        data=orjson.loads(_dumps(data or {})),
+        data=body,
+        from_opd=from_code,
     )
+
+
+def _opd_code(opd: str | None) -> str:
+    code = (opd or NO_OPD).lower()
+    if not _OPD.match(code):
+        raise ValueError(f"event opd {opd!r} is not a valid OPD code")
+    return code
+
+
+def instant(value: datetime) -> str:
+    """An instant as every event writes it: RFC 3339 in UTC with `Z`."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("datetimes in events must be timezone-aware")
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+# Text that reads as a date-time (a producer formatted an instant itself).
+_DATE_TIME_TEXT = re.compile(
+    r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(?P<zone>[Zz]|[+-]\d{2}(:?\d{2})?)?$"
+)
+
+
+def _in_utc(value: Any, path: str) -> Any:
+    """`value` with every date-time text in UTC with `Z`, so no producer writes its own zone."""
+    if isinstance(value, str):
+        found = _DATE_TIME_TEXT.match(value)
+        if found is None or value.endswith("Z"):
+            return value
+        if found.group("zone") is None:
+            raise ValueError(f"{path} {value!r}: an instant in an event needs its offset")
+        try:
+            return instant(datetime.fromisoformat(value[:-1] + "+00:00" if value[-1] == "z" else value))
+        except ValueError as exc:
+            raise ValueError(f"{path} {value!r} is not a valid instant") from exc
+    if isinstance(value, dict):
+        return {key: _in_utc(item, f"{path}.{key}") for key, item in value.items()}
+    if isinstance(value, list):
+        return [_in_utc(item, f"{path}[{index}]") for index, item in enumerate(value)]
+    return value
 
 
 def parse_envelope(body: bytes | str) -> dict[str, Any]:
@@ -124,6 +198,20 @@ def event_time(envelope: dict[str, Any]) -> datetime:
     return datetime.fromisoformat(str(envelope["time"]).replace("Z", "+00:00"))
 
 
+def routing_keys(envelope: dict[str, Any]) -> tuple[str, ...]:
+    """The keys a received envelope was published under, for routing it on (webhooks).
+
+    The OPD it is with, then for a move the OPD it left: the same keys `Event.routing_keys`
+    gave the outbox.
+    """
+    opd = str(envelope.get("opd") or NO_OPD).lower()
+    keys = [f"{envelope.get('type', '')}.{opd}"]
+    left = envelope.get("fromopd")
+    if isinstance(left, str) and left and left.lower() != opd:
+        keys.append(f"{envelope.get('type', '')}.{left.lower()}")
+    return tuple(keys)
+
+
 def _dumps(value: Any) -> str:
     # Compact UTF-8; every instant goes through _json_default, which refuses naive ones.
     try:
@@ -135,9 +223,7 @@ def _dumps(value: Any) -> str:
 
 def _json_default(value: Any) -> Any:
     if isinstance(value, datetime):
-        if value.tzinfo is None:
-            raise ValueError("datetimes in events must be timezone-aware")
-        return value.isoformat()
+        return instant(value)
     if hasattr(value, "isoformat"):
         return value.isoformat()
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
@@ -154,7 +240,12 @@ def _json_default(value: Any) -> Any:
 # Where an event type is routed (the last routing-key segment).
 ROUTE_CASE = "case"  # the OPD holding the case or record, `none` while nobody holds it
 ROUTE_NONE = "none"  # always `none`: news for the whole regency
-ROUTES = (ROUTE_CASE, ROUTE_NONE)
+# The case moves between OPDs: to the OPD it reaches and to the one it leaves (`none` when
+# nobody held it), so an OPD system bound to `#.<opd>` hears that a case left it.
+ROUTE_MOVE = "move"
+ROUTES = (ROUTE_CASE, ROUTE_NONE, ROUTE_MOVE)
+# Marks an argument the caller did not give (None is a value: "nobody held the case").
+_UNSET: Any = object()
 
 
 @dataclass(frozen=True)
@@ -214,8 +305,13 @@ class EventCatalogue:
         opd: str | None,
         data: dict[str, Any] | None = None,
         time: datetime | None = None,
+        from_opd: str | None = _UNSET,
     ) -> Event:
-        """`new_event` for a declared type; refuses an undeclared one or a wrong route."""
+        """`new_event` for a declared type; refuses an undeclared one or a wrong route.
+
+        A type routed as a move needs `from_opd`, the OPD the case leaves (None while
+        nobody held it); no other type takes it.
+        """
         declared = self._types.get((entity, action))
         if declared is None:
             raise ValueError(
@@ -224,7 +320,18 @@ class EventCatalogue:
             )
         if declared.routes_to == ROUTE_NONE and opd not in (None, NO_OPD):
             raise ValueError(f"{declared.name} is routed to none, not to OPD {opd!r}")
-        return new_event(self.service, entity, action, subject=subject, opd=opd, data=data, time=time)
+        if declared.routes_to == ROUTE_MOVE:
+            if from_opd is _UNSET:
+                raise ValueError(f"{declared.name} moves a case: name the OPD it leaves (from_opd)")
+            left = from_opd or NO_OPD
+        elif from_opd is not _UNSET:
+            raise ValueError(f"{declared.name} moves no case between OPDs: it takes no from_opd")
+        else:
+            left = None
+        return new_event(
+            self.service, entity, action, subject=subject, opd=opd, data=data, time=time,
+            from_opd=left,
+        )
 
 
 def event_catalogue(service: str) -> EventCatalogue | None:

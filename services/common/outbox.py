@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
     event,
     insert,
 )
@@ -36,13 +37,16 @@ def plumbing_tables(metadata: MetaData) -> tuple[Table, Table]:
         "outbox",
         metadata,
         Column("id", _ID, primary_key=True, autoincrement=True),
-        Column("event_id", String(36), nullable=False, unique=True),
+        # One row per routing key: an event that moves a case between OPDs has two rows,
+        # with one event id and one body, and consumers apply it once (their inbox).
+        Column("event_id", String(36), nullable=False),
         Column("routing_key", String(255), nullable=False),
         Column("subject", String(255), nullable=False),
         Column("body", Text, nullable=False),
         Column("created_at", UtcDateTime(), nullable=False),
         Column("published_at", UtcDateTime(), nullable=True),
         Column("attempts", Integer, nullable=False, default=0),
+        UniqueConstraint("event_id", "routing_key", name="uq_outbox_event_route"),
     )
     # The relay only ever looks for unsent rows: a partial index keeps that lookup small
     # however many sent rows accumulate.
@@ -63,16 +67,29 @@ def plumbing_tables(metadata: MetaData) -> tuple[Table, Table]:
     return outbox, inbox
 
 
+def outbox_rows(event: Event) -> list[dict]:
+    """The event's rows: one per routing key, each with the event's id and body."""
+    body, now = event.to_json(), datetime.now(UTC)
+    return [
+        {
+            "event_id": event.id,
+            "routing_key": key,
+            "subject": event.subject,
+            "body": body,
+            "created_at": now,
+            "published_at": None,
+            "attempts": 0,
+        }
+        for key in event.routing_keys
+    ]
+
+
 def outbox_row(event: Event) -> dict:
-    return {
-        "event_id": event.id,
-        "routing_key": event.routing_key,
-        "subject": event.subject,
-        "body": event.to_json(),
-        "created_at": datetime.now(UTC),
-        "published_at": None,
-        "attempts": 0,
-    }
+    """The one row of an event that moves no case (a move has a row per OPD)."""
+    rows = outbox_rows(event)
+    if len(rows) != 1:
+        raise ValueError(f"{event.type} is routed to {len(rows)} keys: write outbox_rows(event)")
+    return rows[0]
 
 
 class UnitOfWork:
@@ -127,7 +144,7 @@ class UnitOfWork:
         if self.session is None:
             raise RuntimeError("publish() outside a unit of work")
         if events:
-            self.session.execute(insert(self._outbox), [outbox_row(e) for e in events])
+            self.session.execute(insert(self._outbox), [row for e in events for row in outbox_rows(e)])
             self.events.extend(events)
 
     def commit(self) -> None:
@@ -150,3 +167,20 @@ class UnitOfWork:
 
 def _has_changes(session: Session) -> bool:
     return bool(session.new or session.dirty or session.deleted)
+
+
+# -- migrations --------------------------------------------------------------------------
+
+
+def outbox_rows_per_route(op) -> None:
+    """A migration's `upgrade`: an event may have one outbox row per routing key."""
+    with op.batch_alter_table("outbox") as batch:
+        batch.drop_constraint("uq_outbox_event_id", type_="unique")
+        batch.create_unique_constraint("uq_outbox_event_route", ["event_id", "routing_key"])
+
+
+def outbox_row_per_event(op) -> None:
+    """The matching `downgrade`; fails while the outbox still holds both rows of a move."""
+    with op.batch_alter_table("outbox") as batch:
+        batch.drop_constraint("uq_outbox_event_route", type_="unique")
+        batch.create_unique_constraint("uq_outbox_event_id", ["event_id"])

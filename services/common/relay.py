@@ -293,7 +293,9 @@ class OutboxRelay:
         self._link: _BrokerLink | None = None
         self._seq = 0
         self._unconfirmed: OrderedDict[int, tuple[_Batch, int]] = OrderedDict()
-        self._by_event_id: dict[str, tuple[_Batch, int]] = {}
+        # A return names the message by its id and routing key: an event that moves a case
+        # between OPDs is two rows with one id.
+        self._by_message: dict[tuple[str, str], tuple[_Batch, int]] = {}
         self._inflight: deque[_Batch] = deque()
         # Rows the broker returned or refused: id -> monotonic time before which they are
         # not claimed again. Kept in memory: after a restart they are simply tried again.
@@ -398,7 +400,7 @@ class OutboxRelay:
             except SQLAlchemyError as exc:
                 log.debug("rolling back a relay batch failed: %r", exc)
         self._unconfirmed.clear()
-        self._by_event_id.clear()
+        self._by_message.clear()
         link, self._link = self._link, None
         if link is not None:
             link.close()
@@ -449,7 +451,7 @@ class OutboxRelay:
         for index, row in enumerate(rows):
             self._seq += 1
             self._unconfirmed[self._seq] = (batch, index)
-            self._by_event_id[row.event_id] = (batch, index)
+            self._by_message[(row.event_id, row.routing_key)] = (batch, index)
             # The channel only buffers a publish; the batch is written by the loop.
             publish(
                 self.exchange,
@@ -477,7 +479,7 @@ class OutboxRelay:
         conn = batch.conn
         try:
             for row in batch.rows:
-                self._by_event_id.pop(row.event_id, None)
+                self._by_message.pop((row.event_id, row.routing_key), None)
             if batch.failed:
                 self._unclaim(conn, batch)
             conn.commit()
@@ -577,7 +579,7 @@ class OutboxRelay:
 
     def _on_return(self, method, properties) -> None:
         # A return precedes the confirm of the same message.
-        entry = self._by_event_id.get(properties.message_id)
+        entry = self._by_message.get((properties.message_id, method.routing_key))
         if entry is not None:
             batch, index = entry
             batch.failed[batch.rows[index].id] = f"unroutable: {method.reply_text}"

@@ -1,10 +1,11 @@
 """PPID's events: the types it publishes, and one builder per entity.
 
-Events carry identifiers, states and dates only, every instant in the regency's local time
-as the API shows them, and the clock instructions the notifier needs (DESIGN.md). The
+Events carry identifiers, states and dates only, every instant in UTC as the chassis writes
+them for every service, and the clock instructions the notifier needs (DESIGN.md). The
 routing key's OPD is the OPD holding the case, or `none` while the PPID Utama has not
 assigned it; a clock of an unassigned request is the PPID Utama's, at the PPID Utama's OPD
-(`PPID_UTAMA_OPD`, Diskominfo).
+(`PPID_UTAMA_OPD`, Diskominfo). An assignment and a reassignment move the request: they are
+routed to the OPD it reaches and to the one it leaves (`none` for an unassigned request).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from datetime import datetime, tzinfo
 from typing import Any, Protocol
 
 from services.common import sla
-from services.common.events import ROUTE_CASE, Event, EventCatalogue
+from services.common.events import ROUTE_CASE, ROUTE_MOVE, Event, EventCatalogue
 from services.ppid.domain import ATASAN, PELAKSANA, UTAMA
 
 RESPONSE_CLOCK = "ppid.response"
@@ -24,8 +25,6 @@ DISPUTE_CLOCK = "ppid.dispute_window"
 CATALOGUE = EventCatalogue("ppid")
 for _entity, _action, _summary in (
     ("request", "submitted", "A citizen or a clerk registered a request; its notice clock starts."),
-    ("request", "assigned", "The PPID Utama handed an unassigned request to an OPD."),
-    ("request", "reassigned", "A request moved to the OPD that holds the information."),
     ("request", "extended", "The one extension of 7 working days."),
     ("request", "answered", "The written notice was issued; the request is closed."),
     ("request", "withdrawn", "The applicant withdrew the request."),
@@ -35,6 +34,11 @@ for _entity, _action, _summary in (
     ("dispute", "resolved", "The Komisi Informasi settled the dispute."),
 ):
     CATALOGUE.declare(_entity, _action, routes_to=ROUTE_CASE, summary=_summary)
+for _action, _summary in (
+    ("assigned", "The PPID Utama handed an unassigned request to an OPD."),
+    ("reassigned", "A request moved to the OPD that holds the information."),
+):
+    CATALOGUE.declare("request", _action, routes_to=ROUTE_MOVE, summary=_summary)
 
 
 @dataclass(frozen=True)
@@ -99,11 +103,19 @@ def request_event(
     *,
     at: datetime,
     clocks: tuple[sla.Instruction, ...] = (),
+    from_opd: str | None = None,
     **fields: Any,
 ) -> Event:
-    """`ppid.request.<action>`: the request's number, status and OPD, then `fields`."""
+    """`ppid.request.<action>`: the request's number, status and OPD, then `fields`.
+
+    `from_opd` is the OPD an assignment or a reassignment takes the request from (None
+    while it was unassigned).
+    """
     data = {"number": request.number, "status": request.status, "opd": request.opd, **fields}
-    return _event(ctx, "request", action, f"requests/{request.number}", request.opd, at, data, clocks)
+    return _event(
+        ctx, "request", action, f"requests/{request.number}", request.opd, at, data, clocks,
+        from_opd=from_opd,
+    )
 
 
 def objection_event(
@@ -158,18 +170,12 @@ def _event(
     at: datetime,
     data: dict[str, Any],
     clocks: tuple[sla.Instruction, ...],
+    *,
+    from_opd: str | None = None,
 ) -> Event:
     if clocks:
         data["sla"] = sla.instructions(*clocks)
-    return CATALOGUE.event(entity, action, subject=subject, opd=opd, time=at, data=_local(ctx.tz, data))
-
-
-def _local(tz: tzinfo, value: Any) -> Any:
-    """Every instant in the regency's local time, as the API shows them."""
-    if isinstance(value, datetime):
-        return value.astimezone(tz)
-    if isinstance(value, dict):
-        return {k: _local(tz, v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_local(tz, v) for v in value]
-    return value
+    declared = CATALOGUE.types.get(f"{CATALOGUE.service}.{entity}.{action}")
+    # Only a move names the OPD it leaves; the catalogue refuses it on any other type.
+    route = {"from_opd": from_opd} if declared and declared.routes_to == ROUTE_MOVE else {}
+    return CATALOGUE.event(entity, action, subject=subject, opd=opd, time=at, data=data, **route)

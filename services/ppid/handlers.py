@@ -472,10 +472,13 @@ def assign(
 def _routing_event(
     rt: Runtime, request: Request, action: str, previous: str | None, now: datetime
 ) -> Event:
-    """The request now sits with `request.opd`: its response clock moves there too."""
+    """The request now sits with `request.opd`: its response clock moves there too.
+
+    The event reaches the OPD it left as well (`none` for an unassigned request).
+    """
     ctx = _events(rt)
     return ev.request_event(
-        ctx, request, action, at=now,
+        ctx, request, action, at=now, from_opd=previous,
         previous_opd=previous, assigned_at=now, due_at=request.due_at,
         clocks=(ev.response_clock_moved(ctx, request.opd, request.due_at),),
     )
