@@ -64,11 +64,13 @@ def main(service: ServiceDefinition, argv: Sequence[str] | None = None) -> int:
     dead.add_argument("rest", nargs=argparse.REMAINDER)
     for name, command in service.commands.items():
         command.configure(sub.add_parser(name, help=command.help))
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["deadletters"]:
+        # Its own parser reads the rest, `--help` included (which lists its commands).
+        # Same AMQP_URL variable and default as the settings; no database needed.
+        return deadletters.main(argv[1:], prog=f"python -m services.{service.name} deadletters")
     args = parser.parse_args(argv)
 
-    if args.command == "deadletters":
-        # Same AMQP_URL variable and default as the settings; no database needed.
-        return deadletters.main(args.rest)
     settings = service.settings()
     configure_logging(service.name, settings.log_level)
     if args.command == "web":

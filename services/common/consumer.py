@@ -6,13 +6,23 @@ after that transaction commits: a redelivery (after a crash, a lost ack or a dup
 publish by the relay) finds its id in the inbox and has no second effect.
 
 A message that can never succeed is dead-lettered instead of blocking the queue:
-- a malformed envelope, or a handler raising `PermanentError`, goes at once to the
-  `simpul.dead` exchange with the reason in the `x-simpul-error` header;
-- any other exception requeues the message after a short, growing pause, and the quorum
-  queue's delivery limit dead-letters it once it has been returned `delivery_limit` times
-  (RabbitMQ 3.10 has no default limit: it is set explicitly here).
+- a body that does not parse or an envelope that fails its checks (whatever the parser
+  raised), a `check` or handler raising `PermanentError`, and a value the database refuses
+  as data (`DataError`: too long, out of range) go at once to the `simpul.dead` exchange
+  with the reason in the `x-simpul-error` header;
+- any other exception returns the message to the queue after a short, growing pause, and
+  the quorum queue's delivery limit dead-letters it once it has been returned
+  `delivery_limit` times (RabbitMQ 3.10 has no default limit: it is set explicitly here).
+  The pause is a timer on the connection's thread while the message stays unacked: the
+  handler thread goes on with the messages behind it.
 Dead letters land in `<queue>.dead`; `python -m services.common.deadletters` lists and
 replays them.
+
+A database that cannot be reached is no fault of the message. When a handler fails and
+the database does not answer a probe, the consumer holds the messages it has (unacked, at
+most `prefetch`; it takes no more), logs once that the database is unreachable, probes it
+with back-off for as long as it takes, logs once that it is back, and goes on with the
+message it held. No delivery is spent, so no valid event is dead-lettered for an outage.
 
 Group commit: when several messages are already waiting, up to `max_group` of them are
 handled in one transaction, in order, and acked after its single commit (one disk flush
@@ -31,6 +41,7 @@ back with `add_callback_threadsafe`. A handler may take longer than the heartbea
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 import queue as queue_module
 import threading
@@ -41,9 +52,9 @@ from typing import Any
 
 import pika
 import pika.exceptions
-from sqlalchemy import Table, insert
+from sqlalchemy import Table, insert, text
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DataError, DBAPIError
 from sqlalchemy.orm import Session
 
 from services.common.events import DEAD_EXCHANGE, EXCHANGE, parse_envelope
@@ -58,11 +69,18 @@ ORIGINAL_ROUTING_KEY_HEADER = "x-original-routing-key"
 ORIGINAL_QUEUE_HEADER = "x-original-queue"
 _MAX_REASON_CHARS = 1000
 _FIRST_BACKOFF = 0.5
+# Reconnecting to the broker, or probing a database that went away, never waits longer
+# than this between attempts: a broker back after a restart is used within seconds.
+RECONNECT_BACKOFF_CAP = 5.0
+# A pooled database connection that died under a handler is retried at once, this often,
+# when the database itself answers (a restart of the server kills idle connections).
+_RETRIES_IN_PLACE = 2
 _PUMP_SECONDS = 0.2
 # How long a stopping consumer waits, once its handler is done, for the last acks to go out.
 _DRAIN_SECONDS = 10.0
 
 Handler = Callable[[UnitOfWork, dict[str, Any]], None]
+Check = Callable[[dict[str, Any]], None]
 
 
 class PermanentError(Exception):
@@ -71,6 +89,11 @@ class PermanentError(Exception):
 
 def dead_letter_queue(queue: str) -> str:
     return f"{queue}.dead"
+
+
+def body_id(body: bytes) -> str:
+    """The name of a message that came without a `message_id`: its body's digest."""
+    return "sha256-" + hashlib.sha256(body).hexdigest()[:32]
 
 
 def declare_consumer_queue(
@@ -110,6 +133,61 @@ def _is_disconnect(exc: BaseException) -> bool:
     return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
 
 
+def _never_succeeds(exc: BaseException) -> bool:
+    """An error the same message meets on every delivery: retrying only delays the rest."""
+    return isinstance(exc, PermanentError | DataError)
+
+
+class _PikaConnectionNoise(logging.Filter):
+    """Drops pika's own records of a failed connection attempt or a lost connection.
+
+    One refused connection makes pika log seven ERROR records (socket, connector, workflow,
+    a traceback), a lost one four, before the exception reaches the caller, which logs the
+    one line that matters with the reason; pika's other records are kept.
+    """
+
+    _NOISY = (
+        "Socket failed to connect",
+        "TCP Connection attempt failed",
+        "AMQPConnector - reporting failure",
+        "AMQP connection workflow failed",
+        "AMQPConnectionWorkflow - reporting failure",
+        "Connection workflow failed",
+        "Error in _create_connection()",
+        "Full-stack connection workflow failed",
+        "Self-initiated stack bring-up failed",
+        # ... and of a connection that was lost: the caller logs that it reconnects, and why.
+        "Socket EOF",
+        "Socket error",
+        "Transport indicated EOF",
+        "connection_lost",
+        "Unexpected connection close detected",
+    )
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.msg if isinstance(record.msg, str) else ""
+        return not message.startswith(self._NOISY)
+
+
+_QUIET = _PikaConnectionNoise()
+_PIKA_CONNECTION_LOGGERS = (
+    "pika.adapters.utils.io_services_utils",
+    "pika.adapters.utils.connection_workflow",
+    "pika.adapters.blocking_connection",
+    "pika.adapters.base_connection",
+    "pika.adapters.select_connection",
+    "pika.connection",
+)
+
+
+def quiet_pika_connection_errors() -> None:
+    """Leaves one log line per failed broker connection attempt: the caller's own."""
+    for name in _PIKA_CONNECTION_LOGGERS:
+        logger = logging.getLogger(name)
+        if _QUIET not in logger.filters:
+            logger.addFilter(_QUIET)
+
+
 class _Session:
     """One connection's channels and the worker that handles its deliveries."""
 
@@ -119,6 +197,9 @@ class _Session:
         self.publisher = publisher
         self.deliveries: queue_module.Queue = queue_module.Queue()
         self.closing = threading.Event()
+        # Set by the handler thread when it cannot go on: the connection is then dropped,
+        # so the broker takes back what this session holds.
+        self.broken = threading.Event()
         self._pending = 0
         self._lock = threading.Lock()
 
@@ -141,6 +222,19 @@ class _Session:
                 self._pending -= 1
             log.info("connection closed before the ack; the broker redelivers, the inbox skips it")
 
+    def call_later(self, delay: float, callback: Callable[[], None]) -> None:
+        """Run `callback` on the connection's thread after `delay` seconds.
+
+        Not counted as pending: a stop does not wait for it, since closing the channel
+        returns the message just as the callback would.
+        """
+        try:
+            self.connection.add_callback_threadsafe(
+                lambda: self.connection.call_later(delay, callback)
+            )
+        except pika.exceptions.ConnectionWrongStateError:
+            log.info("connection closed before a requeue; the broker returns the message")
+
     @property
     def pending(self) -> int:
         with self._lock:
@@ -162,10 +256,12 @@ class EventConsumer:
         amqp_url: str,
         delivery_limit: int = 5,
         prefetch: int = 50,
-        max_backoff: float = 30.0,
+        max_backoff: float = RECONNECT_BACKOFF_CAP,
         retry_delay: float = 0.5,
         max_group: int = 20,
         exchange: str = EXCHANGE,
+        check: Check | None = None,
+        probe: Callable[[], None] | None = None,
     ):
         if delivery_limit < 1:
             raise ValueError("delivery_limit must be at least 1")
@@ -183,6 +279,14 @@ class EventConsumer:
         self.max_backoff = max_backoff
         self.retry_delay = retry_delay
         self.max_group = max_group
+        # A pure check of an envelope, run before any database work: it raises
+        # PermanentError (or ValueError) for a message no delivery can handle.
+        self.check = check
+        # Raises while the database cannot be reached; by default a `SELECT 1` in a unit of
+        # work.
+        self.probe = probe or self._select_one
+        # True from the moment the database stopped answering until it answers again.
+        self.database_down = False
         # Only tests bind elsewhere, to keep their events away from real subscribers.
         self.exchange = exchange
         # Set once the queue is declared and consuming; cleared while disconnected.
@@ -196,12 +300,58 @@ class EventConsumer:
 
     def process(self, envelope: dict[str, Any]) -> bool:
         """Handle one parsed envelope in a unit of work; False if it was already processed."""
+        self._check(envelope)
         with self.uow_factory() as uow:
             if not self._record_in_inbox(uow.session, str(envelope["id"])):
                 return False
             self.handler(uow, envelope)
             uow.commit()
         return True
+
+    def _check(self, envelope: dict[str, Any]) -> None:
+        if self.check is None:
+            return
+        try:
+            self.check(envelope)
+        except ValueError as exc:
+            raise PermanentError(str(exc)) from exc
+
+    def _select_one(self) -> None:
+        with self.uow_factory() as uow:
+            uow.session.execute(text("SELECT 1"))
+
+    def _database_answers(self) -> bool:
+        try:
+            self.probe()
+        except Exception as exc:  # noqa: BLE001 - whatever the driver raises, it did not answer
+            log.debug("consumer %s: database probe failed: %r", self.name, exc)
+            return False
+        return True
+
+    def _database_lost(self, exc: BaseException) -> None:
+        if not self.database_down:
+            self.database_down = True
+            log.warning(
+                "consumer %s cannot reach its database; holding its messages until it "
+                "answers: %s",
+                self.name,
+                f"{type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}",
+            )
+
+    def _database_back(self) -> None:
+        if self.database_down:
+            self.database_down = False
+            log.warning("consumer %s reaches its database again; consuming resumes", self.name)
+
+    def _await_database(self, stopping: threading.Event) -> bool:
+        """Probe with back-off until the database answers (True) or `stopping` is set."""
+        delay = _FIRST_BACKOFF
+        while not stopping.wait(delay):
+            if self._database_answers():
+                self._database_back()
+                return True
+            delay = min(delay * 2, self.max_backoff)
+        return False
 
     def _record_in_inbox(self, session: Session, event_id: str) -> bool:
         return event_id in self._record_all_in_inbox(session, [event_id])
@@ -229,8 +379,11 @@ class EventConsumer:
 
     def run(self, stop: threading.Event) -> None:
         """Consume until `stop` is set; finishes the message in hand, then closes cleanly."""
+        quiet_pika_connection_errors()
         backoff = _FIRST_BACKOFF
         while not stop.is_set():
+            if self.database_down and not self._await_database(stop):
+                break  # stopped while the database was away: nothing was taken
             started = time.monotonic()
             try:
                 self._consume(stop)
@@ -283,6 +436,8 @@ class EventConsumer:
             log.info("consumer %s consuming %s", self.name, self.queue)
             while not stop.is_set():
                 connection.process_data_events(time_limit=_PUMP_SECONDS)
+                if session.broken.is_set():
+                    raise RuntimeError("the handler thread gave up its messages")
             # Stop: no new deliveries, let the message in hand finish and its ack go out.
             # Deliveries not yet started return to the queue when the channel closes.
             channel.basic_cancel(tag)
@@ -335,15 +490,21 @@ class EventConsumer:
                         return  # unacked: back to the queue when the channel closes
                     self._handle(session, method, properties, body)
             except Exception:
-                # The messages stay unacked and return when the channel closes.
-                log.exception("consumer %s failed outside its handler", self.name)
+                # Nothing a message holds should end here; if something does, the messages
+                # in hand must not stay unacked behind a thread that gave up on them:
+                # dropping the connection returns them (and spends their delivery).
+                log.exception("consumer %s failed outside its handler; reconnecting", self.name)
+                session.broken.set()
+                return
 
     def _handle_group(self, session: _Session, group: list) -> bool:
         """Handle waiting messages in one transaction; False (nothing done) if any fails."""
         try:
             envelopes = [parse_envelope(body) for _method, _properties, body in group]
-        except ValueError:
-            return False  # the one-by-one path dead-letters the malformed one
+            for envelope in envelopes:
+                self._check(envelope)
+        except Exception:  # noqa: BLE001 - the one-by-one path says what is wrong, and with which
+            return False
         try:
             with self.uow_factory() as uow:
                 ids = [str(envelope["id"]) for envelope in envelopes]
@@ -370,35 +531,36 @@ class EventConsumer:
         tag = method.delivery_tag
         try:
             envelope = parse_envelope(body)
-        except ValueError as exc:
+        except Exception as exc:  # noqa: BLE001 - a body no parser can read is malformed, whatever it raised
             with bound_event_id(properties.message_id):
                 log.error("consumer %s dead-letters a malformed event: %s", self.name, exc)
                 self._dead_letter(session, method, properties, body, f"malformed envelope: {exc}")
             return
         with bound_event_id(str(envelope["id"])):
-            wait = self.retry_delay
+            retries_in_place = 0
             while True:
                 try:
                     processed = self.process(envelope)
-                except PermanentError as exc:
-                    reason = f"{type(exc).__name__}: {exc}"
-                    log.error(
-                        "consumer %s dead-letters %s: %s", self.name, envelope.get("type"), reason
-                    )
-                    self._dead_letter(session, method, properties, body, reason)
-                    return
                 except Exception as exc:
-                    if _is_disconnect(exc) and not session.closing.is_set():
-                        # The database, not the message, is at fault: hold the message
-                        # (unacked, heartbeats continue) rather than spend its deliveries.
-                        log.warning(
-                            "consumer %s lost its database; retrying in %.1fs: %r",
-                            self.name,
-                            wait,
-                            exc,
+                    if _never_succeeds(exc):
+                        reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+                        log.error(
+                            "consumer %s dead-letters %s: %s", self.name, envelope.get("type"), reason
                         )
-                        session.closing.wait(wait)
-                        wait = min(wait * 2, self.max_backoff)
+                        self._dead_letter(session, method, properties, body, reason)
+                        return
+                    if session.closing.is_set():
+                        return  # unacked: back to the queue when the channel closes
+                    if not self._database_answers():
+                        # The database, not the message, is at fault: hold the message
+                        # (unacked, heartbeats go on, no delivery spent) until it answers.
+                        self._database_lost(exc)
+                        if self._await_database(session.closing):
+                            continue
+                        return
+                    if _is_disconnect(exc) and retries_in_place < _RETRIES_IN_PLACE:
+                        retries_in_place += 1
+                        log.info("consumer %s retries after a lost database connection", self.name)
                         continue
                     self._requeue_later(session, tag, properties, envelope)
                     return
@@ -416,10 +578,12 @@ class EventConsumer:
             returns + 1,
             self.delivery_limit + 1,
         )
-        # A quorum queue hands a requeued message straight back: pause so a passing fault
-        # has a chance to clear before the delivery limit is spent.
-        session.closing.wait(min(self.max_backoff, self.retry_delay * 2**returns))
-        session.call(functools.partial(session.channel.basic_nack, tag, requeue=True))
+        # A quorum queue hands a returned message straight back: it is returned after a
+        # pause, so a passing fault has a chance to clear before the delivery limit is
+        # spent. The pause is the connection thread's timer, never this thread's sleep:
+        # the messages behind this one are handled meanwhile.
+        delay = min(self.max_backoff, self.retry_delay * 2**returns)
+        session.call_later(delay, functools.partial(session.channel.basic_nack, tag, requeue=True))
 
     def _dead_letter(self, session: _Session, method, properties, body: bytes, reason: str) -> None:
         headers = dict(properties.headers or {})
@@ -432,7 +596,8 @@ class EventConsumer:
         )
         dead_properties = pika.BasicProperties(
             content_type=properties.content_type,
-            message_id=properties.message_id,
+            # A dead letter needs a name to be shown, replayed or purged by.
+            message_id=properties.message_id or body_id(body),
             timestamp=properties.timestamp,
             delivery_mode=pika.DeliveryMode.Persistent,
             headers=headers,

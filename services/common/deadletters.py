@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import orjson
 import pika
 import pika.exceptions
 
@@ -33,6 +34,7 @@ from services.common.consumer import (
     ORIGINAL_QUEUE_HEADER,
     ORIGINAL_ROUTING_KEY_HEADER,
     dead_letter_queue,
+    quiet_pika_connection_errors,
 )
 from services.common.relay import AMQP_ERRORS, connection_parameters
 from services.common.settings import DEFAULT_AMQP_URL
@@ -73,15 +75,21 @@ def _text(value: Any) -> Any:
     return value
 
 
+def _decoded(body: bytes) -> Any:
+    """The body as JSON, or None: a dead letter is often a body no parser could read
+    (nested ten thousand levels deep, not UTF-8), and the tool must still show it."""
+    try:
+        return orjson.loads(body)
+    except Exception:  # noqa: BLE001 - whatever the parser raises, the body is not JSON
+        return None
+
+
 def describe(properties, body: bytes) -> dict[str, Any]:
     """The summary of one dead letter (identifiers and reasons, not the event's data)."""
     headers = properties.headers or {}
     death = _first_death(headers)
-    try:
-        envelope = json.loads(body)
-        if not isinstance(envelope, dict):
-            envelope = {}
-    except (UnicodeDecodeError, ValueError):
+    envelope = _decoded(body)
+    if not isinstance(envelope, dict):
         envelope = {}
     routing_keys = death.get("routing-keys") or []
     reason = headers.get(ERROR_HEADER) or death.get("reason") or headers.get("x-first-death-reason")
@@ -141,9 +149,8 @@ def show(amqp_url: str, queue: str, message_id: str) -> list[dict[str, Any]]:
         for _method, properties, body in borrowed:
             if properties.message_id != message_id:
                 continue
-            try:
-                envelope: Any = json.loads(body)
-            except (UnicodeDecodeError, ValueError):
+            envelope = _decoded(body)
+            if envelope is None:
                 envelope = _text(body)
             # The dead-letter queue's own redelivery count (bumped by every listing) says
             # nothing about the message.
@@ -234,12 +241,14 @@ def _table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(line.rstrip() for line in lines)
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(prog: str = "python -m services.common.deadletters") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m services.common.deadletters",
+        prog=prog,
         description="Inspect, replay and purge the dead letters of a consumer queue.",
     )
-    commands = parser.add_subparsers(dest="command", required=True)
+    commands = parser.add_subparsers(
+        dest="command", required=True, title="commands", metavar="{list,show,replay,purge}"
+    )
     for name, text in (
         ("list", "list the dead letters without removing them"),
         ("show", "show one dead letter with its headers and envelope"),
@@ -259,9 +268,11 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+def main(argv: list[str] | None = None, *, prog: str | None = None) -> int:
+    """The command line; `prog` is how a service's own command names it in its help."""
+    args = (_parser(prog) if prog else _parser()).parse_args(argv)
     amqp_url = os.environ.get("AMQP_URL") or DEFAULT_AMQP_URL
+    quiet_pika_connection_errors()
     try:
         if args.command == "list":
             rows = list_dead(amqp_url, args.queue)

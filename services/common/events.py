@@ -16,7 +16,6 @@ shows an instant in the regency's zone itself. A calendar date stays `YYYY-MM-DD
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 import uuid
@@ -170,28 +169,81 @@ def _in_utc(value: Any, path: str) -> Any:
     return value
 
 
+# What a consumer stores of an envelope has a size (the inbox's event id, a type or subject
+# column): a value that cannot fit can never be handled, so it is refused on arrival.
+MAX_ID_CHARS = 64
+MAX_TYPE_CHARS = 255
+MAX_SOURCE_CHARS = 255
+MAX_SUBJECT_CHARS = 255
+MAX_OPD_CHARS = 32
+# Instants a working-day calendar and its date arithmetic can serve; outside, an event is
+# someone's mistake, and date arithmetic on it would overflow.
+EARLIEST_TIME = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST_TIME = datetime(3000, 1, 1, tzinfo=UTC)
+_TYPE = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*(\.v[0-9]+)?$")
+_PRINTABLE = re.compile(r"^[\x21-\x7e]+$")
+
+
 def parse_envelope(body: bytes | str) -> dict[str, Any]:
-    """Decode and check the attributes a consumer relies on; raises ValueError if malformed."""
+    """Decode and check every attribute a consumer relies on; ValueError if malformed.
+
+    Whatever the body is, the answer is the envelope or a ValueError: a parser's own failure
+    on hostile input (nesting too deep, bytes that are not UTF-8, numbers out of range) is
+    a malformed body like any other, so a consumer dead-letters it instead of choking on it.
+    """
     try:
-        envelope = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"body is not JSON: {exc}") from exc
+        # orjson bounds nesting (1024 levels) where the standard library would recurse
+        # until RecursionError.
+        envelope = orjson.loads(body)
+    except Exception as exc:  # noqa: BLE001 - every way a body fails to parse is one answer
+        raise ValueError(f"body is not JSON: {type(exc).__name__}: {str(exc)[:200]}") from None
     if not isinstance(envelope, dict):
         raise ValueError("envelope is not a JSON object")
     missing = [k for k in ("specversion", "id", "source", "type", "time") if not envelope.get(k)]
     if missing:
         raise ValueError(f"envelope lacks {', '.join(missing)}")
     if envelope["specversion"] != "1.0":
-        raise ValueError(f"unsupported specversion {envelope['specversion']!r}")
-    try:
-        parsed = datetime.fromisoformat(str(envelope["time"]).replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise ValueError(f"time {envelope['time']!r} is not RFC 3339") from exc
-    if parsed.tzinfo is None:
-        raise ValueError("time has no offset")
+        raise ValueError(f"unsupported specversion {str(envelope['specversion'])[:20]!r}")
+    _parse_time(envelope["time"])
     if "data" in envelope and not isinstance(envelope["data"], dict):
         raise ValueError("data must be a JSON object")
+    _check_text(envelope, "id", MAX_ID_CHARS, _PRINTABLE)
+    _check_text(envelope, "type", MAX_TYPE_CHARS, _TYPE)
+    _check_text(envelope, "source", MAX_SOURCE_CHARS)
+    if envelope.get("subject") is not None:
+        _check_text(envelope, "subject", MAX_SUBJECT_CHARS)
+    for key in ("opd", "fromopd"):
+        if envelope.get(key) is not None:
+            _check_text(envelope, key, MAX_OPD_CHARS, _OPD)
     return envelope
+
+
+def _check_text(envelope: dict[str, Any], key: str, limit: int, pattern: re.Pattern | None = None) -> None:
+    value = envelope[key]
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{key} must be a non-empty string")
+    if len(value) > limit:
+        raise ValueError(f"{key} has {len(value)} characters, more than {limit}")
+    if pattern is not None and not pattern.match(value):
+        raise ValueError(f"{key} {value!r} is not well formed")
+
+
+def _parse_time(raw: Any) -> datetime:
+    if not isinstance(raw, str) or len(raw) > 40:
+        raise ValueError("time must be an RFC 3339 string")
+    try:
+        parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise ValueError(f"time {raw!r} is not RFC 3339") from exc
+    if parsed.tzinfo is None or parsed.utcoffset() is None:
+        raise ValueError("time has no offset")
+    try:
+        in_utc = parsed.astimezone(UTC)
+    except OverflowError as exc:
+        raise ValueError(f"time {raw!r} is out of range") from exc
+    if not EARLIEST_TIME <= in_utc < LATEST_TIME:
+        raise ValueError(f"time {raw!r} is outside {EARLIEST_TIME.year}-{LATEST_TIME.year - 1}")
+    return parsed
 
 
 def event_time(envelope: dict[str, Any]) -> datetime:

@@ -14,7 +14,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from services.common.calendar_sync import REFERENCE_BINDINGS, purge_reference_inbox
-from services.common.consumer import EventConsumer
+from services.common.consumer import (
+    RECONNECT_BACKOFF_CAP,
+    Check,
+    EventConsumer,
+    quiet_pika_connection_errors,
+)
 from services.common.relay import OutboxRelay
 from services.common.runtime import Runtime
 
@@ -40,8 +45,14 @@ class Timer:
             stop.wait(self.interval)
 
 
-def make_consumer(rt: Runtime, purpose: str, bindings: Sequence[str], handler) -> EventConsumer:
-    """A consumer of this service with the queue `<service>.<purpose>`."""
+def make_consumer(
+    rt: Runtime, purpose: str, bindings: Sequence[str], handler, *, check: Check | None = None
+) -> EventConsumer:
+    """A consumer of this service with the queue `<service>.<purpose>`.
+
+    `check` is the service's pure validation of an envelope, run before any database work:
+    it raises `PermanentError` for an event no delivery can handle (dead-lettered at once).
+    """
     name = f"{rt.settings.service}.{purpose}"
     return EventConsumer(
         name=name,
@@ -53,6 +64,7 @@ def make_consumer(rt: Runtime, purpose: str, bindings: Sequence[str], handler) -
         amqp_url=rt.settings.amqp_url,
         delivery_limit=rt.settings.consumer_delivery_limit,
         prefetch=rt.settings.consumer_prefetch,
+        check=check,
     )
 
 
@@ -88,7 +100,10 @@ def run_worker(
         rt.settings.amqp_url,
         batch_size=rt.settings.relay_batch_size,
         poll_seconds=rt.settings.relay_poll_seconds,
+        # A broker back after a restart is used within seconds, not after a 30 s pause.
+        max_backoff=RECONNECT_BACKOFF_CAP,
     )
+    quiet_pika_connection_errors()
     consumers = [*consumers, calendar_consumer(rt)]
     timers = [*timers, Timer("outbox-retention", 3600, lambda: relay.purge_sent(OUTBOX_RETENTION)),
               reference_inbox_timer(rt)]
