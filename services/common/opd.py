@@ -63,6 +63,10 @@ class Regency:
     name: str
     province: str
     timezone: str
+    # The letterhead of the regency's letters: the seat of government, where letters are
+    # signed ("Kuala Kapuas, 6 Maret 2026"), and the office address printed under the name.
+    seat: str | None = None
+    address: str | None = None
 
 
 def default_opd_path() -> Path:
@@ -197,6 +201,11 @@ def _parse_regency(raw: Any) -> Regency:
         ZoneInfo(values["timezone"])
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ValueError(f"regency: unknown timezone {values['timezone']!r}") from exc
+    for key in ("seat", "address"):
+        value = raw.get(key)
+        if value is not None and (not isinstance(value, str) or not value.strip()):
+            raise ValueError(f"regency: '{key}' must be a non-empty string when given")
+        values[key] = value
     return Regency(**values)
 
 

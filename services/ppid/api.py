@@ -7,9 +7,10 @@ to a shared record need the record's ETag in `If-Match`.
 
 from __future__ import annotations
 
+import io
 from datetime import datetime
 
-from flask import Response, request
+from flask import Response, request, send_file
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -21,6 +22,7 @@ from services.common.citizen import (
     citizen_rate_limited,
     run_detached,
 )
+from services.common.filenames import normalise_filename
 from services.common.http import (
     if_match_header,
     note_in_access_log,
@@ -29,8 +31,10 @@ from services.common.http import (
     runtime,
 )
 from services.ppid import domain, handlers, notice
+from services.ppid.privacy import REASON_DOC, REASON_PARAMETERS, given_reason
 from services.ppid.schemas import (
     AccessEntrySchema,
+    ApplicantDocumentSchema,
     ApplicantQuerySchema,
     ApplicantSchema,
     AssignSchema,
@@ -174,12 +178,14 @@ class AccessToken(MethodView):
 @blp.route("/requests/<string:number>/applicant")
 class RequestApplicant(MethodView):
     @roles_required(*STAFF)
+    @blp.doc(**REASON_DOC)
     @blp.arguments(ApplicantQuerySchema, location="query")
     @blp.response(200, ApplicantSchema)
     def get(self, query, number):
         """Data pribadi pemohon (setiap akses dicatat untuk pemohon)"""
         return handlers.get_applicant(
-            runtime(), current_principal(), number, now=now(), endpoint=_endpoint(), reason=query.get("reason")
+            runtime(), current_principal(), number, now=now(), endpoint=_endpoint(),
+            reason=given_reason(query.get("reason")),
         )
 
 
@@ -266,17 +272,53 @@ class NoticeItem(MethodView):
         return handlers.get_notice(runtime(), number, staff=staff, token=token)
 
 
-def _printed(number: str, kind: str) -> Response:
+# The printables: (what the use case loads, the letter it makes, the file's name).
+PRINTABLES = {
+    "notice": (handlers.notice_document, notice.notice_letter, "pemberitahuan"),
+    "receipt": (handlers.receipt_document, notice.receipt_letter, "tanda-bukti"),
+    "decision": (handlers.decision_document, notice.decision_letter, "tanggapan-keberatan"),
+}
+
+
+def _printed(number: str, printable: str, kind: str) -> Response:
+    """A letter for the officer who may see the case, or the applicant with the token;
+    the same letter as HTML (to print from the browser) or PDF."""
+    load, make_letter, basename = PRINTABLES[printable]
     staff, token = ACCESS.caller()
-    document = handlers.notice_document(
-        runtime(), number, now=now(), endpoint=_endpoint(), staff=staff, token=token
-    )
+    letter = make_letter(load(
+        runtime(), number, now=now(), endpoint=_endpoint(), staff=staff, token=token,
+        reason=given_reason() if staff is not None else None,
+    ))
     if kind == "pdf":
-        body, mimetype = notice.render_pdf(document), "application/pdf"
+        body, mimetype = notice.render_pdf(letter), "application/pdf"
     else:
-        body, mimetype = notice.render_html(document), "text/html"
+        body, mimetype = notice.render_html(letter), "text/html"
     response = Response(body, mimetype=mimetype)
-    response.headers["Content-Disposition"] = f'inline; filename="pemberitahuan-{number}.{kind}"'
+    # The number was matched against a stored one, so the name is plain ASCII.
+    response.headers["Content-Disposition"] = f'inline; filename="{basename}-{number}.{kind}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _printable_doc(what: str, mimetype: str) -> dict:
+    """A letter's OpenAPI: the citizen's token, or staff with the reason they open it for."""
+    return {"parameters": [*ACCESS.doc["parameters"], *REASON_PARAMETERS],
+            "responses": {"200": {"description": what, "content": {mimetype: {}}}}}
+
+
+def _download(filename: str, content_type: str, content: bytes) -> Response:
+    """A stored document as an attachment. The name is normalised again for rows stored
+    before uploads were, and `send_file` writes it per RFC 6266 (`filename*` for what is
+    not ASCII), so no name can make the header unsendable."""
+    response = send_file(
+        io.BytesIO(content),
+        mimetype=content_type,
+        as_attachment=True,
+        download_name=normalise_filename(filename) or "lampiran",
+        etag=False,
+        max_age=0,
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -284,19 +326,68 @@ def _printed(number: str, kind: str) -> Response:
 @blp.route("/requests/<string:number>/notice.html")
 class NoticeHtml(MethodView):
     @citizen_rate_limited
-    @blp.doc(**ACCESS.doc, responses={"200": {"description": "Pemberitahuan tertulis (HTML)", "content": {"text/html": {}}}})
+    @blp.doc(**_printable_doc("Pemberitahuan tertulis (HTML)", "text/html"))
     def get(self, number):
         """Pemberitahuan tertulis siap cetak (HTML)"""
-        return _printed(number, "html")
+        return _printed(number, "notice", "html")
 
 
 @blp.route("/requests/<string:number>/notice.pdf")
 class NoticePdf(MethodView):
     @citizen_rate_limited
-    @blp.doc(**ACCESS.doc, responses={"200": {"description": "Pemberitahuan tertulis (PDF)", "content": {"application/pdf": {}}}})
+    @blp.doc(**_printable_doc("Pemberitahuan tertulis (PDF)", "application/pdf"))
     def get(self, number):
         """Pemberitahuan tertulis siap cetak (PDF)"""
-        return _printed(number, "pdf")
+        return _printed(number, "notice", "pdf")
+
+
+@blp.route("/requests/<string:number>/receipt.html")
+class ReceiptHtml(MethodView):
+    @citizen_rate_limited
+    @blp.doc(**_printable_doc("Tanda bukti pengajuan (HTML)", "text/html"))
+    def get(self, number):
+        """Tanda bukti pengajuan permohonan siap cetak (HTML), ditandatangani petugas penerima"""
+        return _printed(number, "receipt", "html")
+
+
+@blp.route("/requests/<string:number>/receipt.pdf")
+class ReceiptPdf(MethodView):
+    @citizen_rate_limited
+    @blp.doc(**_printable_doc("Tanda bukti pengajuan (PDF)", "application/pdf"))
+    def get(self, number):
+        """Tanda bukti pengajuan permohonan siap cetak (PDF), ditandatangani petugas penerima"""
+        return _printed(number, "receipt", "pdf")
+
+
+@blp.route("/requests/<string:number>/applicant/documents")
+class ApplicantDocuments(MethodView):
+    @citizen_rate_limited
+    @blp.doc(**ACCESS.doc)
+    @blp.arguments(ApplicantQuerySchema, location="query")
+    @blp.response(200, ApplicantDocumentSchema(many=True))
+    def get(self, query, number):
+        """Dokumen yang dilampirkan pemohon (petugas yang berwenang, dicatat; atau pemohon dengan token akses)"""
+        staff, token = ACCESS.caller()
+        return handlers.list_applicant_documents(
+            runtime(), number, now=now(), endpoint=_endpoint(), staff=staff, token=token,
+            reason=given_reason(query.get("reason")) if staff is not None else None,
+        )
+
+
+@blp.route("/requests/<string:number>/applicant/documents/<int:document_id>")
+class ApplicantDocumentItem(MethodView):
+    @citizen_rate_limited
+    @blp.doc(**ACCESS.doc, responses={"200": {"description": "Berkas dokumen pemohon"}})
+    @blp.arguments(ApplicantQuerySchema, location="query")
+    def get(self, query, number, document_id):
+        """Unduh dokumen yang dilampirkan pemohon (setiap unduhan petugas dicatat untuk pemohon)"""
+        staff, token = ACCESS.caller()
+        return _download(
+            *handlers.get_applicant_document(
+                runtime(), number, document_id, now=now(), endpoint=_endpoint(), staff=staff,
+                token=token, reason=given_reason(query.get("reason")) if staff is not None else None,
+            )
+        )
 
 
 @blp.route("/requests/<string:number>/notice/attachments/<int:attachment_id>")
@@ -309,11 +400,7 @@ class NoticeAttachment(MethodView):
         filename, content_type, content = handlers.get_attachment(
             runtime(), number, attachment_id, staff=staff, token=token
         )
-        response = Response(content, mimetype=content_type)
-        response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Cache-Control"] = "no-store"
-        return response
+        return _download(filename, content_type, content)
 
 
 @blp.route("/requests/<string:number>/withdrawal")
@@ -383,6 +470,24 @@ class Decision(MethodView):
                 if_match=if_match_header(), now=now(),
             )
         )
+
+
+@blp.route("/objections/<string:number>/decision.html")
+class DecisionHtml(MethodView):
+    @citizen_rate_limited
+    @blp.doc(**_printable_doc("Tanggapan atas keberatan (HTML)", "text/html"))
+    def get(self, number):
+        """Tanggapan tertulis Atasan PPID atas keberatan, siap cetak (HTML)"""
+        return _printed(number, "decision", "html")
+
+
+@blp.route("/objections/<string:number>/decision.pdf")
+class DecisionPdf(MethodView):
+    @citizen_rate_limited
+    @blp.doc(**_printable_doc("Tanggapan atas keberatan (PDF)", "application/pdf"))
+    def get(self, number):
+        """Tanggapan tertulis Atasan PPID atas keberatan, siap cetak (PDF)"""
+        return _printed(number, "decision", "pdf")
 
 
 @blp.route("/objections/<string:number>/dispute")

@@ -26,14 +26,16 @@ from services.common.concurrency import require_match
 from services.common.errors import Forbidden, Invalid, NotFound
 from services.common.events import Event
 from services.common.listing import Page, fetch_page
+from services.common.numbering import ChildRow
 from services.common.runtime import Runtime
-from services.ppid import citizen_mail, domain
+from services.ppid import applicant_documents, citizen_mail, domain, privacy
 from services.ppid import events as ev
 from services.ppid.models import (
     NUMBERS,
     OBJECTION_SEARCH,
     REQUEST_SEARCH,
     Applicant,
+    ApplicantDocument,
     Dispute,
     Notice,
     NoticeAttachment,
@@ -44,7 +46,7 @@ from services.ppid.models import (
     UtcDateTime,
 )
 from services.ppid.presenters import CITIZEN, STAFF, Presenter, etag
-from services.ppid.privacy import PURPOSES, record_access
+from services.ppid.privacy import record_access
 from services.ppid.submission_store import store_submission
 
 
@@ -99,8 +101,11 @@ def _load_request(session: Session, number: str, *, lock: bool = False, full: bo
 
 
 def _load_notice(session: Session, request: Request) -> Notice | None:
+    """The notice in force (one the Atasan PPID annulled on objection is superseded)."""
     return session.scalars(
-        select(Notice).where(Notice.request_id == request.id).options(selectinload(Notice.attachments))
+        select(Notice)
+        .where(Notice.request_id == request.id, Notice.superseded_at.is_(None))
+        .options(selectinload(Notice.attachments))
     ).one_or_none()
 
 
@@ -205,6 +210,8 @@ def submit_request(
         "assigned_at": now if opd else None,
         "access_token_hash": token_hash,
         "registered_by": staff.sub if staff is not None else None,
+        "registered_by_name": staff.name if staff is not None else None,
+        "registered_by_nip": staff.nip if staff is not None else None,
         "created_at": now,
         "updated_at": now,
         "version": 1,
@@ -247,7 +254,7 @@ def submit_request(
         applicant_row=applicant_row,
         history_row=history_row,
         event=event,
-        extra=[receipt] if receipt is not None else (),
+        extra=[*_document_rows(data.get("documents") or (), now), *([receipt] if receipt is not None else ())],
     )
     presenter = _presenter(rt)
     return {
@@ -350,7 +357,7 @@ def get_request(
         else:
             _check_token(request, token)
             audience = CITIZEN
-        view = _presenter(rt).request(request, now, audience)
+        view = _presenter(rt).request(request, now, audience, staff=staff)
         return view, etag(request.number, request.version)
 
 
@@ -403,8 +410,10 @@ def get_applicant(
         record_access(
             uow.session, staff, [request.id], purpose="view_applicant", endpoint=endpoint, at=now, reason=reason
         )
+        documents = _applicant_documents(uow.session, request)
         uow.commit()
         return {
+            "documents": documents,
             "request_number": request.number,
             "identity_type": applicant.identity_type,
             "identity_number": applicant.identity_number,
@@ -431,21 +440,7 @@ def personal_data_accesses(rt: Runtime, number: str, *, token: str | None) -> li
             .where(PersonalDataAccess.request_id == request.id)
             .order_by(PersonalDataAccess.id)
         )
-        presenter = _presenter(rt)
-        return [
-            {
-                "accessed_at": presenter.local(row.accessed_at),
-                "actor": row.actor_name or row.actor_sub,
-                "actor_roles": row.actor_roles.split(","),
-                "actor_opd": row.actor_opd,
-                "actor_opd_name": presenter.opd_name(row.actor_opd),
-                "purpose": row.purpose,
-                "purpose_label": PURPOSES.get(row.purpose, row.purpose),
-                "endpoint": row.endpoint,
-                "reason": row.reason,
-            }
-            for row in rows
-        ]
+        return [privacy.describe(row, rt.opds, rt.calendar.tz) for row in rows]
 
 
 # -- routing ---------------------------------------------------------------------------------
@@ -455,18 +450,18 @@ def assign(
     rt: Runtime, staff: Principal, number: str, opd: str, *, if_match: str | None, now: datetime
 ) -> tuple[dict[str, Any], str]:
     """The PPID Utama hands an unassigned request to the OPD holding the information."""
-    if not staff.has_role(domain.UTAMA):
-        raise Forbidden("Hanya PPID Utama yang dapat menugaskan permohonan.")
     _require_opd(rt, opd)
     with rt.uow() as uow:
         request = _load_request(uow.session, number, lock=True, full=True)
+        domain.require_caller(domain.ASSIGN, request, staff)
         _check_version(request.number, request.version, if_match)
+        domain.require_action(domain.ASSIGN, request, staff, now=now, cal=rt.calendar)
         domain.assign(request, opd, now)
         request.updated_at = now
         _history(uow.session, request, "assigned", now, staff=staff, opd=opd)
         uow.publish(_routing_event(rt, request, "assigned", None, now))
         uow.commit()
-        return _fresh_view(rt, uow.session, request, now)
+        return _fresh_view(rt, uow.session, request, now, staff)
 
 
 def _routing_event(
@@ -480,7 +475,9 @@ def _routing_event(
     return ev.request_event(
         ctx, request, action, at=now, from_opd=previous,
         previous_opd=previous, assigned_at=now, due_at=request.due_at,
-        clocks=(ev.response_clock_moved(ctx, request.opd, request.due_at),),
+        clocks=(ev.response_clock_moved(
+            ctx, request.opd, request.due_at, extended=request.extended_at is not None
+        ),),
     )
 
 
@@ -498,14 +495,15 @@ def reassign(
     _require_opd(rt, opd)
     with rt.uow() as uow:
         request = _load_request(uow.session, number, lock=True, full=True)
-        domain.require_reassigner(staff, request.opd)
+        domain.require_caller(domain.REASSIGN, request, staff)
         _check_version(request.number, request.version, if_match)
+        domain.require_action(domain.REASSIGN, request, staff, now=now, cal=rt.calendar)
         previous = domain.reassign(request, opd, now)
         request.updated_at = now
         _history(uow.session, request, "reassigned", now, staff=staff, opd=opd, note=reason)
         uow.publish(_routing_event(rt, request, "reassigned", previous, now))
         uow.commit()
-        return _fresh_view(rt, uow.session, request, now)
+        return _fresh_view(rt, uow.session, request, now, staff)
 
 
 def extend(
@@ -521,8 +519,9 @@ def extend(
     """The one extension of 7 working days, with its written reason (Pasal 22 ayat 8)."""
     with rt.uow() as uow:
         request = _load_request(uow.session, number, lock=True, full=True)
-        domain.require_handler(staff, request.opd)
+        domain.require_caller(domain.EXTEND, request, staff)
         _check_version(request.number, request.version, if_match)
+        domain.require_action(domain.EXTEND, request, staff, now=now, cal=rt.calendar)
         previous_due = domain.extend(request, rt.calendar, ground, now)
         request.extension_reason = reason
         request.updated_at = now
@@ -534,18 +533,21 @@ def extend(
         uow.publish(ev.request_event(
             ctx, request, "extended", at=now,
             extension_ground=ground, extended_at=now, previous_due_at=previous_due, due_at=request.due_at,
-            clocks=(ev.response_clock_moved(ctx, request.opd, request.due_at),),
+            clocks=(ev.response_clock_moved(ctx, request.opd, request.due_at, extended=True),),
         ))
         citizen_mail.queue_for_request(uow.session, rt, citizen_mail.EXTENSION, request.id, now)
         uow.commit()
-        return _fresh_view(rt, uow.session, request, now)
+        return _fresh_view(rt, uow.session, request, now, staff)
 
 
-def _fresh_view(rt: Runtime, session: Session, request: Request, now: datetime) -> tuple[dict, str]:
+def _fresh_view(
+    rt: Runtime, session: Session, request: Request, now: datetime, staff: Principal
+) -> tuple[dict, str]:
     """The case after a change, re-read so history and notice are current."""
     session.expire(request)
     request = _load_request(session, request.number, full=True)
-    return _presenter(rt).request(request, now, STAFF), etag(request.number, request.version)
+    view = _presenter(rt).request(request, now, STAFF, staff=staff)
+    return view, etag(request.number, request.version)
 
 
 # -- the written notice ----------------------------------------------------------------------
@@ -571,8 +573,9 @@ def issue_notice(
     with rt.uow() as uow:
         session = uow.session
         request = _load_request(session, number, lock=True)
-        domain.require_handler(staff, request.opd)
+        domain.require_caller(domain.ANSWER, request, staff)
         _check_version(request.number, request.version, if_match)
+        domain.require_action(domain.ANSWER, request, staff, now=now, cal=rt.calendar)
         domain.answer(request, issued_at)
         late = issued_at > request.due_at
         days_taken = rt.calendar.days_taken(request.submitted_at, issued_at)
@@ -584,6 +587,7 @@ def issue_notice(
             issued_at=issued_at,
             issued_by=staff.sub,
             issued_by_name=staff.name,
+            issued_by_nip=staff.nip,
             issuing_opd=issuing_opd,
             letter_number=data.get("letter_number"),
             remarks=data.get("remarks"),
@@ -655,6 +659,7 @@ def notice_document(
     endpoint: str,
     staff: Principal | None = None,
     token: str | None = None,
+    reason: str | None = None,
 ) -> dict[str, Any]:
     """Everything the printed notice shows, including the applicant's name and address.
 
@@ -669,10 +674,12 @@ def notice_document(
             raise NotFound("Permohonan ini belum memiliki pemberitahuan tertulis.")
         applicant = session.get(Applicant, request.id)
         if staff is not None:
-            record_access(session, staff, [request.id], purpose="print_notice", endpoint=endpoint, at=now)
+            record_access(
+                session, staff, [request.id], purpose="print_notice", endpoint=endpoint, at=now, reason=reason
+            )
         presenter = _presenter(rt)
         document = {
-            "notice": presenter.notice(request, notice),
+            "notice": {**presenter.notice(request, notice), "issued_by_nip": notice.issued_by_nip},
             "request": presenter.request_summary(request, now),
             "request_extra": {
                 "purpose": request.purpose,
@@ -685,7 +692,7 @@ def notice_document(
                 "phone": applicant.phone,
                 "email": applicant.email,
             },
-            "regency_name": rt.opds.regency.name if rt.opds.regency else None,
+            "regency": rt.opds.regency,
             "issuing_opd_name": presenter.opd_name(notice.issuing_opd),
             "objection_deadline": presenter.local(
                 rt.calendar.due_at(notice.issued_at, domain.OBJECTION_WINDOW_DAYS)
@@ -711,6 +718,182 @@ def get_attachment(
         return row.filename, row.content_type, row.content
 
 
+# -- documents the applicant attached (personal data) -----------------------------------------
+
+
+def _document_rows(documents: Sequence[dict[str, Any]], now: datetime) -> list[ChildRow]:
+    """The applicant's documents as rows written with the request (`store_submission`)."""
+    return [
+        ChildRow(
+            ApplicantDocument.__table__,
+            {
+                "position": position,
+                "kind": d["kind"],
+                "filename": d["filename"],
+                "content_type": d["content_type"],
+                "size": len(d["content_base64"]),
+                "sha256": hashlib.sha256(d["content_base64"]).hexdigest(),
+                "content": d["content_base64"],
+                "created_at": now,
+            },
+            "request_id",
+        )
+        for position, d in enumerate(documents)
+    ]
+
+
+def _applicant_documents(session: Session, request: Request) -> list[dict[str, Any]]:
+    rows = session.execute(
+        select(
+            ApplicantDocument.id, ApplicantDocument.kind, ApplicantDocument.filename,
+            ApplicantDocument.content_type, ApplicantDocument.size, ApplicantDocument.sha256,
+        )
+        .where(ApplicantDocument.request_id == request.id)
+        .order_by(ApplicantDocument.position)
+    )
+    return [
+        {
+            "id": row.id, "kind": row.kind, "kind_label": applicant_documents.KINDS[row.kind],
+            "filename": row.filename, "content_type": row.content_type, "size": row.size,
+            "sha256": row.sha256,
+        }
+        for row in rows
+    ]
+
+
+def _personal_data_reader(
+    session: Session, request: Request, staff: Principal | None, token: str | None, *,
+    purpose: str, endpoint: str, now: datetime, reason: str | None = None,
+) -> None:
+    """Staff who may see the applicant's personal data, the read recorded; or the
+    applicant with the access token (their own data, not recorded)."""
+    if staff is None:
+        _check_token(request, token)
+        return
+    if not domain.may_see_personal_data(staff, request.opd):
+        raise Forbidden("Anda tidak berwenang melihat data pribadi pemohon ini.")
+    record_access(session, staff, [request.id], purpose=purpose, endpoint=endpoint, at=now, reason=reason)
+
+
+def list_applicant_documents(
+    rt: Runtime, number: str, *, now: datetime, endpoint: str,
+    staff: Principal | None = None, token: str | None = None, reason: str | None = None,
+) -> list[dict[str, Any]]:
+    """What the applicant attached (names, types, sizes)."""
+    with rt.uow() as uow:
+        request = _load_request(uow.session, number)
+        _personal_data_reader(
+            uow.session, request, staff, token, purpose="view_applicant", endpoint=endpoint, now=now,
+            reason=reason,
+        )
+        documents = _applicant_documents(uow.session, request)
+        uow.commit()
+        return documents
+
+
+def get_applicant_document(
+    rt: Runtime, number: str, document_id: int, *, now: datetime, endpoint: str,
+    staff: Principal | None = None, token: str | None = None, reason: str | None = None,
+) -> tuple[str, str, bytes]:
+    """One attached document's (filename, content type, bytes); a staff read is recorded."""
+    with rt.uow() as uow:
+        request = _load_request(uow.session, number)
+        _personal_data_reader(
+            uow.session, request, staff, token, purpose="view_applicant_document", endpoint=endpoint,
+            now=now, reason=reason,
+        )
+        row = uow.session.scalars(
+            select(ApplicantDocument).where(
+                ApplicantDocument.request_id == request.id, ApplicantDocument.id == document_id
+            )
+        ).one_or_none()
+        if row is None:
+            raise NotFound("Dokumen tidak ditemukan.")
+        uow.commit()
+        return row.filename, row.content_type, row.content
+
+
+# -- the receipt and the objection decision, printed ----------------------------------------
+
+
+def receipt_document(
+    rt: Runtime, number: str, *, now: datetime, endpoint: str,
+    staff: Principal | None = None, token: str | None = None, reason: str | None = None,
+) -> dict[str, Any]:
+    """What the receipt of a request shows (`notice.receipt_letter`); a staff print is a
+    read of personal data and is recorded."""
+    with rt.uow() as uow:
+        session = uow.session
+        request = _load_request(session, number)
+        _check_reader(request, staff, token)
+        applicant = session.get(Applicant, request.id)
+        if staff is not None:
+            record_access(
+                session, staff, [request.id], purpose="print_receipt", endpoint=endpoint, at=now, reason=reason
+            )
+        presenter = _presenter(rt)
+        document = {
+            "request": {
+                **presenter.request_summary(request, now),
+                "purpose": request.purpose,
+                "obtain_method": request.obtain_method,
+                "delivery_method": request.delivery_method,
+            },
+            "applicant": _letter_applicant(applicant),
+            "documents": [d["filename"] for d in _applicant_documents(session, request)],
+            "opd_name": presenter.opd_name(request.opd),
+            "registered_by_name": request.registered_by_name,
+            "registered_by_nip": request.registered_by_nip,
+            "regency": rt.opds.regency,
+        }
+        uow.commit()
+        return document
+
+
+def decision_document(
+    rt: Runtime, number: str, *, now: datetime, endpoint: str,
+    staff: Principal | None = None, token: str | None = None, reason: str | None = None,
+) -> dict[str, Any]:
+    """What the Atasan PPID's written answer to an objection shows
+    (`notice.decision_letter`); a staff print is recorded."""
+    with rt.uow() as uow:
+        session = uow.session
+        objection = _load_objection(session, number)
+        request = objection.request
+        if staff is not None:
+            domain.require_view(staff, objection.opd)
+        else:
+            _check_token(request, token)
+        if objection.decision is None:
+            raise NotFound("Keberatan ini belum diputus Atasan PPID.")
+        applicant = session.get(Applicant, request.id)
+        if staff is not None:
+            record_access(
+                session, staff, [request.id], purpose="print_decision", endpoint=endpoint, at=now, reason=reason
+            )
+        presenter = _presenter(rt)
+        document = {
+            "objection": presenter.objection(objection, request, now, STAFF if staff else CITIZEN),
+            "request": presenter.request_summary(request, now),
+            "applicant": _letter_applicant(applicant),
+            "decided_by_nip": objection.decided_by_nip,
+            "regency": rt.opds.regency,
+        }
+        uow.commit()
+        return document
+
+
+def _letter_applicant(applicant: Applicant) -> dict[str, Any]:
+    return {
+        "name": applicant.name,
+        "address": applicant.address,
+        "phone": applicant.phone,
+        "email": applicant.email,
+        "occupation": applicant.occupation,
+        "attorney_name": applicant.attorney_name,
+    }
+
+
 def _check_reader(request: Request, staff: Principal | None, token: str | None) -> None:
     if staff is not None:
         domain.require_view(staff, request.opd)
@@ -727,13 +910,14 @@ def withdraw(
     with rt.uow() as uow:
         request = _load_request(uow.session, number, lock=True, full=True)
         _check_token(request, token)
+        domain.require_action(domain.WITHDRAW, request, None, now=now, cal=rt.calendar)
         domain.withdraw(request, now)
         request.withdrawal_reason = reason
         request.updated_at = now
         _history(uow.session, request, "withdrawn", now, opd=request.opd)
         uow.publish(ev.request_event(
             _events(rt), request, "withdrawn", at=now,
-            withdrawn_at=now, due_at=request.due_at, clocks=(sla.stop(ev.RESPONSE_CLOCK),),
+            withdrawn_at=now, due_at=request.due_at, clocks=(ev.response_withdrawn(),),
         ))
         uow.commit()
         session = uow.session
@@ -856,7 +1040,10 @@ def decide_objection(
     if_match: str | None,
     now: datetime,
 ) -> tuple[dict[str, Any], str]:
-    """The Atasan PPID's written answer (Pasal 36); opens the 14-day dispute window."""
+    """The Atasan PPID's written answer (Pasal 36); opens the 14-day dispute window.
+
+    Granting the objection (`overturned`) annuls the PPID's notice and returns the request
+    to the PPID with a new notice clock (`domain.reopen`)."""
     with rt.uow() as uow:
         session = uow.session
         objection = _load_objection(session, number, lock=True)
@@ -866,6 +1053,7 @@ def decide_objection(
         objection.decision_reasons = reasons
         objection.decided_by = staff.sub
         objection.decided_by_name = staff.name
+        objection.decided_by_nip = staff.nip
         objection.updated_at = now
         request = objection.request
         _history(
@@ -882,11 +1070,35 @@ def decide_objection(
                 ev.dispute_window(ctx, objection.opd, objection.dispute_window_due_at),
             ),
         ))
+        if decision == domain.OVERTURNED:
+            _reopen(rt, session, uow, staff, request, objection, now)
         citizen_mail.queue_for_request(
             session, rt, citizen_mail.DECISION, request.id, now, case_id=objection.id
         )
         uow.commit()
         return _fresh_objection(rt, session, objection.number, now)
+
+
+def _reopen(rt: Runtime, session: Session, uow: Any, staff: Principal, request: Request,
+            objection: Objection, now: datetime) -> None:
+    """The duty a granted objection creates: a new notice, on a new clock."""
+    session.refresh(request, with_for_update=True)
+    notice = _load_notice(session, request)
+    annulled = notice.outcome if notice is not None else None
+    previous_due = domain.reopen(
+        request, notice, cal=rt.calendar, now=now, days=rt.settings.reopened_notice_days
+    )
+    if previous_due is None:
+        return
+    request.updated_at = now
+    _history(session, request, "reopened", now, staff=staff, opd=request.opd, note=objection.number)
+    ctx = _events(rt)
+    uow.publish(ev.request_event(
+        ctx, request, "reopened", at=now,
+        objection_number=objection.number, annulled_outcome=annulled, reopened_at=now,
+        previous_due_at=previous_due, due_at=request.due_at,
+        clocks=(ev.response_clock(ctx, request.opd, request.due_at),),
+    ))
 
 
 def _fresh_objection(rt: Runtime, session: Session, number: str, now: datetime) -> tuple[dict, str]:

@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -77,6 +78,7 @@ class Request(Base):
         UniqueConstraint("year", "sequence", name="uq_requests_year_sequence"),
         Index("ix_requests_opd_status", "opd", "status"),
         Index("ix_requests_received_at", "received_at"),
+        Index("ix_requests_submitted_at", "submitted_at"),  # the registers' period
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -105,8 +107,14 @@ class Request(Base):
     outcome: Mapped[str | None] = mapped_column(String(24))
     withdrawn_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     withdrawal_reason: Mapped[str | None] = mapped_column(Text)
+    # When the Atasan PPID granted an objection (`overturned`) and returned the request to
+    # the PPID for a new notice.
+    reopened_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     access_token_hash: Mapped[str] = mapped_column(String(64), nullable=False)
     registered_by: Mapped[str | None] = mapped_column(String(255))
+    # The officer who registered a walk-in or letter request signs its receipt.
+    registered_by_name: Mapped[str | None] = mapped_column(String(200))
+    registered_by_nip: Mapped[str | None] = mapped_column(String(30))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False)
     version: Mapped[int] = mapped_column(Integer, nullable=False)
@@ -114,7 +122,12 @@ class Request(Base):
     __mapper_args__ = {"version_id_col": version}
 
     applicant: Mapped[Applicant] = relationship(back_populates="request", lazy="raise")
-    notice: Mapped[Notice | None] = relationship(back_populates="request", lazy="raise")
+    # The notice in force; one the Atasan PPID annulled on objection is kept, superseded.
+    notice: Mapped[Notice | None] = relationship(
+        primaryjoin="and_(Request.id == Notice.request_id, Notice.superseded_at.is_(None))",
+        viewonly=True,
+        lazy="raise",
+    )
     history: Mapped[list[RequestHistory]] = relationship(
         order_by="RequestHistory.id", lazy="raise"
     )
@@ -180,16 +193,25 @@ class Notice(Base):
             name="outcome",
         ),
         CheckConstraint("fee_amount >= 0", name="fee_amount"),
+        # One notice in force per request; those annulled on objection stay as the record.
+        Index(
+            "uq_notices_current",
+            "request_id",
+            unique=True,
+            sqlite_where=text("superseded_at IS NULL"),
+            postgresql_where=text("superseded_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     request_id: Mapped[int] = mapped_column(
-        ForeignKey("requests.id", ondelete="CASCADE"), nullable=False, unique=True
+        ForeignKey("requests.id", ondelete="CASCADE"), nullable=False, index=True
     )
     outcome: Mapped[str] = mapped_column(String(24), nullable=False)
     issued_at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False)
     issued_by: Mapped[str] = mapped_column(String(255), nullable=False)
     issued_by_name: Mapped[str | None] = mapped_column(String(200))
+    issued_by_nip: Mapped[str | None] = mapped_column(String(30))
     # The OPD whose PPID Pelaksana wrote the notice; null when the PPID Utama wrote it.
     issuing_opd: Mapped[str | None] = mapped_column(String(32))
     letter_number: Mapped[str | None] = mapped_column(String(100))
@@ -210,8 +232,11 @@ class Notice(Base):
     late: Mapped[bool] = mapped_column(Boolean, nullable=False)
     # Working days from day 0 to the notice, as the annual report counts them.
     days_taken: Mapped[int] = mapped_column(Integer, nullable=False)
+    # Set when the Atasan PPID granted an objection against this notice (`overturned`: the
+    # PPID's decision annulled, a new notice due).
+    superseded_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
-    request: Mapped[Request] = relationship(back_populates="notice", lazy="raise")
+    request: Mapped[Request] = relationship(lazy="raise")
     attachments: Mapped[list[NoticeAttachment]] = relationship(
         order_by="NoticeAttachment.id", lazy="raise"
     )
@@ -271,6 +296,7 @@ class Objection(Base):
     decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     decided_by: Mapped[str | None] = mapped_column(String(255))
     decided_by_name: Mapped[str | None] = mapped_column(String(200))
+    decided_by_nip: Mapped[str | None] = mapped_column(String(30))
     decision_late: Mapped[bool | None] = mapped_column(Boolean)
     dispute_window_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False)
@@ -320,6 +346,32 @@ class Dispute(Base):
     resolution_recorded_by: Mapped[str | None] = mapped_column(String(255))
 
     objection: Mapped[Objection] = relationship(back_populates="dispute", lazy="raise")
+
+
+class ApplicantDocument(Base):
+    """A document the applicant attached to the request (identity card, power of attorney,
+    a legal entity's deed): personal data, like the `applicants` row, never in events,
+    lists or public views, and every staff read recorded in `personal_data_access`."""
+
+    __tablename__ = "applicant_documents"
+    __table_args__ = (
+        CheckConstraint(_in("kind", ("identity_card", "power_of_attorney", "legal_entity_deed")), name="kind"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("requests.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    # The order the applicant gave them in (rows written in one statement get their ids in
+    # no particular order).
+    position: Mapped[int] = mapped_column(Integer, nullable=False)
+    kind: Mapped[str] = mapped_column(String(32), nullable=False)
+    filename: Mapped[str] = mapped_column(String(200), nullable=False)
+    content_type: Mapped[str] = mapped_column(String(100), nullable=False)
+    size: Mapped[int] = mapped_column(Integer, nullable=False)
+    sha256: Mapped[str] = mapped_column(String(64), nullable=False)
+    content: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False)
 
 
 class PersonalDataAccess(Base):

@@ -1,38 +1,27 @@
-"""The printable written notice (pemberitahuan tertulis), as HTML and as PDF.
+"""The printables of a PPID desk, as letters with the regency's letterhead.
 
-The wording follows the notice form of the Komisi Informasi's service standard (Perki
-1/2021): the request it answers, the applicant it is addressed to, what is decided, and for
-information given its form, cost and time of provision; for a rejection the Pasal 17 clause
-and the consequence test; and in every case the applicant's right to object within 30
-working days. Both renderings are built from one content model (`content()`), so the
-wording lives in one place. The HTML is a Jinja2 template with autoescaping: every value a
-citizen or clerk typed is escaped; the PDF uses reportlab with the same escaping.
+The written notice (pemberitahuan tertulis), the receipt of a request (tanda bukti
+pengajuan) and the Atasan PPID's written answer to an objection (tanggapan atas
+keberatan). The wording follows the forms of the Komisi Informasi's service standard (Perki
+1/2021): for a notice, the request it answers, the applicant it is addressed to, what is
+decided, and for information given its form, cost and time of provision; for a rejection the
+Pasal 17 clause and the consequence test; and in every case the applicant's next remedy and
+its time limit. Each is built as one `services.common.letters.Letter` and that one model is
+printed as HTML and as PDF, so the two look like the same letter and the wording lives in
+one place. Values a citizen or clerk typed are escaped by the renderers.
 """
 
 from __future__ import annotations
 
-import io
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any
-from xml.sax.saxutils import escape
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
-from reportlab.lib.pagesizes import A4
-from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
-from reportlab.lib.units import cm
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
-
+from services.common import letters
 from services.common.calendar import format_date_id, format_instant_id
 from services.ppid import domain
 
-_TEMPLATE_DIR = Path(__file__).resolve().parent
-_env = Environment(
-    loader=FileSystemLoader(str(_TEMPLATE_DIR)),
-    autoescape=select_autoescape(enabled_extensions=("html",), default=True),
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
+render_html = letters.render_html
+render_pdf = letters.render_pdf
 
 
 def rupiah(amount: int) -> str:
@@ -48,14 +37,13 @@ def _day(value: date | datetime | None) -> str:
     return format_date_id(value)
 
 
-def content(document: dict[str, Any]) -> dict[str, Any]:
-    """The notice's wording as data: headings, rows and paragraphs in official Indonesian."""
+def notice_letter(document: dict[str, Any]) -> letters.Letter:
+    """The notice's wording as a letter: headings, rows and paragraphs in official Indonesian."""
     notice = document["notice"]
     req = document["request"]
     applicant = document["applicant"]
     outcome = notice["outcome"]
     holder = document.get("issuing_opd_name") or "PPID Utama"
-    body_name = document.get("regency_name") or "Pemerintah Daerah"
     contact = " / ".join(v for v in (applicant.get("phone"), applicant.get("email")) if v) or "-"
 
     rows: list[tuple[str, str]] = []
@@ -136,105 +124,222 @@ def content(document: dict[str, Any]) -> dict[str, Any]:
         + (f", yaitu sampai {format_instant_id(deadline)}" if deadline else "")
         + "."
     )
-    return {
-        "title": "PEMBERITAHUAN TERTULIS",
-        "body_name": body_name,
-        "issuer": f"Pejabat Pengelola Informasi dan Dokumentasi (PPID) {holder}",
-        "letter_number": notice.get("letter_number") or "-",
-        "intro": (
-            f"Berdasarkan permohonan informasi pada tanggal {_day(req['received_at'])} dengan "
-            f"nomor pendaftaran {req['number']}, kami menyampaikan kepada Saudara/i:"
+    issued_on = notice["issued_at"].date()
+    blocks = [
+        letters.paragraph(
+            # The date the request was received (not day zero, which may be the next
+            # working day and could fall after a notice issued at once).
+            f"Berdasarkan permohonan informasi pada tanggal {_day(req['submitted_at'])} dengan "
+            f"nomor pendaftaran {req['number']}{_day_zero_clause(req)}, kami menyampaikan "
+            "kepada Saudara/i:"
         ),
-        "applicant_rows": [
-            ("Nama", applicant["name"]),
-            ("Alamat", applicant["address"]),
-            ("Nomor telepon/surel", contact),
-        ],
-        "information": req["information"],
-        "decision_heading": "Pemberitahuan sebagai berikut:",
-        "decision": decision,
-        "rows": rows,
-        "paragraphs": paragraphs,
-        "place_date": f"{_day(notice['issued_at'])}",
-        "signature_role": "Pejabat Pengelola Informasi dan Dokumentasi (PPID)",
-        "signature_name": notice.get("issued_by_name") or "",
-        "late_note": (
-            "Pemberitahuan ini disampaikan melewati batas waktu yang ditentukan."
-            if notice.get("late")
-            else None
+        letters.rows(
+            [("Nama", applicant["name"]), ("Alamat", applicant["address"]), ("Nomor telepon/surel", contact)]
         ),
-    }
+        letters.paragraph("Informasi yang dimohon:"),
+        letters.quote(req["information"]),
+        letters.paragraph("Pemberitahuan sebagai berikut:"),
+        letters.strong(decision),
+    ]
+    if rows:
+        blocks.append(letters.rows(rows))
+    blocks += [letters.paragraph(text) for text in paragraphs]
+    if notice.get("late"):
+        blocks.append(letters.note("Pemberitahuan ini disampaikan melewati batas waktu yang ditentukan."))
+    role = f"PPID {holder}" if notice.get("issuing_opd") else "PPID Utama"
+    regency = document.get("regency")
+    return letters.Letter(
+        letterhead=letters.letterhead(regency, ppid_office(document.get("issuing_opd_name"))),
+        title="PEMBERITAHUAN TERTULIS",
+        number=notice.get("letter_number") or None,
+        blocks=tuple(blocks),
+        signature=letters.Signature(
+            role=role,
+            signed_on=issued_on,
+            place=regency.seat if regency else None,
+            name=notice.get("issued_by_name"),
+            nip=notice.get("issued_by_nip"),
+        ),
+        document_title=f"Pemberitahuan Tertulis {req['number']}",
+    )
 
 
-def render_html(document: dict[str, Any]) -> str:
-    return _env.get_template("notice.html").render(c=content(document))
+def _day_zero_clause(req: dict[str, Any]) -> str:
+    """The day the time limit counts from, when it is not the day the request came in (after
+    office hours or on a day off it is the next working day)."""
+    received, day_zero = req["submitted_at"].date(), req["received_at"].date()
+    if day_zero == received:
+        return ""
+    return f" (jangka waktu dihitung sejak hari kerja berikutnya, {_day(day_zero)})"
 
 
-def render_pdf(document: dict[str, Any]) -> bytes:
-    c = content(document)
-    styles = getSampleStyleSheet()
-    normal = ParagraphStyle("notice", parent=styles["Normal"], fontSize=10.5, leading=14)
-    centre = ParagraphStyle("centre", parent=normal, alignment=1)
-    title = ParagraphStyle("title", parent=styles["Title"], fontSize=14, spaceAfter=2)
+def ppid_office(opd_name: str | None) -> str:
+    """The PPID writing: an OPD's (its PPID Pelaksana) or the regency's (the PPID Utama)."""
+    return f"Pejabat Pengelola Informasi dan Dokumentasi (PPID) {opd_name or 'Utama'}"
 
-    def para(text: str, style=normal) -> Paragraph:
-        return Paragraph(escape(text).replace("\n", "<br/>"), style)
 
-    def table(rows: list[tuple[str, str]]) -> Table:
-        data = [[para(label), para(":"), para(value or "-")] for label, value in rows]
-        grid = Table(data, colWidths=[5.5 * cm, 0.4 * cm, 10.6 * cm])
-        grid.setStyle(
-            TableStyle(
-                [
-                    ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                    ("LEFTPADDING", (0, 0), (-1, -1), 2),
-                    ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
-                ]
-            )
+
+
+def _place(document: dict[str, Any]) -> str | None:
+    regency = document.get("regency")
+    return regency.seat if regency else None
+
+
+def _contact(applicant: dict[str, Any]) -> str:
+    return " / ".join(v for v in (applicant.get("phone"), applicant.get("email")) if v) or "-"
+
+
+def receipt_letter(document: dict[str, Any]) -> letters.Letter:
+    """The receipt of a request (tanda bukti pengajuan permohonan informasi publik): what was
+    asked, when it was received, day zero and the date the written notice is due."""
+    req = document["request"]
+    applicant = document["applicant"]
+    opd_name = document.get("opd_name")
+    submitted_at: datetime = req["submitted_at"]
+    received_at: datetime = req["received_at"]
+    rows = [
+        ("Diterima melalui", domain.CHANNELS.get(req["channel"], req["channel"])),
+        ("Waktu diterima", format_instant_id(submitted_at)),
+        ("Nama pemohon", applicant["name"]),
+        ("Alamat", applicant["address"]),
+        ("Pekerjaan", applicant.get("occupation") or "-"),
+        ("Nomor telepon/surel", _contact(applicant)),
+    ]
+    if applicant.get("attorney_name"):
+        rows.append(("Kuasa pemohon", applicant["attorney_name"]))
+    rows += [
+        ("Rincian informasi yang dibutuhkan", req["information"]),
+        ("Tujuan penggunaan informasi", req["purpose"]),
+        ("Cara memperoleh informasi", domain.OBTAIN_METHODS.get(req["obtain_method"], "-")),
+        ("Cara mendapatkan salinan", domain.DELIVERY_METHODS.get(req["delivery_method"], "-")),
+        ("Ditangani oleh", f"PPID {opd_name}" if opd_name else "PPID Utama"),
+    ]
+    if document.get("documents"):
+        rows.append(("Dokumen yang dilampirkan", "; ".join(document["documents"])))
+    counted_from = (
+        f"hari ke-0 adalah {_day(received_at)}"
+        + (
+            " karena permohonan diterima di luar hari atau jam kerja"
+            if received_at.date() != submitted_at.date()
+            else ""
         )
-        return grid
+    )
+    blocks = [
+        letters.paragraph("Telah diterima permohonan informasi publik dengan keterangan sebagai berikut:"),
+        letters.rows(rows),
+        letters.paragraph(
+            "Pemberitahuan tertulis atas permohonan ini disampaikan paling lambat 10 (sepuluh) "
+            f"hari kerja sejak permohonan diterima ({counted_from}), yaitu pada "
+            f"{format_instant_id(req['due_at'])}. Jangka waktu tersebut dapat diperpanjang "
+            "paling lama 7 (tujuh) hari kerja dengan pemberitahuan tertulis yang memuat "
+            "alasannya (Pasal 22 ayat (7) dan (8) UU Nomor 14 Tahun 2008)."
+        ),
+        letters.paragraph(
+            f"Simpan tanda bukti ini. Sebutkan nomor pendaftaran {req['number']} setiap kali "
+            "menanyakan perkembangan permohonan atau mengajukan keberatan."
+        ),
+    ]
+    officer = document.get("registered_by_name")
+    signature = letters.Signature(
+        role="Petugas Pelayanan Informasi",
+        signed_on=submitted_at.date(),
+        place=_place(document),
+        name=officer,
+        nip=document.get("registered_by_nip"),
+        unsigned_note=(
+            None
+            if req["channel"] != "web"
+            else "Tanda bukti ini diterbitkan secara elektronik dan sah tanpa tanda tangan."
+        ),
+    )
+    return letters.Letter(
+        letterhead=letters.letterhead(document.get("regency"), ppid_office(opd_name)),
+        title="TANDA BUKTI PENGAJUAN PERMOHONAN INFORMASI PUBLIK",
+        number=req["number"],
+        blocks=tuple(blocks),
+        signature=signature,
+        document_title=f"Tanda Bukti Pengajuan {req['number']}",
+    )
 
-    story = [
-        para(c["body_name"].upper(), centre),
-        para(c["issuer"], centre),
-        Spacer(1, 0.4 * cm),
-        Paragraph(escape(c["title"]), title),
-        para(f"Nomor: {c['letter_number']}", centre),
-        Spacer(1, 0.5 * cm),
-        para(c["intro"]),
-        Spacer(1, 0.2 * cm),
-        table(c["applicant_rows"]),
-        Spacer(1, 0.3 * cm),
-        para("Informasi yang dimohon:"),
-        para(c["information"]),
-        Spacer(1, 0.3 * cm),
-        para(c["decision_heading"]),
-        Paragraph(f"<b>{escape(c['decision'])}</b>", normal),
-        Spacer(1, 0.2 * cm),
+
+# What the Atasan's answer means for the request, in the applicant's terms.
+_DECISION_CONSEQUENCES = {
+    domain.UPHELD: "Dengan demikian keputusan PPID atas permohonan informasi Saudara/i tetap berlaku.",
+    domain.OVERTURNED: (
+        "Dengan demikian keputusan PPID atas permohonan informasi Saudara/i dibatalkan, dan PPID "
+        "menindaklanjuti permohonan tersebut sesuai tanggapan ini dengan pemberitahuan tertulis "
+        "yang baru."
+    ),
+    domain.SETTLED: "Keberatan Saudara/i diselesaikan secara musyawarah sebagaimana diuraikan di atas.",
+}
+
+
+def decision_letter(document: dict[str, Any]) -> letters.Letter:
+    """The Atasan PPID's written answer to an objection (Pasal 36), with the applicant's
+    right to take the dispute to the Komisi Informasi within 14 working days (Pasal 37)."""
+    objection = document["objection"]
+    req = document["request"]
+    applicant = document["applicant"]
+    regency = document.get("regency")
+    opd_name = objection.get("opd_name")
+    commission = (
+        f"Komisi Informasi Provinsi {regency.province}" if regency else "Komisi Informasi Provinsi"
+    )
+    blocks = [
+        letters.paragraph(
+            f"Berdasarkan keberatan yang Saudara/i ajukan pada tanggal {_day(objection['filed_at'])} "
+            f"dengan nomor {objection['number']} atas permohonan informasi nomor "
+            f"{req['number']}, Atasan PPID menyampaikan tanggapan kepada:"
+        ),
+        letters.rows(
+            [
+                ("Nama", applicant["name"]),
+                ("Alamat", applicant["address"]),
+                ("Nomor telepon/surel", _contact(applicant)),
+            ]
+        ),
+        letters.paragraph("Alasan keberatan (Pasal 35 ayat (1) UU Nomor 14 Tahun 2008):"),
+        letters.rows(
+            [
+                (f"huruf {ground}", label)
+                for ground, label in zip(objection["grounds"], objection["ground_labels"], strict=True)
+            ]
+        ),
+        letters.paragraph("Uraian keberatan:"),
+        letters.quote(objection["statement"]),
+        letters.paragraph("Atas keberatan tersebut, Atasan PPID memutuskan:"),
+        letters.strong(objection["decision_label"]),
+        letters.paragraph("Pertimbangan:"),
+        letters.quote(objection["decision_reasons"] or "-"),
+        letters.paragraph(_DECISION_CONSEQUENCES[objection["decision"]]),
     ]
-    if c["rows"]:
-        story += [table(c["rows"]), Spacer(1, 0.3 * cm)]
-    for text in c["paragraphs"]:
-        story += [para(text), Spacer(1, 0.2 * cm)]
-    if c["late_note"]:
-        story += [para(c["late_note"]), Spacer(1, 0.2 * cm)]
-    story += [
-        Spacer(1, 0.6 * cm),
-        para(c["place_date"]),
-        para(c["signature_role"]),
-        Spacer(1, 1.6 * cm),
-        para(c["signature_name"] or "(.................................)"),
-    ]
-    buffer = io.BytesIO()
-    SimpleDocTemplate(
-        buffer,
-        pagesize=A4,
-        leftMargin=2.2 * cm,
-        rightMargin=2.2 * cm,
-        topMargin=2 * cm,
-        bottomMargin=2 * cm,
-        title=f"Pemberitahuan Tertulis {document['request']['number']}",
-        author=c["issuer"],
-        invariant=True,
-    ).build(story)
-    return buffer.getvalue()
+    window = objection.get("dispute_window_due_at")
+    blocks.append(
+        letters.paragraph(
+            "Apabila Saudara/i tidak puas dengan tanggapan ini, Saudara/i dapat mengajukan "
+            f"permohonan penyelesaian sengketa informasi publik kepada {commission} paling "
+            "lambat 14 (empat belas) hari kerja sejak tanggapan ini diterima (Pasal 37 ayat (2) "
+            "UU Nomor 14 Tahun 2008)"
+            + (f", yaitu sampai {format_instant_id(window)}" if window else "")
+            + "."
+        )
+    )
+    if objection.get("late"):
+        blocks.append(letters.note("Tanggapan ini disampaikan melewati batas waktu 30 (tiga puluh) hari kerja."))
+    return letters.Letter(
+        # An OPD's Atasan writes as the head of that OPD.
+        letterhead=letters.letterhead(
+            regency, opd_name or "Atasan Pejabat Pengelola Informasi dan Dokumentasi (PPID)"
+        ),
+        title="TANGGAPAN ATAS KEBERATAN",
+        number=objection["number"],
+        blocks=tuple(blocks),
+        signature=letters.Signature(
+            role=f"Atasan PPID {opd_name}" if opd_name else "Atasan PPID",
+            signed_on=objection["decided_at"].date(),
+            place=_place(document),
+            name=objection.get("decided_by_name"),
+            nip=document.get("decided_by_nip"),
+        ),
+        document_title=f"Tanggapan atas Keberatan {objection['number']}",
+    )

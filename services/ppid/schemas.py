@@ -13,6 +13,7 @@ import binascii
 from marshmallow import Schema, ValidationError, fields, post_load, validate
 
 from services.common.errors import Invalid
+from services.common.filenames import FileName
 from services.common.forms import (
     MESSAGES,
     Base,
@@ -29,7 +30,7 @@ from services.common.forms import (
 from services.common.forms import Email as EmailAddress
 from services.common.http import runtime
 from services.common.listing import SearchText
-from services.ppid import domain
+from services.ppid import applicant_documents, domain
 
 
 def _messages(**extra: str) -> dict[str, str]:
@@ -37,6 +38,28 @@ def _messages(**extra: str) -> dict[str, str]:
 
 
 # -- requests ---------------------------------------------------------------------------------
+
+
+class Base64Bytes(fields.String):
+    default_error_messages = {"invalid_base64": "Isi berkas harus dikodekan base64."}
+
+    def _deserialize(self, value, attr, data, **kwargs) -> bytes:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return base64.b64decode(text, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise self.make_error("invalid_base64") from exc
+
+
+class ApplicantDocumentInSchema(Base):
+    """A document the applicant attaches: a scan or photo of an identity card, a power of
+    attorney or a legal entity's deed (personal data: shown only to staff with access to
+    the request and to the applicant)."""
+
+    kind = Choice(applicant_documents.KINDS, required=True)
+    filename = FileName(200, required=True)
+    content_type = Choice(applicant_documents.CONTENT_TYPES, required=True)
+    content_base64 = Base64Bytes(required=True, error_messages=_messages())
 
 
 class PowerOfAttorneySchema(Base):
@@ -67,6 +90,12 @@ class SubmitRequestSchema(Base):
         allow_none=True,
         load_default=None,
         metadata={"description": "OPD yang menurut pemohon menguasai informasi (boleh kosong)"},
+    )
+    documents = fields.List(
+        Nested(ApplicantDocumentInSchema),
+        load_default=list,
+        error_messages=_messages(),
+        metadata={"description": "Salinan KTP, surat kuasa atau akta badan hukum (base64; data pribadi)"},
     )
 
     # Rules between fields answer together with the field errors (one 422 lists all); each
@@ -102,6 +131,23 @@ class SubmitRequestSchema(Base):
             raise ValidationError(
                 "Nomor telepon tidak valid; contoh 0812-3456-7890 atau +62 513 21234.", "phone"
             )
+
+    @cross_field("documents")
+    def _acceptable_documents(self, data: dict, **_kwargs) -> None:
+        settings = runtime().settings
+        # A document that failed its own fields is reported by them already (None keeps
+        # the others' positions).
+        documents = [
+            (d["filename"], d["content_type"], d["content_base64"])
+            if {"filename", "content_type", "content_base64"} <= d.keys()
+            else None
+            for d in data.get("documents") or ()
+        ]
+        errors = applicant_documents.document_errors(
+            documents, max_count=settings.attachment_max_count, max_bytes=settings.attachment_max_bytes
+        )
+        if errors:
+            raise ValidationError(errors)
 
     @post_load
     def _normalise(self, data: dict, **_kwargs) -> dict:
@@ -226,11 +272,12 @@ class RequestSchema(RequestSummarySchema):
     extension = fields.Nested(ExtensionViewSchema, allow_none=True)
     notice = fields.Nested(NoticeSummarySchema, allow_none=True)
     withdrawn_at = fields.DateTime(allow_none=True)
+    reopened_at = fields.DateTime(allow_none=True, metadata={"description": "Dikembalikan kepada PPID karena keberatan diterima Atasan PPID"})
     withdrawal_reason = fields.String(allow_none=True)
     objections = fields.List(fields.Nested(ObjectionBriefSchema))
     history = fields.List(fields.Nested(HistorySchema))
     registered_by = fields.String(allow_none=True, metadata={"description": "Hanya untuk petugas"})
-    allowed_actions = fields.List(fields.String(), metadata={"description": "Hanya untuk petugas"})
+    allowed_actions = fields.List(fields.String(), metadata={"description": "Tindakan yang dapat dilakukan pembaca saat ini: petugas assign, reassign, extend, answer; pemohon withdraw, object"})
 
 
 class RequestListQuerySchema(Base):
@@ -246,6 +293,16 @@ class RequestListQuerySchema(Base):
     received_to = Day()
 
 
+class ApplicantDocumentSchema(Schema):
+    id = fields.Integer()
+    kind = fields.String()
+    kind_label = fields.String()
+    filename = fields.String()
+    content_type = fields.String()
+    size = fields.Integer()
+    sha256 = fields.String()
+
+
 class ApplicantSchema(Schema):
     request_number = fields.String()
     identity_type = fields.String()
@@ -256,6 +313,7 @@ class ApplicantSchema(Schema):
     email = fields.String(allow_none=True)
     occupation = fields.String(allow_none=True)
     power_of_attorney = fields.Dict(allow_none=True)
+    documents = fields.List(fields.Nested(ApplicantDocumentSchema), metadata={"description": "Dokumen yang dilampirkan pemohon"})
 
 
 class ApplicantQuerySchema(Base):
@@ -263,15 +321,18 @@ class ApplicantQuerySchema(Base):
 
 
 class AccessEntrySchema(Schema):
-    accessed_at = fields.DateTime()
-    actor = fields.String()
-    actor_roles = fields.List(fields.String())
-    actor_opd = fields.String(allow_none=True)
-    actor_opd_name = fields.String(allow_none=True)
+    """One read of the applicant's personal data, as the applicant reads it (`privacy.describe`)."""
+
+    accessed_at = fields.DateTime(metadata={"description": "Waktu akses (zona waktu daerah)"})
+    when = fields.String(metadata={"description": "Waktu akses dalam kata, mis. Senin, 2 Maret 2026 pukul 09.00 WIB"})
+    who = fields.String(metadata={"description": "Siapa: peran dan OPD, mis. PPID Pelaksana Dinas Kesehatan"})
+    role = fields.String(allow_none=True)
+    opd = fields.String(allow_none=True)
+    opd_name = fields.String(allow_none=True)
     purpose = fields.String()
-    purpose_label = fields.String()
-    endpoint = fields.String()
-    reason = fields.String(allow_none=True)
+    what = fields.String(metadata={"description": "Apa yang dilakukan dengan data"})
+    why = fields.String(allow_none=True, metadata={"description": "Alasan yang disebutkan petugas"})
+    summary = fields.String(metadata={"description": "Satu kalimat untuk dibaca pemohon"})
 
 
 # -- routing, extension, withdrawal -----------------------------------------------------------
@@ -298,19 +359,8 @@ class WithdrawSchema(Base):
 # -- the written notice ------------------------------------------------------------------------
 
 
-class Base64Bytes(fields.String):
-    default_error_messages = {"invalid_base64": "Isi berkas harus dikodekan base64."}
-
-    def _deserialize(self, value, attr, data, **kwargs) -> bytes:
-        text = super()._deserialize(value, attr, data, **kwargs)
-        try:
-            return base64.b64decode(text, validate=True)
-        except (binascii.Error, ValueError) as exc:
-            raise self.make_error("invalid_base64") from exc
-
-
 class AttachmentInSchema(Base):
-    filename = Text(200, required=True)
+    filename = FileName(200, required=True)
     content_type = fields.String(required=True, error_messages=_messages())
     content_base64 = Base64Bytes(required=True, error_messages=_messages())
 

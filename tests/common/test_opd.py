@@ -72,7 +72,10 @@ def test_default_path_is_the_repository_config_file():
 
 
 def test_shipped_file_lists_the_regency_and_about_47_opds(shipped):
-    assert shipped.regency == Regency(**REGENCY)
+    regency = shipped.regency
+    assert regency == Regency(**REGENCY, seat=regency.seat, address=regency.address)
+    # The letterhead of the printed letters: where they are signed, the office address.
+    assert regency.seat == "Kuala Kapuas" and "Kuala Kapuas" in regency.address
     assert 40 <= len(shipped) <= 60
     assert len(shipped.all()) == len(shipped.codes()) == len(shipped)
 
@@ -196,6 +199,14 @@ def test_rejects_an_empty_list_and_a_bad_regency(tmp_path):
         )
     with pytest.raises(ValueError, match="regency"):
         OpdRegistry.from_file(_write(tmp_path, [_entry("dinkes")], None))
+
+
+def test_the_letterhead_of_the_regency_is_optional_but_never_blank(tmp_path):
+    plain = OpdRegistry.from_file(_write(tmp_path, [_entry("dinkes")], REGENCY))
+    assert (plain.regency.seat, plain.regency.address) == (None, None)
+    for key in ("seat", "address"):
+        with pytest.raises(ValueError, match=f"'{key}' must be a non-empty string"):
+            OpdRegistry.from_file(_write(tmp_path, [_entry("dinkes")], {**REGENCY, key: " "}))
 
 
 def test_rejects_a_missing_or_broken_file(tmp_path):

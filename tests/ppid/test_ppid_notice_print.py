@@ -121,3 +121,165 @@ def test_no_notice_yet_and_staff_access(ppid):
 def test_rupiah():
     assert printing.rupiah(1500000) == "Rp 1.500.000"
     assert printing.rupiah(0) == "Rp 0"
+
+
+# -- attachment names a header cannot carry, downloaded through a real gunicorn ----------------
+
+AWKWARD_NAMES = {
+    "euro": ("Rekap biaya €.pdf", "Rekap biaya €.pdf"),
+    "del": ("anggaran\x7f2025.pdf", "anggaran2025.pdf"),
+    "line_separator": ("laporan\u2028tahunan.pdf", "laporantahunan.pdf"),
+}
+
+
+@pytest.mark.parametrize(
+    ("raw", "clean"),
+    [
+        ("Pe\u0301rencanaan  Dinkes\u00a0.pdf", "P\u00e9rencanaan Dinkes .pdf"),  # NFC, one plain space
+        ("\u202egpj.exe.pdf", "gpj.exe.pdf"),  # a right-to-left override cannot disguise it
+        ("a\u2029b\x00c\x1b.txt", "abc.txt"),
+        ("x" * 250 + ".xlsx", "x" * 195 + ".xlsx"),  # cut to 200, the extension kept
+        ("\x7f\u2028", ""),
+    ],
+)
+def test_file_names_are_normalised(raw, clean):
+    from services.common.filenames import normalise_filename
+
+    assert normalise_filename(raw) == clean
+
+
+@pytest.fixture(scope="module")
+def gunicorn_ppid(tmp_path_factory):
+    """`python -m services.ppid web` on a migrated SQLite file, as `make run` starts it."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    import requests
+
+    from services.common.migrations import upgrade
+    from tests.conftest import ROOT, free_port
+
+    work = tmp_path_factory.mktemp("gunicorn")
+    url = f"sqlite:///{work / 'ppid.db'}"
+    upgrade("ppid", url)
+    port = free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.endswith("_DATABASE_URL")},
+        "SIMPUL_ENV": "development",
+        "PPID_DATABASE_URL": url,
+        "WEB_CONCURRENCY": "1",
+        "PUBLIC_RATE_LIMIT": "1000/minute",
+    }
+    log = open(work / "web.log", "w")  # noqa: SIM115 - closed with the process
+    process = subprocess.Popen(
+        [sys.executable, "-m", "services.ppid", "web", "--bind", f"127.0.0.1:{port}"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if requests.get(base + "/healthz", timeout=2).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            assert time.monotonic() < deadline, (work / "web.log").read_text()[-3000:]
+            time.sleep(0.3)
+        yield base, url, work / "web.log"
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+        log.close()
+
+
+def test_awkward_attachment_names_download_through_gunicorn(gunicorn_ppid):
+    """Names with €, DEL or U+2028 were stored as typed and every download was a 500:
+    gunicorn refuses such a Content-Disposition. Now they are normalised at upload and sent
+    per RFC 6266 (an ASCII `filename` and a UTF-8 `filename*`)."""
+    from urllib.parse import unquote
+
+    import requests
+
+    from tests.ppid.support import REQUEST_BODY, staff_headers
+
+    base, _url, log = gunicorn_ppid
+    submitted = requests.post(f"{base}{REQ}", json={**REQUEST_BODY, "requested_opd": "dinkes"}, timeout=10)
+    assert submitted.status_code == 201, submitted.text
+    number, token = submitted.json()["number"], submitted.json()["access_token"]
+    staff = staff_headers(PELAKSANA, "dinkes")
+    current = requests.get(f"{base}{REQ}/{number}", headers=staff, timeout=10)
+    assert current.status_code == 200, current.text
+    etag = current.headers["ETag"]
+    content = b"%PDF-1.4 lampiran"
+    issued = requests.post(
+        f"{base}{REQ}/{number}/notice",
+        json={
+            "outcome": "granted", "info_format": "soft_copy", "delivery_method": "email",
+            "attachments": [
+                {"filename": raw, "content_type": "application/pdf",
+                 "content_base64": base64.b64encode(content).decode()}
+                for raw, _ in AWKWARD_NAMES.values()
+            ],
+        },
+        headers={**staff, "If-Match": etag},
+        timeout=10,
+    )
+    assert issued.status_code == 201, issued.text
+    attachments = issued.json()["attachments"]
+    assert [a["filename"] for a in attachments] == [clean for _, clean in AWKWARD_NAMES.values()]
+    for attachment, (_raw, clean) in zip(attachments, AWKWARD_NAMES.values(), strict=True):
+        path = f"{base}{REQ}/{number}/notice/attachments/{attachment['id']}"
+        for headers in ({"X-Access-Token": token}, staff):
+            download = requests.get(path, headers=headers, timeout=10)
+            assert download.status_code == 200, (clean, download.text, log.read_text()[-2000:])
+            assert download.content == content
+            disposition = download.headers["Content-Disposition"]
+            assert disposition.startswith("attachment;")
+            disposition.encode("ascii")  # the header itself is plain ASCII
+            if clean.isascii():
+                assert f'filename="{clean}"' in disposition or f"filename={clean}" in disposition
+            else:
+                assert unquote(disposition.split("filename*=UTF-8''", 1)[1]) == clean
+
+
+def test_names_stored_before_normalisation_still_download(gunicorn_ppid):
+    """A row written before uploads were normalised keeps its raw name; it is cleaned when
+    served, so the document released to the citizen is not lost."""
+    import requests
+    from sqlalchemy import create_engine, text
+
+    from tests.ppid.support import REQUEST_BODY, staff_headers
+
+    base, url, log = gunicorn_ppid
+    submitted = requests.post(f"{base}{REQ}", json={**REQUEST_BODY, "requested_opd": "dinkes"}, timeout=10)
+    number, token = submitted.json()["number"], submitted.json()["access_token"]
+    staff = staff_headers(PELAKSANA, "dinkes")
+    current = requests.get(f"{base}{REQ}/{number}", headers=staff, timeout=10)
+    assert current.status_code == 200, current.text
+    etag = current.headers["ETag"]
+    issued = requests.post(
+        f"{base}{REQ}/{number}/notice",
+        json={"outcome": "granted", "info_format": "soft_copy", "delivery_method": "email",
+              "attachments": [{"filename": "data.pdf", "content_type": "application/pdf",
+                               "content_base64": base64.b64encode(b"%PDF-1.4 x").decode()}]},
+        headers={**staff, "If-Match": etag},
+        timeout=10,
+    )
+    attachment_id = issued.json()["attachments"][0]["id"]
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(
+            text("UPDATE notice_attachments SET filename = :name WHERE id = :id"),
+            {"name": "data\x7f€\u2028lama.pdf", "id": attachment_id},
+        )
+    engine.dispose()
+    download = requests.get(
+        f"{base}{REQ}/{number}/notice/attachments/{attachment_id}",
+        headers={"X-Access-Token": token},
+        timeout=10,
+    )
+    assert download.status_code == 200, (download.text, log.read_text()[-2000:])
+    assert "filename*=UTF-8''data%E2%82%AClama.pdf" in download.headers["Content-Disposition"]
