@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Iterable, Mapping
+from datetime import date, datetime
 from functools import wraps
 from typing import Any
 
@@ -46,6 +47,22 @@ NOT_AN_OBJECT = "Data harus berupa objek JSON."
 NOT_A_LIST_OF_OBJECTS = "Harus berupa daftar objek JSON."
 DATE_TIME_INVALID = "Tanggal dan waktu tidak valid; gunakan ISO 8601, mis. 2026-03-16T10:00:00+07:00."
 DATE_INVALID = "Tanggal tidak valid; gunakan format 2026-03-16."
+NUL_IN_TEXT = "Teks mengandung karakter yang tidak diizinkan."
+# Dates a form accepts. Before 1970 the regency's zone had other offsets (+07:07:12, +07:30…),
+# and near the ends of Python's calendar the working-day arithmetic overflows; no duty of a
+# regency office lies outside these years.
+EARLIEST_DAY = date(1970, 1, 1)
+LATEST_DAY = date(2199, 12, 31)
+DATE_OUT_OF_RANGE = f"Tanggal harus antara {EARLIEST_DAY.isoformat()} dan {LATEST_DAY.isoformat()}."
+# Integers a form accepts: what a PostgreSQL `integer` column holds, so no id, page or count
+# read from a request overflows a statement.
+SMALLEST_WHOLE = -(2**31)
+LARGEST_WHOLE = 2**31 - 1
+# An unknown-field answer names at most this many fields, each cut to this length: a body of
+# millions of made-up keys must not be echoed back larger than it came.
+MAX_UNKNOWN_REPORTED = 20
+MAX_REPORTED_KEY_CHARS = 64
+MORE_UNKNOWN = "Dan {count} isian tidak dikenal lainnya."
 
 # The Indonesian message of each of marshmallow's error keys, per field class (the most
 # specific class in a field's MRO wins). Only keys a caller can meet while a request is
@@ -193,6 +210,7 @@ def indonesian(schema: Schema) -> Schema:
     schema.error_messages = {**schema.error_messages, "unknown": UNKNOWN_FIELD, "type": NOT_AN_OBJECT}
     for field in schema.fields.values():
         indonesian_field(field)
+        bounded_field(field)
     return schema
 
 
@@ -200,12 +218,95 @@ def indonesian(schema: Schema) -> Schema:
 
 
 class Base(Schema):
-    """The input schema of every service: refuses unknown fields, answers in Indonesian."""
+    """The input schema of every service: refuses unknown fields, answers in Indonesian,
+    and keeps every value within what the services can store and compute with."""
 
     error_messages = {"unknown": UNKNOWN_FIELD, "type": NOT_AN_OBJECT}
 
     def on_bind_field(self, field_name: str, field_obj: fields.Field) -> None:
         indonesian_field(field_obj)
+        bounded_field(field_obj)
+
+    def handle_error(self, error: ValidationError, data: Any, **kwargs: Any) -> None:
+        capped = cap_unknown_fields(error.messages)
+        if capped is not error.messages:
+            raise ValidationError(capped, data=error.data, valid_data=error.valid_data) from error
+
+
+def bounded_field(field: fields.Field) -> None:
+    """Give `field` (and the fields inside it) the chassis's bounds, in place: integers within
+    `SMALLEST_WHOLE`..`LARGEST_WHOLE`, dates and instants within `EARLIEST_DAY`..`LATEST_DAY`,
+    no NUL character in text (PostgreSQL cannot store one). A bound the author declared
+    (a `Range` of their own) stays."""
+    bound = None
+    if isinstance(field, fields.Integer) and not _has_range(field):
+        bound = Range(SMALLEST_WHOLE, LARGEST_WHOLE)
+    elif isinstance(field, fields.DateTime) and not _has_range(field):
+        bound = _instant_in_range
+    elif isinstance(field, fields.Date) and not _has_range(field):
+        bound = _day_in_range
+    elif isinstance(field, fields.String) and not isinstance(field, Text):
+        bound = _without_nul
+    if bound is not None and bound not in field.validators:
+        field.validators.append(bound)
+    inner: list[fields.Field | None] = [getattr(field, "inner", None)]
+    inner += list(getattr(field, "tuple_fields", ()) or ())
+    inner += [getattr(field, "key_field", None), getattr(field, "value_field", None)]
+    for member in inner:
+        if isinstance(member, fields.Field):
+            bounded_field(member)
+
+
+def _has_range(field: fields.Field) -> bool:
+    """Whether the author bounded `field` on both sides already (`Range(min=1)` alone, as
+    flask-smorest's page number has, still gets the chassis's upper bound)."""
+    return any(
+        isinstance(v, validate.Range) and v.min is not None and v.max is not None
+        for v in field.validators
+    )
+
+
+def _day_in_range(value: date) -> None:
+    if not EARLIEST_DAY <= value <= LATEST_DAY:
+        raise ValidationError(DATE_OUT_OF_RANGE)
+
+
+def _instant_in_range(value: datetime) -> None:
+    # Compared as a calendar day in its own offset: converting an instant of year 1 to UTC
+    # would itself overflow.
+    if not EARLIEST_DAY <= value.date() <= LATEST_DAY:
+        raise ValidationError(DATE_OUT_OF_RANGE)
+
+
+def _without_nul(value: Any) -> None:
+    # A text field may decode to bytes (a base64 attachment), where NUL is content.
+    if isinstance(value, str) and "\x00" in value:
+        raise ValidationError(NUL_IN_TEXT)
+
+
+def cap_unknown_fields(messages: Any) -> Any:
+    """`messages` with at most `MAX_UNKNOWN_REPORTED` unknown fields named, each name cut to
+    `MAX_REPORTED_KEY_CHARS`, and a count of the rest; `messages` itself when within bounds."""
+    if not isinstance(messages, Mapping):
+        return messages
+    unknown = [key for key, value in messages.items() if value == [UNKNOWN_FIELD]]
+    long_keys = any(len(str(key)) > MAX_REPORTED_KEY_CHARS for key in unknown)
+    if len(unknown) <= MAX_UNKNOWN_REPORTED and not long_keys:
+        return messages
+    dropped = set(unknown[MAX_UNKNOWN_REPORTED:])
+    capped: dict[Any, Any] = {}
+    for key, value in messages.items():
+        if key in dropped:
+            continue
+        if value == [UNKNOWN_FIELD] and len(str(key)) > MAX_REPORTED_KEY_CHARS:
+            key = f"{str(key)[:MAX_REPORTED_KEY_CHARS]}…"
+        capped[key] = value
+    if dropped:
+        schema_errors = capped.setdefault("_schema", [])
+        if not isinstance(schema_errors, list):
+            schema_errors = capped["_schema"] = [schema_errors]
+        schema_errors.append(MORE_UNKNOWN.format(count=len(dropped)))
+    return capped
 
 
 def cross_field(*depends_on: str) -> Callable:
@@ -272,7 +373,7 @@ class Text(fields.String):
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs).strip()
         if "\x00" in text:
-            raise ValidationError("Teks mengandung karakter yang tidak diizinkan.")
+            raise ValidationError(NUL_IN_TEXT)
         if not text:
             if self.required:
                 raise ValidationError(MESSAGES["required"])

@@ -19,6 +19,9 @@ intranet with no way out.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
 import logging
 import re
 import time
@@ -32,18 +35,19 @@ import orjson
 from flask import Flask, after_this_request, current_app, g, jsonify, request, send_from_directory
 from flask.json.provider import DefaultJSONProvider
 from flask_cors import CORS
-from flask_smorest import Api, Blueprint
+from flask_smorest import Api, Blueprint, abort
 from marshmallow import ValidationError
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from swagger_ui_bundle import swagger_ui_path
-from werkzeug.exceptions import HTTPException, TooManyRequests
+from werkzeug.exceptions import HTTPException, NotFound, TooManyRequests
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from services.common.auth import init_auth
-from services.common.errors import DomainError
-from services.common.forms import indonesian
+from services.common.errors import DomainError, Invalid
+from services.common.forms import LARGEST_WHOLE, NUL_IN_TEXT, indonesian
 from services.common.listing import DEFAULT_PAGE_SIZE, Page
 from services.common.logs import configure_logging, request_id_var
 from services.common.ratelimit import RateLimiter
@@ -79,6 +83,16 @@ _LOCATIONS = frozenset(
     {"json", "query", "querystring", "form", "json_or_form", "headers", "cookies", "files", "view_args", "path"}
 )
 DOCS_ASSETS = "/docs/assets/"
+# A letter or any other HTML page of a service: its own styles and images, no script.
+DOCUMENT_POLICY = (
+    "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "font-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'self'"
+)
+_INLINE_SCRIPT = re.compile(rb"<script>(.*?)</script>", re.DOTALL)
+# No form of any service nests deeper; the standard JSON parser fails near 1000.
+MAX_JSON_DEPTH = 32
+_TOO_DEEP = "Isi permintaan bersarang terlalu dalam."
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 DATABASE_UNAVAILABLE = (
     "Layanan sedang tidak dapat menjangkau basis datanya. Silakan coba lagi beberapa saat lagi."
 )
@@ -126,7 +140,7 @@ def create_flask_app(
     app.json = OrjsonProvider(app)
     app.extensions["simpul"] = rt
     app.extensions["simpul_limiter"] = RateLimiter(
-        settings.public_rate_limit, settings.rate_limit_storage_uri
+        settings.public_rate_limit, settings.rate_limit_storage_uri, namespace=settings.service
     )
     if settings.cors_origins:
         CORS(
@@ -135,7 +149,12 @@ def create_flask_app(
             expose_headers=["ETag", "X-Request-ID", "X-Pagination"],
             allow_headers=["Authorization", "Content-Type", "If-Match", "X-Access-Token"],
         )
+    # Ids in paths are bounded before any view sees them: a number beyond a database
+    # integer is an unknown address, not a failed statement.
+    app.url_map.converters["int"] = BoundedIntConverter
     api = Api(app)
+    api.register_converter(BoundedIntConverter, _bounded_int_schema)
+    _document_pagination_header_as_json(api)
     init_auth(app, rt.verifier, api)
     for blueprint in blueprints:
         api.register_blueprint(blueprint)
@@ -145,6 +164,8 @@ def create_flask_app(
     _install_docs_assets(app)
     _install_error_handlers(app)
     _install_request_ids(app)
+    _install_input_guards(app)
+    _install_security_headers(app)
     _install_health(app, rt)
 
     @app.before_request
@@ -171,6 +192,29 @@ class OrjsonProvider(DefaultJSONProvider):
 
     def loads(self, s, **_kwargs):
         return orjson.loads(s)
+
+
+class BoundedIntConverter(IntegerConverter):
+    """`<int:…>` of every service: an id that a PostgreSQL `integer` can hold, else no match
+    (404), so `/dip/99999999999999999999` never reaches a statement."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", LARGEST_WHOLE)
+        super().__init__(url_map, *args, **kwargs)
+
+
+def _bounded_int_schema(converter: BoundedIntConverter) -> dict:
+    return {"type": "integer", "minimum": converter.min or 0, "maximum": converter.max}
+
+
+def _document_pagination_header_as_json(api: Api) -> None:
+    # X-Pagination carries a JSON object; an OpenAPI header with a bare object schema means
+    # the `simple` style (`total,3,page,1`), which is not what is sent.
+    components = api.spec.components
+    for registered in (components.headers, components.headers_lazy):
+        header = registered.get("PAGINATION")
+        if header is not None and "schema" in header:
+            header["content"] = {"application/json": {"schema": header.pop("schema")}}
 
 
 def error_body(status: int, message: str | None = None, errors: Mapping | None = None) -> dict:
@@ -345,6 +389,89 @@ def _install_request_ids(app: Flask) -> None:
             request_id_var.reset(token)
 
 
+def _install_input_guards(app: Flask) -> None:
+    """Refuse, before any view, input no view could store or read safely: a NUL character
+    in the path or the query string (PostgreSQL text cannot hold one), and a JSON body
+    nested deeper than any form (Python's own parser would exhaust its stack on it)."""
+
+    @app.before_request
+    def _guard_input():
+        if "\x00" in request.path:
+            raise NotFound()
+        refused = sorted({key for key, value in request.args.items(multi=True)
+                          if "\x00" in key or "\x00" in value})
+        if refused:
+            raise Invalid(_MESSAGES_ID[422], {key.replace("\x00", "") or SCHEMA_ERRORS: [NUL_IN_TEXT]
+                                              for key in refused})
+        if request.method in _BODY_METHODS and request.is_json:
+            _check_json_depth(request.get_data(cache=True))
+
+
+def _check_json_depth(raw: bytes) -> None:
+    if not raw:
+        return
+    try:
+        document = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        # orjson refuses more than the standard parser (integers beyond 64 bits); what both
+        # refuse is answered by the parser the views use, except what would crash it.
+        try:
+            document = json.loads(raw)
+        except RecursionError:
+            abort(400, message=_TOO_DEEP)
+        except ValueError:
+            return
+    if _depth(document) > MAX_JSON_DEPTH:
+        abort(400, message=_TOO_DEEP)
+
+
+def _depth(document: object) -> int:
+    """How deeply lists and objects nest in `document`, without recursion."""
+    deepest, stack = 0, [(document, 1)]
+    while stack:
+        node, level = stack.pop()
+        if isinstance(node, dict):
+            children = node.values()
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        deepest = max(deepest, level)
+        if deepest > MAX_JSON_DEPTH:
+            return deepest
+        stack.extend((child, level + 1) for child in children)
+    return deepest
+
+
+def _install_security_headers(app: Flask) -> None:
+    """Every answer forbids content sniffing; every HTML page names what it may load: a
+    letter nothing but its own styles and images, Swagger UI its own scripts and the one
+    inline script that starts it."""
+
+    @app.after_request
+    def _security_headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        if response.mimetype == "text/html" and not response.direct_passthrough:
+            if request.endpoint == "api-docs.openapi_swagger_ui":
+                policy = _docs_policy(response.get_data())
+            else:
+                policy = DOCUMENT_POLICY
+            response.headers.setdefault("Content-Security-Policy", policy)
+        return response
+
+
+def _docs_policy(page: bytes) -> str:
+    hashes = " ".join(
+        f"'sha256-{base64.b64encode(hashlib.sha256(script).digest()).decode()}'"
+        for script in _INLINE_SCRIPT.findall(page)
+    )
+    return (
+        f"default-src 'self'; script-src 'self' {hashes}; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'none'; "
+        "frame-ancestors 'none'"
+    )
+
+
 def _install_health(app: Flask, rt: Runtime) -> None:
     @app.get("/healthz")
     def healthz():
@@ -405,6 +532,8 @@ def public_rate_limited(view):
                 raise TooManyRequests(retry_after=verdict.retry_after)
         return view(*args, **kwargs)
 
+    # Read by the tests that hold every unauthenticated endpoint to a limit.
+    wrapper.rate_limited = True
     return wrapper
 
 
