@@ -24,7 +24,7 @@ from sqlalchemy import select
 from services.common.auth import Principal, current_principal, roles_required
 from services.common.citizen import citizen_rate_limited
 from services.common.errors import Forbidden, Invalid, NotFound
-from services.common.forms import MESSAGES, Choice, Day, OpdCode, Whole
+from services.common.forms import MESSAGES, Choice, Day, OpdCode, Text, Whole
 from services.common.forms import Base as InputSchema
 from services.common.http import paginated, runtime
 from services.common.listing import Page, fetch_page
@@ -34,7 +34,14 @@ from services.ppid import domain, reports
 from services.ppid.dip import clean_text
 from services.ppid.dip_models import PublicSubject
 from services.ppid.models import Applicant, Request
-from services.ppid.privacy import record_access
+from services.ppid.privacy import (
+    REASON_DESCRIPTION,
+    REASON_DOC,
+    REASON_MAX,
+    check_reason,
+    given_reason,
+    record_access,
+)
 from services.ppid.report_pdf import render_annual_report
 
 blp = Blueprint(
@@ -74,6 +81,7 @@ class RegisterQuerySchema(InputSchema):
     date_from = Day(metadata={"description": "awal periode (bawaan: 1 Januari tahun ini)"})
     date_to = Day(metadata={"description": "akhir periode, inklusif (bawaan: hari ini)"})
     format = Choice(FORMATS, load_default="json")
+    reason = Text(REASON_MAX, metadata={"description": REASON_DESCRIPTION})
 
     @validates_schema
     def _period(self, data, **_kwargs):
@@ -177,13 +185,16 @@ def _register_scope(staff: Principal, opd: str | None) -> OpdScope:
 
 
 def read_register(rt: Runtime, staff: Principal, kind: str, query: dict[str, Any], *,
-                  at: datetime, endpoint: str) -> dict[str, Any]:
+                  at: datetime, endpoint: str, reason: str | None = None) -> dict[str, Any]:
     """The register rows, with the read written to the personal-data access log."""
+    reason = check_reason(reason)
     scope = _register_scope(staff, query.get("opd"))
     today = at.astimezone(rt.calendar.tz).date()
     first = query.get("date_from") or date(today.year, 1, 1)
     last = query.get("date_to") or max(today, first)
     purpose = "view_register" if query["format"] == "json" else "export_register"
+    if kind == "objections":
+        purpose = purpose.replace("_register", "_objection_register")
     with rt.uow() as uow:
         try:
             if kind == "requests":
@@ -201,7 +212,7 @@ def read_register(rt: Runtime, staff: Principal, kind: str, query: dict[str, Any
                 f"Register terlalu besar ({exc.args[0]} baris); persempit periode atau pilih OPD.",
                 {"date_from": ["Persempit periode."]},
             ) from exc
-        record_access(uow.session, staff, ids, purpose=purpose, endpoint=endpoint, at=at)
+        record_access(uow.session, staff, ids, purpose=purpose, endpoint=endpoint, at=at, reason=reason)
         uow.commit()
     return {
         "register": kind,
@@ -318,26 +329,30 @@ _FILES = {
 @blp.route("/registers/requests")
 class RequestRegister(MethodView):
     @roles_required(*REGISTER_ROLES)
+    @blp.doc(**REASON_DOC)
     @blp.arguments(RegisterQuerySchema, location="query")
     @blp.response(200, RegisterSchema)
     @blp.doc(responses={"200": {"content": _FILES}})
     def get(self, query):
         """Register permohonan informasi (data pribadi; setiap pembacaan dicatat)"""
         return _register_response(read_register(
-            runtime(), current_principal(), "requests", query, at=now(), endpoint=_endpoint()
+            runtime(), current_principal(), "requests", query, at=now(), endpoint=_endpoint(),
+            reason=given_reason(query.get("reason")),
         ), query["format"])
 
 
 @blp.route("/registers/objections")
 class ObjectionRegister(MethodView):
     @roles_required(*REGISTER_ROLES)
+    @blp.doc(**REASON_DOC)
     @blp.arguments(RegisterQuerySchema, location="query")
     @blp.response(200, RegisterSchema)
     @blp.doc(responses={"200": {"content": _FILES}})
     def get(self, query):
         """Register keberatan (data pribadi; setiap pembacaan dicatat)"""
         return _register_response(read_register(
-            runtime(), current_principal(), "objections", query, at=now(), endpoint=_endpoint()
+            runtime(), current_principal(), "objections", query, at=now(), endpoint=_endpoint(),
+            reason=given_reason(query.get("reason")),
         ), query["format"])
 
 

@@ -64,7 +64,13 @@ class Clock:
 _TOKEN_CONFIG = Settings.from_env("test", {"SIMPUL_ENV": "development"})
 
 
-def staff_headers(role: str, opd: str | None = None, *, sub: str | None = None, name: str | None = None) -> dict:
+# Staff clients state why they open an applicant's personal data with every request, as the
+# regency's desk application does; tests of that rule pass `reason=None`.
+STAFF_REASON = "Menindaklanjuti permohonan"
+
+
+def staff_headers(role: str, opd: str | None = None, *, sub: str | None = None, name: str | None = None,
+                  reason: str | None = STAFF_REASON) -> dict:
     token = mint_token(
         _TOKEN_CONFIG,
         sub or f"{role}-{opd or 'kab'}",
@@ -72,7 +78,10 @@ def staff_headers(role: str, opd: str | None = None, *, sub: str | None = None, 
         opd,
         name=name or " ".join(part for part in ("Petugas", role, opd) if part),
     )
-    return {"Authorization": f"Bearer {token}"}
+    headers = {"Authorization": f"Bearer {token}"}
+    if reason is not None:
+        headers["X-Access-Reason"] = reason
+    return headers
 
 
 class PpidClient:

@@ -7,9 +7,9 @@ import logging
 from datetime import datetime
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from services.ppid.models import outbox
+from services.ppid.models import PersonalDataAccess, outbox
 from tests.ppid.support import ATASAN, PELAKSANA, PERSONAL_STRINGS, UTAMA, WIB, staff_headers
 
 REQ = "/api/v1/requests"
@@ -110,11 +110,15 @@ def test_every_read_of_personal_data_is_logged_for_the_applicant(ppid, two_reque
     path = f"{REQ}/{number}"
     assert ppid.citizen("GET", f"{path}/personal-data-access", token).get_json() == []
 
-    utama = ppid.http.get(f"{path}/applicant", headers=staff_headers(UTAMA), query_string={"reason": "Verifikasi identitas"})
+    utama = ppid.http.get(f"{path}/applicant", headers=staff_headers(UTAMA, reason=None),
+                          query_string={"reason": "Verifikasi identitas"})
     assert utama.status_code == 200
     assert utama.get_json()["identity_number"] == "6203015203900001"
     assert ppid.staff_get(f"{path}/applicant", PELAKSANA, "dinkes").status_code == 200
-    assert ppid.staff_get(f"{path}/applicant", ATASAN, "dinkes").status_code == 200
+    ppid.clock.set(datetime(2026, 3, 2, 14, 5, tzinfo=WIB))
+    atasan = ppid.http.get(f"{path}/applicant",
+                           headers=staff_headers(ATASAN, "dinkes", reason="Memeriksa keberatan pemohon"))
+    assert atasan.status_code == 200
     # Refused reads leave no entry; viewing the case without personal data leaves none either.
     assert ppid.staff_get(f"{path}/applicant", PELAKSANA, "disdik").status_code == 403
     assert ppid.staff_get(path, PELAKSANA, "dinkes").status_code == 200
@@ -125,18 +129,64 @@ def test_every_read_of_personal_data_is_logged_for_the_applicant(ppid, two_reque
     assert ppid.citizen("GET", f"{path}/notice.pdf", token).status_code == 200  # the applicant's own: not logged
 
     entries = ppid.citizen("GET", f"{path}/personal-data-access", token).get_json()
-    assert [(e["actor_roles"], e["actor_opd"], e["purpose"]) for e in entries] == [
-        (["ppid_utama"], None, "view_applicant"),
-        (["ppid_pelaksana"], "dinkes", "view_applicant"),
-        (["atasan_ppid"], "dinkes", "view_applicant"),
-        (["ppid_pelaksana"], "dinkes", "print_notice"),
+    assert [(e["who"], e["what"], e["why"]) for e in entries] == [
+        ("PPID Utama Pemerintah Kabupaten Kapuas", "Melihat data pemohon", "Verifikasi identitas"),
+        ("PPID Pelaksana Dinas Kesehatan", "Melihat data pemohon", "Menindaklanjuti permohonan"),
+        ("Atasan PPID Dinas Kesehatan", "Melihat data pemohon", "Memeriksa keberatan pemohon"),
+        ("PPID Pelaksana Dinas Kesehatan", "Mencetak pemberitahuan tertulis", "Menindaklanjuti permohonan"),
     ]
-    assert entries[0]["reason"] == "Verifikasi identitas"
-    assert entries[0]["endpoint"] == "GET /api/v1/requests/<string:number>/applicant"
-    assert entries[0]["actor"] == "Petugas ppid_utama"
-    assert entries[0]["accessed_at"] == "2026-03-02T09:00:00+07:00"
-    assert entries[3]["purpose_label"] == "Mencetak pemberitahuan tertulis"
+    first, third = entries[0], entries[2]
+    assert first["when"] == "Senin, 2 Maret 2026 pukul 09.00 WIB"
+    assert first["accessed_at"] == "2026-03-02T09:00:00+07:00"
+    assert third["when"] == "Senin, 2 Maret 2026 pukul 14.05 WIB"
+    assert (third["role"], third["opd"], third["opd_name"]) == ("atasan_ppid", "dinkes", "Dinas Kesehatan")
+    assert third["summary"] == (
+        "Atasan PPID Dinas Kesehatan — melihat data pemohon pada Senin, 2 Maret 2026 pukul "
+        "14.05 WIB, dengan alasan: Memeriksa keberatan pemohon."
+    )
+    # No endpoint templates, account ids or officers' login names: words a citizen reads.
+    raw = str(entries)
+    for machine in ("GET /api", "<string:number>", "ppid_utama-kab", "atasan_ppid-dinkes", "endpoint", "actor"):
+        assert machine not in raw, machine
     assert ppid.citizen("GET", f"{path}/personal-data-access", "salah").status_code == 403
+
+
+def _access_count(ppid) -> int:
+    with ppid.env.rt.engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(PersonalDataAccess)).scalar_one()
+
+
+def test_every_staff_read_of_personal_data_needs_a_reason(ppid, two_requests):
+    dinkes, _ = two_requests
+    number, token = dinkes["number"], dinkes["access_token"]
+    path = f"{REQ}/{number}"
+    ppid.clock.set(datetime(2026, 3, 4, 10, tzinfo=WIB))
+    assert ppid.notice(number, None, PELAKSANA, "dinkes").status_code == 201
+    reads = [f"{path}/applicant", f"{path}/notice.html", f"{path}/notice.pdf",
+             "/api/v1/registers/requests", "/api/v1/registers/objections"]
+    before = _access_count(ppid)
+    for url in reads:
+        for reason in (None, "   ", "x"):
+            refused = ppid.http.get(url, headers=staff_headers(UTAMA, reason=reason))
+            assert refused.status_code == 422, (url, reason, refused.status_code)
+            body = refused.get_json()
+            assert body["message"] == "Keperluan membuka data pribadi pemohon wajib disebutkan.", url
+            [problem] = body["errors"]["reason"]
+            assert ("Wajib diisi" if reason != "x" else "Terlalu singkat") in problem
+    assert _access_count(ppid) == before  # nothing left without its record, nothing recorded
+    for url in reads:
+        by_header = ppid.http.get(url, headers=staff_headers(UTAMA, reason="Rekap bulanan PPID"))
+        assert by_header.status_code == 200, (url, by_header.get_json())
+        by_query = ppid.http.get(url, headers=staff_headers(UTAMA, reason=None),
+                                 query_string={"reason": "Rekap bulanan PPID"})
+        assert by_query.status_code == 200, url
+    # The applicant's own copy needs no reason.
+    assert ppid.citizen("GET", f"{path}/notice.html", token).status_code == 200
+    # A reason written in UTF-8 in the header arrives as written.
+    ppid.http.get(f"{path}/applicant", headers={**staff_headers(UTAMA, reason=None),
+                                               "X-Access-Reason": "Verifikasi NIK – permintaan pemohon".encode().decode("latin-1")})
+    whys = [e["why"] for e in ppid.citizen("GET", f"{path}/personal-data-access", token).get_json()]
+    assert whys[-1] == "Verifikasi NIK – permintaan pemohon"
 
 
 def test_personal_data_stays_out_of_lists_views_events_and_logs(ppid, caplog):

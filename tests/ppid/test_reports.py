@@ -280,9 +280,9 @@ def test_exports_are_csv_and_xlsx_and_every_read_is_logged(http, year):
     # The applicant sees who exported their data.
     log = http.get(f"{REQ}/{year['numbers'][1]}/personal-data-access",
                    headers={"X-Access-Token": year["tokens"][1]}).get_json()
-    purposes = [(e["purpose"], e["endpoint"]) for e in log]
-    assert ("export_register", "GET /api/v1/registers/requests") in purposes
-    assert ("export_register", "GET /api/v1/registers/objections") in purposes
+    purposes = [(e["purpose"], e["what"]) for e in log]
+    assert ("export_register", "Mengunduh register permohonan") in purposes
+    assert ("export_objection_register", "Mengunduh register keberatan") in purposes
 
 
 # --- the annual report -------------------------------------------------------------------
