@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 
 SUPPORTED_ALGORITHMS = frozenset({"HS256", "RS256"})
 REQUIRED_CLAIMS = ("exp", "aud", "iss", "sub")
+MAX_SUBJECT_CHARS = 255
 EXTENSION_KEY = "simpul_auth"
 OPDS_KEY = "simpul_auth_opds"
 SECURITY_SCHEME_NAME = "bearerAuth"
@@ -237,7 +238,8 @@ def _load_rsa_public_key(pem: str) -> RSAPublicKey:
 
 def _principal_from_claims(claims: dict[str, Any]) -> Principal:
     sub = claims["sub"]
-    if not isinstance(sub, str) or not sub:
+    # Services record the subject beside what an officer did, in columns of 255 characters.
+    if not isinstance(sub, str) or not sub or len(sub) > MAX_SUBJECT_CHARS or "\x00" in sub:
         raise AuthError("Subjek (sub) token tidak sah.")
     roles = claims.get("roles", _UNSET)
     if roles is _UNSET:

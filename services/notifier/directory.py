@@ -115,7 +115,7 @@ def create_opd(
     with rt.uow() as uow:
         if uow.session.get(DirectoryOpd, body["code"]) is not None:
             raise Conflict("Kode OPD sudah terdaftar.")
-        opd = DirectoryOpd(**body, active=body.get("active", True), updated_at=now)
+        opd = DirectoryOpd(**{"active": True, **body}, updated_at=now)
         uow.session.add(opd)
         uow.session.flush()
         _opd_event(uow, opd, "created", now)
