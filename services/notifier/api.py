@@ -1,7 +1,8 @@
 """HTTP API of the notifier: clocks, inbox, directory, policies, calendar, dashboard.
 
-Views parse, call a use case and shape the response. Who may see what is decided in the
-use cases (an OPD token sees its own OPD only); the admin-only areas are guarded here.
+Views parse, call a use case and shape the response. Every view names the roles it serves
+(`services.notifier.access`, tabled in docs/notifier.md); which OPDs' records a role sees is
+decided in the use cases (an OPD token its own OPD only).
 """
 
 from __future__ import annotations
@@ -11,13 +12,13 @@ from datetime import date, timedelta
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from services.common.auth import current_principal, login_required, roles_required
+from services.common.auth import current_principal, roles_required
 from services.common.errors import NotFound
 from services.common.http import if_match_header, paginated, runtime
-from services.notifier import dashboard, directory, handlers, inbox
+from services.notifier import access, dashboard, directory, handlers, inbox
 from services.notifier import schemas as s
 
-ADMIN = "admin"
+ADMIN = access.ADMIN
 
 
 def _principal():
@@ -34,7 +35,7 @@ clocks_blp = Blueprint(
 
 @clocks_blp.route("")
 class Clocks(MethodView):
-    @login_required
+    @roles_required(*access.DUTY_READERS)
     @clocks_blp.arguments(s.ClockQuerySchema, location="query")
     @clocks_blp.response(200, s.ClockOutSchema(many=True))
     @paginated(clocks_blp)
@@ -48,7 +49,7 @@ class Clocks(MethodView):
 
 @clocks_blp.route("/<path:subject>")
 class ClockTimeline(MethodView):
-    @login_required
+    @roles_required(*access.DUTY_READERS)
     @clocks_blp.response(200, s.TimelineOutSchema)
     def get(self, subject):
         """Riwayat semua jam satu perkara, langkah pemberitahuan, dan log pengirimannya."""
@@ -63,7 +64,7 @@ deliveries_blp = Blueprint(
 
 @deliveries_blp.route("")
 class Deliveries(MethodView):
-    @login_required
+    @roles_required(*access.DUTY_READERS)
     @deliveries_blp.arguments(s.DeliveryQuerySchema, location="query")
     @deliveries_blp.response(200, s.DeliveryOutSchema(many=True))
     @paginated(deliveries_blp)
@@ -88,7 +89,7 @@ inbox_blp = Blueprint(
 
 @inbox_blp.route("")
 class Inbox(MethodView):
-    @login_required
+    @roles_required(*access.STAFF)
     @inbox_blp.arguments(s.InboxQuerySchema, location="query")
     @inbox_blp.response(200, s.InboxPageSchema)
     @paginated(inbox_blp)
@@ -105,7 +106,7 @@ class Inbox(MethodView):
 
 @inbox_blp.route("/<int:message_id>/read")
 class InboxRead(MethodView):
-    @login_required
+    @roles_required(*access.STAFF)
     @inbox_blp.response(200, s.InboxMessageOutSchema)
     def post(self, message_id):
         """Tandai satu pesan sudah dibaca."""
@@ -114,7 +115,7 @@ class InboxRead(MethodView):
 
 @inbox_blp.route("/read-all")
 class InboxReadAll(MethodView):
-    @login_required
+    @roles_required(*access.STAFF)
     @inbox_blp.response(200, s.MarkedSchema)
     def post(self):
         """Tandai semua pesan pemanggil sudah dibaca."""
@@ -132,10 +133,15 @@ directory_blp = Blueprint(
 @directory_blp.route("/opds")
 class Opds(MethodView):
     @roles_required(ADMIN)
+    @directory_blp.arguments(s.OpdQuerySchema, location="query")
     @directory_blp.response(200, s.OpdOutSchema(many=True))
-    def get(self):
-        """Semua OPD dalam direktori."""
-        return directory.list_opds(runtime())
+    @paginated(directory_blp)
+    def get(self, args, page):
+        """OPD dalam direktori, urut kode.
+
+        `q` mencari pada kode, nama, nama singkat dan jenis OPD.
+        """
+        return directory.list_opds(runtime(), page, q=args.get("q"))
 
     @roles_required(ADMIN)
     @directory_blp.arguments(s.OpdInSchema)
@@ -169,9 +175,15 @@ class Contacts(MethodView):
     @roles_required(ADMIN)
     @directory_blp.arguments(s.ContactQuerySchema, location="query")
     @directory_blp.response(200, s.ContactOutSchema(many=True))
-    def get(self, args):
-        """Kontak, disaring menurut OPD dan peran."""
-        return directory.list_contacts(runtime(), opd=args.get("opd"), role=args.get("role"))
+    @paginated(directory_blp)
+    def get(self, args, page):
+        """Kontak, disaring menurut OPD dan peran, urut OPD dan peran.
+
+        `q` mencari pada kode OPD, peran dan layanan (bukan nama atau alamat orang).
+        """
+        return directory.list_contacts(
+            runtime(), page, opd=args.get("opd"), role=args.get("role"), q=args.get("q")
+        )
 
     @roles_required(ADMIN)
     @directory_blp.arguments(s.ContactInSchema)
@@ -218,7 +230,7 @@ policies_blp = Blueprint(
 
 @policies_blp.route("")
 class Policies(MethodView):
-    @login_required
+    @roles_required(*access.STAFF)
     @policies_blp.response(200, s.PolicyOutSchema(many=True))
     def get(self):
         """Semua kebijakan (jenis jam tanpa kebijakan sendiri memakai `default`)."""
@@ -227,7 +239,7 @@ class Policies(MethodView):
 
 @policies_blp.route("/<string:clock>")
 class PolicyItem(MethodView):
-    @login_required
+    @roles_required(*access.STAFF)
     @policies_blp.response(200, s.PolicyOutSchema)
     def get(self, clock):
         """Satu kebijakan (ETag untuk If-Match)."""
@@ -264,7 +276,7 @@ calendar_blp = Blueprint(
 
 @calendar_blp.route("/exceptions")
 class CalendarExceptions(MethodView):
-    @login_required
+    @roles_required(*access.STAFF)
     @calendar_blp.response(200, s.CalendarOutSchema)
     def get(self):
         """Daftar pengecualian yang berlaku."""
@@ -301,7 +313,7 @@ dashboard_blp = Blueprint(
 
 @dashboard_blp.route("")
 class Dashboard(MethodView):
-    @login_required
+    @roles_required(*access.DUTY_READERS)
     @dashboard_blp.arguments(s.DashboardQuerySchema, location="query")
     @dashboard_blp.response(200, s.DashboardOutSchema)
     def get(self, args):

@@ -19,6 +19,7 @@ from services.common.auth import Principal
 from services.common.concurrency import entity_tag, require_match
 from services.common.db import column_values
 from services.common.errors import Conflict, Invalid, NotFound
+from services.common.listing import Page, Search, fetch_page
 from services.common.opd import OpdRegistry
 from services.common.runtime import Runtime
 from services.notifier import domain, outgoing, reference
@@ -93,10 +94,23 @@ def _opd_event(uow, opd: DirectoryOpd, action: str, now: datetime) -> None:
     )
 
 
-def list_opds(rt: Runtime) -> list[dict[str, Any]]:
+# What `q` searches in the directory's lists. A contact is found by where it sits (OPD,
+# role, service), never by a person's name or address. Both tables hold a few hundred rows
+# at most, so no search index stands behind them.
+OPD_SEARCH = Search(DirectoryOpd.code, DirectoryOpd.name, DirectoryOpd.short_name,
+                    DirectoryOpd.kind)
+CONTACT_SEARCH = Search(Contact.opd, Contact.role, Contact.service)
+
+
+def list_opds(
+    rt: Runtime, page: Page, *, q: str | None = None
+) -> tuple[list[dict[str, Any]], int]:
+    """(a page of the directory's OPDs by code, total); `q` searches the code, the names
+    and the kind."""
+    stmt = OPD_SEARCH.apply(select(DirectoryOpd), q).order_by(DirectoryOpd.code)
     with rt.uow() as uow:
-        rows = uow.session.scalars(select(DirectoryOpd).order_by(DirectoryOpd.code))
-        return [column_values(row) for row in rows]
+        rows, total = fetch_page(uow.session, stmt, page)
+        return [column_values(row) for row in rows], total
 
 
 def get_opd(rt: Runtime, code: str) -> tuple[dict[str, Any], str]:
@@ -197,16 +211,21 @@ def validate_contact(session: Session, values: dict[str, Any]) -> None:
 
 
 def list_contacts(
-    rt: Runtime, *, opd: str | None = None, role: str | None = None
-) -> list[dict[str, Any]]:
+    rt: Runtime, page: Page, *, opd: str | None = None, role: str | None = None,
+    q: str | None = None,
+) -> tuple[list[dict[str, Any]], int]:
+    """(a page of the contacts by OPD and role, total); `q` searches the OPD, the role and
+    the service."""
+    stmt = CONTACT_SEARCH.apply(select(Contact), q)
+    if opd:
+        stmt = stmt.where(Contact.opd == opd)
+    if role:
+        stmt = stmt.where(Contact.role == role)
     with rt.uow() as uow:
-        stmt = select(Contact)
-        if opd:
-            stmt = stmt.where(Contact.opd == opd)
-        if role:
-            stmt = stmt.where(Contact.role == role)
-        rows = uow.session.scalars(stmt.order_by(Contact.opd, Contact.role, Contact.id))
-        return [column_values(row) for row in rows]
+        rows, total = fetch_page(
+            uow.session, stmt.order_by(Contact.opd, Contact.role, Contact.id), page
+        )
+        return [column_values(row) for row in rows], total
 
 
 def get_contact(rt: Runtime, contact_id: int) -> tuple[dict[str, Any], str]:

@@ -16,11 +16,11 @@ from sqlalchemy.orm import Session
 from services.common.auth import Principal
 from services.common.calendar import WorkingCalendar, parse_overrides
 from services.common.db import column_values
-from services.common.errors import Conflict, Invalid, NotFound, PreconditionFailed
+from services.common.errors import Conflict, Forbidden, Invalid, NotFound, PreconditionFailed
 from services.common.listing import Page, fetch_page
 from services.common.runtime import Runtime
 from services.common.scope import OpdScope, ScopeRule
-from services.notifier import clocks, domain, outgoing, reference
+from services.notifier import access, clocks, domain, outgoing, reference
 from services.notifier import policy as policy_rules
 from services.notifier.directory import check_if_match, etag, seed_opds
 from services.notifier.models import (
@@ -228,15 +228,17 @@ def _store_calendar(uow, rt: Runtime, document: dict[str, list]) -> dict[str, An
 # -- clocks ------------------------------------------------------------------------------
 
 
-# Any regency-level token sees every OPD's clocks, deliveries and dashboard; an OPD token
-# its own OPD's.
-SCOPE_RULE = ScopeRule.of()
+# Who sees which OPDs' clocks, deliveries and dashboard: services.notifier.access.
+SCOPE_RULE: ScopeRule = access.DUTY_SCOPE
 
 
 def opd_scope(principal: Principal, requested: str | None = None) -> OpdScope:
     """What a query of `principal` covers, narrowed to the `requested` OPD; asking for
-    another OPD's data is refused (403) rather than answered empty."""
+    another OPD's data is refused (403) rather than answered empty, and so is a principal
+    the rule admits nowhere (an OPD role whose token names no OPD)."""
     scope = SCOPE_RULE.scope_of(principal)
+    if scope.is_empty:
+        raise Forbidden(access.NO_OPD_SCOPE)
     if requested:
         scope.require(requested, "Data ini milik OPD lain.")
     return scope.narrowed(requested or None)

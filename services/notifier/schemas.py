@@ -287,7 +287,12 @@ class ContactOutSchema(Schema):
     updated_at = Instant()
 
 
+class OpdQuerySchema(QuerySchema):
+    q = SearchText()
+
+
 class ContactQuerySchema(QuerySchema):
+    q = SearchText()
     opd = fields.String(validate=_OPD)
     role = fields.String(validate=validate.OneOf(domain.CONTACT_ROLES))
 

@@ -13,12 +13,12 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from services.common.auth import current_principal, login_required
+from services.common.auth import current_principal, roles_required
 from services.common.forms import Base
 from services.common.http import if_match_header, paginated, runtime
 from services.common.listing import SearchText
 from services.common.opd import OpdCodeField
-from services.notifier import webhooks
+from services.notifier import access, webhooks
 from services.notifier.webhook_models import DELIVERY_STATES
 
 blp = Blueprint(
@@ -173,7 +173,7 @@ class WebhookDeliveryQuerySchema(Base):
 
 @blp.route("")
 class Endpoints(MethodView):
-    @login_required
+    @roles_required(*access.WEBHOOK_MANAGERS)
     @blp.arguments(WebhookEndpointQuerySchema, location="query")
     @blp.response(200, WebhookEndpointOutSchema(many=True))
     @paginated(blp)
@@ -188,7 +188,7 @@ class Endpoints(MethodView):
             q=query.get("q"),
         )
 
-    @login_required
+    @roles_required(*access.WEBHOOK_MANAGERS)
     @blp.arguments(WebhookEndpointInSchema)
     @blp.response(201, WebhookEndpointWithSecretSchema)
     def post(self, data):
@@ -206,14 +206,14 @@ class Endpoints(MethodView):
 
 @blp.route("/<string:endpoint_id>")
 class EndpointView(MethodView):
-    @login_required
+    @roles_required(*access.WEBHOOK_MANAGERS)
     @blp.response(200, WebhookEndpointOutSchema)
     def get(self, endpoint_id):
         """Satu webhook"""
         view, etag = webhooks.get_endpoint(runtime(), current_principal(), endpoint_id)
         return view, {"ETag": etag}
 
-    @login_required
+    @roles_required(*access.WEBHOOK_MANAGERS)
     @blp.arguments(WebhookEndpointPatchSchema)
     @blp.response(200, WebhookEndpointOutSchema)
     def patch(self, changes, endpoint_id):
@@ -223,7 +223,7 @@ class EndpointView(MethodView):
         )
         return view, {"ETag": etag}
 
-    @login_required
+    @roles_required(*access.WEBHOOK_MANAGERS)
     @blp.response(204)
     def delete(self, endpoint_id):
         """Hapus webhook beserta log pengirimannya (wajib If-Match)"""
@@ -232,7 +232,7 @@ class EndpointView(MethodView):
 
 @blp.route("/<string:endpoint_id>/rotate-secret")
 class RotateSecret(MethodView):
-    @login_required
+    @roles_required(*access.WEBHOOK_MANAGERS)
     @blp.arguments(WebhookRotateInSchema)
     @blp.response(200, WebhookEndpointWithSecretSchema)
     def post(self, data, endpoint_id):
@@ -249,7 +249,7 @@ class RotateSecret(MethodView):
 
 @blp.route("/<string:endpoint_id>/deliveries")
 class Deliveries(MethodView):
-    @login_required
+    @roles_required(*access.WEBHOOK_MANAGERS)
     @blp.arguments(WebhookDeliveryQuerySchema, location="query")
     @blp.response(200, WebhookDeliveryOutSchema(many=True))
     @paginated(blp)
@@ -267,7 +267,7 @@ class Deliveries(MethodView):
 
 @blp.route("/<string:endpoint_id>/deliveries/<int:delivery_id>")
 class DeliveryView(MethodView):
-    @login_required
+    @roles_required(*access.WEBHOOK_MANAGERS)
     @blp.response(200, WebhookDeliveryDetailSchema)
     def get(self, endpoint_id, delivery_id):
         """Satu pengiriman dengan setiap percobaannya"""
@@ -276,7 +276,7 @@ class DeliveryView(MethodView):
 
 @blp.route("/<string:endpoint_id>/deliveries/<int:delivery_id>/redeliver")
 class Redeliver(MethodView):
-    @login_required
+    @roles_required(*access.WEBHOOK_MANAGERS)
     @blp.response(202, WebhookDeliveryOutSchema)
     def post(self, endpoint_id, delivery_id):
         """Kirim ulang pengiriman yang sudah selesai (berhasil atau gagal)"""

@@ -1,10 +1,10 @@
 """Use cases of webhook subscriptions: register, list, change, rotate the secret, delete,
 read the delivery log and redeliver.
 
-Authorisation: a staff token with an `opd` claim manages that OPD's endpoints, whose
-patterns must all end with the OPD's code (so they can only match its own events); a
-regency-level `admin` manages every endpoint and may subscribe to anything. Another OPD's
-endpoint is answered as missing.
+Authorisation: an OPD's staff (the roles of `access.WEBHOOK_OPD`, with an `opd` claim)
+manage that OPD's endpoints, whose patterns must all end with the OPD's code (so they can
+only match its own events); a regency-level `admin` manages every endpoint and may subscribe
+to anything; any other token manages none. Another OPD's endpoint is answered as missing.
 
 Every use case returns plain results: the endpoint's view with its ETag, a page of views
 with the total, or a delivery's view. The ETag's version is the model's `version_id_col`,
@@ -27,7 +27,7 @@ from services.common.errors import Conflict, Forbidden, Invalid, NotFound
 from services.common.listing import Page, fetch_page
 from services.common.runtime import Runtime
 from services.common.scope import ScopeRule
-from services.notifier import signing, ssrf
+from services.notifier import access, signing, ssrf
 from services.notifier.webhook_delivery import disable_endpoint
 from services.notifier.webhook_models import (
     PENDING,
@@ -41,7 +41,7 @@ from services.notifier.webhook_routing import patterns_problems
 from services.notifier.webhook_settings import MAX_GRACE, WebhookConfig, webhook_config
 
 MAX_ENDPOINTS_PER_OWNER = 20
-ADMIN_ROLE = "admin"
+ADMIN_ROLE = access.ADMIN
 INVALID = "Isian webhook tidak valid."
 
 _ENDPOINT_FIELDS = (
@@ -123,8 +123,9 @@ def _with_secret(endpoint: WebhookEndpoint, secret: str) -> tuple[dict[str, Any]
 # --- endpoints ---------------------------------------------------------------------------
 
 
-# Any OPD token manages its own OPD's endpoints; of the regency-level, only an admin, all.
-OWNER_RULE = ScopeRule.of(regency={ADMIN_ROLE})
+# An OPD's staff manage their own OPD's endpoints; of the regency-level, only an admin, all.
+# A token naming an OPD but holding no OPD staff role manages nothing (services.notifier.access).
+OWNER_RULE: ScopeRule = access.WEBHOOK_SCOPE
 
 
 def owner_scope(principal: Principal) -> str | None:

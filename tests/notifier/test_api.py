@@ -81,7 +81,7 @@ def test_only_admins_manage_the_directory(client, auth_header):
 
 
 def test_contacts_are_validated_versioned_and_announced_without_personal_data(client, rt, admin):
-    opds = client.get("/api/v1/directory/opds", headers=admin).get_json()
+    opds = client.get("/api/v1/directory/opds?page_size=100", headers=admin).get_json()
     assert {"dinkes", "diskominfo", "setda"} <= {o["code"] for o in opds}
 
     bad = client.post("/api/v1/directory/contacts", headers=admin,
