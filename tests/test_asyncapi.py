@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import importlib
 import json
+import re
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +24,7 @@ from services.common import sla
 from services.common.events import (
     NO_OPD,
     ROUTE_CASE,
+    ROUTE_MOVE,
     ROUTE_NONE,
     EventCatalogue,
     EventType,
@@ -132,6 +134,61 @@ def test_the_document_routes_each_type_as_declared(document):
     assert not problems, problems
 
 
+def _requires(document: dict, message: dict, name: str) -> bool:
+    payload = message.get("payload") or {}
+    for part in payload.get("allOf", [payload]):
+        if "$ref" in part:
+            part = _resolve(document, part["$ref"])
+        if name in (part.get("required") or []):
+            return True
+    return False
+
+
+def test_a_move_is_documented_as_routed_to_both_opds(document):
+    # The rule itself, where an OPD system's integrator reads first.
+    info = " ".join(document["info"]["description"].split())
+    assert "routes to the OPD it leaves and the one it reaches" in info
+    assert "`fromopd`" in info
+    declared = declared_event_types()
+    moves = sorted(name for name, t in declared.items() if t.routes_to == ROUTE_MOVE)
+    assert {"ppid.request.assigned", "ppid.request.reassigned"} <= set(moves)
+    problems = []
+    for name, declared_type in declared.items():
+        message = _messages(document).get(name)
+        if message is None:
+            continue
+        says = "routes to the OPD it leaves and the one it reaches" in " ".join(
+            str(message.get("description", "")).split())
+        requires = _requires(document, message, "fromopd")
+        if (declared_type.routes_to == ROUTE_MOVE) != says or says != requires:
+            problems.append(f"{name}: declared routes_to={declared_type.routes_to}, document "
+                            f"says it moves: {says}, requires fromopd: {requires}")
+    assert not problems, problems
+
+
+def test_every_instant_in_the_document_is_utc_with_z(document):
+    # The one time-zone convention of every service's events (the chassis writes it).
+    utc = document["components"]["schemas"]["CloudEvent"]["properties"]["time"]["pattern"]
+    loose, examples = [], []
+
+    def walk(node, path):
+        if isinstance(node, dict):
+            if node.get("format") == "date-time" and node.get("pattern") != utc:
+                loose.append(path)
+            for key, value in node.items():
+                walk(value, f"{path}/{key}")
+        elif isinstance(node, list):
+            for i, value in enumerate(node):
+                walk(value, f"{path}/{i}")
+        elif isinstance(node, str) and re.match(r"^\d{4}-\d{2}-\d{2}T", node) and not node.endswith("Z"):
+            examples.append(f"{path}: {node}")
+
+    walk(document, "#")
+    assert not loose, f"date-time without the UTC pattern: {loose}"
+    assert not examples, f"instants not in UTC with Z: {examples}"
+    assert re.match(utc, "2026-03-16T16:59:59Z") and not re.match(utc, "2026-03-16T23:59:59+07:00")
+
+
 def test_services_build_events_only_through_their_catalogue():
     # new_event would build a type no catalogue declares; only the chassis' catalogue calls it.
     direct = []
@@ -184,6 +241,24 @@ def test_a_catalogue_refuses_what_it_does_not_declare():
     assert set(event_catalogue(catalogue.service).types) == {
         f"{catalogue.service}.report.dispatched", f"{catalogue.service}.feed.rebuilt",
     }
+
+
+def test_a_move_names_the_opd_it_leaves_and_only_a_move_does():
+    catalogue = EventCatalogue(f"t{uuid.uuid4().hex[:8]}")
+    catalogue.declare("report", "redisposed", routes_to=ROUTE_MOVE)
+    catalogue.declare("report", "dispatched", routes_to=ROUTE_CASE)
+    moved = catalogue.event("report", "redisposed", subject="reports/1", opd="disdik", from_opd="dinkes")
+    assert moved.routing_keys == (f"{catalogue.service}.report.redisposed.disdik",
+                                  f"{catalogue.service}.report.redisposed.dinkes")
+    # From nobody: the case leaves `none`, where its earlier events were routed.
+    first = catalogue.event("report", "redisposed", subject="reports/1", opd="disdik", from_opd=None)
+    assert first.from_opd == NO_OPD and first.routing_keys[1].endswith(".none")
+    with pytest.raises(ValueError, match="name the OPD it leaves"):
+        catalogue.event("report", "redisposed", subject="reports/1", opd="disdik")
+    with pytest.raises(ValueError, match="takes no from_opd"):
+        catalogue.event("report", "dispatched", subject="reports/1", opd="disdik", from_opd="dinkes")
+    with pytest.raises(ValueError, match="leaves one OPD for another"):
+        catalogue.event("report", "redisposed", subject="reports/1", opd="dinkes", from_opd="dinkes")
 
 
 def test_each_event_message_has_a_channel_and_a_send_operation(document):

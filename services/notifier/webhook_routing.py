@@ -19,7 +19,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from services.common.events import NO_OPD, event_time
+from services.common.events import event_time, routing_keys
 from services.notifier import signing
 from services.notifier.webhook_models import PENDING, WebhookDelivery, WebhookEndpoint
 
@@ -88,11 +88,6 @@ def patterns_problems(patterns: Sequence[str], owner_opd: str | None) -> dict[st
     return {"patterns": errors} if errors else {}
 
 
-def routing_key_of(envelope: dict[str, Any]) -> str:
-    opd = str(envelope.get("opd") or NO_OPD).lower()
-    return f"{envelope.get('type', '')}.{opd}"
-
-
 # --- the delivery queue ------------------------------------------------------------------
 
 
@@ -111,15 +106,20 @@ def enqueue_for_event(
     if not signing.is_message_id(event_id):
         log.warning("event id unfit for a webhook id; not delivered", extra={"event_id": event_id})
         return 0
-    key = routing_key_of(envelope)
-    opd = key.rsplit(".", 1)[1]
+    # A case moving between OPDs was published to both: each OPD's endpoints hear of it.
+    keys = routing_keys(envelope)
+    opds = sorted({key.rsplit(".", 1)[1] for key in keys})
     candidates = session.scalars(
         select(WebhookEndpoint).where(
             WebhookEndpoint.enabled.is_(True),
-            or_(WebhookEndpoint.opd.is_(None), WebhookEndpoint.opd == opd),
+            or_(WebhookEndpoint.opd.is_(None), WebhookEndpoint.opd.in_(opds)),
         )
     ).all()
-    matched = [e for e in candidates if any(topic_matches(p, key) for p in e.patterns)]
+    matched = []
+    for endpoint in candidates:
+        key = next((k for k in keys if any(topic_matches(p, k) for p in endpoint.patterns)), None)
+        if key is not None:
+            matched.append((endpoint, key))
     if not matched:
         return 0
     try:
@@ -149,7 +149,7 @@ def enqueue_for_event(
             "next_attempt_at": due,
             "created_at": current,
         }
-        for endpoint in matched
+        for endpoint, key in matched
     ]
     table = WebhookDelivery.__table__
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import jsonschema
 import pika
@@ -14,7 +14,7 @@ from jsonschema.validators import validator_for
 from sqlalchemy import MetaData
 
 from services.common.db import make_engine, make_session_factory
-from services.common.events import CONTENT_TYPE, new_event, parse_envelope
+from services.common.events import CONTENT_TYPE, instant, new_event, parse_envelope, routing_keys
 from services.common.outbox import UnitOfWork, plumbing_tables
 from services.common.relay import OutboxRelay
 
@@ -83,6 +83,66 @@ def test_envelope_attributes_follow_the_conventions():
     # Instants in data are written like `time`: UTC with `Z`, whatever zone they came in.
     assert envelope["data"]["due_at"] == "2026-03-02T09:00:00Z"
     assert sample(opd=None).routing_key == "lapor.report.dispatched.none"
+
+
+WIB = timezone(timedelta(hours=7))
+
+
+def test_every_instant_in_an_event_is_written_in_utc_with_z():
+    # The producer's zone, the notifier's UTC, text a producer formatted itself: one spelling.
+    event = sample(
+        time=datetime(2026, 3, 2, 9, 0, 0, 500000, tzinfo=WIB),
+        data={
+            "received_at": datetime(2026, 3, 2, 9, tzinfo=WIB),
+            "stopped_at": datetime(2026, 3, 2, 2, tzinfo=UTC),
+            "formatted": "2026-03-02T09:00:00+07:00",
+            "lower_z": "2026-03-02T02:00:00z",
+            "nested": {"sla": {"start": [{"clock": "lapor.follow_up",
+                                          "due_at": datetime(2026, 3, 16, 23, 59, 59, tzinfo=WIB)}]}},
+            "received_on": datetime(2026, 3, 2, 9, tzinfo=WIB).date(),
+            "note": "2026-03-02",
+        },
+    )
+    envelope = json.loads(event.to_json())
+    assert envelope["time"] == "2026-03-02T02:00:00.500000Z"
+    assert event.time.utcoffset() == timedelta(0)
+    data = envelope["data"]
+    assert data["received_at"] == data["stopped_at"] == data["formatted"] == data["lower_z"] == "2026-03-02T02:00:00Z"
+    assert data["nested"]["sla"]["start"][0]["due_at"] == "2026-03-16T16:59:59Z"
+    # A calendar date has no zone and stays one.
+    assert data["received_on"] == data["note"] == "2026-03-02"
+    assert instant(datetime(2026, 1, 1, 7, tzinfo=WIB)) == "2026-01-01T00:00:00Z"
+
+
+@pytest.mark.parametrize("text", ["2026-03-02T09:00:00", "2026-03-02 09:00", "2026-13-02T09:00:00+07:00"])
+def test_date_time_text_that_names_no_instant_is_refused(text):
+    with pytest.raises(ValueError, match="instant"):
+        sample(data={"at": text})
+
+
+def test_a_move_is_routed_to_the_opd_it_reaches_and_the_one_it_leaves():
+    moved = new_event("lapor", "report", "redisposed", subject="reports/1", opd="disdik", from_opd="DINKES")
+    assert moved.routing_keys == ("lapor.report.redisposed.disdik", "lapor.report.redisposed.dinkes")
+    assert moved.routing_key == "lapor.report.redisposed.disdik"
+    envelope = json.loads(moved.to_json())
+    assert (envelope["opd"], envelope["fromopd"]) == ("disdik", "dinkes")
+    assert routing_keys(envelope) == moved.routing_keys
+    assert parse_envelope(moved.to_json())["fromopd"] == "dinkes"
+    # A case nobody held leaves `none`; an event that moves nothing has one key and no fromopd.
+    assigned = new_event("ppid", "request", "assigned", subject="requests/1", opd="dinkes", from_opd="none")
+    assert assigned.routing_keys == ("ppid.request.assigned.dinkes", "ppid.request.assigned.none")
+    still = sample()
+    assert still.routing_keys == (still.routing_key,) and "fromopd" not in still.envelope()
+    assert routing_keys(still.envelope()) == (still.routing_key,)
+    with pytest.raises(ValueError, match="leaves one OPD for another"):
+        new_event("lapor", "report", "redisposed", subject="reports/1", opd="dinkes", from_opd="dinkes")
+    with pytest.raises(ValueError, match="opd"):
+        new_event("lapor", "report", "redisposed", subject="reports/1", opd="dinkes", from_opd="din kes")
+
+
+def test_a_move_validates_against_the_cloudevents_schema(validator):
+    moved = new_event("lapor", "report", "redisposed", subject="reports/1", opd="disdik", from_opd="dinkes")
+    validator.validate(json.loads(moved.to_json()))
 
 
 def test_a_published_message_validates_too(validator, sqlite_url, amqp_url, unique):

@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import MetaData, func, select, update
 
 from services.common import relay as relay_module
+from services.common.consumer import EventConsumer
 from services.common.db import make_engine, make_session_factory
 from services.common.events import CONTENT_TYPE, new_event
 from services.common.outbox import UnitOfWork, plumbing_tables
@@ -550,6 +551,124 @@ def test_a_message_the_broker_refuses_stays_unsent(plumbing, broker, amqp_url, u
     finally:
         relay.close()
         broker.queue_delete(queue)
+
+
+def moved(service: str, subject: str = "reports/LPR-2026-000001"):
+    """A case leaving Dinas Kesehatan for Dinas Pendidikan (a reassignment, a re-disposition)."""
+    return new_event(service, "report", "redisposed", subject=subject, opd="disdik", from_opd="dinkes",
+                     data={"opd": "disdik"})
+
+
+def test_a_move_reaches_the_opd_it_leaves_and_the_one_it_reaches_once_each(
+    plumbing, broker, amqp_url, unique
+):
+    service = f"t{unique}"
+    leaves = broker.make_queue("#.dinkes", f"test.relay.dinkes.{unique}")
+    reaches = broker.make_queue("#.disdik", f"test.relay.disdik.{unique}")
+    everything = broker.make_queue("#", f"test.relay.all.{unique}")
+    move = moved(service)
+    elsewhere = new_event(service, "report", "dispatched", subject="reports/2", opd="dlh")
+    plumbing.commit_events(move, elsewhere)
+    outbox = plumbing.outbox
+    with plumbing.engine.connect() as conn:
+        rows = conn.execute(
+            select(outbox.c.event_id, outbox.c.routing_key, outbox.c.body).order_by(outbox.c.id)
+        ).all()
+    # One row per routing key, one id and one body for the move.
+    assert [(r.event_id, r.routing_key) for r in rows] == [
+        (move.id, f"{service}.report.redisposed.disdik"),
+        (move.id, f"{service}.report.redisposed.dinkes"),
+        (elsewhere.id, f"{service}.report.dispatched.dlh"),
+    ]
+    assert rows[0].body == rows[1].body == move.to_json()
+
+    relay = OutboxRelay(plumbing.engine, plumbing.outbox, amqp_url, exchange=broker.exchange)
+    try:
+        assert relay.relay_once() == 3
+        assert relay.backlog() == (0, None)
+    finally:
+        relay.close()
+    for queue, key in ((leaves, "dinkes"), (reaches, "disdik")):
+        messages = read_queue(broker, queue, expected=1, timeout=5)
+        assert [(m.routing_key, p.message_id) for m, p, _ in messages] == [
+            (f"{service}.report.redisposed.{key}", move.id)]
+        envelope = json.loads(messages[0][2])
+        assert (envelope["opd"], envelope["fromopd"]) == ("disdik", "dinkes")
+    # A queue bound to both gets both copies, one id: its consumer's inbox applies one.
+    copies = read_queue(broker, everything, expected=3, timeout=5)
+    assert Counter(p.message_id for _, p, _ in copies) == {move.id: 2, elsewhere.id: 1}
+
+
+def test_a_consumer_bound_to_both_opds_applies_a_move_once(plumbing, broker, amqp_url, unique):
+    service = f"t{unique}"
+    applied: Counter = Counter()
+
+    def handler(uow, envelope):
+        applied[envelope["id"]] += 1
+
+    queue = f"test.relay.consumer.{unique}"
+    consumer = EventConsumer(
+        name=queue, queue=queue, bindings=["#"], handler=handler, uow_factory=plumbing.uow,
+        inbox=plumbing.inbox, amqp_url=amqp_url, exchange=broker.exchange, retry_delay=0.05,
+        max_backoff=0.2,
+    )
+    stop = threading.Event()
+    thread = threading.Thread(target=consumer.run, args=(stop,), daemon=True)
+    thread.start()
+    relay = OutboxRelay(plumbing.engine, plumbing.outbox, amqp_url, exchange=broker.exchange)
+    try:
+        assert consumer.ready.wait(15)
+        move = moved(service)
+        sentinel = event(service, subject="reports/sentinel")
+        plumbing.commit_events(move)
+        plumbing.commit_events(sentinel)
+        while relay.relay_once():
+            pass
+
+        def inbox():
+            with plumbing.engine.connect() as conn:
+                return sorted(conn.execute(select(plumbing.inbox.c.event_id)).scalars())
+
+        # Both copies of the move are queued before the sentinel: once its commit is in,
+        # both were handled.
+        wait_until(lambda: inbox() == sorted([move.id, sentinel.id]))
+        assert applied == {move.id: 1, sentinel.id: 1}
+    finally:
+        relay.close()
+        stop.set()
+        thread.join(30)
+        broker.queue_delete(queue)
+        broker.queue_delete(consumer.dead_queue)
+
+
+def test_a_return_of_one_route_of_a_move_keeps_that_row_unsent(
+    plumbing, broker, amqp_url, unique, caplog
+):
+    caplog.set_level(logging.WARNING, logger="services.common.relay")
+    service = f"t{unique}"
+    # Only the OPD the case leaves has a queue: the copy for the OPD it reaches comes back.
+    leaves = broker.make_queue(f"{service}.#.dinkes", f"test.relay.dinkes.{unique}")
+    relay = OutboxRelay(
+        plumbing.engine, plumbing.outbox, amqp_url, max_backoff=0.3, exchange=broker.exchange
+    )
+    try:
+        move = moved(service)
+        plumbing.commit_events(move)
+        assert relay.relay_once() == 1
+        outbox = plumbing.outbox
+        with plumbing.engine.connect() as conn:
+            unsent = conn.execute(
+                select(outbox.c.routing_key, outbox.c.attempts).where(outbox.c.published_at.is_(None))
+            ).all()
+        assert [tuple(r) for r in unsent] == [(f"{service}.report.redisposed.disdik", 1)]
+        reaches = broker.make_queue(f"{service}.#.disdik", f"test.relay.disdik.{unique}")
+        time.sleep(0.35)
+        assert relay.relay_once() == 1
+        assert relay.backlog() == (0, None)
+    finally:
+        relay.close()
+    assert [p.message_id for _, p, _ in read_queue(broker, leaves, expected=1, timeout=5)] == [move.id]
+    assert [p.message_id for _, p, _ in read_queue(broker, reaches, expected=1, timeout=5)] == [move.id]
 
 
 def test_the_relay_uses_only_public_pika_api():

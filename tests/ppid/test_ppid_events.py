@@ -8,6 +8,7 @@ needs, and hold no personal data.
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,11 +19,12 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from services.common.events import EXCHANGE
+from services.common.events import EXCHANGE, routing_keys
 from services.common.relay import OutboxRelay
 from services.ppid import events as ppid_events
 from services.ppid.events import EventContext
 from services.ppid.models import outbox
+from tests.event_conventions import instants_not_in_utc
 from tests.ppid.support import AMQP_URL, ATASAN, PELAKSANA, PERSONAL_STRINGS, WIB
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -118,7 +120,7 @@ def test_events_of_a_request_life(ppid, queue, schemas_dir):
         jsonschema.Draft7Validator(cloudevents).validate(envelope)
         documented = {"allOf": [{"$ref": f"#/components/messages/{envelope['type']}/payload"}], "components": catalogue["components"]}
         jsonschema.Draft7Validator(documented, format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER).validate(envelope)
-        assert method.routing_key == f"{envelope['type']}.{envelope['opd']}"
+        assert method.routing_key in routing_keys(envelope)
         assert properties.message_id == envelope["id"]
         assert properties.content_type == "application/cloudevents+json"
         assert properties.delivery_mode == 2
@@ -137,7 +139,7 @@ def test_events_of_a_request_life(ppid, queue, schemas_dir):
         "start": [
             {
                 "clock": "ppid.response",
-                "due_at": "2026-03-16T23:59:59+07:00",
+                "due_at": "2026-03-16T16:59:59Z",
                 "opd": "diskominfo",
                 "role": "ppid_utama",
                 "party": "staff",
@@ -148,11 +150,11 @@ def test_events_of_a_request_life(ppid, queue, schemas_dir):
     }
     assert assigned["opd"] == "dinkes"
     assert assigned["data"]["sla"]["start"] == [{
-        "clock": "ppid.response", "due_at": "2026-03-16T23:59:59+07:00", "opd": "dinkes",
+        "clock": "ppid.response", "due_at": "2026-03-16T16:59:59Z", "opd": "dinkes",
         "role": "ppid_pelaksana", "party": "staff", "counting": "working_days",
     }]
-    assert extended["data"]["due_at"] == "2026-04-01T23:59:59+07:00"
-    assert extended["data"]["sla"]["start"][0]["due_at"] == "2026-04-01T23:59:59+07:00"
+    assert extended["data"]["due_at"] == "2026-04-01T16:59:59Z"
+    assert extended["data"]["sla"]["start"][0]["due_at"] == "2026-04-01T16:59:59Z"
     assert (extended["data"]["sla"]["start"][0]["opd"], extended["data"]["sla"]["start"][0]["role"]) == (
         "dinkes", "ppid_pelaksana")
     assert answered["data"]["outcome"] == "rejected" and answered["data"]["late"] is True
@@ -183,6 +185,7 @@ def test_events_of_a_request_life(ppid, queue, schemas_dir):
     moved = events(f"requests/{reassigned}")
     assert moved[-1]["type"] == "ppid.request.reassigned"
     assert moved[-1]["opd"] == "dlh" and moved[-1]["data"]["previous_opd"] == "disdik"
+    assert moved[-1]["fromopd"] == "disdik" and assigned["fromopd"] == "none"
     assert [(c["clock"], c["opd"], c["role"]) for c in moved[-1]["data"]["sla"]["start"]] == [
         ("ppid.response", "dlh", "ppid_pelaksana")]
 
@@ -208,6 +211,80 @@ def test_ppid_builds_only_the_types_it_declares():
     case = ppid_events.NewCase("PPID-2026-000001", "received", None)
     event = ppid_events.request_event(ctx, case, "submitted", at=at, received_at=at.astimezone(UTC))
     assert event.routing_key == "ppid.request.submitted.none"
-    assert event.data["received_at"] == "2026-03-02T09:00:00+07:00"
+    assert event.data["received_at"] == "2026-03-02T02:00:00Z"
     with pytest.raises(ValueError, match="not declared"):
         ppid_events.request_event(ctx, case, "deleted", at=at)
+
+
+@pytest.fixture
+def opd_queues():
+    """Queues on the real exchange as two OPD systems bind them: `#.dinkes` and `#.disdik`."""
+    connection = pika.BlockingConnection(pika.URLParameters(AMQP_URL))
+    channel = connection.channel()
+    channel.exchange_declare(EXCHANGE, exchange_type="topic", durable=True)
+    names = {}
+    for opd in ("dinkes", "disdik"):
+        names[opd] = f"test.ppid.{opd}.{uuid.uuid4().hex[:8]}"
+        channel.queue_declare(names[opd], exclusive=True)
+        channel.queue_bind(names[opd], EXCHANGE, routing_key=f"#.{opd}")
+    yield channel, names
+    for name in names.values():
+        channel.queue_delete(name)
+    connection.close()
+
+
+def copies_of(channel, queue, event_id, quiet=1.0, limit=15.0):
+    """The routing keys of the copies of one event that reached the queue (other tests
+    share the exchange): read until the queue was quiet for a while."""
+    found, idle, deadline = [], 0.0, time.monotonic() + limit
+    while idle < quiet and time.monotonic() < deadline:
+        method, _properties, body = channel.basic_get(queue, auto_ack=True)
+        if method is None:
+            channel.connection.sleep(0.1)
+            idle += 0.1
+            continue
+        idle = 0.0
+        if json.loads(body).get("id") == event_id:
+            found.append(method.routing_key)
+    return found
+
+
+def test_a_reassignment_reaches_the_opd_it_leaves_and_the_one_it_reaches(ppid, opd_queues):
+    channel, queues = opd_queues
+    request = ppid.submit(requested_opd="dinkes")
+    path = f"{REQ}/{request['number']}"
+    move = {"opd": "disdik", "reason": "Data sekolah dikuasai Dinas Pendidikan."}
+    assert ppid.act(f"{path}/reassignment", move, etag_of=path).status_code == 200
+    rt = ppid.env.rt
+    with rt.engine.connect() as conn:
+        rows = conn.execute(
+            select(outbox.c.event_id, outbox.c.routing_key, outbox.c.body)
+            .where(outbox.c.subject == f"requests/{request['number']}", outbox.c.routing_key.like("ppid.request.reassigned.%"))
+            .order_by(outbox.c.id)
+        ).all()
+    assert [r.routing_key for r in rows] == ["ppid.request.reassigned.disdik", "ppid.request.reassigned.dinkes"]
+    assert len({r.event_id for r in rows}) == 1 and len({r.body for r in rows}) == 1
+    relay = OutboxRelay(rt.engine, rt.outbox, AMQP_URL)
+    try:
+        while relay.relay_once():
+            pass
+    finally:
+        relay.close()
+    event_id = rows[0].event_id
+    # Dinas Kesehatan's system hears the case left it; Dinas Pendidikan's that it came.
+    assert copies_of(channel, queues["dinkes"], event_id) == ["ppid.request.reassigned.dinkes"]
+    assert copies_of(channel, queues["disdik"], event_id) == ["ppid.request.reassigned.disdik"]
+    envelope = json.loads(rows[0].body)
+    assert (envelope["opd"], envelope["fromopd"], envelope["data"]["previous_opd"]) == ("disdik", "dinkes", "dinkes")
+
+
+def test_every_instant_ppid_publishes_is_utc(ppid):
+    # Envelope `time` and every instant in `data`, clock instructions included.
+    life_of_a_request(ppid)
+    with ppid.env.rt.engine.connect() as conn:
+        bodies = conn.execute(select(outbox.c.body)).scalars().all()
+    types, wrong = instants_not_in_utc(bodies)
+    assert not wrong, wrong
+    assert {"ppid.request.submitted", "ppid.request.assigned", "ppid.request.reassigned", "ppid.request.extended",
+            "ppid.request.answered", "ppid.request.withdrawn", "ppid.objection.filed", "ppid.objection.decided",
+            "ppid.dispute.filed", "ppid.dispute.resolved"} <= types
