@@ -327,3 +327,38 @@ def test_a_relay_that_cannot_reach_the_broker_logs_one_line_per_attempt(sqlite_u
     assert all(r.name == "services.common.relay" for r in loud), [
         (r.name, r.getMessage()[:80]) for r in loud
     ]
+
+
+def test_a_consumer_that_loses_the_broker_during_an_outage_takes_nothing_until_the_database_answers(
+    pg_url, publisher, consumers, amqp_url, unique, close_broker_connections
+):
+    database = pg_url.rsplit("/", 1)[1]
+    world = World(pg_url)
+    try:
+        subjects = [f"reports/{i}" for i in range(6)]
+        world.add_subjects(*subjects)
+        consumer = make_consumer(
+            world, amqp_url, unique, delivery_limit=1, retry_delay=0.05, max_backoff=0.5
+        )
+        consumers(consumer)
+        events = [event(unique, s) for s in subjects]
+        _allow_connections(database, False)
+        try:
+            for e in events:
+                publish_event(publisher, e)
+            wait_until(lambda: consumer.database_down, timeout=10)
+            # The held messages go back to the queue with the connection (one return each)...
+            assert close_broker_connections(f"consumer {consumer.name}") == 1
+            time.sleep(3)
+            # ... and the consumer does not take them again while the database is away.
+            assert not consumer.ready.is_set()
+            declared = publisher.channel.queue_declare(consumer.queue, passive=True)
+            assert declared.method.message_count == len(events)
+            assert declared.method.consumer_count == 0
+        finally:
+            _allow_connections(database, True)
+
+        wait_until(lambda: all(world.counter(e.subject) == 1 for e in events), timeout=20)
+        assert dead_letters(amqp_url, consumer) == []
+    finally:
+        world.engine.dispose()
