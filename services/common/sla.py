@@ -1,7 +1,7 @@
 """Clock instructions for `data.sla`, built once instead of written out by hand.
 
 The service that owns a case knows its legal deadlines; the notifier keeps the clocks and
-knows no service's rules (DESIGN.md, "Deadlines travel in events"). An instruction says
+knows no service's rules (docs/events/asyncapi.yaml, `sla`). An instruction says
 which clock, when it is due, who must act (the staff role and OPD that can do the duty),
 whose time it is (a staff duty, which counts in dashboards and scores, or a citizen's
 window, which never does) and whether its length counts working or calendar days.
@@ -31,6 +31,10 @@ PARTIES = (STAFF, CITIZEN)
 WORKING_DAYS, CALENDAR_DAYS = "working_days", "calendar_days"
 COUNTINGS = (WORKING_DAYS, CALENDAR_DAYS)
 KINDS = ("start", "stop", "pause", "resume")
+# How a duty ended: done (judged met or breached), or cancelled (it ended without being done,
+# e.g. the applicant withdrew: neither met nor breached, and never counted in a score).
+DONE, CANCELLED = "done", "cancelled"
+OUTCOMES = (DONE, CANCELLED)
 
 # The notifier's own pattern for a clock name (`<service>.<duty>`).
 _CLOCK = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_.]*$")
@@ -58,15 +62,18 @@ def start(
     party: str = STAFF,
     counting: str = WORKING_DAYS,
     started_at: datetime | None = None,
+    actions: tuple[str, ...] | list[str] | None = None,
 ) -> Instruction:
     """Start `clock`, due at `due_at`; restarts it if it already runs.
 
     `opd` is the OPD that must act (the notifier falls back to the event's `opd`), `role`
     the staff role within it that can do the duty; a citizen's window has no staff role.
     `started_at` is when the duty really began, if not at the event's time (a walk-in
-    request entered later with its real receipt time).
+    request entered later with its real receipt time). `actions` are the codes of what the
+    actor can still do to meet the duty in time (`["answer", "extend"]`): the notifier's
+    messages propose only those, and none once `due_at` has passed.
     """
-    item = _timed(clock, due_at, opd=opd, role=role, party=party, counting=counting)
+    item = _timed(clock, due_at, opd=opd, role=role, party=party, counting=counting, actions=actions)
     if started_at is not None:
         _aware(started_at, "started_at")
         if started_at > due_at:
@@ -83,14 +90,26 @@ def restart(
     role: str | None = None,
     party: str = STAFF,
     counting: str = WORKING_DAYS,
+    actions: tuple[str, ...] | list[str] | None = None,
 ) -> Instruction:
     """Start a running clock again with a new due date, or with a new OPD or role to act."""
-    return Instruction("start", _timed(clock, due_at, opd=opd, role=role, party=party, counting=counting))
+    return Instruction(
+        "start", _timed(clock, due_at, opd=opd, role=role, party=party, counting=counting, actions=actions)
+    )
 
 
-def stop(clock: str) -> Instruction:
-    """The duty is done; the event's `time` is when (the notifier judges met or breached)."""
-    return Instruction("stop", {"clock": _clock(clock)})
+def stop(clock: str, *, outcome: str = DONE) -> Instruction:
+    """The duty is done; the event's `time` is when (the notifier judges met or breached).
+
+    `outcome=CANCELLED` ends a duty that was not done and no longer has to be (a withdrawn
+    request): the notifier closes the clock as cancelled, neither met nor breached.
+    """
+    if outcome not in OUTCOMES:
+        raise ValueError(f"outcome must be one of {OUTCOMES}, got {outcome!r}")
+    item: dict[str, Any] = {"clock": _clock(clock)}
+    if outcome != DONE:
+        item["outcome"] = outcome
+    return Instruction("stop", item)
 
 
 def pause(clock: str) -> Instruction:
@@ -135,7 +154,14 @@ def instructions(*items: Instruction) -> dict[str, list[dict[str, Any]]]:
 
 
 def _timed(
-    clock: str, due_at: datetime, *, opd: str | None, role: str | None, party: str, counting: str
+    clock: str,
+    due_at: datetime,
+    *,
+    opd: str | None,
+    role: str | None,
+    party: str,
+    counting: str,
+    actions: tuple[str, ...] | list[str] | None = None,
 ) -> dict[str, Any]:
     _aware(due_at, "due_at")
     if party not in PARTIES:
@@ -151,6 +177,13 @@ def _timed(
         item["role"] = _code(role, "role")
     item["party"] = party
     item["counting"] = counting
+    if actions is not None:
+        if isinstance(actions, str):
+            raise ValueError(f"clock {clock}: actions is a list of codes, not {actions!r}")
+        codes = [_code(a, "action") for a in actions]
+        if len(set(codes)) != len(codes):
+            raise ValueError(f"clock {clock}: an action is named twice in {codes}")
+        item["actions"] = codes
     return item
 
 

@@ -91,6 +91,9 @@ def snapshot(clock: Clock) -> clock_rules.ClockSnapshot:
         stopped_at=clock.stopped_at,
         opd=clock.opd,
         last_event_at=clock.last_event_at,
+        role=clock.role,
+        party=clock.party or domain.STAFF,
+        actions=tuple(clock.actions) if clock.actions is not None else None,
     )
 
 
@@ -118,7 +121,9 @@ def apply_instructions(
     outcomes: list[str] = []
     for stop in instructions.stops:
         clock = _locked(session, instructions.subject, stop.clock)
-        decision = clock_rules.decide_stop(snapshot(clock) if clock else None, instructions.at, cal)
+        decision = clock_rules.decide_stop(
+            snapshot(clock) if clock else None, instructions.at, cal, stop.outcome
+        )
         clock = _apply(session, clock, instructions.subject, stop.clock, decision, now, meta)
         record(session, clock, decision.outcome, instructions.at, recorded_at=now,
                due_at=clock.due_at, detail=_detail(clock, decision), **meta)
@@ -172,6 +177,10 @@ def _apply(
 
 def _detail(clock: Clock, decision: clock_rules.Decision) -> dict[str, Any]:
     detail: dict[str, Any] = {"state": clock.state, "opd": clock.opd}
+    if clock.role is not None:
+        detail["role"] = clock.role
+    if clock.party == domain.CITIZEN:
+        detail["party"] = clock.party
     if clock.late_working_days is not None and clock.state == domain.BREACHED:
         detail["late_seconds"] = clock.late_seconds
         detail["late_working_days"] = clock.late_working_days
@@ -241,9 +250,12 @@ def sync_steps(
     Steps already sent are never touched (nothing goes out twice); pending ones get their
     new instants; steps the policy no longer has are cancelled. On a reschedule (not a
     fresh run) a reminder the policy only now asks for is skipped when its time has passed.
+    A citizen's window has no steps: nobody on the staff is to be chased for it.
     """
     started_at, due_at = clock.started_at, clock.due_at
     if clock.stopped_at is not None or started_at is None or due_at is None:
+        return []
+    if clock.party == domain.CITIZEN:
         return []
     planned = notification_plan.plan_steps(policy, started_at, due_at, cal)
     existing = {

@@ -71,7 +71,8 @@ def build(
     tallies: dict[tuple[str | None, str], Tally] = defaultdict(Tally)
     with rt.uow() as uow:
         session = uow.session
-        filters = [scope.condition(Clock.opd)]
+        # Only staff duties are an OPD's: a citizen's window is never overdue nor scored.
+        filters = [scope.condition(Clock.opd), Clock.party == domain.STAFF]
         if service:
             filters.append(Clock.service == service)
         open_rows = session.execute(

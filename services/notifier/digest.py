@@ -75,7 +75,13 @@ def send_digests(rt: Runtime, now: datetime, worker: str, mailer: Mailer) -> int
         done = set(session.scalars(select(Digest.opd).where(Digest.day == today)))
         rows = session.execute(
             select(Clock.opd, Clock.subject, Clock.clock, Clock.due_at)
-            .where(Clock.stopped_at.is_(None), Clock.opd.is_not(None), Clock.due_at <= limit)
+            .where(
+                Clock.stopped_at.is_(None),
+                Clock.opd.is_not(None),
+                Clock.due_at <= limit,
+                # A citizen's window is not the OPD's to resolve.
+                Clock.party == domain.STAFF,
+            )
             .order_by(Clock.opd, Clock.due_at)
         ).all()
         names = opd_names(session)

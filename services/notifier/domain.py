@@ -18,15 +18,26 @@ import re
 RUNNING, MET, BREACHED, STOPPED = "running", "met", "breached", "stopped"
 # `stopped` is a clock whose stop arrived before any start: its outcome is unknown until a
 # start older than the stop turns up (events may arrive out of order).
-CLOCK_STATES = (RUNNING, MET, BREACHED, STOPPED)
+# `cancelled`: a duty ended without being done and no longer due (a withdrawn request);
+# `closed`: a citizen's window ended (the citizen acted, or the time ran out). Neither is
+# met or breached, and neither counts in a score.
+CLOSED = "closed"
+PENDING, SENT, CANCELLED, SKIPPED = "pending", "sent", "cancelled", "skipped"
+CLOCK_STATES = (RUNNING, MET, BREACHED, STOPPED, CANCELLED, CLOSED)
 
-PENDING, SENT, CANCELLED = "pending", "sent", "cancelled"
-STEP_STATES = (PENDING, SENT, CANCELLED)
+# `skipped`: a step whose time came together with a later step of its kind (a clock that
+# started late, or a tick after an outage): only the latest applies.
+STEP_STATES = (PENDING, SENT, CANCELLED, SKIPPED)
+# Whose time a clock is: a staff duty, or a citizen's window.
+STAFF, CITIZEN = "staff", "citizen"
 REMIND, BREACH, ESCALATE = "remind", "breach", "escalate"
 STEP_KINDS = (REMIND, BREACH, ESCALATE)
 
 OFFICER, HEAD, COORDINATOR, SEKDA = "officer", "head", "coordinator", "sekda"
 CONTACT_ROLES = (OFFICER, HEAD, COORDINATOR, SEKDA)
+# The one who must act, as the clock names them, when no contact role holds their staff role
+# (an Atasan PPID): reached in the in-app inbox of that role and OPD.
+ACTOR = "actor"
 EMAIL, INBOX, WEBHOOK = "email", "inbox", "webhook"
 CHANNELS = (EMAIL, INBOX, WEBHOOK)
 

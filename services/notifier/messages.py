@@ -19,6 +19,7 @@ ROLE_LABELS = {
     domain.HEAD: "kepala OPD",
     domain.COORDINATOR: "koordinator layanan tingkat kabupaten",
     domain.SEKDA: "Sekretaris Daerah",
+    domain.ACTOR: "pejabat yang harus menyelesaikan tugas ini",
 }
 HEADINGS = {
     domain.REMIND: "Pengingat batas waktu",

@@ -59,7 +59,10 @@ class Clock(Base):
     __tablename__ = "clocks"
     __table_args__ = (
         UniqueConstraint("subject", "clock", name="uq_clocks_subject_clock"),
-        CheckConstraint("state IN ('running', 'met', 'breached', 'stopped')", name="state"),
+        CheckConstraint(
+            "state IN ('running', 'met', 'breached', 'stopped', 'cancelled', 'closed')", name="state"
+        ),
+        CheckConstraint("party IN ('staff', 'citizen')", name="party"),
         # Breach detection looks only at running clocks past their due instant.
         Index("ix_clocks_state_due_at", "state", "due_at"),
         # The digest and the dashboard look at open clocks by due instant; closed ones,
@@ -79,6 +82,12 @@ class Clock(Base):
     clock: Mapped[str] = mapped_column(String(100), nullable=False)
     service: Mapped[str] = mapped_column(String(32), nullable=False)
     opd: Mapped[str | None] = mapped_column(String(32))
+    # Who must act (the staff role in `opd` the instruction names) and whose time it is: only
+    # staff duties are overdue, scored and chased; a citizen's window is only kept.
+    role: Mapped[str | None] = mapped_column(String(32))
+    party: Mapped[str] = mapped_column(String(16), nullable=False, server_default=text("'staff'"))
+    # What the actor can still do in time (action codes), as the producer said; NULL: unsaid.
+    actions: Mapped[list | None] = mapped_column(JSON)
     state: Mapped[str] = mapped_column(String(16), nullable=False)
     # Each start or restart is a new run with its own notification steps.
     run: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
@@ -135,7 +144,7 @@ class Step(Base):
     __tablename__ = "notification_steps"
     __table_args__ = (
         UniqueConstraint("clock_id", "run", "key", name="uq_notification_steps_clock_run_key"),
-        CheckConstraint("state IN ('pending', 'sent', 'cancelled')", name="state"),
+        CheckConstraint("state IN ('pending', 'sent', 'cancelled', 'skipped')", name="state"),
         CheckConstraint("kind IN ('remind', 'breach', 'escalate')", name="kind"),
         # A tick looks only for pending steps whose instant has come: a partial index on
         # that instant keeps the lookup as cheap with a million open clocks as with ten.

@@ -97,3 +97,42 @@ def retry_after(attempts: int, now: datetime) -> datetime:
     """
     minutes = min(5 * 2 ** max(0, attempts - 1), 120)
     return now + timedelta(minutes=minutes)
+
+
+@dataclass(frozen=True)
+class StepDue:
+    """A pending step as the late-start rule reads it."""
+
+    key: str
+    kind: str
+    level: int | None
+    send_after: datetime
+
+
+def superseded_by(step: StepDue, also_due: list[StepDue]) -> str | None:
+    """The key of the step that makes `step` pointless, or None when `step` still applies.
+
+    When several steps of one kind are due at once (a clock that started past them, or a
+    tick after an outage), only the latest applies: the highest escalation level, the last
+    reminder. Sending every level in one tick would ring the Sekda and the officer together
+    about a duty nobody has yet been asked to do. The breach notice is always sent.
+    """
+    if step.kind == domain.BREACH:
+        return None
+    rank = _rank(step)
+    later = [s for s in also_due if s.kind == step.kind and _rank(s) > rank]
+    return max(later, key=_rank).key if later else None
+
+
+def _rank(step: StepDue) -> tuple:
+    return (step.level or 0, step.send_after, step.key)
+
+
+def open_actions(
+    actions: list[str] | tuple[str, ...] | None, due_at: datetime | None, now: datetime
+) -> tuple[str, ...]:
+    """What the actor can still do in time: what the producer listed, and nothing once the
+    due instant has passed (the duty can then only be done late, the policy's plain action)."""
+    if not actions or due_at is None or now > due_at:
+        return ()
+    return tuple(actions)

@@ -8,6 +8,7 @@ Messages are for the operator who wrote the document, so they are in Bahasa Indo
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -53,6 +54,14 @@ class Escalation:
 
 
 @dataclass(frozen=True)
+class ActionVariant:
+    """The action text to show while every one of `when` (action codes) is still open."""
+
+    when: tuple[str, ...]
+    action: str
+
+
+@dataclass(frozen=True)
 class Policy:
     clock: str
     label: str
@@ -60,11 +69,23 @@ class Policy:
     reminders: tuple[Reminder, ...]
     breach_notify: tuple[str, ...]
     escalations: tuple[Escalation, ...]
+    action_variants: tuple[ActionVariant, ...] = ()
+
+    def action_for(self, open_actions: tuple[str, ...] | list[str] | None) -> str:
+        """What the message proposes: the first variant whose actions are all still open,
+        else the plain `action` (what can always be done, even late)."""
+        available = set(open_actions or ())
+        for variant in self.action_variants:
+            if set(variant.when) <= available:
+                return variant.action
+        return self.action
 
     def to_document(self) -> dict[str, Any]:
+        variants = [{"when": list(v.when), "action": v.action} for v in self.action_variants]
         return {
             "label": self.label,
             "action": self.action,
+            **({"action_variants": variants} if variants else {}),
             "reminders": [r.to_document() for r in self.reminders],
             "breach": {"notify": list(self.breach_notify)},
             "escalation": [
@@ -104,7 +125,7 @@ def parse_policy(clock: str, document: Any) -> Policy:
         add("clock", "Nama jam harus seperti 'ppid.response' atau 'default'.")
     if not isinstance(document, Mapping):
         raise PolicyError({"_schema": ["Kebijakan harus berupa objek JSON."]})
-    unknown = set(document) - {"label", "action", "reminders", "breach", "escalation"}
+    unknown = set(document) - {"label", "action", "action_variants", "reminders", "breach", "escalation"}
     for key in sorted(unknown):
         add(key, "Kolom tidak dikenal.")
     label = document.get("label")
@@ -113,6 +134,7 @@ def parse_policy(clock: str, document: Any) -> Policy:
     action = document.get("action")
     if not isinstance(action, str) or not action.strip() or len(action) > 1000:
         add("action", "Wajib diisi, paling banyak 1000 karakter.")
+    variants = _parse_variants(document.get("action_variants", []), add)
 
     reminders: list[Reminder] = []
     raw_reminders = document.get("reminders", [])
@@ -174,7 +196,39 @@ def parse_policy(clock: str, document: Any) -> Policy:
         reminders=tuple(reminders),
         breach_notify=breach_notify,
         escalations=tuple(ordered),
+        action_variants=variants,
     )
+
+
+_MAX_VARIANTS = 5
+_ACTION_CODE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+
+
+def _parse_variants(raw: Any, add) -> tuple[ActionVariant, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or len(raw) > _MAX_VARIANTS:
+        add("action_variants", f"Harus berupa daftar berisi paling banyak {_MAX_VARIANTS} varian.")
+        return ()
+    out: list[ActionVariant] = []
+    for i, item in enumerate(raw):
+        where = f"action_variants.{i}"
+        if not isinstance(item, Mapping) or set(item) != {"when", "action"}:
+            add(where, "Harus berupa objek dengan kolom when dan action.")
+            continue
+        when, text = item["when"], item["action"]
+        if (
+            not isinstance(when, list)
+            or not when
+            or not all(isinstance(c, str) and _ACTION_CODE.match(c) for c in when)
+        ):
+            add(f"{where}.when", "Sebutkan sedikitnya satu kode tindakan, misalnya extend.")
+            continue
+        if not isinstance(text, str) or not text.strip() or len(text) > 1000:
+            add(f"{where}.action", "Wajib diisi, paling banyak 1000 karakter.")
+            continue
+        out.append(ActionVariant(tuple(dict.fromkeys(when)), text.strip()))
+    return tuple(out)
 
 
 def _parse_reminder(item: Any, where: str, add) -> Reminder | None:

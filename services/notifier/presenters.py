@@ -16,6 +16,7 @@ def policy_view(row: Policy) -> dict[str, Any]:
     return {
         "clock": row.clock,
         **{key: row.document[key] for key in _DOCUMENT_KEYS},
+        "action_variants": row.document.get("action_variants", []),
         "version": row.version,
         "updated_at": row.updated_at,
         "updated_by": row.updated_by,

@@ -68,9 +68,19 @@ class EscalationSchema(Base):
     notify = fields.List(fields.String(), required=True, metadata={"description": _NOTIFY_DOC})
 
 
+class ActionVariantSchema(Base):
+    when = fields.List(fields.String(), required=True, metadata={
+        "description": "Kode tindakan yang semuanya masih terbuka menurut instruksi jam, misalnya extend."})
+    action = fields.String(required=True)
+
+
 class PolicyInSchema(Base):
     label = fields.String(required=True)
-    action = fields.String(required=True)
+    action = fields.String(required=True, metadata={
+        "description": "Tindakan yang selalu dapat dilakukan, juga setelah batas waktu."})
+    action_variants = fields.List(fields.Nested(ActionVariantSchema), load_default=list, metadata={
+        "description": "Teks tindakan pengganti, dipilih yang pertama bila semua kode `when` masih "
+                       "terbuka (sebelum batas waktu, menurut `actions` pada instruksi jam)."})
     reminders = fields.List(fields.Nested(ReminderSchema), load_default=list)
     breach = fields.Nested(BreachSchema, required=True)
     escalation = fields.List(fields.Nested(EscalationSchema), load_default=list)
@@ -90,6 +100,7 @@ class PolicyOutSchema(Schema):
     clock = fields.String()
     label = fields.String()
     action = fields.String()
+    action_variants = fields.List(fields.Dict())
     reminders = fields.List(fields.Dict())
     breach = fields.Dict()
     escalation = fields.List(fields.Dict())
@@ -115,6 +126,9 @@ class ClockOutSchema(Schema):
     clock = fields.String()
     service = fields.String()
     opd = fields.String(allow_none=True)
+    role = fields.String(allow_none=True, metadata={"description": "Peran staf yang harus bertindak."})
+    party = fields.String(metadata={"description": "staff: tugas OPD; citizen: jangka waktu pemohon."})
+    actions = fields.List(fields.String(), allow_none=True)
     state = fields.String()
     open = fields.Boolean()
     run = fields.Integer()

@@ -7,14 +7,23 @@ module reads those instructions; what they do to a clock is `clock_rules`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from services.notifier import domain
 
 MAX_SUBJECT = 255
+# How far from its event a due date (or a duty's real start) may lie. The longest legal
+# duty is months long; a date years away is a producer's mistake, and planning reminders
+# and escalations around 9999-12-31 or 0001-01-02 overflows the date arithmetic.
+MAX_CLOCK_SPAN = timedelta(days=3 * 366)
+STAFF, CITIZEN = "staff", "citizen"
+DONE, CANCELLED = "done", "cancelled"
+_CODE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+_MAX_ACTIONS = 20
 
 
 class SlaError(ValueError):
@@ -29,11 +38,21 @@ class Start:
     # When the duty really began, if earlier than the event (a walk-in request entered
     # later with its real receipt time); reminders are planned from it.
     started_at: datetime | None = None
+    # Who must act: the staff role (a JWT role) in `opd` that can do the duty; None when the
+    # producer does not say, and the policy's `officer` of the OPD is told.
+    role: str | None = None
+    # Whose time it is: a staff duty, or a citizen's window (never overdue, never scored).
+    party: str = STAFF
+    # What the actor can still do to meet the duty in time; None when the producer does
+    # not say (the policy's plain `action` text is shown).
+    actions: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
 class Stop:
     clock: str
+    # `cancelled`: the duty ended without being done and no longer has to be.
+    outcome: str = DONE
 
 
 @dataclass(frozen=True)
@@ -54,7 +73,19 @@ def _parse_instant(raw: Any, where: str) -> datetime:
     if value.tzinfo is None:
         raise SlaError(f"{where} {raw!r} has no offset")
     # Instants enter the notifier in UTC, the zone they are stored and published in.
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as exc:
+        raise SlaError(f"{where} {raw!r} is out of range") from exc
+
+
+def _near(value: datetime, at: datetime, where: str) -> datetime:
+    if abs(value - at) > MAX_CLOCK_SPAN:
+        raise SlaError(
+            f"{where} {value.isoformat()} lies more than {MAX_CLOCK_SPAN.days} days from the "
+            "event's time"
+        )
+    return value
 
 
 def _clock_name(item: Mapping[str, Any], where: str) -> str:
@@ -72,12 +103,36 @@ def _opd_code(raw: Any, where: str) -> str | None:
     return raw
 
 
-def parse_sla(envelope: Mapping[str, Any]) -> Instructions | None:
+def _optional_code(raw: Any, where: str) -> str | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, str) or not _CODE.match(raw):
+        raise SlaError(f"{where} {raw!r} is not a lower-case code")
+    return raw
+
+
+def _actions(raw: Any, where: str) -> tuple[str, ...] | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, list) or len(raw) > _MAX_ACTIONS:
+        raise SlaError(f"{where}.actions must be a list of at most {_MAX_ACTIONS} action codes")
+    codes = tuple(_optional_code(code, f"{where}.actions") for code in raw)
+    if None in codes:
+        raise SlaError(f"{where}.actions must name actions by code")
+    return tuple(dict.fromkeys(codes))
+
+
+def parse_sla(
+    envelope: Mapping[str, Any], *, knows_opd: Callable[[str], bool] | None = None
+) -> Instructions | None:
     """The clock instructions of an envelope, None when it carries none.
 
     Fields this notifier does not know are ignored (adding a field is not a breaking
     change); a known field with the wrong shape is an error, because acting on half an
-    instruction would silently lose a deadline.
+    instruction would silently lose a deadline. Everything is checked here, before any
+    database work, so an instruction no retry can apply is refused at once. `knows_opd`
+    says whether a code is in the OPD directory: a clock for an OPD nobody watches would
+    run unseen.
     """
     data = envelope.get("data")
     if not isinstance(data, Mapping) or data.get("sla") is None:
@@ -109,19 +164,34 @@ def parse_sla(envelope: Mapping[str, Any]) -> Instructions | None:
         if ("start", name) in seen:
             raise SlaError(f"{where}: clock {name} is started twice in one event")
         seen.add(("start", name))
-        due = _parse_instant(item.get("due_at"), f"{where}.due_at")
+        due = _near(_parse_instant(item.get("due_at"), f"{where}.due_at"), at, f"{where}.due_at")
         opd = _opd_code(item["opd"], f"{where}.opd") if "opd" in item else default_opd
+        if opd is not None and knows_opd is not None and not knows_opd(opd):
+            raise SlaError(f"{where}.opd {opd!r} is not in the OPD directory")
         began = None
         if item.get("started_at") is not None:
-            began = _parse_instant(item["started_at"], f"{where}.started_at")
+            began = _near(
+                _parse_instant(item["started_at"], f"{where}.started_at"), at, f"{where}.started_at"
+            )
             if began > due:
                 raise SlaError(f"{where}.started_at must not be after due_at")
-        starts.append(Start(name, due, opd, began))
+        role = _optional_code(item.get("role"), f"{where}.role")
+        party = item.get("party", STAFF)
+        if party not in (STAFF, CITIZEN):
+            raise SlaError(f"{where}.party must be 'staff' or 'citizen', got {party!r}")
+        if party == CITIZEN:
+            # A citizen's window has nobody on the staff to chase.
+            role = None
+        starts.append(Start(name, due, opd, began, role, party, _actions(item.get("actions"), where)))
     for i, item in enumerate(lists["stop"]):
-        name = _clock_name(item, f"data.sla.stop[{i}]")
+        where = f"data.sla.stop[{i}]"
+        name = _clock_name(item, where)
+        outcome = item.get("outcome", DONE)
+        if outcome not in (DONE, CANCELLED):
+            raise SlaError(f"{where}.outcome must be 'done' or 'cancelled', got {outcome!r}")
         if ("stop", name) not in seen:
             seen.add(("stop", name))
-            stops.append(Stop(name))
+            stops.append(Stop(name, outcome))
     if not starts and not stops:
         return None
     return Instructions(subject=subject, at=at, stops=tuple(stops), starts=tuple(starts))

@@ -62,6 +62,7 @@ class TickSummary:
     sent: list[dict[str, Any]] = field(default_factory=list)
     retrying: int = 0
     withdrawn: int = 0
+    skipped: int = 0
     digests: int = 0
     webhook_attempts: int = 0
 
@@ -75,6 +76,7 @@ class TickSummary:
             "steps_sent": len(self.sent),
             "retrying": self.retrying,
             "withdrawn": self.withdrawn,
+            "skipped": self.skipped,
             "digests": self.digests,
             "webhook_attempts": self.webhook_attempts,
         }
@@ -131,6 +133,7 @@ def tick(rt: Runtime, now: datetime, *, mailer: Mailer | None = None) -> TickSum
 def detect_breaches(rt: Runtime, now: datetime, batch: int = 500) -> int:
     total = 0
     while True:
+        breached = 0
         with rt.uow() as uow:
             overdue = uow.session.scalars(
                 select(Clock)
@@ -140,8 +143,19 @@ def detect_breaches(rt: Runtime, now: datetime, batch: int = 500) -> int:
                 .with_for_update(skip_locked=True)
             ).all()
             for clock in overdue:
-                if not clock_rules.is_overdue(clock.state, clock.due_at, now):
+                if clock_rules.window_ended(clock.state, clock.due_at, now, clock.party):
+                    # The citizen's time ran out: the window closes at its due instant.
+                    clock.state = domain.CLOSED
+                    clock.stopped_at = clock.due_at
+                    clock.updated_at = now
+                    clocks.record(
+                        uow.session, clock, "window_ended", clock.due_at, recorded_at=now,
+                        due_at=clock.due_at, detail={"detected_at": now.isoformat()},
+                    )
                     continue
+                if not clock_rules.is_overdue(clock.state, clock.due_at, now, clock.party):
+                    continue
+                breached += 1
                 clock.state = domain.BREACHED
                 clock.breached_at = now
                 clock.updated_at = now
@@ -150,7 +164,7 @@ def detect_breaches(rt: Runtime, now: datetime, batch: int = 500) -> int:
                     due_at=clock.due_at, detail={"detected_at": now.isoformat()},
                 )
             uow.commit()
-        total += len(overdue)
+        total += breached
         if len(overdue) < batch:
             return total
 
@@ -222,8 +236,16 @@ def _load_job(rt: Runtime, step_id: int, now: datetime, worker: str, summary: Ti
             uow.commit()
             summary.withdrawn += 1
             return None
+        later = _later_due_step(session, step, now)
+        if later is not None:
+            _skip(session, step, clock, now, later)
+            uow.commit()
+            summary.skipped += 1
+            return None
         policy = clocks.PolicyBook(session).for_clock(clock.clock)
-        told = recipients.resolve_recipients(step.notify, clock.opd)
+        told = recipients.resolve_recipients(
+            step.notify, clock.opd, actor=recipients.actor(clock.role, clock.opd, clock.service)
+        )
         targets = dispatch.targets_for(session, told, clock.service)
         names = opd_names(session)
         return _Job(
@@ -240,11 +262,37 @@ def _load_job(rt: Runtime, step_id: int, now: datetime, worker: str, summary: Ti
             run=clock.run,
             due_at=due_at,
             label=policy.label,
-            action=policy.action,
+            action=policy.action_for(notification_plan.open_actions(clock.actions, due_at, now)),
             opd_name=names.get(clock.opd) if clock.opd else None,
             targets=tuple(targets),
             done=frozenset(dispatch.done_keys(session, step_id=step.id)),
         )
+
+
+def _later_due_step(session, step: Step, now: datetime) -> Step | None:
+    """A pending step of the same clock run and kind, also due now, that comes after `step`."""
+    due = session.scalars(
+        select(Step).where(
+            Step.clock_id == step.clock_id,
+            Step.run == step.run,
+            Step.kind == step.kind,
+            Step.state == domain.PENDING,
+            Step.send_after <= now,
+            Step.id != step.id,
+        )
+    ).all()
+    mine = notification_plan.StepDue(step.key, step.kind, step.level, step.send_after)
+    others = [notification_plan.StepDue(s.key, s.kind, s.level, s.send_after) for s in due]
+    key = notification_plan.superseded_by(mine, others)
+    return next((s for s in due if s.key == key), None)
+
+
+def _skip(session, step: Step, clock: Clock, now: datetime, later: Step) -> None:
+    step.state = domain.SKIPPED
+    step.cancelled_at = now
+    step.last_error = f"dilewati: {later.key} berlaku pada saat yang sama"
+    clocks.record(session, clock, "step_skipped", now, recorded_at=now,
+                  detail={"step": step.key, "level": step.level, "superseded_by": later.key})
 
 
 def _withdraw(session, step: Step, clock: Clock, now: datetime, reason: str) -> None:

@@ -1,7 +1,7 @@
 """PPID's events: the types it publishes, and one builder per entity.
 
 Events carry identifiers, states and dates only, every instant in UTC as the chassis writes
-them for every service, and the clock instructions the notifier needs (DESIGN.md). The
+them for every service, and the clock instructions the notifier needs (docs/chassis.md, Events). The
 routing key's OPD is the OPD holding the case, or `none` while the PPID Utama has not
 assigned it; a clock of an unassigned request is the PPID Utama's, at the PPID Utama's OPD
 (`PPID_UTAMA_OPD`, Diskominfo). An assignment and a reassignment move the request: they are
@@ -28,6 +28,7 @@ for _entity, _action, _summary in (
     ("request", "extended", "The one extension of 7 working days."),
     ("request", "answered", "The written notice was issued; the request is closed."),
     ("request", "withdrawn", "The applicant withdrew the request."),
+    ("request", "reopened", "The Atasan PPID granted an objection; a new notice clock starts."),
     ("objection", "filed", "The applicant objected to the Atasan PPID."),
     ("objection", "decided", "The Atasan PPID answered; the dispute window opens."),
     ("dispute", "filed", "The applicant took the objection to the Komisi Informasi."),
@@ -69,18 +70,41 @@ class NewCase:
 # -- who must act on each clock -------------------------------------------------------------
 
 
+# What the one who must act can do to meet the notice duty in time: answer, and extend once
+# (Pasal 22 ayat 7 and 8). The notifier proposes an action only while it is listed and the
+# clock is not yet due, as an extension must be given before the 10 days end.
+ANSWER, EXTEND = "answer", "extend"
+
+
+def _response_actions(extended: bool) -> tuple[str, ...]:
+    return (ANSWER,) if extended else (ANSWER, EXTEND)
+
+
 def response_clock(
     ctx: EventContext, opd: str | None, due_at: datetime, *, started_at: datetime | None = None
 ) -> sla.Instruction:
     """The written notice: the holding OPD's Pelaksana sends it, the PPID Utama while unassigned."""
     owner, role = (opd, PELAKSANA) if opd else (ctx.utama_opd, UTAMA)
-    return sla.start(RESPONSE_CLOCK, due_at, opd=owner, role=role, started_at=started_at)
+    return sla.start(
+        RESPONSE_CLOCK, due_at, opd=owner, role=role, started_at=started_at,
+        actions=_response_actions(extended=False),
+    )
 
 
-def response_clock_moved(ctx: EventContext, opd: str | None, due_at: datetime) -> sla.Instruction:
-    """The same duty, now with another OPD or another due date."""
+def response_clock_moved(
+    ctx: EventContext, opd: str | None, due_at: datetime, *, extended: bool
+) -> sla.Instruction:
+    """The same duty, now with another OPD or another due date; `extended` once the one
+    extension was given, so that nobody is asked to extend again."""
     owner, role = (opd, PELAKSANA) if opd else (ctx.utama_opd, UTAMA)
-    return sla.restart(RESPONSE_CLOCK, due_at, opd=owner, role=role)
+    return sla.restart(
+        RESPONSE_CLOCK, due_at, opd=owner, role=role, actions=_response_actions(extended)
+    )
+
+
+def response_withdrawn() -> sla.Instruction:
+    """A withdrawn request ends the notice duty undone: cancelled, neither met nor late."""
+    return sla.stop(RESPONSE_CLOCK, outcome=sla.CANCELLED)
 
 
 def objection_clock(ctx: EventContext, opd: str | None, due_at: datetime) -> sla.Instruction:

@@ -145,6 +145,7 @@ def test_events_of_a_request_life(ppid, queue, schemas_dir):
                 "party": "staff",
                 "counting": "working_days",
                 "started_at": submitted["data"]["received_at"],
+                "actions": ["answer", "extend"],
             }
         ]
     }
@@ -152,7 +153,10 @@ def test_events_of_a_request_life(ppid, queue, schemas_dir):
     assert assigned["data"]["sla"]["start"] == [{
         "clock": "ppid.response", "due_at": "2026-03-16T16:59:59Z", "opd": "dinkes",
         "role": "ppid_pelaksana", "party": "staff", "counting": "working_days",
+        "actions": ["answer", "extend"],
     }]
+    # Once extended, the one extension is no longer offered to whoever must act.
+    assert extended["data"]["sla"]["start"][0]["actions"] == ["answer"]
     assert extended["data"]["due_at"] == "2026-04-01T16:59:59Z"
     assert extended["data"]["sla"]["start"][0]["due_at"] == "2026-04-01T16:59:59Z"
     assert (extended["data"]["sla"]["start"][0]["opd"], extended["data"]["sla"]["start"][0]["role"]) == (
@@ -181,7 +185,9 @@ def test_events_of_a_request_life(ppid, queue, schemas_dir):
 
     gone = events(f"requests/{withdrawn}")
     assert [e["type"] for e in gone] == ["ppid.request.submitted", "ppid.request.withdrawn"]
-    assert gone[0]["opd"] == "disdik" and gone[1]["data"]["sla"] == {"stop": [{"clock": "ppid.response"}]}
+    # A withdrawal ends the duty undone: cancelled, never counted as met.
+    assert gone[0]["opd"] == "disdik" and gone[1]["data"]["sla"] == {
+        "stop": [{"clock": "ppid.response", "outcome": "cancelled"}]}
     moved = events(f"requests/{reassigned}")
     assert moved[-1]["type"] == "ppid.request.reassigned"
     assert moved[-1]["opd"] == "dlh" and moved[-1]["data"]["previous_opd"] == "disdik"
@@ -195,7 +201,7 @@ def test_who_must_act_on_each_ppid_clock():
     due = datetime(2026, 3, 16, 23, 59, 59, tzinfo=WIB)
     unassigned = ppid_events.response_clock(ctx, None, due)
     assert (unassigned.item["opd"], unassigned.item["role"]) == ("diskominfo", "ppid_utama")
-    held = ppid_events.response_clock_moved(ctx, "dinkes", due)
+    held = ppid_events.response_clock_moved(ctx, "dinkes", due, extended=False)
     assert (held.kind, held.item["opd"], held.item["role"]) == ("start", "dinkes", "ppid_pelaksana")
     # An objection to a request nobody was assigned is answered by the regency-level Atasan.
     objection = ppid_events.objection_clock(ctx, None, due).item
