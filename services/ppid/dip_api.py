@@ -17,6 +17,7 @@ from marshmallow import Schema, ValidationError, fields
 from sqlalchemy import and_, or_, select
 
 from services.common.auth import Principal, current_principal, roles_required
+from services.common.citizen import citizen_rate_limited
 from services.common.concurrency import entity_tag, require_match
 from services.common.errors import Invalid, NotFound
 from services.common.forms import MESSAGES, Choice, Day, Flag, OpdCode, cross_field
@@ -322,6 +323,7 @@ def _etag_header(tag: str) -> dict[str, str]:
 
 @blp.route("")
 class DipEntries(MethodView):
+    @citizen_rate_limited
     @blp.arguments(DipQuerySchema, location="query")
     @blp.response(200, DipOutSchema(many=True))
     @paginated(blp)
@@ -340,6 +342,7 @@ class DipEntries(MethodView):
 
 @blp.route("/categories")
 class DipCatalogue(MethodView):
+    @citizen_rate_limited
     @blp.response(200, CatalogueSchema)
     def get(self):
         """Kategori informasi dan huruf Pasal 17 untuk pengecualian"""
@@ -348,6 +351,7 @@ class DipCatalogue(MethodView):
 
 @blp.route("/<int:entry_id>")
 class DipEntryView(MethodView):
+    @citizen_rate_limited
     @blp.response(200, DipOutSchema)
     def get(self, entry_id):
         """Satu entri DIP (terbuka, tanpa login)"""

@@ -18,9 +18,7 @@ on its own.
 
 from __future__ import annotations
 
-import csv
 import io
-import re
 import statistics
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -34,9 +32,11 @@ from openpyxl.styles import Font
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from services.common import spreadsheet
 from services.common.calendar import WorkingCalendar
 from services.common.listing import count
 from services.common.opd import OpdRegistry
+from services.common.personal_data import identifying_problems
 from services.common.scope import OpdScope
 from services.ppid import domain
 from services.ppid.dip_models import PublicSubject
@@ -541,30 +541,15 @@ def _check_size(session: Session, stmt: Select) -> None:
 
 # --- the public list -----------------------------------------------------------------------
 
-_DIGITS = re.compile(r"\d[\d .\-]{6,}\d")
-_EMAIL = re.compile(r"[^\s@]+@[^\s@]+\.[^\s@]+")
-
-
 def subject_problems(subject: str, applicant_name: str | None) -> list[str]:
     """Why a public subject line could identify someone; empty when it may be published.
 
     A subject says what kind of information was asked for ("Data tenaga kesehatan per
     kecamatan 2025"), never who asked or about whom: long digit runs (NIK, phone, account
-    numbers), e-mail addresses and the applicant's name are refused.
+    numbers) however they are grouped, e-mail addresses however disguised, and the
+    applicant's name are refused (`services.common.personal_data`).
     """
-    problems = []
-    if _DIGITS.search(subject):
-        problems.append("Tidak boleh memuat deretan angka panjang (NIK, telepon, nomor rekening).")
-    if _EMAIL.search(subject):
-        problems.append("Tidak boleh memuat alamat surel.")
-    if applicant_name:
-        lowered = subject.casefold()
-        parts = [p for p in re.split(r"\W+", applicant_name.casefold()) if len(p) >= 3]
-        if applicant_name.casefold().strip() in lowered or any(
-            re.search(rf"\b{re.escape(p)}\b", lowered) for p in parts
-        ):
-            problems.append("Tidak boleh memuat nama pemohon.")
-    return problems
+    return identifying_problems(subject, applicant_name)
 
 
 def public_list_statement(year: int | None, opd: str | None, status: str | None) -> Select:
@@ -605,30 +590,11 @@ def public_row(req: Request, subject: str | None, cal: WorkingCalendar, opds: Op
 
 # --- export formats ------------------------------------------------------------------------
 
-# A spreadsheet treats a cell that starts with one of these as a formula; a citizen's text
-# must never run as one in the officer's spreadsheet (CSV/formula injection).
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _csv_cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "Ya" if value else "Tidak"
-    text = value.isoformat() if isinstance(value, date) else str(value)
-    if isinstance(value, str) and text.startswith(_FORMULA_START):
-        return "'" + text
-    return text
-
-
 def to_csv(columns: Sequence[tuple[str, str]], rows: Sequence[dict[str, Any]]) -> bytes:
-    """UTF-8 with a byte-order mark, which spreadsheet programs need to read the accents."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([label for _, label in columns])
-    for row in rows:
-        writer.writerow([_csv_cell(row.get(key)) for key, _ in columns])
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    """The register as CSV whose cells no spreadsheet runs as formulas
+    (`services.common.spreadsheet`)."""
+    return spreadsheet.to_csv([label for _, label in columns],
+                              ([row.get(key) for key, _ in columns] for row in rows))
 
 
 def to_xlsx(columns: Sequence[tuple[str, str]], rows: Sequence[dict[str, Any]],

@@ -392,6 +392,7 @@ class AnnualReportPdf(MethodView):
 
 @blp.route("/public/requests")
 class PublicRequests(MethodView):
+    @citizen_rate_limited
     @blp.arguments(PublicListQuerySchema, location="query")
     @blp.response(200, PublicRequestSchema(many=True))
     @paginated(blp)
