@@ -155,7 +155,7 @@ def create_flask_app(
     api = Api(app)
     api.register_converter(BoundedIntConverter, _bounded_int_schema)
     _document_pagination_header_as_json(api)
-    init_auth(app, rt.verifier, api)
+    init_auth(app, rt.verifier, api, opds=rt.opds)
     for blueprint in blueprints:
         api.register_blueprint(blueprint)
         # flask-smorest reads the query's page and page_size with a schema of its own, at
