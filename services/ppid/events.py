@@ -11,7 +11,7 @@ routed to the OPD it reaches and to the one it leaves (`none` for an unassigned 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import datetime
 from typing import Any, Protocol
 
 from services.common import sla
@@ -44,9 +44,9 @@ for _action, _summary in (
 
 @dataclass(frozen=True)
 class EventContext:
-    """What the builders need of the runtime: the regency's zone and the PPID Utama's OPD."""
+    """What the builders need of the runtime: the PPID Utama's OPD (instants need no zone:
+    the chassis writes every one in UTC)."""
 
-    tz: tzinfo
     utama_opd: str
 
 

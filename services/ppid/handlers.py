@@ -64,7 +64,7 @@ def _presenter(rt: Runtime) -> Presenter:
 
 
 def _events(rt: Runtime) -> ev.EventContext:
-    return ev.EventContext(tz=rt.calendar.tz, utama_opd=rt.settings.utama_opd)
+    return ev.EventContext(utama_opd=rt.settings.utama_opd)
 
 
 def _local_year(rt: Runtime, at: datetime) -> int:

@@ -197,7 +197,7 @@ def test_events_of_a_request_life(ppid, queue, schemas_dir):
 
 
 def test_who_must_act_on_each_ppid_clock():
-    ctx = EventContext(tz=WIB, utama_opd="diskominfo")
+    ctx = EventContext(utama_opd="diskominfo")
     due = datetime(2026, 3, 16, 23, 59, 59, tzinfo=WIB)
     unassigned = ppid_events.response_clock(ctx, None, due)
     assert (unassigned.item["opd"], unassigned.item["role"]) == ("diskominfo", "ppid_utama")
@@ -212,7 +212,7 @@ def test_who_must_act_on_each_ppid_clock():
 
 
 def test_ppid_builds_only_the_types_it_declares():
-    ctx = EventContext(tz=WIB, utama_opd="diskominfo")
+    ctx = EventContext(utama_opd="diskominfo")
     at = datetime(2026, 3, 2, 9, tzinfo=WIB)
     case = ppid_events.NewCase("PPID-2026-000001", "received", None)
     event = ppid_events.request_event(ctx, case, "submitted", at=at, received_at=at.astimezone(UTC))
