@@ -3,7 +3,9 @@
 For each event: its clock instructions (`data.sla`) are applied, and it is handed to the
 webhook subscriptions that match it, all in the consumer's unit of work (the runner commits
 it before acking, and its inbox makes a redelivery a no-op). An instruction the notifier
-cannot read dead-letters the event with the reason instead of guessing.
+cannot read dead-letters the event with the reason instead of guessing: the instructions are
+checked in full (shape, dates within reach of the event, OPDs of the directory) before any
+database work, so such an event is refused at once and never holds the queue.
 """
 
 from __future__ import annotations
@@ -23,12 +25,40 @@ PURPOSE = "events"
 BINDINGS = ("#",)
 
 
-def make_handler(rt: Runtime) -> Callable[[UnitOfWork, dict[str, Any]], None]:
-    def handle(uow: UnitOfWork, envelope: dict[str, Any]) -> None:
+def knows_opd(rt: Runtime) -> Callable[[str], bool]:
+    """Whether a code is in the OPD directory, as the service's registry follows it.
+
+    An OPD added moments ago may not have reached this process yet: an unknown code
+    reloads the stored directory (at most every half minute) before it is refused.
+    """
+
+    def known(code: str) -> bool:
+        if code in rt.opds:
+            return True
+        rt.calendar_sync.refresh_if_stale()
+        return code in rt.opds
+
+    return known
+
+
+def make_check(rt: Runtime) -> Callable[[dict[str, Any]], sla.Instructions | None]:
+    """The clock instructions of an envelope, checked; PermanentError if they cannot be."""
+    known = knows_opd(rt)
+
+    def check(envelope: dict[str, Any]) -> sla.Instructions | None:
         try:
-            instructions = sla.parse_sla(envelope)
+            return sla.parse_sla(envelope, knows_opd=known)
         except sla.SlaError as exc:
             raise PermanentError(f"data.sla: {exc}") from exc
+
+    return check
+
+
+def make_handler(rt: Runtime) -> Callable[[UnitOfWork, dict[str, Any]], None]:
+    check = make_check(rt)
+
+    def handle(uow: UnitOfWork, envelope: dict[str, Any]) -> None:
+        instructions = check(envelope)
         if instructions is not None:
             outcomes = clocks.apply_instructions(
                 uow, rt.calendar, instructions, envelope, now=rt.clock()
@@ -43,4 +73,4 @@ def make_handler(rt: Runtime) -> Callable[[UnitOfWork, dict[str, Any]], None]:
 
 
 def events_consumer(rt: Runtime) -> EventConsumer:
-    return make_consumer(rt, PURPOSE, list(BINDINGS), make_handler(rt))
+    return make_consumer(rt, PURPOSE, list(BINDINGS), make_handler(rt), check=make_check(rt))
