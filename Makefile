@@ -10,6 +10,11 @@ DEV_ENV := SIMPUL_ENV=development
 # `make run`'s mail goes to the local catcher (one .eml file per message under var/mail/).
 MAIL_PORT ?= 1025
 MAIL_ENV := SMTP_HOST=127.0.0.1 SMTP_PORT=$(MAIL_PORT)
+# Every web process of `make run` counts the public rate limit in this one Redis, so the
+# limit is PUBLIC_RATE_LIMIT whatever the number of gunicorn workers. Without a Redis there
+# the limit is not applied (and each process logs so once).
+RATE_LIMIT_STORAGE_URI ?= redis://127.0.0.1:6379/0
+LIMIT_ENV := RATE_LIMIT_STORAGE_URI=$(RATE_LIMIT_STORAGE_URI)
 
 .PHONY: run test bench token lint up migrate clean
 
@@ -31,7 +36,7 @@ run: $(STAMP)
 	@$(DEV_ENV) $(BIN)/python -m services.common.preflight
 	@$(MAKE) --no-print-directory migrate
 	@$(BIN)/python -m services.common.procfile -o var/Procfile
-	PATH="$(abspath $(BIN)):$$PATH" $(DEV_ENV) $(MAIL_ENV) $(BIN)/honcho start -f var/Procfile -d . -e /dev/null
+	PATH="$(abspath $(BIN)):$$PATH" $(DEV_ENV) $(MAIL_ENV) $(LIMIT_ENV) $(BIN)/honcho start -f var/Procfile -d . -e /dev/null
 
 # Chromium opens /docs in tests/common/test_docs_page.py (which fails without it).
 test: $(STAMP)
