@@ -24,6 +24,9 @@ class PpidSettings(Settings):
     attachment_max_count: int = 3
     # How far back staff may date a walk-in, letter or phone request they register late.
     offline_max_age_days: int = 60
+    # Working days the PPID has for a new notice once the Atasan PPID grants an objection
+    # against its answer (the law names none; 10 mirrors Pasal 22's notice limit).
+    reopened_notice_days: int = 10
     # The citizen's page of a request, with a `{number}` slot, named in every mail to the
     # applicant (never with the token in it: addresses end up in logs and browser history).
     # Unset: the mails name the number and token only.
@@ -37,6 +40,7 @@ class PpidSettings(Settings):
             "attachment_max_bytes": env.int("PPID_ATTACHMENT_MAX_BYTES", 2 * 1024 * 1024),
             "attachment_max_count": env.int("PPID_ATTACHMENT_MAX_COUNT", 3),
             "offline_max_age_days": env.int("PPID_OFFLINE_MAX_AGE_DAYS", 60),
+            "reopened_notice_days": env.int("PPID_REOPENED_NOTICE_DAYS", 10),
             "tracking_url": env.get("PPID_TRACKING_URL"),
         }
 
@@ -54,6 +58,8 @@ class PpidSettings(Settings):
             )
         if self.offline_max_age_days < 0:
             raise SettingsError("PPID_OFFLINE_MAX_AGE_DAYS must not be negative")
+        if not 1 <= self.reopened_notice_days <= 30:
+            raise SettingsError("PPID_REOPENED_NOTICE_DAYS must be between 1 and 30")
         if self.tracking_url is not None:
             url = self.tracking_url
             if not url.startswith(("https://", "http://")) or url.count("{number}") != 1:

@@ -33,7 +33,7 @@ from typing import Any, Protocol
 
 from services.common import numbering
 from services.common.calendar import format_date_id, format_instant_id
-from services.common.errors import Conflict, Forbidden, Invalid
+from services.common.errors import Conflict, DomainError, Forbidden, Invalid
 from services.common.numbering import Numbered, format_number  # noqa: F401 - format_number: the service's numbers
 from services.common.scope import OpdScope, ScopeRule
 
@@ -248,19 +248,28 @@ def is_late(request: Any, now: datetime) -> bool:
 
 
 # -- request transitions --------------------------------------------------------------------
+#
+# What may be done to a request is decided once, by `refusal`: the staff view's
+# `allowed_actions` lists the actions it finds no objection to, and every use case asks it
+# (`require_action`) before it changes anything, so nothing is offered that then fails and
+# nothing refused was offered. An action's inputs (the OPD, the ground, the notice's fields)
+# are checked afterwards, by the transition itself.
+
+ASSIGN, REASSIGN, EXTEND, ANSWER, WITHDRAW, OBJECT = (
+    "assign", "reassign", "extend", "answer", "withdraw", "object",
+)
+STAFF_ACTIONS = (ASSIGN, REASSIGN, EXTEND, ANSWER)
+CITIZEN_ACTIONS = (WITHDRAW, OBJECT)
+REQUEST_ACTIONS = STAFF_ACTIONS + CITIZEN_ACTIONS
 
 _ACTIONS = {
-    "assign": ({RECEIVED}, "ditugaskan ke OPD"),
-    "reassign": ({ASSIGNED}, "dialihkan ke OPD lain"),
-    "extend": ({RECEIVED, ASSIGNED}, "diperpanjang waktunya"),
-    "answer": ({RECEIVED, ASSIGNED}, "dijawab"),
-    "withdraw": ({RECEIVED, ASSIGNED}, "dicabut"),
+    ASSIGN: ({RECEIVED}, "ditugaskan ke OPD"),
+    REASSIGN: ({ASSIGNED}, "dialihkan ke OPD lain"),
+    EXTEND: ({RECEIVED, ASSIGNED}, "diperpanjang waktunya"),
+    ANSWER: ({RECEIVED, ASSIGNED}, "dijawab"),
+    WITHDRAW: ({RECEIVED, ASSIGNED}, "dicabut"),
 }
-_NEXT = {"assign": ASSIGNED, "reassign": ASSIGNED, "answer": ANSWERED, "withdraw": WITHDRAWN}
-
-
-def allowed_actions(status: str) -> list[str]:
-    return [action for action, (sources, _) in _ACTIONS.items() if status in sources]
+_NEXT = {ASSIGN: ASSIGNED, REASSIGN: ASSIGNED, ANSWER: ANSWERED, WITHDRAW: WITHDRAWN}
 
 
 def next_status(status: str, action: str) -> str:
@@ -272,15 +281,116 @@ def next_status(status: str, action: str) -> str:
     return _NEXT.get(action, status)
 
 
+def refusal(
+    action: str,
+    request: Any,
+    staff: Staff | None,
+    *,
+    now: datetime,
+    cal: Calendar,
+    notice: Any | None = None,
+    has_open_objection: bool = False,
+) -> DomainError | None:
+    """Why `staff` (None: the citizen holding the request's token) may not take `action` on
+    `request` now, or None when they may. Who comes first (403), then the state (409)."""
+    if action not in REQUEST_ACTIONS:
+        raise ValueError(f"unknown request action {action!r}")
+    who = _who_refusal(action, request, staff)
+    if who is not None:
+        return who
+    if action == OBJECT:
+        return objection_refusal(request, notice, cal=cal, now=now, has_open_objection=has_open_objection)
+    try:
+        next_status(request.status, action)
+    except Conflict as refused:
+        return refused
+    if action == EXTEND:
+        return _extension_refusal(request, cal, now)
+    return None
+
+
+def allowed_actions(
+    request: Any,
+    staff: Staff | None,
+    *,
+    now: datetime,
+    cal: Calendar,
+    notice: Any | None = None,
+    has_open_objection: bool = False,
+) -> list[str]:
+    """The actions `refusal` lets this caller take on the request now, in a fixed order."""
+    return [
+        action
+        for action in REQUEST_ACTIONS
+        if refusal(action, request, staff, now=now, cal=cal, notice=notice,
+                   has_open_objection=has_open_objection) is None
+    ]
+
+
+def require_action(action: str, request: Any, staff: Staff | None, **context: Any) -> None:
+    """Raise what `refusal` finds against the action, as the use case's answer."""
+    refused = refusal(action, request, staff, **context)
+    if refused is not None:
+        raise refused
+
+
+def require_caller(action: str, request: Any, staff: Staff | None) -> None:
+    """The first half of `refusal` alone (who may act), so a use case can answer 403 before
+    it compares the caller's ETag (412) and then the state (409)."""
+    refused = _who_refusal(action, request, staff)
+    if refused is not None:
+        raise refused
+
+
+def _who_refusal(action: str, request: Any, staff: Staff | None) -> DomainError | None:
+    if action in CITIZEN_ACTIONS:
+        if staff is not None:
+            return Forbidden(
+                "Hanya pemohon, dengan token akses permohonannya, yang dapat "
+                + ("mencabut permohonan." if action == WITHDRAW else "mengajukan keberatan.")
+            )
+        return None
+    if staff is None:
+        return Forbidden("Tindakan ini hanya untuk petugas PPID.")
+    if action == ASSIGN:
+        if not staff.has_role(UTAMA):
+            return Forbidden("Hanya PPID Utama yang dapat menugaskan permohonan.")
+        return None
+    return _handler_refusal(staff, request.opd)
+
+
+def _handler_refusal(staff: Staff, opd: str | None) -> DomainError | None:
+    if staff.has_role(UTAMA):
+        return None
+    if staff.has_role(PELAKSANA) and staff.opd is not None and staff.opd == opd:
+        return None
+    return Forbidden("Hanya PPID Utama atau PPID Pelaksana OPD yang menangani permohonan ini.")
+
+
+def _extension_refusal(request: Any, cal: Calendar, now: datetime) -> DomainError | None:
+    if request.extended_at is not None:
+        return Conflict("Perpanjangan waktu hanya dapat diberikan satu kali.")
+    if getattr(request, "reopened_at", None) is not None:
+        return Conflict(
+            "Jawaban ulang setelah keberatan diterima Atasan PPID tidak dapat diperpanjang."
+        )
+    if now > request.base_due_at:
+        return Conflict(
+            "Perpanjangan waktu harus diberitahukan sebelum batas 10 hari kerja berakhir "
+            f"({format_instant_id(request.base_due_at.astimezone(_tz(cal)), seconds=True)})."
+        )
+    return None
+
+
 def assign(request: Any, opd: str, now: datetime) -> None:
-    request.status = next_status(request.status, "assign")
+    request.status = next_status(request.status, ASSIGN)
     request.opd = opd
     request.assigned_at = now
 
 
 def reassign(request: Any, opd: str, now: datetime) -> str:
     """Moves the request to another OPD; returns the previous one."""
-    next_status(request.status, "reassign")
+    next_status(request.status, REASSIGN)
     if opd == request.opd:
         raise Invalid(
             "Permohonan sudah ditangani OPD tersebut.", {"opd": ["Pilih OPD lain."]}
@@ -291,14 +401,10 @@ def reassign(request: Any, opd: str, now: datetime) -> str:
 
 def extend(request: Any, cal: Calendar, ground: str, now: datetime) -> datetime:
     """The one extension of Pasal 22 ayat (8); returns the previous due time."""
-    next_status(request.status, "extend")
-    if request.extended_at is not None:
-        raise Conflict("Perpanjangan waktu hanya dapat diberikan satu kali.")
-    if now > request.base_due_at:
-        raise Conflict(
-            "Perpanjangan waktu harus diberitahukan sebelum batas 10 hari kerja berakhir "
-            f"({format_instant_id(request.base_due_at.astimezone(_tz(cal)), seconds=True)})."
-        )
+    next_status(request.status, EXTEND)
+    refused = _extension_refusal(request, cal, now)
+    if refused is not None:
+        raise refused
     if ground not in EXTENSION_GROUNDS:
         raise Invalid("Alasan perpanjangan tidak dikenal.", {"ground": ["Alasan tidak dikenal."]})
     previous = request.due_at
@@ -309,17 +415,23 @@ def extend(request: Any, cal: Calendar, ground: str, now: datetime) -> datetime:
 
 
 def answer(request: Any, issued_at: datetime) -> None:
-    status = next_status(request.status, "answer")
+    status = next_status(request.status, ANSWER)
     if issued_at < request.submitted_at:
         raise Invalid(
             "Tanggal pemberitahuan tidak boleh sebelum permohonan diterima.",
             {"issued_at": ["Tanggal sebelum permohonan diterima."]},
         )
+    reopened_at = getattr(request, "reopened_at", None)
+    if reopened_at is not None and issued_at < reopened_at:
+        raise Invalid(
+            "Pemberitahuan baru tidak boleh bertanggal sebelum keberatan diterima Atasan PPID.",
+            {"issued_at": ["Tanggal sebelum putusan keberatan."]},
+        )
     request.status, request.answered_at = status, issued_at
 
 
 def withdraw(request: Any, now: datetime) -> None:
-    request.status = next_status(request.status, "withdraw")
+    request.status = next_status(request.status, WITHDRAW)
     request.withdrawn_at = now
 
 
@@ -431,6 +543,37 @@ def objection_ground_arose(request: Any, notice: Any | None) -> datetime:
     return notice.issued_at if notice is not None else request.due_at
 
 
+def objection_refusal(
+    request: Any,
+    notice: Any | None,
+    *,
+    cal: Calendar,
+    now: datetime,
+    has_open_objection: bool,
+) -> DomainError | None:
+    """Why no objection can be filed now, whatever its grounds, or None.
+
+    Some ground always fits a request that passes: (c) an overdue one without a notice,
+    (d) and (e) one with a notice.
+    """
+    if request.status == WITHDRAWN:
+        return Conflict("Permohonan telah dicabut; keberatan tidak dapat diajukan.")
+    if has_open_objection:
+        return Conflict("Keberatan sebelumnya atas permohonan ini masih menunggu tanggapan.")
+    if notice is None and not now > request.due_at:
+        return Conflict(
+            "Keberatan belum dapat diajukan: permohonan masih dalam batas waktu jawaban "
+            f"(sampai {format_instant_id(request.due_at.astimezone(_tz(cal)), seconds=True)})."
+        )
+    deadline = cal.due_at(objection_ground_arose(request, notice), OBJECTION_WINDOW_DAYS)
+    if now > deadline:
+        return Conflict(
+            "Batas waktu pengajuan keberatan (30 hari kerja sejak alasan keberatan timbul) "
+            f"telah berakhir pada {format_instant_id(deadline.astimezone(_tz(cal)), seconds=True)}."
+        )
+    return None
+
+
 def check_objection(
     request: Any,
     notice: Any | None,
@@ -443,20 +586,15 @@ def check_objection(
     """Check an objection can be filed now; returns (ground arose at, filing deadline).
 
     Each ground must fit what happened: (a) needs a rejection or a redaction, (c) a request
-    past due without a notice, (f) a fee, (g) a notice given late; (b), (d), (e) need a
-    notice or a missed deadline. The window is 30 working days from the ground arising.
+    past due without a notice, (f) a fee, (g) a notice given after its due time; (b), (d),
+    (e) need a notice or a missed deadline. The window is 30 working days from the ground
+    arising.
     """
     grounds = list(grounds)
-    if request.status == WITHDRAWN:
-        raise Conflict("Permohonan telah dicabut; keberatan tidak dapat diajukan.")
-    if has_open_objection:
-        raise Conflict("Keberatan sebelumnya atas permohonan ini masih menunggu tanggapan.")
-    overdue = notice is None and now > request.due_at
-    if notice is None and not overdue:
-        raise Conflict(
-            "Keberatan belum dapat diajukan: permohonan masih dalam batas waktu jawaban "
-            f"(sampai {format_instant_id(request.due_at.astimezone(_tz(cal)), seconds=True)})."
-        )
+    refused = objection_refusal(request, notice, cal=cal, now=now, has_open_objection=has_open_objection)
+    if refused is not None:
+        raise refused
+    overdue = notice is None
     errors: dict[str, list[str]] = {}
     for ground in grounds:
         if ground not in OBJECTION_GROUNDS:
@@ -470,13 +608,7 @@ def check_objection(
     if errors:
         raise Invalid("Alasan keberatan tidak sesuai dengan keadaan permohonan.", errors)
     arose = objection_ground_arose(request, notice)
-    deadline = cal.due_at(arose, OBJECTION_WINDOW_DAYS)
-    if now > deadline:
-        raise Conflict(
-            "Batas waktu pengajuan keberatan (30 hari kerja sejak alasan keberatan timbul) "
-            f"telah berakhir pada {format_instant_id(deadline.astimezone(_tz(cal)), seconds=True)}."
-        )
-    return arose, deadline
+    return arose, cal.due_at(arose, OBJECTION_WINDOW_DAYS)
 
 
 def _ground_problem(ground: str, notice: Any | None, overdue: bool) -> str | None:
@@ -490,8 +622,12 @@ def _ground_problem(ground: str, notice: Any | None, overdue: bool) -> str | Non
         if notice is None or not notice.fee_amount:
             return "pemberitahuan tidak mengenakan biaya."
     elif ground == "g":
-        if notice is None or not notice.late:
-            return "pemberitahuan disampaikan tepat waktu atau belum ada."
+        # Pasal 35 huruf g is information given after its time; one not given at all
+        # (an overdue request without a notice) is huruf c.
+        if notice is None:
+            return "belum ada pemberitahuan tertulis; gunakan alasan huruf c."
+        if not notice.late:
+            return "pemberitahuan disampaikan tepat waktu."
     elif ground in ("d", "e") and notice is None:
         return "belum ada pemberitahuan tertulis; gunakan alasan huruf c."
     return None
@@ -518,6 +654,25 @@ def decide(objection: Any, decision: str, *, cal: Calendar, now: datetime) -> No
     objection.decided_at = now
     objection.decision_late = now > objection.response_due_at
     objection.dispute_window_due_at = dispute_window_due(cal, objection)
+
+
+def reopen(request: Any, notice: Any | None, *, cal: Calendar, now: datetime, days: int) -> datetime | None:
+    """An objection granted (`overturned`) creates the duty it decides: the PPID's notice, if
+    any, is annulled (kept, superseded) and the request is the PPID's again, with a new
+    notice due `days` working days after the decision. Returns the previous due time, or
+    None when the request was withdrawn meanwhile and nothing is owed."""
+    if request.status == WITHDRAWN:
+        return None
+    if notice is not None:
+        notice.superseded_at = now
+    if request.status == ANSWERED:
+        request.status = ASSIGNED if request.opd else RECEIVED
+        request.answered_at = None
+        request.outcome = None
+    previous = request.due_at
+    request.reopened_at = now
+    request.due_at = cal.due_at(now, days)
+    return previous
 
 
 def dispute_window_due(cal: Calendar, objection: Any) -> datetime:
@@ -597,17 +752,11 @@ def require_view(staff: Staff, opd: str | None) -> None:
 
 
 def require_handler(staff: Staff, opd: str | None) -> None:
-    """Extension, notice: the PPID Utama, or the Pelaksana of the OPD holding the request."""
-    if staff.has_role(UTAMA):
-        return
-    if staff.has_role(PELAKSANA) and staff.opd is not None and staff.opd == opd:
-        return
-    raise Forbidden("Hanya PPID Utama atau PPID Pelaksana OPD yang menangani permohonan ini.")
-
-
-def require_reassigner(staff: Staff, opd: str | None) -> None:
-    """The PPID Utama, or the holding OPD's Pelaksana handing it to the OPD that holds it."""
-    require_handler(staff, opd)
+    """Extension, notice, public subject: the PPID Utama, or the Pelaksana of the OPD
+    holding the request (the same rule `refusal` applies)."""
+    refused = _handler_refusal(staff, opd)
+    if refused is not None:
+        raise refused
 
 
 def require_decider(staff: Staff, objection_opd: str | None) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from services.common.auth import Principal
 from services.common.calendar import WorkingCalendar
 from services.common.concurrency import entity_tag
 from services.common.opd import OpdRegistry
@@ -28,6 +29,7 @@ HISTORY_LABELS = {
     "withdrawn": "Permohonan dicabut pemohon",
     "objection_filed": "Keberatan diajukan",
     "objection_decided": "Keberatan ditanggapi Atasan PPID",
+    "reopened": "Keberatan diterima: dikembalikan kepada PPID untuk pemberitahuan tertulis baru",
     "dispute_filed": "Sengketa informasi diajukan ke Komisi Informasi",
     "dispute_resolved": "Sengketa informasi selesai",
 }
@@ -72,8 +74,13 @@ class Presenter:
             "answered_at": self.local(req.answered_at),
         }
 
-    def request(self, req: Request, now: datetime, audience: str) -> dict[str, Any]:
-        """The full case. Expects `history`, `notice` and `objections` loaded."""
+    def request(
+        self, req: Request, now: datetime, audience: str, *, staff: Principal | None = None
+    ) -> dict[str, Any]:
+        """The full case. Expects `history`, `notice` and `objections` loaded.
+
+        `allowed_actions` are those `domain.refusal` lets the reader take: `staff` for the
+        staff view, the citizen holding the token for the citizen's."""
         view = self.request_summary(req, now)
         is_open = req.status in domain.OPEN_STATUSES
         view.update(
@@ -101,6 +108,7 @@ class Presenter:
                 ),
                 "notice": self.notice_summary(req.notice) if req.notice is not None else None,
                 "withdrawn_at": self.local(req.withdrawn_at),
+                "reopened_at": self.local(req.reopened_at),
                 "withdrawal_reason": req.withdrawal_reason,
                 "objections": [
                     {
@@ -124,9 +132,12 @@ class Presenter:
                 ],
             }
         )
+        view["allowed_actions"] = domain.allowed_actions(
+            req, staff if audience == STAFF else None, now=now, cal=self.cal, notice=req.notice,
+            has_open_objection=any(o.status == domain.FILED for o in req.objections),
+        )
         if audience == STAFF:
             view["registered_by"] = req.registered_by
-            view["allowed_actions"] = domain.allowed_actions(req.status)
         return view
 
     # -- notices ----------------------------------------------------------------------------

@@ -52,6 +52,8 @@ MAX_REGISTER_ROWS = 20_000
 REQUEST_REGISTER_COLUMNS = (
     ("number", "Nomor Registrasi"),
     ("received_date", "Tanggal Permohonan"),
+    ("received_time", "Waktu Diterima"),
+    ("day_zero", "Hari ke-0 (Awal Penghitungan)"),
     ("name", "Nama Pemohon"),
     ("address", "Alamat"),
     ("phone", "Nomor Telepon"),
@@ -147,7 +149,7 @@ def request_facts(session: Session, cal: WorkingCalendar, stmt_filter, now: date
             Request.received_at, Request.due_at, Request.answered_at, Request.withdrawn_at,
             Request.extended_at, Request.outcome, Notice.exemption_clause,
         )
-        .outerjoin(Notice, Notice.request_id == Request.id)
+        .outerjoin(Notice, (Notice.request_id == Request.id) & Notice.superseded_at.is_(None))
         .order_by(Request.year, Request.sequence)
     )
     facts = []
@@ -428,18 +430,28 @@ def rejection_reason(notice: Any | None) -> str | None:
     return None
 
 
+def _time(instant: datetime, cal: WorkingCalendar) -> str:
+    """`20:10 WIB`: the local time with the zone's name, as a clerk writes it."""
+    local = instant.astimezone(cal.tz)
+    return f"{local:%H:%M} {local.tzname()}"
+
+
 def request_register(session: Session, cal: WorkingCalendar, scope: OpdScope, *,
                      first: date, last: date) -> tuple[list[int], list[dict]]:
     """(request ids, register rows) of the requests in `scope` received in [first, last],
     oldest first. Registers follow the personal-data rule of the requests themselves, so
-    the scope is `domain.scope_of` the reader, narrowed to one OPD when asked."""
+    the scope is `domain.scope_of` the reader, narrowed to one OPD when asked.
+
+    A request belongs to the day it was received (its receipt time in the regency's zone),
+    not to its day zero: one received this evening is in today's register, and the row
+    says both when it arrived and from which day its time is counted."""
     start, end = local_bounds(cal, first, last)
     stmt = (
         select(Request, Applicant, Notice)
         .join(Applicant, Applicant.request_id == Request.id)
-        .outerjoin(Notice, Notice.request_id == Request.id)
-        .where(Request.received_at >= start, Request.received_at < end)
-        .order_by(Request.received_at, Request.id)
+        .outerjoin(Notice, (Notice.request_id == Request.id) & Notice.superseded_at.is_(None))
+        .where(Request.submitted_at >= start, Request.submitted_at < end)
+        .order_by(Request.submitted_at, Request.id)
     )
     stmt = scope.restrict(stmt, Request.opd)
     _check_size(session, stmt)
@@ -450,7 +462,9 @@ def request_register(session: Session, cal: WorkingCalendar, scope: OpdScope, *,
         rows.append(
             {
                 "number": req.number,
-                "received_date": _date(req.received_at, cal),
+                "received_date": _date(req.submitted_at, cal),
+                "received_time": _time(req.submitted_at, cal),
+                "day_zero": _date(req.received_at, cal),
                 "name": applicant.name,
                 "address": applicant.address,
                 "phone": applicant.phone,

@@ -98,7 +98,8 @@ def test_citizen_sees_own_request_only_with_its_token(ppid):
     own = ppid.citizen("GET", f"{REQ}/{first['number']}", first["access_token"])
     assert own.status_code == 200
     view = own.get_json()
-    assert view["number"] == first["number"] and "allowed_actions" not in view
+    # The applicant is offered only what the applicant may do: withdraw it, not yet object.
+    assert view["number"] == first["number"] and view["allowed_actions"] == ["withdraw"]
     assert "registered_by" not in view
     other = ppid.citizen("GET", f"{REQ}/{second['number']}", first["access_token"])
     assert other.status_code == 403

@@ -138,13 +138,18 @@ EXPECTED = {
 )
 def test_every_transition(action, status):
     expected = EXPECTED[action][status]
+    req = new_request(status=status, opd=None if status == domain.RECEIVED else "dinkes")
+    # The PPID Utama takes the staff actions, the applicant (no staff) withdraws.
+    actor = None if action == domain.WITHDRAW else staff(domain.UTAMA)
+    offered = domain.allowed_actions(req, actor, now=wib(2026, 3, 3), cal=CAL)
     if expected is None:
         with pytest.raises(Conflict, match="tidak dapat"):
             domain.next_status(status, action)
-        assert action not in domain.allowed_actions(status)
+        assert action not in offered
+        assert isinstance(domain.refusal(action, req, actor, now=wib(2026, 3, 3), cal=CAL), Conflict)
     else:
         assert domain.next_status(status, action) == expected
-        assert action in domain.allowed_actions(status)
+        assert action in offered
 
 
 def test_reassign_to_the_same_opd_is_refused():

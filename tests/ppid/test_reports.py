@@ -256,7 +256,8 @@ def test_exports_are_csv_and_xlsx_and_every_read_is_logged(http, year):
     assert "attachment;" in csv_response.headers["Content-Disposition"]
     assert csv_response.headers["Cache-Control"] == "no-store"
     table = list(csv.reader(io.StringIO(csv_response.data.decode("utf-8-sig"))))
-    assert table[0][:3] == ["Nomor Registrasi", "Tanggal Permohonan", "Nama Pemohon"]
+    assert table[0][:5] == ["Nomor Registrasi", "Tanggal Permohonan", "Waktu Diterima",
+                            "Hari ke-0 (Awal Penghitungan)", "Nama Pemohon"]
     assert len(table) == 7
     occupation = [label for _, label in reports.REQUEST_REGISTER_COLUMNS].index("Pekerjaan")
     assert table[6][occupation] == "'=HYPERLINK(\"http://x\")"
