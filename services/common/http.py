@@ -66,10 +66,12 @@ _MESSAGES_ID = {
     409: "Permintaan bertentangan dengan keadaan data saat ini.",
     412: "Data telah diubah orang lain; muat ulang lalu coba lagi.",
     413: "Isi permintaan terlalu besar.",
+    414: "Alamat permintaan terlalu panjang.",
     415: "Jenis isi tidak didukung; kirim JSON.",
     422: "Isian tidak valid.",
     428: "Sertakan header If-Match untuk mengubah data ini.",
     429: "Terlalu banyak permintaan. Silakan coba lagi beberapa saat lagi.",
+    431: "Header permintaan terlalu besar.",
     500: "Terjadi kesalahan pada server.",
     503: "Layanan sedang tidak tersedia. Silakan coba lagi beberapa saat lagi.",
 }
