@@ -81,13 +81,20 @@ def _response_actions(extended: bool) -> tuple[str, ...]:
 
 
 def response_clock(
-    ctx: EventContext, opd: str | None, due_at: datetime, *, started_at: datetime | None = None
+    ctx: EventContext,
+    opd: str | None,
+    due_at: datetime,
+    *,
+    started_at: datetime | None = None,
+    extendable: bool = True,
 ) -> sla.Instruction:
-    """The written notice: the holding OPD's Pelaksana sends it, the PPID Utama while unassigned."""
+    """The written notice: the holding OPD's Pelaksana sends it, the PPID Utama while unassigned.
+    `extendable` is false for the new notice an objection granted (`domain.reopen`), which
+    the one extension does not cover."""
     owner, role = (opd, PELAKSANA) if opd else (ctx.utama_opd, UTAMA)
     return sla.start(
         RESPONSE_CLOCK, due_at, opd=owner, role=role, started_at=started_at,
-        actions=_response_actions(extended=False),
+        actions=_response_actions(extended=not extendable),
     )
 
 

@@ -1097,7 +1097,7 @@ def _reopen(rt: Runtime, session: Session, uow: Any, staff: Principal, request: 
         ctx, request, "reopened", at=now,
         objection_number=objection.number, annulled_outcome=annulled, reopened_at=now,
         previous_due_at=previous_due, due_at=request.due_at,
-        clocks=(ev.response_clock(ctx, request.opd, request.due_at),),
+        clocks=(ev.response_clock(ctx, request.opd, request.due_at, extendable=False),),
     ))
 
 

@@ -110,6 +110,8 @@ def test_an_overturned_answer_returns_to_the_ppid_with_a_new_notice_clock(ppid):
     [start] = data["sla"]["start"]
     assert start["clock"] == "ppid.response" and start["role"] == "ppid_pelaksana"
     assert start["opd"] == "dinkes" and start["party"] == "staff"
+    # Reminders may propose only the answer: the extension does not cover this duty.
+    assert start["actions"] == ["answer"]
     assert instant(start["due_at"]) == instant(data["due_at"])
 
     # Until the new notice, the public list no longer shows the annulled rejection.
