@@ -403,7 +403,7 @@ def roles_required(*roles: str) -> Callable[[_F], _F]:
                 abort(403, message=f"Tindakan ini memerlukan salah satu peran: {', '.join(roles)}.")
             return current_app.ensure_sync(view)(*args, **kwargs)
 
-        _document_security(wrapper)
+        _document_security(wrapper, roles)
         return wrapper  # type: ignore[return-value]
 
     return decorator
@@ -432,11 +432,15 @@ def _abort_unauthenticated(message: str, *, invalid_token: bool = False) -> NoRe
     raise AssertionError("abort() returned")  # for type checkers: abort always raises
 
 
-def _document_security(wrapper: Any) -> None:
+def _document_security(wrapper: Any, roles: Iterable[str] = ()) -> None:
     # flask-smorest reads `_apidoc` when the route is registered; copy before changing it
     # because `wraps` shares the dict with the wrapped view.
     apidoc = deepcopy(getattr(wrapper, "_apidoc", {}))
-    apidoc.setdefault("manual_doc", {})["security"] = [{SECURITY_SCHEME_NAME: []}]
+    manual = apidoc.setdefault("manual_doc", {})
+    manual["security"] = [{SECURITY_SCHEME_NAME: []}]
+    if roles:
+        # The roles an operation serves, for the people building frontends against it.
+        manual["x-roles"] = list(roles)
     wrapper._apidoc = apidoc
 
 

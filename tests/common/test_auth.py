@@ -513,6 +513,8 @@ def test_openapi_marks_protected_operations(flask_app):
     }
     assert spec["paths"]["/api/v1/me"]["get"]["security"] == [{"bearerAuth": []}]
     assert spec["paths"]["/api/v1/notices"]["get"]["security"] == [{"bearerAuth": []}]
+    assert spec["paths"]["/api/v1/notices"]["get"]["x-roles"] == ["ppid_utama", "ppid_pelaksana"]
+    assert "x-roles" not in spec["paths"]["/api/v1/me"]["get"]
     assert "security" not in spec["paths"]["/api/v1/public"]["get"]
 
 
