@@ -5,13 +5,13 @@ what they may expect. The mails carry personal data (the address, the access tok
 PPID sends them itself, never through an event: each is queued in the transaction of the
 change it reports (`services.common.mailer.queue_mail`; the receipt as a child row of the
 numbered submission, since the number exists only inside that write) and the worker's timer
-sends it (`mail_queue(rt).send_due`). A change that rolls back mails nothing; one that
+sends it (`mail_queue_of(rt).send_due`). A change that rolls back mails nothing; one that
 commits is mailed at least once.
 
-A queued row holds the kind, the case's row id and, for the receipt, the access token; the
-text is written when it is sent, from the case as stored (Jinja2 templates in
-`templates/mail_*.txt|html`, HTML autoescaped), in Bahasa Indonesia with dates in words in
-the regency's time. Without `SMTP_HOST` nothing is queued.
+A queued row holds the kind, the row it is about (the request, the notice or the objection)
+and, for the receipt, the access token; the text is written when it is sent, from the rows
+as stored (Jinja2 templates in `templates/mail_*.txt|html`, HTML autoescaped), in Bahasa
+Indonesia with dates in words in the regency's time. Without `SMTP_HOST` nothing is queued.
 """
 
 from __future__ import annotations
@@ -89,23 +89,25 @@ def render(rt: Runtime, session: Session, mail: QueuedMail) -> MailContent | Non
         if objection is None:
             return None
         context = _decision(words, objection)
-    else:
+    elif mail.kind == NOTICE:
+        # The notice row itself: a request may have had an earlier one, annulled on objection.
+        notice = session.scalars(
+            select(Notice).where(Notice.id == mail.case_id).options(selectinload(Notice.attachments))
+        ).one_or_none()
+        request = session.get(Request, notice.request_id) if notice is not None else None
+        if request is None:
+            return None
+        context = _notice(words, request, notice)
+    elif mail.kind in (RECEIPT, EXTENSION):
         request = session.get(Request, mail.case_id)
         if request is None:
             return None
         if mail.kind == RECEIPT:
             context = _receipt(words, request, mail.params.get("token"))
-        elif mail.kind == EXTENSION:
-            context = _extension(words, request)
-        elif mail.kind == NOTICE:
-            notice = session.scalars(
-                select(Notice).where(Notice.request_id == request.id).options(selectinload(Notice.attachments))
-            ).one_or_none()
-            if notice is None:
-                return None
-            context = _notice(words, request, notice)
         else:
-            raise ValueError(f"unknown mail kind {mail.kind!r}")
+            context = _extension(words, request)
+    else:
+        raise ValueError(f"unknown mail kind {mail.kind!r}")
     context.update(words.common(context["number"]))
     name = f"mail_{mail.kind}"
     return MailContent(

@@ -622,7 +622,7 @@ def issue_notice(
             attachments=len(uploads),
             clocks=(sla.stop(ev.RESPONSE_CLOCK),),
         ))
-        citizen_mail.queue_for_request(session, rt, citizen_mail.NOTICE, request.id, now)
+        citizen_mail.queue_for_request(session, rt, citizen_mail.NOTICE, request.id, now, case_id=notice.id)
         uow.commit()
         session.expire_all()
         request = _load_request(session, number)

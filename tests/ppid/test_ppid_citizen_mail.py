@@ -180,6 +180,34 @@ def test_the_applicant_hears_of_the_receipt_extension_notice_and_decision(ppid_m
     assert all(r.recipient is None and r.params is None for r in rows)  # token and address erased
 
 
+def test_each_notice_is_mailed_as_issued_when_an_objection_annulled_the_first(ppid_mail, smtp):
+    client = ppid_mail
+    submitted = client.submit(requested_opd="dinkes")
+    number, token = submitted["number"], submitted["access_token"]
+    client.clock.set(datetime(2026, 3, 16, 10, tzinfo=WIB))
+    rejection = {"outcome": "rejected", "exemption_clause": "a",
+                 "consequence_test": "Membuka berkas pemeriksaan menghambat penyidikan."}
+    assert client.notice(number, rejection, PELAKSANA, "dinkes").status_code == 201
+    client.clock.set(datetime(2026, 3, 30, 10, tzinfo=WIB))
+    kbr = client.citizen("POST", f"{REQ}/{number}/objections", token,
+                         json={"grounds": ["a"], "statement": "Penyidikan sudah selesai."}).get_json()["number"]
+    opath = f"/api/v1/objections/{kbr}"
+    client.clock.set(datetime(2026, 4, 14, 10, tzinfo=WIB))
+    assert client.act(f"{opath}/decision", {"decision": "overturned", "reasons": "Penyidikan telah dihentikan."},
+                      ATASAN, "dinkes", etag_of=opath).status_code == 200
+    client.clock.set(datetime(2026, 4, 20, 10, tzinfo=WIB))
+    assert client.notice(number, None, PELAKSANA, "dinkes").status_code == 201
+    send(client)  # the mails of both notices wait in the queue until now
+    first, second = (m for m in smtp.to(ADDRESS) if "Pemberitahuan tertulis" in m["Subject"])
+    assert "Tanggal pemberitahuan : Senin, 16 Maret 2026" in text_of(first)
+    assert "Permohonan ditolak karena informasi dikecualikan" in text_of(first)
+    assert "Tanggal pemberitahuan : Senin, 20 April 2026" in text_of(second)
+    assert "Informasi dapat diberikan seluruhnya" in text_of(second)
+    decision = text_of(only_mail(smtp, "Tanggapan Atasan PPID"))
+    assert "Keberatan diterima; keputusan PPID dibatalkan" in decision
+    assert "PPID akan menindaklanjuti permohonan Anda" in decision
+
+
 def test_a_request_without_an_address_mails_nothing(ppid_mail, smtp):
     client = ppid_mail
     submitted = client.submit(requested_opd="dinkes", email=..., delivery_method="in_person")
