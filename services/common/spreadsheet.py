@@ -4,7 +4,8 @@ A spreadsheet evaluates a cell that starts with `=`, `+`, `-` or `@` (and, in so
 or a carriage return before one), and a citizen's text in an export must never run as one
 on an officer's machine (OWASP, "CSV Injection"). The separator is the reader's choice, not
 the file's: a spreadsheet in an Indonesian locale splits on `;`, others on `,`, so a value
-is guarded at its start and after every `,` and `;` inside it, where a cell may begin.
+is guarded at its start and after every `,` and `;` inside it, where a cell may begin, and
+after a tab or a line break too (a tab-separated reading, or a reader that ignores quotes).
 
 A guarded part gets an apostrophe in front, which spreadsheets read as "text follows". A
 plain number (`+6281255551234`, `-5`, `1,5`) is left alone: it can compute nothing, and an
@@ -21,13 +22,13 @@ from datetime import date
 from typing import Any
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-SEPARATORS = re.compile(r"([,;])")
+SEPARATORS = re.compile(r"([,;\t\r\n])")
 _PLAIN_NUMBER = re.compile(r"[+-]?\d+(?:[.,]\d+)*")
 
 
 def neutralised(text: str) -> str:
     """`text` with an apostrophe before every part that a spreadsheet could read as a
-    formula, at its start or after a `,` or `;`."""
+    formula: at its start, or after a `,`, `;`, tab or line break."""
     parts = SEPARATORS.split(text)
     # Parts at even indexes are text between separators; odd ones are the separators.
     for index in range(0, len(parts), 2):

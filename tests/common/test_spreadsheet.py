@@ -17,8 +17,11 @@ from services.common import spreadsheet
         ("=1+1", "'=1+1"),
         ("@SUM(A1)", "'@SUM(A1)"),
         ("-2+3+cmd|' /C calc'!A0", "'-2+3+cmd|' /C calc'!A0"),
-        ("\t=1+1", "'\t=1+1"),
-        ("\r=1+1", "'\r=1+1"),
+        # A tab or line break is where a cell begins for other readers: the guard follows it.
+        ("\t=1+1", "\t'=1+1"),
+        ("\r=1+1", "\r'=1+1"),
+        ("a\t@SUM(A1)", "a\t'@SUM(A1)"),
+        ("baris satu\n=1+1", "baris satu\n'=1+1"),
         # After a separator a spreadsheet may split on: `;` in Indonesian locales, `,` in others.
         ("biasa;=HYPERLINK(\"http://x\")", "biasa;'=HYPERLINK(\"http://x\")"),
         ("biasa,@SUM(A1)", "biasa,'@SUM(A1)"),
