@@ -111,3 +111,16 @@ def test_the_notifier_accepts_every_instruction_the_builders_write():
     only_pause = new_event("lapor", "report", "held", subject="reports/1", opd="dinkes",
                            data={"sla": sla.instructions(sla.pause("lapor.follow_up"))})
     assert parse_sla(json.loads(only_pause.to_json())) is None
+
+
+def test_a_stop_may_say_the_duty_was_cancelled_and_a_start_which_actions_remain():
+    assert sla.stop("ppid.response").item == {"clock": "ppid.response"}
+    assert sla.stop("ppid.response", outcome=sla.CANCELLED).item == {"clock": "ppid.response", "outcome": "cancelled"}
+    with pytest.raises(ValueError, match="outcome"):
+        sla.stop("ppid.response", outcome="withdrawn")
+    started = sla.start("ppid.response", DUE, opd="dinkes", role="ppid_pelaksana", actions=("answer", "extend"))
+    assert started.item["actions"] == ["answer", "extend"]
+    assert "actions" not in sla.restart("ppid.response", DUE).item
+    for bad in ("extend", ["Extend"], ["extend", "extend"]):
+        with pytest.raises(ValueError, match="action"):
+            sla.restart("ppid.response", DUE, actions=bad)

@@ -93,3 +93,29 @@ def test_overdue_means_running_past_the_due_instant():
     assert clock_rules.is_overdue(domain.RUNNING, DUE, DUE + timedelta(seconds=1))
     assert not clock_rules.is_overdue(domain.RUNNING, DUE, DUE)
     assert not clock_rules.is_overdue(domain.MET, DUE, DUE + timedelta(days=1))
+
+
+def test_a_cancelled_stop_is_neither_met_nor_breached_and_publishes_nothing():
+    for at in (wib(2026, 3, 20, 10), wib(2026, 4, 20, 10)):
+        decision = clock_rules.decide_stop(running(), at, CAL, "cancelled")
+        assert (decision.outcome, decision.changes["state"], decision.publish) == ("cancelled", "cancelled", None)
+        assert decision.cancel_pending
+    assert clock_rules.decide_stop(None, wib(2026, 3, 20, 10), CAL, "cancelled").changes["state"] == "cancelled"
+
+
+def test_a_citizens_window_closes_and_is_never_overdue():
+    window = running(party=domain.CITIZEN)
+    decision = clock_rules.decide_stop(window, wib(2026, 4, 20, 10), CAL)
+    assert (decision.changes["state"], decision.publish) == ("closed", None)
+    late = wib(2026, 4, 8, 9)
+    assert not clock_rules.is_overdue(domain.RUNNING, DUE, late, domain.CITIZEN)
+    assert clock_rules.window_ended(domain.RUNNING, DUE, late, domain.CITIZEN)
+    assert clock_rules.is_overdue(domain.RUNNING, DUE, late, domain.STAFF)
+
+
+def test_a_new_actor_or_new_actions_restart_the_duty():
+    same = Start("ppid.response", DUE, "dinkes", role="ppid_pelaksana", actions=("answer", "extend"))
+    current = running(role="ppid_pelaksana", actions=("answer", "extend"))
+    assert clock_rules.decide_start(current, same, wib(2026, 3, 17, 9), CAL).outcome == "unchanged"
+    fewer = Start("ppid.response", DUE, "dinkes", role="ppid_pelaksana", actions=("answer",))
+    assert clock_rules.decide_start(current, fewer, wib(2026, 3, 17, 9), CAL).outcome == "restarted"

@@ -77,3 +77,23 @@ def test_a_failed_mail_is_retried_after_doubling_waits_up_to_two_hours():
     now = wib(2026, 4, 7, 9)
     waits = [(retry_after(n, now) - now).total_seconds() / 60 for n in (1, 2, 3, 5, 9)]
     assert waits == [5, 10, 20, 80, 120]
+
+
+def test_of_the_steps_of_one_kind_due_together_only_the_latest_applies():
+    from services.notifier.notification_plan import StepDue, open_actions, superseded_by
+
+    at = wib(2026, 4, 20, 9)
+    levels = [StepDue(f"escalate:{n}", "escalate", n, wib(2026, 4, 8 + n, 8)) for n in (1, 2, 3)]
+    breach = StepDue("breach", "breach", None, wib(2026, 4, 8, 8))
+    assert superseded_by(levels[0], levels[1:] + [breach]) == "escalate:3"
+    assert superseded_by(levels[1], [levels[0], levels[2]]) == "escalate:3"
+    assert superseded_by(levels[2], levels[:2]) is None
+    assert superseded_by(breach, levels) is None, "the breach notice always goes out"
+    early, late = (StepDue(k, "remind", None, t) for k, t in (("remind:-2wd", wib(2026, 4, 2, 8)),
+                                                             ("remind:-4wh", wib(2026, 4, 7, 12))))
+    assert superseded_by(early, [late]) == "remind:-4wh" and superseded_by(late, [early]) is None
+    # What can still be done in time is nothing once the due instant has passed.
+    due = wib(2026, 4, 7, 23, 59, 59)
+    assert open_actions(["answer", "extend"], due, wib(2026, 4, 7, 12)) == ("answer", "extend")
+    assert open_actions(["answer", "extend"], due, at) == ()
+    assert open_actions(None, due, wib(2026, 4, 7, 12)) == ()

@@ -41,3 +41,28 @@ def test_invalid_policies_name_the_field(change, field):
     with pytest.raises(policy.PolicyError) as info:
         policy.parse_policy("default", document)
     assert field in info.value.errors
+
+
+def test_the_action_text_follows_what_is_still_open():
+    response = POLICIES["ppid.response"]
+    assert "perpanjang" in response.action_for(("answer", "extend"))
+    assert "perpanjang" not in response.action_for(("answer",))
+    assert "perpanjang" not in response.action_for(None)
+    assert POLICIES["default"].action_for(("extend",)) == POLICIES["default"].action
+
+
+@pytest.mark.parametrize(
+    "variants, field",
+    [
+        ("extend", "action_variants"),
+        ([{"when": ["extend"]}], "action_variants.0"),
+        ([{"when": [], "action": "Perpanjang."}], "action_variants.0.when"),
+        ([{"when": ["Perpanjang waktu"], "action": "Perpanjang."}], "action_variants.0.when"),
+        ([{"when": ["extend"], "action": " "}], "action_variants.0.action"),
+    ],
+)
+def test_a_bad_action_variant_names_its_field(variants, field):
+    document = {**POLICIES["default"].to_document(), "action_variants": variants}
+    with pytest.raises(policy.PolicyError) as caught:
+        policy.parse_policy("default", document)
+    assert field in caught.value.errors

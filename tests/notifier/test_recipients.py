@@ -87,3 +87,21 @@ def test_the_notifier_names_no_service_and_no_service_staff_role():
         if value in names | roles or value == registry.coordinator_opd
     }
     assert found == set()
+
+
+def test_the_one_who_must_act_comes_first_and_is_the_policys_officer():
+    from services.notifier.recipients import actor
+
+    registry = load_registry()
+    utama = actor("ppid_utama", "diskominfo", "ppid", registry)
+    assert utama == Recipient("coordinator", None, "ppid_utama", None)
+    got = resolve_recipients(["officer", "head"], "diskominfo", actor=utama)
+    # Never Diskominfo's officer (a Pelaksana who cannot open an unassigned request).
+    assert got == [utama, Recipient("head", "diskominfo")]
+    assert inbox_address(utama, "ppid", registry) == ("ppid_utama", None)
+    pelaksana = actor("ppid_pelaksana", "dinkes", "ppid", registry)
+    assert resolve_recipients(["officer", "sekda"], "dinkes", actor=pelaksana) == [
+        Recipient("officer", "dinkes", "ppid_pelaksana", "dinkes"), Recipient("sekda", None)]
+    atasan = actor("atasan_ppid", "dinkes", "ppid", registry)
+    assert (atasan.role, inbox_address(atasan, "ppid", registry)) == ("actor", ("atasan_ppid", "dinkes"))
+    assert actor(None, "dinkes", "ppid", registry) is None

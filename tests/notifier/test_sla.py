@@ -91,3 +91,41 @@ def test_instants_are_read_into_utc():
     assert parsed.at.utcoffset().total_seconds() == 0 and parsed.at == wib(2026, 3, 16, 10)
     assert start.due_at.tzinfo is UTC and start.due_at == wib(2026, 4, 7, 23, 59, 59)
     assert start.started_at.tzinfo is UTC and start.started_at == datetime(2026, 3, 16, 3, tzinfo=UTC)
+
+
+# -- who must act, whose time, what is still possible ----------------------------------------
+
+
+def test_a_start_keeps_who_must_act_whose_time_it_is_and_the_actions_still_open():
+    env = envelope({"sla": {"start": [
+        {"clock": "ppid.response", "due_at": "2026-04-07T16:59:59Z", "opd": "diskominfo",
+         "role": "ppid_utama", "party": "staff", "actions": ["answer", "extend"]},
+        {"clock": "ppid.dispute_window", "due_at": "2026-04-07T16:59:59Z", "party": "citizen"},
+    ], "stop": [{"clock": "ppid.objection_response", "outcome": "cancelled"}]}})
+    parsed = sla.parse_sla(env)
+    utama, window = parsed.starts
+    assert (utama.role, utama.party, utama.actions) == ("ppid_utama", "staff", ("answer", "extend"))
+    assert (window.role, window.party, window.actions) == (None, "citizen", None)
+    assert parsed.stops == (sla.Stop("ppid.objection_response", "cancelled"),)
+    plain = sla.parse_sla(envelope({"sla": {"stop": [{"clock": "ppid.response"}]}}))
+    assert plain.stops[0].outcome == "done"
+
+
+@pytest.mark.parametrize(
+    "item, message",
+    [
+        ({"role": "PPID Utama"}, "role"),
+        ({"party": "opd"}, "party"),
+        ({"actions": "extend"}, "actions"),
+        ({"actions": ["Perpanjang"]}, "actions"),
+    ],
+)
+def test_a_malformed_actor_party_or_action_is_refused(item, message):
+    env = envelope({"sla": {"start": [{"clock": "ppid.response", "due_at": "2026-04-07T16:59:59Z", **item}]}})
+    with pytest.raises(sla.SlaError, match=message):
+        sla.parse_sla(env)
+
+
+def test_a_stop_with_an_unknown_outcome_is_refused():
+    with pytest.raises(sla.SlaError, match="outcome"):
+        sla.parse_sla(envelope({"sla": {"stop": [{"clock": "ppid.response", "outcome": "met"}]}}))
