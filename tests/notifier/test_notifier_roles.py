@@ -226,3 +226,11 @@ def test_the_directory_lists_page_and_search(client, auth_header):
     assert len(paged.get_json()) == 2 and '"total": 3' in paged.headers["X-Pagination"]
     assert client.get("/api/v1/directory/contacts", headers=admin,
                       query_string={"q": "x" * 101}).status_code == 422
+
+
+def test_a_token_of_an_opd_outside_the_directory_reaches_nothing(client, two_opds, make_token):
+    stranger = {"Authorization": f"Bearer {make_token('ppid_pelaksana', opd='nosuchopd')}"}
+    for path in ("/api/v1/clocks", "/api/v1/inbox", "/api/v1/webhooks"):
+        refused = client.get(path, headers=stranger)
+        assert refused.status_code == 403, path
+        assert "tidak terdaftar di direktori OPD" in refused.get_json()["message"]
