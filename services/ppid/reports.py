@@ -589,7 +589,9 @@ def public_row(req: Request, subject: str | None, cal: WorkingCalendar, opds: Op
         "received_date": _date(req.received_at, cal),
         "opd": req.opd,
         "opd_name": opd.name if opd else None,
-        "subject": subject,
+        # Checked again as it is shown: a line published before the filter learned a
+        # disguise (`6203/0152/…`, `(at)`) is withheld rather than shown.
+        "subject": subject if subject and not identifying_problems(subject) else None,
         "status": req.status,
         "status_label": domain.REQUEST_STATUSES[req.status],
         "outcome": req.outcome,

@@ -124,3 +124,18 @@ def test_a_public_subject_line_with_disguised_personal_data_is_refused(ppid_app,
     assert refused.status_code == 422, refused.get_json()
     assert refused.get_json()["errors"]["subject"]
     assert ppid_app.http.get("/api/v1/public/requests").get_json()[0]["subject"] != subject
+
+
+def test_a_subject_line_published_before_the_filter_knew_its_disguise_is_withheld(ppid_app):
+    from services.ppid.dip_models import PublicSubject
+    from services.ppid.models import Request
+
+    number = ppid_app.submit(requested_opd="dinkes")["number"]
+    rt = ppid_app.env.rt
+    with rt.uow() as uow:
+        request_id = uow.session.query(Request.id).filter(Request.number == number).scalar()
+        uow.session.add(PublicSubject(request_id=request_id, subject="Kontak 0812_5555_1234",
+                                      set_at=T0, set_by="ppid_utama-kab"))
+        uow.commit()
+    listed = ppid_app.http.get("/api/v1/public/requests").get_json()
+    assert [(r["number"], r["subject"]) for r in listed] == [(number, None)]
