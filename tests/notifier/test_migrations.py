@@ -24,3 +24,45 @@ def test_migrations_create_every_table_and_match_the_models(database_url):
             assert compare_metadata(context, Base.metadata) == []
     finally:
         engine.dispose()
+
+
+def test_0004_keeps_clocks_as_staff_duties_and_moves_the_shipped_ppid_policy_only(database_url):
+    import json
+
+    from alembic import command
+    from sqlalchemy import text
+
+    from services.common.migrations import alembic_config
+
+    shipped = ("Kirim pemberitahuan tertulis kepada pemohon melalui aplikasi PPID, atau perpanjang waktu "
+               "satu kali (paling lama 7 hari kerja) dengan alasan tertulis (UU 14/2008 Pasal 22 ayat 7 dan 8).")
+    upgrade("notifier", database_url, "0003")
+    engine = make_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            for clock, action in (("ppid.response", shipped), ("lapor.follow_up", "Teks operator.")):
+                document = {"label": "x", "action": action, "reminders": [], "breach": {"notify": []},
+                            "escalation": []}
+                connection.execute(
+                    text("INSERT INTO policies (clock, document, version, updated_at, updated_by) "
+                         "VALUES (:c, :d, 1, '2026-01-01 00:00:00+00:00', 'seed')"),
+                    {"c": clock, "d": json.dumps(document)},
+                )
+            connection.execute(text(
+                "INSERT INTO clocks (subject, clock, service, state, run, created_at, updated_at) VALUES "
+                "('requests/A', 'ppid.response', 'ppid', 'running', 1, '2026-01-01 00:00:00+00:00', "
+                "'2026-01-01 00:00:00+00:00')"))
+        upgrade("notifier", database_url)
+        with engine.connect() as connection:
+            rows = {c: (json.loads(d) if isinstance(d, str) else d, v) for c, d, v in connection.execute(
+                text("SELECT clock, document, version FROM policies"))}
+            assert connection.execute(text("SELECT party FROM clocks")).scalar_one() == "staff"
+        response, version = rows["ppid.response"]
+        assert "perpanjang" not in response["action"] and version == 2
+        assert response["action_variants"][0] == {"when": ["extend"], "action": shipped}
+        assert rows["lapor.follow_up"] == ({"label": "x", "action": "Teks operator.", "reminders": [],
+                                           "breach": {"notify": []}, "escalation": []}, 1)
+        command.downgrade(alembic_config("notifier", database_url), "0003")
+        upgrade("notifier", database_url)
+    finally:
+        engine.dispose()
