@@ -45,6 +45,7 @@ from werkzeug.exceptions import HTTPException, NotFound, TooManyRequests
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
+from services.common import heartbeat
 from services.common.auth import init_auth
 from services.common.errors import DomainError, Invalid
 from services.common.forms import LARGEST_WHOLE, NUL_IN_TEXT, indonesian
@@ -479,6 +480,8 @@ def _install_health(app: Flask, rt: Runtime) -> None:
     def healthz():
         return {"status": "ok", "service": rt.settings.service}
 
+    heartbeats = heartbeat.table_of(rt.outbox.metadata)
+
     @app.get("/readyz")
     def readyz():
         checks: dict[str, object] = {}
@@ -491,12 +494,16 @@ def _install_health(app: Flask, rt: Runtime) -> None:
                         rt.outbox.c.published_at.is_(None)
                     )
                 ).one()
-            checks["database"] = "ok"
-            age = _age_seconds(oldest)
-            checks["outbox"] = {"unsent": count, "oldest_unsent_seconds": age}
-            if age is not None and age > rt.settings.outbox_stuck_seconds:
-                ready = False
-                checks["outbox"]["status"] = "stuck"
+                checks["database"] = "ok"
+                age = _age_seconds(oldest)
+                checks["outbox"] = {"unsent": count, "oldest_unsent_seconds": age}
+                if age is not None and age > rt.settings.outbox_stuck_seconds:
+                    ready = False
+                    checks["outbox"]["status"] = "stuck"
+                if heartbeats is not None:
+                    # The broker and the consumers, as the worker last reported them.
+                    workers_ready, checks["worker"] = heartbeat.readiness(conn, heartbeats)
+                    ready = ready and workers_ready
         except Exception as exc:  # noqa: BLE001 - readiness reports any failure as not ready
             ready = False
             checks["database"] = f"error: {type(exc).__name__}"

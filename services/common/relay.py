@@ -342,6 +342,13 @@ class OutboxRelay:
             log.warning("relay stopped with a batch unconfirmed; it will be sent again: %r", exc)
         self.close()
 
+    @property
+    def connected(self) -> bool:
+        """Whether this relay holds an open confirm channel to the broker (read by the
+        worker's heartbeat from another thread; a standby relay holds none)."""
+        link = self._link
+        return link is not None and link.ready
+
     def wake(self) -> None:
         """Ask a running relay to look at the outbox now (thread-safe).
 

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
+from services.common import heartbeat
 from services.common.calendar_sync import REFERENCE_BINDINGS, purge_reference_inbox
 from services.common.consumer import (
     RECONNECT_BACKOFF_CAP,
@@ -20,6 +21,7 @@ from services.common.consumer import (
     EventConsumer,
     quiet_pika_connection_errors,
 )
+from services.common.heartbeat import HeartbeatWriter
 from services.common.relay import OutboxRelay
 from services.common.runtime import Runtime
 
@@ -110,6 +112,11 @@ def run_worker(
     parts: list[tuple[str, Callable[[threading.Event], None]]] = [("relay", relay.run)]
     parts += [(f"consumer:{c.queue}", c.run) for c in consumers]
     parts += [(f"timer:{t.name}", t.loop) for t in timers]
+    heartbeats = heartbeat.table_of(rt.outbox.metadata)
+    if heartbeats is not None:
+        # What /readyz of the web processes knows of the broker and of these parts.
+        writer = HeartbeatWriter(rt.engine, heartbeats, heartbeat.worker_parts(relay, consumers))
+        parts.append(("heartbeat", writer.run))
     threads = [threading.Thread(target=fn, args=(stop,), name=name, daemon=True) for name, fn in parts]
 
     if threading.current_thread() is threading.main_thread():

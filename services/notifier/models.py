@@ -30,6 +30,7 @@ from sqlalchemy.orm.attributes import flag_modified
 
 from services.common.calendar_sync import calendar_state_table
 from services.common.db import NAMING_CONVENTION, UtcDateTime
+from services.common.heartbeat import heartbeat_table
 from services.common.listing import Search
 from services.common.outbox import plumbing_tables
 
@@ -40,6 +41,7 @@ class Base(DeclarativeBase):
 
 outbox, inbox = plumbing_tables(Base.metadata)
 calendar_state = calendar_state_table(Base.metadata)
+worker_heartbeats = heartbeat_table(Base.metadata)
 
 # SQLite only autoincrements an INTEGER PRIMARY KEY; PostgreSQL gets a bigint identity.
 _ID = BigInteger().with_variant(Integer, "sqlite")

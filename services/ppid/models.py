@@ -41,6 +41,7 @@ class Base(DeclarativeBase):
 
 outbox, inbox = plumbing_tables(Base.metadata)
 calendar_state = calendar_state_table(Base.metadata)
+worker_heartbeats = heartbeat_table(Base.metadata)
 # Mail to applicants, queued with the change it reports and sent by the worker
 # (services.common.mailer, services.ppid.citizen_mail).
 mail_queue = mail_queue_table(Base.metadata)
