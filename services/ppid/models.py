@@ -29,6 +29,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from services.common.calendar_sync import calendar_state_table
 from services.common.db import NAMING_CONVENTION, UtcDateTime
+from services.common.heartbeat import heartbeat_table
 from services.common.listing import Search
 from services.common.mailer import mail_queue_table
 from services.common.numbering import Numbering, number_counter_table
