@@ -228,3 +228,29 @@ def test_a_breach_never_proposes_an_extension_even_when_none_was_given(rt, feed,
     tick(rt, wib(2026, 4, 8, 8, 5))
     texts = [text for _, subject, text in case_mails(smtp) if subject.startswith("Terlambat:")]
     assert texts and all("perpanjang" not in t for t in texts)
+
+
+# -- through the API ------------------------------------------------------------------------
+
+
+def test_the_api_shows_who_must_act_and_edits_action_variants(client, feed, auth_header):
+    admin = auth_header("admin", sub="admin-1")
+    assert feed(sla_event("requests/PPID-2026-000008", at=RECEIVED, opd=None,
+                          start=[response_start("diskominfo", "ppid_utama", actions=["answer", "extend"])]))
+    (entry,) = client.get("/api/v1/clocks/requests/PPID-2026-000008", headers=admin).get_json()["clocks"]
+    shown = entry["clock"]
+    assert (shown["role"], shown["party"], shown["actions"]) == ("ppid_utama", "staff", ["answer", "extend"])
+
+    current = client.get("/api/v1/policies/ppid.response", headers=admin)
+    document = {k: current.get_json()[k] for k in ("label", "action", "action_variants", "reminders",
+                                                     "breach", "escalation")}
+    assert document["action_variants"][0]["when"] == ["extend"]
+    document["action_variants"] = [{"when": ["extend"], "action": "Jawab, atau perpanjang sekali."}]
+    saved = client.put("/api/v1/policies/ppid.response", json=document,
+                       headers={**admin, "If-Match": current.headers["ETag"]})
+    assert saved.status_code == 200, saved.get_json()
+    assert saved.get_json()["action_variants"] == document["action_variants"]
+    document["action_variants"] = [{"when": [], "action": "Perpanjang."}]
+    refused = client.put("/api/v1/policies/ppid.response", json=document,
+                         headers={**admin, "If-Match": saved.headers["ETag"]})
+    assert refused.status_code == 422
