@@ -122,7 +122,7 @@ def tick(rt: Runtime, now: datetime, *, mailer: Mailer | None = None) -> TickSum
             if own_mailer:
                 mailer.close()
     summary.webhook_attempts = webhooks.deliver_due(rt, now)
-    if summary.breached or summary.sent or summary.retrying or summary.digests:
+    if summary.breached or summary.sent or summary.skipped or summary.retrying or summary.digests:
         log.info("tick", extra={k: v for k, v in summary.to_dict().items() if k != "sent"})
     return summary
 
