@@ -168,6 +168,22 @@ def test_a_consumer_holding_one_message_too_long_is_stalled(pg_service, broker, 
     assert parts_of(checks)[f"consumer:{queue}"] == "ok"
 
 
+def test_a_connected_relay_that_leaves_the_outbox_waiting_is_stalled(service, broker, threads, amqp_url):
+    """An event no queue takes comes back to the relay and waits in the outbox: the relay is
+    connected, yet nothing leaves; after the stall limit the service is not ready."""
+    rt, client = service
+    exchange, _channel, _queues = broker
+    relay = OutboxRelay(rt.engine, rt.outbox, amqp_url, exchange=exchange, poll_seconds=0.05)
+    threads(HeartbeatWriter(rt.engine, heartbeats, [heartbeat.relay_part(relay)]).run)
+    threads(relay.run)
+    wait_for(client, lambda status, _checks: status == 200)
+    with rt.uow() as uow:
+        uow.publish(new_event("test", "thing", "created", subject="things/1", opd=None))
+        uow.commit()
+    checks = wait_for(client, lambda status, c: status == 503 and parts_of(c).get("relay") == "stalled")
+    assert checks["outbox"]["unsent"] == 1 and "status" not in checks["outbox"]
+
+
 def test_run_worker_writes_heartbeats_and_a_worker_that_stops_writing_is_not_ready(
     service, make_chassis_runtime, database_url
 ):
