@@ -36,3 +36,21 @@ def test_dates_of_another_era_are_a_422(ppid):
     response = ppid.http.get("/api/v1/registers/requests?date_from=0001-01-01",
                              headers=staff_headers(UTAMA))
     assert response.status_code == 422, response.get_json()
+
+
+def test_the_printed_notice_and_the_docs_page_name_what_they_may_load(ppid):
+    from services.common.http import DOCUMENT_POLICY
+
+    submitted = ppid.submit()
+    number, token = submitted["number"], submitted["access_token"]
+    assert ppid.notice(number, {"outcome": "granted", "info_format": "soft_copy",
+                                "delivery_method": "email",
+                                "letter_number": "045/PPID/III/2026"}).status_code == 201
+    html = ppid.citizen("GET", f"/api/v1/requests/{number}/notice.html", token)
+    assert html.status_code == 200 and html.mimetype == "text/html"
+    assert html.headers["Content-Security-Policy"] == DOCUMENT_POLICY
+    assert html.headers["X-Content-Type-Options"] == "nosniff"
+    assert "<script" not in html.get_data(as_text=True)
+    docs = ppid.http.get("/docs")
+    assert "script-src 'self' 'sha256-" in docs.headers["Content-Security-Policy"]
+    assert docs.headers["X-Content-Type-Options"] == "nosniff"
