@@ -238,8 +238,12 @@ def extended_due(cal: Calendar, submitted_at: datetime) -> datetime:
 def is_late(request: Any, now: datetime) -> bool:
     """Past its due time without a notice: late for the statistics and for ground (g).
 
-    A withdrawn request is never late (the duty ended with the withdrawal, if in time).
+    A withdrawn request is never late (the duty ended with the withdrawal, if in time). One
+    that was late when an objection returned it to the PPID stays late: the new duty does
+    not undo the missed one.
     """
+    if getattr(request, "late_before_reopen", None):
+        return True
     if request.answered_at is not None:
         return request.answered_at > request.due_at
     if request.withdrawn_at is not None:
@@ -663,6 +667,7 @@ def reopen(request: Any, notice: Any | None, *, cal: Calendar, now: datetime, da
     None when the request was withdrawn meanwhile and nothing is owed."""
     if request.status == WITHDRAWN:
         return None
+    request.late_before_reopen = is_late(request, now)
     if notice is not None:
         notice.superseded_at = now
     if request.status == ANSWERED:

@@ -382,9 +382,10 @@ def list_requests(
         end = datetime.combine(filters["received_to"] + timedelta(days=1), time(0), tzinfo=tz)
         statement = statement.where(Request.received_at < end)
     if filters.get("late") is not None:
-        # The same rule as domain.is_late: done (or still open now) after the due time.
+        # The same rule as domain.is_late: done (or still open now) after the due time, or
+        # late already when an objection returned it to the PPID.
         done = func.coalesce(Request.answered_at, Request.withdrawn_at, literal(now, UtcDateTime()))
-        late = done > Request.due_at
+        late = or_(Request.late_before_reopen.is_(True), done > Request.due_at)
         statement = statement.where(late if filters["late"] else ~late)
     with rt.uow() as uow:
         rows, total = fetch_page(uow.session, statement, page)

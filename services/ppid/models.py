@@ -112,6 +112,9 @@ class Request(Base):
     # When the Atasan PPID granted an objection (`overturned`) and returned the request to
     # the PPID for a new notice.
     reopened_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # Whether it was late (answered late, or overdue unanswered) when it came back: the
+    # statistics keep counting that duty as missed.
+    late_before_reopen: Mapped[bool | None] = mapped_column(Boolean)
     access_token_hash: Mapped[str] = mapped_column(String(64), nullable=False)
     registered_by: Mapped[str | None] = mapped_column(String(255))
     # The officer who registered a walk-in or letter request signs its receipt.

@@ -147,7 +147,8 @@ def request_facts(session: Session, cal: WorkingCalendar, stmt_filter, now: date
         select(
             Request.number, Request.opd, Request.status, Request.submitted_at,
             Request.received_at, Request.due_at, Request.answered_at, Request.withdrawn_at,
-            Request.extended_at, Request.outcome, Notice.exemption_clause,
+            Request.extended_at, Request.outcome, Request.late_before_reopen,
+            Notice.exemption_clause,
         )
         .outerjoin(Notice, (Notice.request_id == Request.id) & Notice.superseded_at.is_(None))
         .order_by(Request.year, Request.sequence)

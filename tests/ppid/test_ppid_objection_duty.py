@@ -91,6 +91,7 @@ def test_an_overturned_answer_returns_to_the_ppid_with_a_new_notice_clock(ppid):
     view = ppid.staff_get(f"{REQ}/{number}", PELAKSANA, "dinkes").get_json()
     assert view["status"] == "assigned" and view["outcome"] is None and view["notice"] is None
     assert view["reopened_at"] == "2026-04-14T10:00:00+07:00"
+    assert view["late"] is False  # the annulled notice came on time
     assert view["due_at"] == "2026-04-28T23:59:59+07:00"
     assert view["history"][-1]["action"] == "reopened" and view["history"][-1]["note"] == kbr
     # The duty is the Pelaksana's to answer; the one extension does not apply to it.
@@ -157,6 +158,10 @@ def test_an_overturned_silence_moves_the_open_duty_and_a_new_notice_cannot_preda
     assert decide(ppid, kbr, "overturned", "disdik").status_code == 200
     view = ppid.stored(number)
     assert view["status"] == "assigned" and view["due_at"] == "2026-04-28T23:59:59+07:00"
+    # The new duty does not undo the missed one: the request stays late in the statistics.
+    assert view["late"] is True
+    listed = ppid.staff_get(REQ, UTAMA, query_string={"late": "true", "page_size": 100}).get_json()
+    assert number in [row["number"] for row in listed]
     [reopened] = request_events(ppid, number, "ppid.request.reopened")
     assert reopened["data"]["annulled_outcome"] is None
     ppid.clock.set(at(4, 15))
