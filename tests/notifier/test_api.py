@@ -289,7 +289,11 @@ def test_the_openapi_document_lists_the_notifier_api(client):
                  "/api/v1/directory/contacts", "/api/v1/policies/{clock}", "/api/v1/calendar/exceptions",
                  "/api/v1/deliveries", "/api/v1/webhooks"):
         assert path in paths, path
-    assert client.get("/readyz").status_code == 200
+    ready = client.get("/readyz")
+    assert ready.get_json()["checks"]["database"] == "ok"
+    # With no worker beside it nothing would move its events: not ready until one reports.
+    assert ready.status_code == 503
+    assert "no worker heartbeat" in ready.get_json()["checks"]["worker"]["status"]
 
 
 def test_policies_are_seeded_once(rt):
