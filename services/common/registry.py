@@ -34,6 +34,9 @@ class ServiceEntry:
     title: str
     # Contact role ("officer", "coordinator") -> the JWT role that holds it for this service.
     staff_roles: dict[str, str] = field(default_factory=dict)
+    # Roles that act for their own OPD only (the officer, and e.g. PPID's Atasan who decides
+    # objections); the coordinator acts for every OPD.
+    opd_roles: tuple[str, ...] = ()
     # Which of PROCESSES `make run` and compose start for it; both unless the entry says less.
     processes: tuple[str, ...] = PROCESSES
 
@@ -46,6 +49,21 @@ class Registry:
     @property
     def names(self) -> tuple[str, ...]:
         return tuple(self.services)
+
+    def coordinator_roles(self) -> tuple[str, ...]:
+        """The services' coordinators: they act for every OPD."""
+        return tuple(dict.fromkeys(
+            e.staff_roles["coordinator"] for e in self.services.values() if "coordinator" in e.staff_roles
+        ))
+
+    def opd_roles(self) -> tuple[str, ...]:
+        """Every service's roles that act for their own OPD, its officer first."""
+        roles = []
+        for entry in self.services.values():
+            officer = entry.staff_roles.get("officer")
+            roles += [officer] if officer else []
+            roles += entry.opd_roles
+        return tuple(dict.fromkeys(roles))
 
     def staff_role(self, service: str, contact_role: str, default: str = "admin") -> str:
         entry = self.services.get(service)
@@ -73,6 +91,7 @@ def parse_registry(raw: dict) -> Registry:
             port=port,
             title=spec.get("title", name),
             staff_roles=dict(spec.get("staff_roles", {})),
+            opd_roles=tuple(spec.get("opd_roles", ())),
             processes=processes,
         )
     return Registry(services=services, coordinator_opd=raw["coordinator_opd"])

@@ -68,7 +68,7 @@ def test_a_contact_who_prefers_the_inbox_gets_a_personal_message(client, rt, fee
                 preferred_channel="inbox", sub="rina")
     start(feed)
     tick(rt, wib(2026, 4, 2, 9))
-    assert client.get("/api/v1/inbox", headers=auth_header("humas", opd="dinkes", sub="rina")).get_json()["unread"] == 1
+    assert client.get("/api/v1/inbox", headers=auth_header("sekda", sub="rina")).get_json()["unread"] == 1
     assert client.get("/api/v1/inbox", headers=auth_header("ppid_pelaksana", opd="dinkes", sub="tono")).get_json()["unread"] == 0
 
 
@@ -235,7 +235,7 @@ def test_a_new_holiday_is_published_to_all_services_and_moves_pending_steps(app,
     assert removed.status_code == 200 and removed.get_json()["added"] == []
     assert client.delete("/api/v1/calendar/exceptions/2026-04-02", headers=admin).status_code == 404
     assert app.extensions["simpul"].calendar.is_working_day(date(2026, 4, 2))
-    listed = client.get("/api/v1/calendar/exceptions", headers=auth_header("lapor_admin")).get_json()
+    listed = client.get("/api/v1/calendar/exceptions", headers=auth_header("sekda")).get_json()
     assert listed["added"] == [] and [d["date"] for d in listed["removed"]] == ["2026-03-24"]
     with rt.uow() as uow:
         reminder = uow.session.scalars(select(Step).where(Step.key == "remind:-2wd")).one()

@@ -108,8 +108,8 @@ def test_webhook_endpoints_are_found_by_description_and_opd(database_url, make_r
     rt = make_runtime(database_url)
     client = create_flask_app(rt, title="Notifier", description="test",
                               blueprints=[webhook_api.blp]).test_client()
-    dinkes = auth_header("lapor_liaison", opd="dinkes", sub="liaison-dinkes")
-    disdik = auth_header("humas", opd="disdik")
+    dinkes = auth_header("ppid_pelaksana", opd="dinkes", sub="pelaksana-dinkes")
+    disdik = auth_header("opd_head", opd="disdik")
     for headers, opd, description in ((dinkes, "dinkes", "SIMRS rumah sakit"),
                                       (disdik, "disdik", "Dapodik sekolah")):
         created = client.post("/api/v1/webhooks", headers=headers, json={

@@ -33,8 +33,8 @@ def make_client(make_runtime):
 
 def test_an_opd_manages_its_own_endpoints(database_url, make_client, receiver, auth_header):
     client, _ = make_client(database_url)
-    dinkes = auth_header("lapor_liaison", opd="dinkes", sub="liaison-dinkes")
-    disdik = auth_header("humas", opd="disdik")
+    dinkes = auth_header("ppid_pelaksana", opd="dinkes", sub="pelaksana-dinkes")
+    disdik = auth_header("atasan_ppid", opd="disdik")
 
     created = client.post(
         BASE,
@@ -48,7 +48,7 @@ def test_an_opd_manages_its_own_endpoints(database_url, make_client, receiver, a
         "dinkes",
         ["lapor.#.dinkes"],
         True,
-        "liaison-dinkes",
+        "pelaksana-dinkes",
     )
     endpoint_id = body["id"]
     assert created.headers["Location"] == f"{BASE}/{endpoint_id}"
@@ -101,18 +101,18 @@ def test_an_opd_manages_its_own_endpoints(database_url, make_client, receiver, a
 
 SUBSCRIPTIONS = [
     # (role, token opd), body beyond the url, expected status, field in error
-    (("lapor_liaison", "dinkes"), {"patterns": ["#"]}, 422, "patterns"),
-    (("lapor_liaison", "dinkes"), {"patterns": ["#.disdik"]}, 422, "patterns"),
-    (("lapor_liaison", "dinkes"), {"patterns": ["#.dinkes", "lapor.#"]}, 422, "patterns"),
-    (("lapor_liaison", "dinkes"), {"patterns": ["#.dinkes"], "opd": "disdik"}, 403, None),
+    (("ppid_pelaksana", "dinkes"), {"patterns": ["#"]}, 422, "patterns"),
+    (("ppid_pelaksana", "dinkes"), {"patterns": ["#.disdik"]}, 422, "patterns"),
+    (("ppid_pelaksana", "dinkes"), {"patterns": ["#.dinkes", "lapor.#"]}, 422, "patterns"),
+    (("ppid_pelaksana", "dinkes"), {"patterns": ["#.dinkes"], "opd": "disdik"}, 403, None),
     (("opd_head", "dinkes"), {"patterns": ["#.dinkes"]}, 201, None),
     (("admin", None), {"patterns": ["#"]}, 201, None),
     (("admin", None), {"patterns": ["#"], "opd": "dinkes"}, 422, "patterns"),
     (("admin", None), {"patterns": ["#.dinkes"], "opd": "dinkes"}, 201, None),
     (("admin", None), {"patterns": ["#.x"], "opd": "nowhere"}, 422, "opd"),
     (("ppid_utama", None), {"patterns": ["#"]}, 403, None),
-    (("lapor_liaison", "dinkes"), {"patterns": ["#.dinkes"], "secret": "mine"}, 422, "secret"),
-    (("lapor_liaison", "dinkes"), {"patterns": []}, 422, "patterns"),
+    (("ppid_pelaksana", "dinkes"), {"patterns": ["#.dinkes"], "secret": "mine"}, 422, "secret"),
+    (("ppid_pelaksana", "dinkes"), {"patterns": []}, 422, "patterns"),
 ]
 
 
@@ -248,7 +248,7 @@ def test_the_etag_follows_edits_not_delivery_bookkeeping(
     """The version behind the ETag is raised by each change an editor makes, once; a failing
     delivery (which records when the endpoint started failing) leaves it alone."""
     client, rt = make_client(sqlite_url)
-    dinkes = auth_header("lapor_liaison", opd="dinkes")
+    dinkes = auth_header("ppid_pelaksana", opd="dinkes")
     created = client.post(
         BASE, json={"url": receiver.url(), "patterns": ["#.dinkes"]}, headers=dinkes
     )

@@ -32,8 +32,8 @@ class _Server(ThreadingHTTPServer):
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 ADMIN = Principal(sub="admin-1", name=None, roles=frozenset({"admin"}), opd=None)
-DINKES = Principal(sub="dinkes-1", name=None, roles=frozenset({"lapor_liaison"}), opd="dinkes")
-DISDIK = Principal(sub="disdik-1", name=None, roles=frozenset({"humas"}), opd="disdik")
+DINKES = Principal(sub="dinkes-1", name=None, roles=frozenset({"ppid_pelaksana"}), opd="dinkes")
+DISDIK = Principal(sub="disdik-1", name=None, roles=frozenset({"atasan_ppid"}), opd="disdik")
 
 
 @dataclass
