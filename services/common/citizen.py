@@ -39,7 +39,7 @@ from services.common import forms
 from services.common.auth import Principal, authenticated_principal, current_principal
 from services.common.errors import DomainError, Forbidden
 from services.common.http import public_rate_limited
-from services.common.mailer import Mailer, MailError
+from services.common.mailer import MailContent, Mailer, MailError
 
 log = logging.getLogger("simpul.citizen")
 
@@ -188,15 +188,6 @@ REISSUE_ANSWER = (
 
 
 @dataclass(frozen=True)
-class TokenMail:
-    """What the service says in the mail that carries a new token (Bahasa Indonesia)."""
-
-    subject: str
-    text: str
-    html: str | None = None
-
-
-@dataclass(frozen=True)
 class LostToken:
     """What a service supplies for re-issuing its case tokens.
 
@@ -208,7 +199,7 @@ class LostToken:
 
     contact_email: Callable[[Session, str], str | None]
     store_hash: Callable[[Session, str, str], None]
-    mail: Callable[[str, str], TokenMail]
+    mail: Callable[[str, str], MailContent]
 
 
 def normalise_email(address: str | None) -> str:

@@ -1,4 +1,4 @@
-"""The HTTP conventions every service shares (DESIGN.md, "HTTP conventions").
+"""The HTTP conventions every service shares (docs/chassis.md, "HTTP").
 
 `create_flask_app()` gives a service its Flask app with flask-smorest: the API under
 `/api/v1/`, `/openapi.json` and `/docs`, `/healthz` and `/readyz`, one JSON error shape,

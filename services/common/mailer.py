@@ -31,6 +31,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
 from typing import Any, Protocol
 
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -306,6 +307,19 @@ def queue_mail(
 ) -> None:
     """Queue one mail in the session's transaction: it is sent only if that commits."""
     session.execute(insert(table), [queued_mail_row(kind, to, at=at, params=params, case_id=case_id)])
+
+
+def mail_templates(package: str) -> Environment:
+    """The Jinja environment of a service's mail templates (`<package>/templates/`): HTML
+    escaped, text as written, and a missing value an error rather than a blank in a letter."""
+    return Environment(
+        loader=PackageLoader(package, "templates"),
+        autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
 
 
 @dataclass(frozen=True)

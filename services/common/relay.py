@@ -86,13 +86,6 @@ def connection_parameters(amqp_url: str, connection_name: str | None = None) -> 
     return params
 
 
-def _as_utc(value: datetime | None) -> datetime | None:
-    # SQLite keeps no offset; everything the outbox stores is UTC.
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
-
-
 def _chunks(ids: list[int]) -> Iterable[list[int]]:
     for start in range(0, len(ids), _ID_CHUNK):
         yield ids[start : start + _ID_CHUNK]
@@ -366,7 +359,7 @@ class OutboxRelay:
                     outbox.c.published_at.is_(None)
                 )
             ).one()
-        return int(count), _as_utc(oldest)
+        return int(count), oldest
 
     def purge_sent(self, older_than: timedelta) -> int:
         """Delete rows published longer ago than `older_than` (retention); returns the count."""
@@ -468,7 +461,7 @@ class OutboxRelay:
                     delivery_mode=pika.DeliveryMode.Persistent,
                     message_id=row.event_id,
                     content_type=CONTENT_TYPE,
-                    timestamp=int(_as_utc(row.created_at).timestamp()),
+                    timestamp=int(row.created_at.timestamp()),
                 ),
                 mandatory=True,
             )

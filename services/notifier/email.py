@@ -14,23 +14,14 @@ from __future__ import annotations
 import logging
 from email.message import EmailMessage
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
-
 from services.common.mailer import Mailer as ChassisMailer
-from services.common.mailer import MailError, Sent, compose  # noqa: F401 - MailError: the notifier's callers catch it from here
+from services.common.mailer import MailError, Sent, compose, mail_templates  # noqa: F401 - MailError: the notifier's callers catch it from here
 from services.notifier.config import NotifierSettings
 from services.notifier.messages import Notice
 
 log = logging.getLogger(__name__)
 
-_env = Environment(
-    loader=PackageLoader("services.notifier", "templates"),
-    autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
-    undefined=StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-    keep_trailing_newline=True,
-)
+_env = mail_templates("services.notifier")
 TEMPLATES = {"remind": "sla_notice", "breach": "sla_notice", "escalate": "sla_notice",
              "digest": "digest"}
 

@@ -19,12 +19,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from services.common.calendar import format_date_id, format_instant_id
-from services.common.mailer import MailContent, MailQueue, QueuedMail, queued_mail_row
+from services.common.mailer import (
+    MailContent,
+    MailQueue,
+    QueuedMail,
+    mail_templates,
+    queued_mail_row,
+)
 from services.common.numbering import ChildRow
 from services.common.runtime import Runtime
 from services.ppid import domain
@@ -33,14 +38,7 @@ from services.ppid.models import Applicant, Notice, Objection, Request, mail_que
 RECEIPT, NOTICE, EXTENSION, DECISION = "receipt", "notice", "extension", "objection_decision"
 KINDS = (RECEIPT, NOTICE, EXTENSION, DECISION)
 
-_env = Environment(
-    loader=PackageLoader("services.ppid", "templates"),
-    autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
-    undefined=StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-    keep_trailing_newline=True,
-)
+_env = mail_templates("services.ppid")
 
 
 def enabled(rt: Runtime) -> bool:

@@ -21,11 +21,12 @@ from sqlalchemy.orm import Session, selectinload
 
 from services.common import sla
 from services.common.auth import Principal
-from services.common.citizen import CitizenAccess, LostToken, TokenMail, issue_token, reissue_token
+from services.common.citizen import CitizenAccess, LostToken, issue_token, reissue_token
 from services.common.concurrency import require_match
 from services.common.errors import Forbidden, Invalid, NotFound
 from services.common.events import Event
 from services.common.listing import Page, fetch_page
+from services.common.mailer import MailContent
 from services.common.numbering import ChildRow
 from services.common.runtime import Runtime
 from services.ppid import applicant_documents, citizen_mail, domain, privacy
@@ -319,8 +320,8 @@ def _store_token_hash(session: Session, number: str, token_hash: str) -> None:
     session.execute(update(table).where(table.c.number == number).values(access_token_hash=token_hash))
 
 
-def _token_mail(number: str, secret: str) -> TokenMail:
-    return TokenMail(
+def _token_mail(number: str, secret: str) -> MailContent:
+    return MailContent(
         subject=f"Token akses baru permohonan informasi {number}",
         text=(
             "Yth. Pemohon informasi publik,\n\n"
