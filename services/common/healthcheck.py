@@ -2,9 +2,11 @@
 every web process, exit status 0 when healthy and 1 when not.
 
 Ready (the default) means /readyz found the database migrated and reachable. /readyz also
-answers 503 while the outbox is stuck, but only the worker drains the outbox, and compose
-starts the worker once this check passes: so the check reads the database verdict, not the
-status code. `--live` asks /healthz instead: is the process answering at all.
+answers 503 while the outbox is stuck or the worker reports no heartbeat, a part
+disconnected or stalled; but only the worker drains the outbox and writes heartbeats, and
+compose starts the worker once this check passes: so the check reads the database verdict,
+not the status code. `--live` asks /healthz instead: is the process answering at all, which
+it does whether or not the database is.
 
 The port is the service's own: from `WEB_BIND` when that names one, else from
 config/services.json; without a service name, from `PORT`. Standard library only, so the
