@@ -8,6 +8,8 @@ import os
 import subprocess
 import sys
 import threading
+import urllib.error
+import urllib.request
 
 import pytest
 from sqlalchemy import MetaData
@@ -15,15 +17,18 @@ from werkzeug.serving import make_server
 
 from services.common import healthcheck
 from services.common.calendar_sync import calendar_state_table
+from services.common.heartbeat import heartbeat_table
 from services.common.http import create_flask_app
 from services.common.outbox import plumbing_tables
 from tests.conftest import ROOT, free_port
 
 
-def _metadata() -> MetaData:
+def _metadata(*, heartbeats: bool = False) -> MetaData:
     metadata = MetaData()
     plumbing_tables(metadata)
     calendar_state_table(metadata)
+    if heartbeats:
+        heartbeat_table(metadata)
     return metadata
 
 
@@ -33,8 +38,8 @@ def serve(make_chassis_runtime, database_url):
     empty, as a container is before `migrate` has run."""
     servers = []
 
-    def start(*, migrated: bool = True) -> int:
-        rt = make_chassis_runtime(_metadata(), database_url, migrated=migrated)
+    def start(*, migrated: bool = True, heartbeats: bool = False) -> int:
+        rt = make_chassis_runtime(_metadata(heartbeats=heartbeats), database_url, migrated=migrated)
         app = create_flask_app(rt, title="Test", description="test", blueprints=[])
         server = make_server("127.0.0.1", free_port(), app, threaded=True)
         threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -64,6 +69,20 @@ def test_before_its_migrations_a_service_is_live_but_not_ready(serve):
     port = serve(migrated=False)
     assert run_check(PORT=str(port)).returncode == 1
     assert run_check("--live", PORT=str(port)).returncode == 0
+
+
+def test_a_web_waiting_for_its_worker_is_healthy_though_not_yet_ready(serve):
+    """compose starts the worker once the web is healthy: the check must not wait for the
+    heartbeats only the worker writes."""
+    port = serve(heartbeats=True)
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz") as live:
+        assert live.status == 200
+    try:
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz")
+        raise AssertionError("/readyz must be 503 without a worker")
+    except urllib.error.HTTPError as exc:
+        assert exc.code == 503
+    assert run_check(PORT=str(port)).returncode == 0
 
 
 def test_nothing_listening_is_unhealthy():
