@@ -66,9 +66,9 @@ class DipEntry(Base):
     exempt_until: Mapped[date | None] = mapped_column(Date)
     version: Mapped[int] = mapped_column(Integer, nullable=False)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False)
-    created_by: Mapped[str] = mapped_column(String(100), nullable=False)
+    created_by: Mapped[str] = mapped_column(String(255), nullable=False)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False)
-    updated_by: Mapped[str] = mapped_column(String(100), nullable=False)
+    updated_by: Mapped[str] = mapped_column(String(255), nullable=False)
 
     # The ETag's version: SQLAlchemy sets it on insert, raises it with every update and
     # refuses an update whose row changed underneath (as for requests and objections).

@@ -321,3 +321,14 @@ def test_an_ended_exemption_is_shown_as_open(client, auth_header, app):
     etag = {"If-Match": f'"dip-{created["id"]}-2"'}
     assert client.patch(f"/api/v1/dip/{created['id']}", json={"exempt_until": "2025-12-31"},
                         headers=utama | etag).status_code == 422
+
+
+def test_an_author_with_the_longest_allowed_subject_can_write(client, auth_header):
+    # Tokens may carry a `sub` of up to 255 characters; the DIP once kept 100 and PostgreSQL
+    # refused the write with a 500.
+    author = auth_header("ppid_utama", sub="u" * 255)
+    created = client.post("/api/v1/dip", json=entry_body(), headers=author)
+    assert created.status_code == 201, created.json
+    changed = client.patch(f"/api/v1/dip/{created.json['id']}", json={"title": "Judul baru"},
+                           headers={**author, "If-Match": created.headers["ETag"]})
+    assert changed.status_code == 200, changed.json
