@@ -350,7 +350,7 @@ def test_relay_carries_on_after_the_broker_closes_its_connection(
     assert ids == [first.id, second.id]
 
 
-@pytest.mark.parametrize("exclusive", [False, True], ids=["shared", "exclusive"])
+@pytest.mark.parametrize("exclusive", [False, True], ids=["shared-queue", "exclusive"])
 def test_two_relays_on_postgresql_publish_each_row_once(
     pg_plumbing, broker, amqp_url, unique, exclusive
 ):
