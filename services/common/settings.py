@@ -18,10 +18,11 @@ would otherwise speak of two different clocks.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, fields
 from datetime import time
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import environs
 
@@ -32,7 +33,26 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_AMQP_URL = "amqp://guest:guest@localhost:5672/%2F"
 DEV_JWT_SECRET = "simpul-development-secret-do-not-use-in-production"  # noqa: S105 - dev only
 DEV_SMTP_FROM = "Simpul (pengembangan) <simpul@localhost>"
+# Bytes of an HS256 key: RFC 7518 asks for a key at least as long as the 256-bit hash.
 MIN_SECRET_LENGTH = 32
+# Every secret `.env.example` prints as an example, and the development defaults. Each is
+# public, so outside development a secret setting holding one of them stops the process:
+# whoever copied it runs with a key anyone can read (and mint admin tokens with). Kept here
+# rather than read from `.env.example`, which the image does not carry; a test fails when
+# that file shows a secret missing from this set. A value once published stays in it.
+PUBLIC_SECRET_VALUES = frozenset(
+    {
+        DEV_JWT_SECRET,
+        "guest",  # RabbitMQ's built-in login, the development broker's
+        "secret",  # the SMTP and database/broker URL examples
+        "password",  # the Redis URL example
+        "3f9c0e6b2a7d41c8a5e0d9b7c6a1f2e4",  # POSTGRES_PASSWORD, formerly
+        "8d1e5a0c7b3f4e2d9a6c1b0e5f7d3a2c",  # <SERVICE>_DB_PASSWORD
+        "c4b1e7d0a9f24e3b8c6d5a1f0e9b7c2d",  # AMQP_PASSWORD
+        "6b0f3c8e1d2a4b7c9e5f0a1d3c6b8e2f4a7d9c0b1e3f5a6c8d0e2b4f6a8c1e3d",  # JWT_SECRET
+    }
+)
+_PUBLIC_SECRETS_FOLDED = frozenset(v.casefold() for v in PUBLIC_SECRET_VALUES)
 # Read by gunicorn (services/common/gunicorn_conf.py) and the CLI rather than by Settings.
 PROCESS_ENV = ("WEB_CONCURRENCY", "WEB_THREADS", "FORWARDED_ALLOW_IPS", "WEB_BIND")
 
@@ -131,6 +151,19 @@ def check_process_timezone(tz_variable: str | None, regency_zone: str, opd_file:
             f"{regency_zone}. Unset TZ or set TZ={regency_zone}; to move the regency to "
             "another zone, edit regency.timezone in that file."
         )
+
+
+def is_public_secret(value: str | None) -> bool:
+    """Whether a secret is one printed in `.env.example` or a development default."""
+    return bool(value) and value.strip().casefold() in _PUBLIC_SECRETS_FOLDED
+
+
+def url_password(url: str | None) -> str | None:
+    """The password inside a connection URL (percent-decoded), if it has one."""
+    if not url or "://" not in url:
+        return None
+    password = urlsplit(url).password
+    return unquote(password) if password is not None else None
 
 
 def _parse_office_hours(raw: str) -> tuple[time, time]:
@@ -263,21 +296,24 @@ class Settings:
         var = f"{self.service.upper()}_DATABASE_URL"
         if not self.database_url:
             raise SettingsError(f"{var} is required outside development mode")
+        if not self.dev_mode and "guest:guest@" in self.amqp_url:
+            raise SettingsError("AMQP_URL must not use the guest login outside development mode")
+        if not self.dev_mode:
+            self._refuse_public_secrets()
         allowed = {"HS256", "RS256"}
         if not self.jwt_algorithms or not set(self.jwt_algorithms) <= allowed:
             raise SettingsError(f"JWT_ALGORITHMS must be a subset of {sorted(allowed)}")
         if "HS256" in self.jwt_algorithms:
-            weak = not self.jwt_secret or len(self.jwt_secret) < MIN_SECRET_LENGTH
-            if weak or (self.jwt_secret == DEV_JWT_SECRET and not self.dev_mode):
+            if not self.jwt_secret or len(self.jwt_secret.encode()) < MIN_SECRET_LENGTH:
                 raise SettingsError(
-                    f"JWT_SECRET must be a private value of at least {MIN_SECRET_LENGTH} characters"
+                    f"JWT_SECRET must be a private value of at least {MIN_SECRET_LENGTH} bytes "
+                    "for HS256; generate one with "
+                    'python -c "import secrets; print(secrets.token_hex(32))"'
                 )
         if "RS256" in self.jwt_algorithms and not (self.jwt_public_key or self.jwt_jwks_url):
             raise SettingsError("RS256 needs JWT_PUBLIC_KEY, JWT_PUBLIC_KEY_FILE or JWT_JWKS_URL")
         if not self.jwt_issuer:
             raise SettingsError("JWT_ISSUER is required outside development mode")
-        if not self.dev_mode and "guest:guest@" in self.amqp_url:
-            raise SettingsError("AMQP_URL must not use the guest login outside development mode")
         if not 0 <= self.trusted_proxies <= 5:
             raise SettingsError("TRUSTED_PROXIES must be the number of reverse proxies in front, 0-5")
         if self.max_body_bytes < 1024:
@@ -288,6 +324,34 @@ class Settings:
             raise SettingsError("SMTP_STARTTLS and SMTP_SSL exclude each other")
         if bool(self.smtp_user) != bool(self.smtp_password):
             raise SettingsError("SMTP_USER and SMTP_PASSWORD go together")
+
+    def secret_settings(self) -> Iterator[tuple[str, str | None, bool]]:
+        """Each secret as (variable, value, whether it is a URL's password).
+
+        A subclass with secrets of its own extends this, so production refuses their
+        published examples too.
+        """
+        yield "JWT_SECRET", self.jwt_secret, False
+        yield f"{self.service.upper()}_DATABASE_URL", url_password(self.database_url), True
+        yield "AMQP_URL", url_password(self.amqp_url), True
+        yield "RATE_LIMIT_STORAGE_URI", url_password(self.rate_limit_storage_uri), True
+        yield "SMTP_PASSWORD", self.smtp_password, False
+
+    def _refuse_public_secrets(self) -> None:
+        # The message names the variable, never the value: it ends up in container logs.
+        for name, value, in_url in self.secret_settings():
+            if is_public_secret(value):
+                where = f"The password in {name}" if in_url else name
+                compose = (
+                    " (under docker compose it is built from the matching password in .env)"
+                    if in_url
+                    else ""
+                )
+                raise SettingsError(
+                    f"{where} is a value printed in .env.example or a development default, "
+                    f"known to anyone; set a private one{compose}, e.g. the output of "
+                    'python -c "import secrets; print(secrets.token_hex(32))"'
+                )
 
     def redacted(self) -> dict:
         """The settings as loggable values: secrets and passwords hidden."""

@@ -135,7 +135,7 @@ def test_contradictory_or_malformed_smtp_settings_stop_the_process(env, complain
 
 def test_production_without_a_sender_is_refused_when_mail_is_on():
     env = {"TEST_DATABASE_URL": "sqlite://", "JWT_SECRET": "x" * 40, "JWT_ISSUER": "idp",
-           "JWT_ALGORITHMS": "HS256", "AMQP_URL": "amqp://simpul:secret@mq/%2F"}
+           "JWT_ALGORITHMS": "HS256", "AMQP_URL": "amqp://simpul:k7Rq2ZpW@mq/%2F"}
     assert Settings.from_env("test", env).smtp_host is None  # mail off: allowed
     with pytest.raises(SettingsError, match="SMTP_FROM"):
         Settings.from_env("test", {**env, "SMTP_HOST": "mail"})

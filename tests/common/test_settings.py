@@ -1,12 +1,22 @@
 import json
 import os
+import re
+import secrets
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
 from services.common.calendar import WorkingCalendar
-from services.common.settings import DEV_JWT_SECRET, Settings, SettingsError, _RecordingEnv
+from services.common.settings import (
+    DEV_JWT_SECRET,
+    Settings,
+    SettingsError,
+    _RecordingEnv,
+    is_public_secret,
+    url_password,
+)
 
 STRONG = "x" * 40
 
@@ -193,3 +203,150 @@ def test_deadlines_do_not_follow_the_process_time_zone(process_zone):
     # The same shell's TZ handed to the process itself is the mismatch, refused.
     with pytest.raises(SettingsError, match="TZ=UTC"):
         Settings.from_env("ppid")
+
+
+# -- secrets printed in .env.example are refused in production ------------------------------
+
+ENV_EXAMPLE = Path(__file__).resolve().parents[2] / ".env.example"
+# Names of secret variables; JWT_PUBLIC_KEY or NOTIFIER_WEBHOOK_SECRET_GRACE_HOURS are not.
+_SECRET_NAME = re.compile(r"(PASSWORD|SECRET|_PASS|TOKEN)$")
+_ASSIGNMENT = re.compile(r"\b([A-Z][A-Z0-9_]*)=(\S*)")
+_URL = re.compile(r"[a-z][a-z0-9+.-]*://[^\s\"'<>]+")
+# A long run of hex digits anywhere is a generated value; it is treated as a secret whatever
+# line it stands on, so an example slipped under an unusual name is still caught.
+_HEX = re.compile(r"\b[0-9a-fA-F]{16,}\b")
+# Read only by containers no Python process runs in (the PostgreSQL superuser): nothing can
+# refuse a published example, so .env.example must not print one.
+UNENFORCEABLE_SECRETS = ("POSTGRES_PASSWORD",)
+
+
+def _env_example_blocks() -> list[str]:
+    return [block for block in ENV_EXAMPLE.read_text().split("\n\n") if block.strip()]
+
+
+def secrets_shown_in_env_example() -> set[str]:
+    """Every secret value `.env.example` shows, read from the file itself."""
+    shown: set[str] = set()
+    for block in _env_example_blocks():
+        names = {m.group(1) for m in re.finditer(r"^#? ?([A-Z][A-Z0-9_]*)=", block, re.M)}
+        for name, value in _ASSIGNMENT.findall(block):
+            if _SECRET_NAME.search(name) and value:
+                shown.add(value)
+        for url in _URL.findall(block):
+            password = url_password(url)
+            if password:
+                shown.add(password)
+        if any(_SECRET_NAME.search(name) for name in names):
+            for example in re.findall(r"Example: *(\S+) *$", block, re.M):
+                if "=" not in example and "://" not in example:
+                    shown.add(example)
+        shown.update(_HEX.findall(block))
+    return shown
+
+
+def test_the_env_example_parser_finds_the_printed_secrets():
+    shown = secrets_shown_in_env_example()
+    # The JWT example that started this (issue: anyone could mint admin tokens with it).
+    jwt_block = next(b for b in _env_example_blocks() if re.search(r"^JWT_SECRET=", b, re.M))
+    printed = re.search(r"Example: *(\S+)", jwt_block)
+    assert printed is None or printed.group(1) in shown
+    assert {"secret", "password"} <= shown
+    assert len(shown) >= 4
+
+
+def test_every_secret_shown_in_env_example_is_refused_at_runtime():
+    missing = {v for v in secrets_shown_in_env_example() if not is_public_secret(v)}
+    assert not missing, (
+        f".env.example shows secrets production would accept: add {sorted(missing)} to "
+        "PUBLIC_SECRET_VALUES in services/common/settings.py"
+    )
+
+
+@pytest.mark.parametrize("name", UNENFORCEABLE_SECRETS)
+def test_secrets_no_service_reads_show_no_example(name):
+    block = next(b for b in _env_example_blocks() if re.search(rf"^{name}=", b, re.M))
+    assert not re.search(rf"^{name}=\S", block, re.M)
+    shown_here = {m for m in re.findall(r"Example: *(\S+) *$", block, re.M)} | set(_HEX.findall(block))
+    assert not shown_here, f"{name} is read by no service, so a printed example cannot be refused"
+
+
+def _production(**overrides: str) -> dict[str, str]:
+    real = secrets.token_hex(32)
+    return {
+        "PPID_DATABASE_URL": f"postgresql://ppid:{secrets.token_hex(16)}@db/ppid",
+        "AMQP_URL": f"amqp://simpul:{secrets.token_hex(16)}@rabbit:5672/%2F",
+        "RATE_LIMIT_STORAGE_URI": f"redis://:{secrets.token_hex(16)}@redis:6379/0",
+        "SMTP_HOST": "smtp.kapuaskab.go.id",
+        "SMTP_USER": "simpul",
+        "SMTP_PASSWORD": secrets.token_hex(16),
+        "SMTP_FROM": "PPID <ppid@kapuaskab.go.id>",
+        "JWT_ALGORITHMS": "HS256",
+        "JWT_SECRET": real,
+        "JWT_ISSUER": "https://sso.kapuaskab.go.id",
+        **overrides,
+    }
+
+
+# Where each secret goes: the variable, and how the value is placed in it.
+SECRET_SLOTS = {
+    "JWT_SECRET": lambda v: v,
+    "PPID_DATABASE_URL": lambda v: f"postgresql://ppid:{v}@db:5432/ppid",
+    "AMQP_URL": lambda v: f"amqp://simpul:{v}@rabbit:5672/%2F",
+    "RATE_LIMIT_STORAGE_URI": lambda v: f"rediss://:{v}@cache.internal:6380/2",
+    "SMTP_PASSWORD": lambda v: v,
+}
+_REFUSED = sorted(secrets_shown_in_env_example() | {DEV_JWT_SECRET, "guest"})
+
+
+@pytest.mark.parametrize("variable", sorted(SECRET_SLOTS))
+@pytest.mark.parametrize("value", _REFUSED)
+def test_production_refuses_a_published_secret_naming_the_variable_not_the_value(variable, value):
+    with pytest.raises(SettingsError, match="printed in .env.example") as caught:
+        Settings.from_env("ppid", _production(**{variable: SECRET_SLOTS[variable](value)}))
+    message = str(caught.value)
+    assert variable in message
+    # Short examples ("secret", "password") are ordinary words of the message itself.
+    if len(value) >= 16:
+        assert value not in message
+
+
+@pytest.mark.parametrize("variable", sorted(SECRET_SLOTS))
+def test_a_published_secret_is_refused_whatever_its_case_or_padding(variable):
+    value = f" {_REFUSED[-1].upper()} " if variable in ("JWT_SECRET", "SMTP_PASSWORD") else "SECRET"
+    with pytest.raises(SettingsError, match=variable):
+        Settings.from_env("ppid", _production(**{variable: SECRET_SLOTS[variable](value)}))
+
+
+def test_private_random_secrets_pass_in_production():
+    s = Settings.from_env("ppid", _production())
+    assert not s.dev_mode and s.smtp_password and s.jwt_secret
+
+
+def test_a_notifier_database_password_from_the_example_is_refused():
+    from services.notifier.config import NotifierSettings
+
+    env = _production(NOTIFIER_DATABASE_URL="postgresql://notifier:8d1e5a0c7b3f4e2d9a6c1b0e5f7d3a2c@db/notifier")
+    with pytest.raises(SettingsError, match="NOTIFIER_DATABASE_URL"):
+        NotifierSettings.from_env("notifier", env)
+
+
+def test_development_mode_keeps_its_public_defaults():
+    s = Settings.from_env("ppid", {"SIMPUL_ENV": "development", "SMTP_USER": "u", "SMTP_PASSWORD": "secret"})
+    assert s.jwt_secret == DEV_JWT_SECRET and "guest:guest@" in s.amqp_url
+
+
+@pytest.mark.parametrize("length, accepted", [(31, False), (32, True)])
+def test_an_hs256_secret_needs_32_bytes(length, accepted):
+    env = _production(JWT_SECRET=secrets.token_hex(32)[:length])
+    if accepted:
+        assert Settings.from_env("ppid", env).jwt_secret == env["JWT_SECRET"]
+    else:
+        with pytest.raises(SettingsError, match="JWT_SECRET must be a private value of at least 32 bytes"):
+            Settings.from_env("ppid", env)
+
+
+def test_url_password_decodes_and_ignores_urls_without_one():
+    assert url_password("postgresql+psycopg://ppid:se%40cret@db/ppid") == "se@cret"
+    assert url_password("sqlite:///var/ppid.db") is None
+    assert url_password("redis://redis:6379/0") is None
+    assert url_password(None) is None

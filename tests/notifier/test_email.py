@@ -66,7 +66,7 @@ def test_one_connection_serves_a_batch(make_settings, smtp):
 def test_settings_refuse_a_production_notifier_without_smtp():
     env = {"NOTIFIER_DATABASE_URL": "sqlite://", "JWT_SECRET": "x" * 40, "JWT_ISSUER": "idp",
            "JWT_ALGORITHMS": "HS256",
-           "AMQP_URL": "amqp://simpul:secret@mq/%2F"}
+           "AMQP_URL": "amqp://simpul:k7Rq2ZpW@mq/%2F"}
     with pytest.raises(SettingsError, match="SMTP_HOST"):
         NotifierSettings.from_env("notifier", env)
     ok = NotifierSettings.from_env("notifier", {**env, "SMTP_HOST": "mail", "SMTP_FROM": "s@x.id",
