@@ -1,7 +1,9 @@
 # One image for every Simpul service; docker-compose.yml picks the service and the process
 # (`python -m services.<service> web|worker|migrate`). Configuration, secrets included,
 # comes from the environment at run time: nothing secret is baked into a layer.
-FROM python:3.11-slim
+# Pinned to a patch release and a Debian release, so a rebuild gets the same interpreter and
+# userland; move the pin deliberately (and run `make compose-check`) for security releases.
+FROM python:3.11.15-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \

@@ -107,12 +107,22 @@ def test_a_web_and_a_worker_for_every_registered_service(compose):
         assert name == f"{service}-{process}", f"{name} runs {service} {process}"
 
 
-def test_one_image_built_once(compose):
+def test_every_container_of_the_image_builds_it_under_one_tag(compose):
+    """`up notifier-web` on a host without the image builds it instead of pulling it, and
+    `up --build <any service>` rebuilds the one image every container runs."""
     containers = app_containers(compose)
-    builders = [name for name, (_, _, spec) in containers.items() if "build" in spec]
-    assert len(builders) == 1, f"exactly one container builds the image, got {builders}"
+    builds = {name: spec.get("build") for name, (_, _, spec) in containers.items()}
+    assert all(builds.values()), f"containers that would pull the image: {builds}"
+    assert all(build == {"context": ".", "dockerfile": "Dockerfile"} for build in builds.values()), builds
     images = {spec.get("image") for _, _, spec in containers.values()}
     assert images == {"simpul:latest"}
+    # One build definition shared by anchor, so the containers cannot drift apart.
+    text = COMPOSE.read_text()
+    assert len(re.findall(r"^\s*context:", text, re.M)) == 1, "one build definition"
+    assert re.findall(r"^\s*build:.*$", text, re.M) == ["  build: *build"], "used by one anchor"
+    others = [name for name, spec in compose["services"].items()
+              if name not in containers and "build" in spec]
+    assert not others, f"only the Simpul image is built: {others}"
 
 
 def test_each_container_sets_only_variables_its_service_reads(compose):
@@ -178,7 +188,7 @@ def test_healthchecks_and_dependencies(compose):
             assert spec["healthcheck"]["test"] == [
                 "CMD", "python", "-m", "services.common.healthcheck", service
             ], name
-            assert f"{ports[service]}:{ports[service]}" in spec["ports"], name
+            assert f"${{PUBLISH_ADDRESS:-127.0.0.1}}:{ports[service]}:{ports[service]}" in spec["ports"], name
             command = " ".join(spec["command"])
             assert f"python -m services.{service} migrate && exec python -m services.{service} web" in command
         else:
@@ -314,3 +324,119 @@ def test_dockerfile_names_no_service_and_installs_the_runtime_only():
         assert entry.name not in instructions and str(entry.port) not in instructions, entry.name
     installs = re.findall(r"pip install (.+?)(?:\s*\\|$|\s*&&)", instructions, re.M)
     assert installs == ["-e ."], installs
+
+
+# The host ports whose pages need no Simpul login or hold the broker administrator's: never
+# anywhere but loopback, whatever PUBLISH_ADDRESS says.
+LOOPBACK_ONLY = {"mailpit": {8025}, "rabbitmq": {15672}}
+PUBLISHED_ON_THE_SETTING = "${PUBLISH_ADDRESS:-127.0.0.1}:"
+# Capabilities an official image's entrypoint needs to hand its data directory to its own
+# user and drop to it (the comments in docker-compose.yml say which step needs which).
+CAPABILITIES = {
+    "postgres": {"CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"},
+    "rabbitmq": {"CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"},
+}
+
+
+def _defaults(text: str) -> str:
+    """A compose string with each ${VAR:-default} replaced by its default (an unset .env)."""
+    return re.sub(r"\$\{[A-Z][A-Z0-9_]*:-([^}]*)\}", r"\1", text)
+
+
+def test_every_published_port_binds_an_address_loopback_by_default(compose):
+    """Docker's published ports bypass host firewalls: a port without an address is open to
+    every network the host is on."""
+    published = []
+    for name, spec in compose["services"].items():
+        for port in spec.get("ports") or []:
+            assert isinstance(port, str), f"{name}: short syntax, so the address is in sight"
+            host_ip, host_port, target = _defaults(port).rsplit(":", 2)
+            assert host_ip == "127.0.0.1", f"{name} publishes {port} beyond loopback by default"
+            if int(target) in LOOPBACK_ONLY.get(name, ()):
+                assert port.startswith("127.0.0.1:"), f"{name}: {port} must be loopback only"
+            else:
+                assert port.startswith(PUBLISHED_ON_THE_SETTING), (name, port)
+            published.append((name, int(target)))
+    # Both UIs and every registered API are among them.
+    ports = {f"{name}-web": entry.port for name, entry in load_registry().services.items()}
+    expected = {(n, p) for n, targets in LOOPBACK_ONLY.items() for p in targets} | set(ports.items())
+    assert expected <= set(published), published
+
+
+def test_env_example_documents_the_publish_address_and_its_loopback_default():
+    text = ENV_EXAMPLE.read_text()
+    assert re.search(r"^# PUBLISH_ADDRESS=127\.0\.0\.1$", text, re.M)
+    block = text[:text.index("# PUBLISH_ADDRESS=")].rsplit("\n\n", 1)[-1]
+    assert "Default: 127.0.0.1" in block and "firewall" in block
+
+
+@pytest.mark.skipif(
+    shutil.which("docker") is None
+    or subprocess.run(["docker", "compose", "version"], capture_output=True).returncode != 0,
+    reason="Compose v2 is not installed",
+)
+def test_compose_itself_publishes_on_loopback_with_a_filled_env(tmp_path):
+    """What Compose makes of the file with `.env.example` filled in and nothing else set."""
+    env = tmp_path / ".env"
+    env.write_text(re.sub(r"^([A-Z_]*(?:PASSWORD|SECRET|ISSUER))=$", r"\1=k8f3a9c2e1d0b7a6",
+                          ENV_EXAMPLE.read_text(), flags=re.M))
+    clean = {k: v for k, v in os.environ.items() if k not in ("PUBLISH_ADDRESS", "AMQP_PUBLISH_PORT")}
+    result = subprocess.run(
+        ["docker", "compose", "--env-file", str(env), "-f", str(COMPOSE), "config", "--format", "json"],
+        capture_output=True, text=True, timeout=60, env=clean, check=True,
+    )
+    services = json.loads(result.stdout)["services"]
+    addresses = {(name, port["host_ip"]) for name, spec in services.items()
+                 for port in spec.get("ports") or []}
+    assert addresses and {ip for _, ip in addresses} == {"127.0.0.1"}, addresses
+
+
+def test_every_container_drops_every_capability_and_privilege_escalation(compose):
+    for name, spec in compose["services"].items():
+        assert "no-new-privileges:true" in (spec.get("security_opt") or []), name
+        assert spec.get("cap_drop") == ["ALL"], name
+        assert set(spec.get("cap_add") or ()) <= CAPABILITIES.get(name, set()), name
+        assert not spec.get("privileged"), name
+
+
+def test_app_containers_run_on_a_read_only_root_with_named_writable_paths(compose):
+    for name, (_, _, spec) in app_containers(compose).items():
+        assert spec.get("read_only") is True, name
+        assert "/tmp" in (spec.get("tmpfs") or []), f"{name}: gunicorn and Python need /tmp"
+        assert not spec.get("volumes"), f"{name}: the services keep their state in PostgreSQL"
+        assert "user" not in spec, f"{name}: the image's own non-root user"
+
+
+def test_the_mail_catcher_runs_unprivileged_on_a_read_only_root(compose):
+    mailpit = compose["services"]["mailpit"]
+    user = str(mailpit.get("user", "root"))
+    assert user.split(":")[0] not in ("root", "0"), user
+    assert mailpit.get("read_only") is True and "/tmp" in mailpit.get("tmpfs", [])
+    assert compose["services"]["redis"].get("user") == "redis"
+
+
+def _instructions() -> list[str]:
+    text = (ROOT / "Dockerfile").read_text()
+    return [line for line in re.sub(r"\\\n", " ", text).splitlines()
+            if line.strip() and not line.lstrip().startswith("#")]
+
+
+def test_dockerfile_pins_its_base_image_to_a_patch_release():
+    bases = [line.split()[1] for line in _instructions() if line.startswith("FROM ")]
+    assert bases and all(re.fullmatch(r"python:3\.11\.\d+-slim-[a-z]+(@sha256:[0-9a-f]{64})?", b)
+                         for b in bases), bases
+
+
+def test_the_image_runs_as_a_non_root_user():
+    users = [line.split()[1] for line in _instructions() if line.startswith("USER ")]
+    assert users, "the image would run as root"
+    assert users[-1].split(":")[0] not in ("root", "0"), users[-1]
+
+
+@pytest.mark.parametrize("doc", [README, ROOT / "docs" / "operations.md"])
+def test_docs_say_the_compose_file_needs_compose_v2(doc):
+    text = doc.read_text()
+    assert "Compose v2" in text and "`name:`" in text, doc.name
+    assert "docker-compose " not in text.replace("docker-compose.yml", ""), (
+        f"{doc.name} shows the Compose v1 command"
+    )
