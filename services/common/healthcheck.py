@@ -11,6 +11,13 @@ it does whether or not the database is.
 The port is the service's own: from `WEB_BIND` when that names one, else from
 config/services.json; without a service name, from `PORT`. Standard library only, so the
 check costs a container no more than the interpreter it already has.
+
+`--worker` checks a worker container, which serves no HTTP: it reads the service's database
+(the worker's own settings) and is healthy only while the worker on this host has written
+its heartbeats in the last `heartbeat.STALE_SECONDS`, each part ok (connected to the broker,
+the consumers moving, the relay publishing or standing by for another that does), and the
+outbox holds no row older than OUTBOX_STUCK_SECONDS: what /readyz judges, for this worker.
+It prints its findings, which `docker inspect` shows beside the verdict.
 """
 
 from __future__ import annotations
@@ -18,10 +25,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import socket
 import sys
 import urllib.error
 import urllib.request
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 
 from services.common.registry import load_registry
 
@@ -57,12 +66,63 @@ def healthy(port: int, *, live: bool = False, host: str = "127.0.0.1", timeout: 
         return False
 
 
+def worker_healthy(service: str, environ: Mapping[str, str], *, host: str | None = None
+                   ) -> tuple[bool, dict]:
+    """(healthy, findings) of the worker on `host` (this one's by default) of `service`."""
+    # Imported here: the web check above stays standard library only.
+    from sqlalchemy import MetaData, func, select
+
+    from services.common import heartbeat
+    from services.common.db import make_engine
+    from services.common.outbox import plumbing_tables
+    from services.common.settings import Settings
+
+    if service not in load_registry().services:
+        raise SystemExit(f"healthcheck: {service!r} is not in config/services.json")
+    settings = Settings.from_env(service, environ)
+    metadata = MetaData()
+    outbox, _ = plumbing_tables(metadata)
+    beats = heartbeat.heartbeat_table(metadata)
+    engine = make_engine(settings.database_url, pool_size=1)
+    try:
+        with engine.connect() as conn:
+            ready, findings = heartbeat.host_readiness(conn, beats, host or socket.gethostname())
+            oldest = conn.execute(
+                select(func.min(outbox.c.created_at)).where(outbox.c.published_at.is_(None))
+            ).scalar()
+    finally:
+        engine.dispose()
+    if oldest is not None:
+        if oldest.tzinfo is None:  # SQLite gives back naive values of what was stored as UTC
+            oldest = oldest.replace(tzinfo=UTC)
+        age = round((datetime.now(UTC) - oldest).total_seconds(), 1)
+        findings["oldest_unsent_seconds"] = age
+        if age > settings.outbox_stuck_seconds:
+            ready, findings["outbox"] = False, "stuck"
+    return ready, findings
+
+
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m services.common.healthcheck")
     parser.add_argument("service", nargs="?", help="a service of config/services.json")
     parser.add_argument("--live", action="store_true", help="check /healthz instead of /readyz")
+    parser.add_argument("--worker", action="store_true",
+                        help="check this host's worker from its heartbeats in the database")
     args = parser.parse_args(argv)
-    port = port_of(args.service, os.environ if environ is None else environ)
+    environ = os.environ if environ is None else environ
+    if args.worker:
+        if not args.service:
+            parser.error("--worker needs the service's name")
+        try:
+            ready, findings = worker_healthy(args.service, environ)
+        except SystemExit:
+            raise
+        except Exception as exc:  # noqa: BLE001 - whatever stops the check makes it unhealthy
+            print(f"healthcheck: {type(exc).__name__}: {exc}", file=sys.stderr)
+            return 1
+        print(json.dumps(findings, sort_keys=True))
+        return 0 if ready else 1
+    port = port_of(args.service, environ)
     return 0 if healthy(port, live=args.live) else 1
 
 

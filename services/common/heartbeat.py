@@ -236,6 +236,48 @@ def readiness(conn, table: Table, *, stale_seconds: float | None = None
     return ready, {"workers": len({row.instance for row in rows}), "parts": parts}
 
 
+def instance_host(instance: str) -> str:
+    """The host part of an instance name (`host:pid`): in a container, the container's."""
+    return instance.rpartition(":")[0]
+
+
+def host_readiness(conn, table: Table, host: str, *, stale_seconds: float | None = None
+                   ) -> tuple[bool, dict[str, Any]]:
+    """(ready, report) of the worker process on `host`, as `/readyz` would judge its parts.
+
+    A container's health check runs beside its worker but in another process, so it knows
+    the host name and not the pid. A worker restarted in the same container leaves its
+    predecessor's rows until they grow stale: the instance that wrote last is the one
+    running. Its relay may stand by without a channel while another host's relay
+    publishes (PostgreSQL's single leader): that is ready, as `readiness` counts it; its
+    consumers each hold their own channel and must all be ok.
+    """
+    stale_seconds = STALE_SECONDS if stale_seconds is None else stale_seconds
+    now = datetime.now(UTC)
+    rows = conn.execute(
+        select(table.c.instance, table.c.part, table.c.state, table.c.since, table.c.beat_at)
+        .where(table.c.beat_at >= now - timedelta(seconds=stale_seconds))
+    ).all()
+    mine = [row for row in rows if instance_host(row.instance) == host]
+    if not mine:
+        return False, {"status": f"no heartbeat from a worker on {host} in {stale_seconds:g} s"}
+    instance = max(mine, key=lambda row: row.beat_at).instance
+    # A predecessor in the same container is gone, whatever its last rows say.
+    relay_elsewhere = any(
+        row.part == RELAY and row.state == OK and instance_host(row.instance) != host for row in rows
+    )
+    parts: dict[str, dict[str, Any]] = {}
+    ready = True
+    for row in sorted((r for r in mine if r.instance == instance), key=lambda r: r.part):
+        report = {"state": row.state, "since": _iso(row.since)}
+        if row.state != OK and row.part == RELAY and relay_elsewhere:
+            report["standby"] = True
+        elif row.state != OK:
+            ready = False
+        parts[row.part] = report
+    return ready, {"instance": instance, "parts": parts}
+
+
 def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat()
 
