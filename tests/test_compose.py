@@ -350,7 +350,9 @@ def test_every_published_port_binds_an_address_loopback_by_default(compose):
     for name, spec in compose["services"].items():
         for port in spec.get("ports") or []:
             assert isinstance(port, str), f"{name}: short syntax, so the address is in sight"
-            host_ip, host_port, target = _defaults(port).rsplit(":", 2)
+            parts = _defaults(port).rsplit(":", 2)
+            assert len(parts) == 3, f"{name} publishes {port} on every interface"
+            host_ip, _, target = parts
             assert host_ip == "127.0.0.1", f"{name} publishes {port} beyond loopback by default"
             if int(target) in LOOPBACK_ONLY.get(name, ()):
                 assert port.startswith("127.0.0.1:"), f"{name}: {port} must be loopback only"
@@ -386,7 +388,7 @@ def test_compose_itself_publishes_on_loopback_with_a_filled_env(tmp_path):
         capture_output=True, text=True, timeout=60, env=clean, check=True,
     )
     services = json.loads(result.stdout)["services"]
-    addresses = {(name, port["host_ip"]) for name, spec in services.items()
+    addresses = {(name, port.get("host_ip", "0.0.0.0")) for name, spec in services.items()
                  for port in spec.get("ports") or []}
     assert addresses and {ip for _, ip in addresses} == {"127.0.0.1"}, addresses
 
