@@ -1,0 +1,212 @@
+"""Broker logins on the real local RabbitMQ: what an OPD's or a worker's login may and may not do."""
+
+from __future__ import annotations
+
+import uuid
+from urllib.parse import quote, urlparse
+
+import pika
+import pika.exceptions
+import pytest
+
+from services.common import broker_admin
+from services.common.broker_admin import (
+    BrokerAdminError,
+    Rabbitmqctl,
+    create_opd_login,
+    opd_grant,
+    revoke_opd_login,
+    service_grant,
+    setup_service_logins,
+)
+from services.common.consumer import declare_consumer_queue
+from services.common.events import DEAD_EXCHANGE, EXCHANGE
+from services.common.registry import load_registry, parse_registry
+
+REFUSED = 403
+
+
+@pytest.fixture
+def code():
+    return "t" + uuid.uuid4().hex[:10]
+
+
+@pytest.fixture
+def ctl(amqp_url, code):
+    ctl = Rabbitmqctl()
+    yield ctl
+    # Only what this test made: the broker is shared with other tests running meanwhile.
+    for user in ctl.users():
+        if code in user:
+            ctl.delete_user(user)
+    for queue in ctl.queues():
+        if code in queue:
+            ctl.delete_queue(queue)
+
+
+def connect(amqp_url: str, user: str, password: str) -> pika.BlockingConnection:
+    admin = urlparse(amqp_url)
+    url = f"amqp://{quote(user, safe='')}:{quote(password, safe='')}@{admin.hostname}:{admin.port}/%2F"
+    return pika.BlockingConnection(pika.URLParameters(url))
+
+
+def refused(connection: pika.BlockingConnection, action) -> bool:
+    channel = connection.channel()
+    try:
+        action(channel)
+    except pika.exceptions.ChannelClosedByBroker as exc:
+        assert exc.reply_code == REFUSED, exc
+        return True
+    channel.close()
+    return False
+
+
+def test_opd_binding_keys_must_end_in_its_own_code():
+    import re
+
+    pattern = re.compile(opd_grant("dinkes").topic_read)
+    for allowed in ("#.dinkes", "*.*.*.dinkes", "ppid.#.dinkes", "ppid.request.*.dinkes"):
+        assert pattern.search(allowed), allowed
+    for refused_key in ("#", "#.disdik", "*.*.*.*", "#.dinkes.#", "#.xdinkes", "ppid.#", "dinkes.#"):
+        assert not pattern.search(refused_key), refused_key
+
+
+def test_an_opd_code_that_is_not_one_is_refused():
+    for bad in ("DINKES", "a", "none", "din.kes", "din kes", ".*"):
+        with pytest.raises(BrokerAdminError):
+            opd_grant(bad)
+
+
+def test_an_opd_login_declares_and_binds_only_its_own(ctl, amqp_url, code):
+    user, password = create_opd_login(ctl, code)
+    assert user == f"opd-{code}"
+    conn = connect(amqp_url, user, password)
+    try:
+        channel = conn.channel()
+        channel.queue_declare(f"opd.{code}.events", durable=True, arguments={"x-queue-type": "quorum"})
+        for key in (f"#.{code}", f"*.*.*.{code}", f"ppid.#.{code}"):
+            channel.queue_bind(f"opd.{code}.events", EXCHANGE, routing_key=key)
+        channel.basic_consume(f"opd.{code}.events", lambda *_: None, auto_ack=False)
+        channel.close()
+
+        queue = f"opd.{code}.events"
+        for key in ("#", "#.disdik", "*.*.*.*", f"#.{code}.#", "ppid.#"):
+            assert refused(conn, lambda ch, key=key: ch.queue_bind(queue, EXCHANGE, routing_key=key)), key
+        other = "u" + code[1:]
+        assert refused(conn, lambda ch: ch.queue_declare(f"opd.{other}.events", durable=True))
+        assert refused(conn, lambda ch: ch.queue_declare("notifier.events", passive=False, durable=True))
+        assert refused(conn, lambda ch: ch.exchange_declare("mine", exchange_type="topic"))
+
+        def publish(ch):
+            ch.confirm_delivery()
+            ch.basic_publish(EXCHANGE, f"ppid.request.submitted.{code}", b"{}")
+
+        assert refused(conn, publish)
+    finally:
+        conn.close()
+
+
+def test_a_second_login_for_the_same_opd_is_refused(ctl, code):
+    create_opd_login(ctl, code)
+    with pytest.raises(BrokerAdminError, match="exists"):
+        create_opd_login(ctl, code)
+
+
+def test_revoking_closes_its_connections_and_locks_it_out(ctl, amqp_url, code):
+    user, password = create_opd_login(ctl, code)
+    conn = connect(amqp_url, user, password)
+    channel = conn.channel()
+    for name in ("a", "b"):
+        channel.queue_declare(f"opd.{code}.{name}", durable=True)
+    other = f"opd.{code}x.kept"  # another OPD whose code starts with this one's
+    admin = pika.BlockingConnection(pika.URLParameters(amqp_url))
+    admin.channel().queue_declare(other, durable=True)
+    admin.close()
+
+    assert revoke_opd_login(ctl, code) == []
+    with pytest.raises(pika.exceptions.AMQPConnectionError):
+        for _ in range(50):
+            conn.process_data_events(time_limit=0.1)
+    with pytest.raises(pika.exceptions.ProbableAuthenticationError):
+        connect(amqp_url, user, password)
+    assert {f"opd.{code}.a", f"opd.{code}.b"} <= set(ctl.queues())
+
+    assert sorted(revoke_opd_login(ctl, code, delete_queues=True)) == [f"opd.{code}.a", f"opd.{code}.b"]
+    assert other in ctl.queues()
+    assert f"opd.{code}.a" not in ctl.queues()
+
+
+def test_the_command_prints_the_password_once_and_revokes(ctl, amqp_url, code, capsys):
+    assert broker_admin.main(["create-opd", code]) == 0
+    out = capsys.readouterr().out
+    password = next(line.split()[1] for line in out.splitlines() if line.startswith("password:"))
+    connect(amqp_url, f"opd-{code}", password).close()
+
+    assert broker_admin.main(["create-opd", code]) == 1
+    assert "exists" in capsys.readouterr().err
+    assert broker_admin.main(["revoke-opd", code]) == 0
+    assert f"opd-{code}" not in ctl.users()
+    assert broker_admin.main(["create-opd", "NOT-A-CODE"]) == 1
+
+
+def _services(*names: str):
+    return parse_registry({
+        "coordinator_opd": "diskominfo",
+        "services": {name: {"port": 9000 + i} for i, name in enumerate(names)},
+    })
+
+
+def test_a_worker_login_runs_its_own_declarations_and_no_other_services(ctl, amqp_url, code):
+    mine, theirs = f"{code}a", f"{code}b"
+    env = {f"{mine.upper()}_AMQP_PASSWORD": "pw-" + code, f"{theirs.upper()}_AMQP_PASSWORD": "other"}
+    assert setup_service_logins(ctl, _services(mine, theirs), env) == [f"{mine}-worker", f"{theirs}-worker"]
+    # Their consumer's queue exists, as it would once their worker ran.
+    admin = pika.BlockingConnection(pika.URLParameters(amqp_url))
+    declare_consumer_queue(admin.channel(), f"{theirs}.events", [f"{theirs}.none.#"], delivery_limit=5)
+    admin.close()
+
+    conn = connect(amqp_url, f"{mine}-worker", "pw-" + code)
+    try:
+        channel = conn.channel()
+        # What the consumer does: both exchanges, the quorum queue, its dead twin, bindings.
+        declare_consumer_queue(channel, f"{mine}.calendar", [f"{mine}.none.#"], delivery_limit=5)
+        channel.basic_consume(f"{mine}.calendar", lambda *_: None)
+        # What the relay and a dead-lettering consumer publish, with publisher confirms.
+        publisher = conn.channel()
+        publisher.confirm_delivery()
+        publisher.exchange_declare(EXCHANGE, exchange_type="topic", durable=True)
+        publisher.basic_publish(EXCHANGE, f"{mine}.thing.done.none", b"{}")
+        publisher.basic_publish(DEAD_EXCHANGE, f"{mine}.calendar", b"{}", mandatory=True)
+        publisher.close()
+        channel.close()
+
+        assert refused(conn, lambda ch: ch.basic_consume(f"{theirs}.events", lambda *_: None))
+        assert refused(conn, lambda ch: ch.basic_get(f"{theirs}.events.dead"))
+        assert refused(conn, lambda ch: ch.queue_declare(f"{theirs}.mine", durable=True))
+
+        def publish_as_them(ch):
+            ch.confirm_delivery()
+            ch.basic_publish(EXCHANGE, f"{theirs}.thing.done.none", b"{}")
+
+        assert refused(conn, publish_as_them)
+    finally:
+        conn.close()
+
+    # Run again with a new password: the login is updated, not duplicated.
+    env[f"{mine.upper()}_AMQP_PASSWORD"] = "changed"
+    setup_service_logins(ctl, _services(mine, theirs), env)
+    connect(amqp_url, f"{mine}-worker", "changed").close()
+
+
+def test_every_registered_worker_needs_its_password(ctl):
+    registry = load_registry()
+    with pytest.raises(BrokerAdminError, match="PPID_AMQP_PASSWORD"):
+        setup_service_logins(ctl, registry, {"NOTIFIER_AMQP_PASSWORD": "x"})
+    assert "ppid-worker" not in ctl.users()
+
+
+def test_worker_grants_follow_the_registry():
+    grants = {name: service_grant(name) for name in load_registry().names}
+    assert grants["ppid"].user == "ppid-worker"
+    assert grants["ppid"].topic_write == r"^ppid\."
+    assert "ppid" not in grants["notifier"].configure
