@@ -171,7 +171,10 @@ def test_healthchecks_and_dependencies(compose):
     services = compose["services"]
     for name in ("rabbitmq", "postgres", "mailpit"):
         assert services[name].get("healthcheck", {}).get("test"), f"{name} has no healthcheck"
-    assert services["rabbitmq"]["healthcheck"]["test"] == ["CMD", "rabbitmq-diagnostics", "-q", "ping"]
+    # "Accepts connections", not `ping` (healthy while a restarted node has no listener yet).
+    assert services["rabbitmq"]["healthcheck"]["test"] == [
+        "CMD", "rabbitmq-diagnostics", "-q", "check_port_connectivity"
+    ]
     for name, spec in services.items():
         assert spec.get("restart") in ("unless-stopped", "always"), f"{name} has no restart policy"
         for dependency, condition in (spec.get("depends_on") or {}).items():
@@ -314,6 +317,61 @@ def test_web_healthcheck_reads_the_database_verdict(compose, status, database, h
             assert (result.returncode == 0) is healthy, (name, result.stderr)
     finally:
         server.shutdown()
+
+
+def test_every_worker_container_has_the_worker_healthcheck(compose):
+    workers = {name: (service, spec) for name, (service, process, spec) in app_containers(compose).items()
+               if process == "worker"}
+    assert workers
+    for name, (service, spec) in workers.items():
+        check = spec.get("healthcheck") or {}
+        assert check.get("test") == [
+            "CMD", "python", "-m", "services.common.healthcheck", service, "--worker"
+        ], name
+        # Several heartbeats (every 5 s) pass between two checks' verdicts.
+        assert all(key in check for key in ("interval", "timeout", "retries", "start_period")), name
+
+
+def test_the_broker_healthcheck_is_a_command_of_this_rabbitmq(compose):
+    """The stand-in is RabbitMQ 3.10: the command must exist there, not only in 3.13."""
+    binary = shutil.which("rabbitmq-diagnostics")
+    if binary is None:
+        pytest.skip("rabbitmq-diagnostics is not installed here")
+    kind, program, *args = compose["services"]["rabbitmq"]["healthcheck"]["test"]
+    result = subprocess.run([binary, "help", args[-1]], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and "connectivity" in result.stdout, result.stdout + result.stderr
+
+
+def test_worker_healthcheck_reads_the_workers_heartbeats(compose, tmp_path):
+    """Each worker container's healthcheck, run as compose runs it with the container's own
+    settings (a SQLite database here), before and after its worker's first heartbeat."""
+    from sqlalchemy import MetaData
+
+    from services.common.db import make_engine
+    from services.common.heartbeat import OK, HeartbeatWriter, Part, heartbeat_table
+    from services.common.outbox import plumbing_tables
+
+    for name, (service, process, spec) in app_containers(compose).items():
+        if process != "worker":
+            continue
+        url = f"sqlite:///{tmp_path / (service + '.db')}"
+        metadata = MetaData()
+        plumbing_tables(metadata)
+        beats = heartbeat_table(metadata)
+        engine = make_engine(url)
+        metadata.create_all(engine)
+        kind, python, *args = spec["healthcheck"]["test"]
+        assert (kind, python) == ("CMD", "python")
+        env = {**os.environ, "SIMPUL_ENV": "development", f"{service.upper()}_DATABASE_URL": url}
+
+        def run() -> int:
+            return subprocess.run([sys.executable, *args], cwd=ROOT, env=env,
+                                  capture_output=True, timeout=60).returncode
+
+        assert run() == 1, f"{name}: healthy without a heartbeat"
+        HeartbeatWriter(engine, beats, [Part("relay", lambda: OK)]).beat()
+        assert run() == 0, f"{name}: unhealthy with its heartbeats fresh and ok"
+        engine.dispose()
 
 
 def test_dockerfile_names_no_service_and_installs_the_runtime_only():
