@@ -16,7 +16,7 @@ MAIL_ENV := SMTP_HOST=127.0.0.1 SMTP_PORT=$(MAIL_PORT)
 RATE_LIMIT_STORAGE_URI ?= redis://127.0.0.1:6379/0
 LIMIT_ENV := RATE_LIMIT_STORAGE_URI=$(RATE_LIMIT_STORAGE_URI)
 
-.PHONY: run test bench token lint up migrate clean
+.PHONY: run test bench token lint up migrate clean broker-logins opd-login opd-revoke
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -67,8 +67,24 @@ token: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check services tests bench
 
-up:
+# The broker starts first so that every worker's own login exists before the workers do.
+up: $(STAMP)
+	docker compose up --build --detach --wait rabbitmq
+	$(MAKE) --no-print-directory broker-logins
 	docker compose up --build
+
+# Broker logins, through rabbitmqctl in the compose broker (RABBITMQCTL names another one).
+# Each worker's own login, from the <SERVICE>_AMQP_PASSWORD of .env; rerun after changing one.
+BROKER_ADMIN = RABBITMQCTL=$(call quote,$(or $(RABBITMQCTL),docker compose exec -T rabbitmq rabbitmqctl)) \
+	$(BIN)/python -m services.common.broker_admin
+broker-logins: $(STAMP)
+	@$(BROKER_ADMIN) setup-services --env-file .env
+# An OPD system's login (`make opd-login OPD=dinkes`); its password is printed once.
+opd-login: $(STAMP)
+	@$(BROKER_ADMIN) create-opd $(call quote,$(OPD))
+# `make opd-revoke OPD=dinkes [DELETE_QUEUES=1]`
+opd-revoke: $(STAMP)
+	@$(BROKER_ADMIN) revoke-opd $(call quote,$(OPD)) $(if $(DELETE_QUEUES),--delete-queues)
 
 clean:
 	rm -rf var

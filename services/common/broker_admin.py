@@ -1,6 +1,6 @@
 """Broker logins with least privilege: one per service worker, one per OPD system.
 
-    python -m services.common.broker_admin setup-services
+    python -m services.common.broker_admin setup-services [--env-file .env]
     python -m services.common.broker_admin create-opd dinkes
     python -m services.common.broker_admin revoke-opd dinkes [--delete-queues]
 
@@ -28,6 +28,8 @@ import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+
+from dotenv import dotenv_values
 
 from services.common.events import DEAD_EXCHANGE, EXCHANGE
 from services.common.opd import CODE_PATTERN, RESERVED_CODES
@@ -213,8 +215,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m services.common.broker_admin",
                                      description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("setup-services", help="create or update every worker's login "
-                   "(passwords from <SERVICE>_AMQP_PASSWORD)")
+    setup = sub.add_parser("setup-services", help="create or update every worker's login "
+                           "(passwords from <SERVICE>_AMQP_PASSWORD)")
+    setup.add_argument("--env-file", help="read the passwords from this file too (compose's .env); "
+                       "the environment wins")
     create = sub.add_parser("create-opd", help="create an OPD system's login; prints its password once")
     create.add_argument("opd", help="the OPD code, e.g. dinkes")
     revoke = sub.add_parser("revoke-opd", help="delete an OPD system's login")
@@ -225,7 +229,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     ctl = Rabbitmqctl.from_env()
     try:
         if args.command == "setup-services":
-            for user in setup_service_logins(ctl, load_registry(), os.environ):
+            env: dict[str, str] = {}
+            if args.env_file:
+                if not os.path.isfile(args.env_file):
+                    raise BrokerAdminError(f"{args.env_file}: no such file")
+                env = {k: v for k, v in dotenv_values(args.env_file).items() if v is not None}
+            for user in setup_service_logins(ctl, load_registry(), {**env, **os.environ}):
                 print(f"{user}: permissions set")
         elif args.command == "create-opd":
             user, password = create_opd_login(ctl, args.opd)

@@ -210,3 +210,20 @@ def test_worker_grants_follow_the_registry():
     assert grants["ppid"].user == "ppid-worker"
     assert grants["ppid"].topic_write == r"^ppid\."
     assert "ppid" not in grants["notifier"].configure
+
+
+def test_the_command_sets_up_every_registered_worker_from_the_env_file(ctl, amqp_url, tmp_path, monkeypatch):
+    for name in ("PPID_AMQP_PASSWORD", "NOTIFIER_AMQP_PASSWORD"):
+        monkeypatch.delenv(name, raising=False)
+    assert broker_admin.main(["setup-services", "--env-file", str(tmp_path / "missing")]) == 1
+    env_file = tmp_path / ".env"
+    env_file.write_text("PPID_AMQP_PASSWORD=ppid-pw-1\nNOTIFIER_AMQP_PASSWORD=notifier-pw-1\n"
+                        "SMTP_FROM=Simpul <simpul@localhost>\n")
+    try:
+        assert broker_admin.main(["setup-services", "--env-file", str(env_file)]) == 0
+        connect(amqp_url, "ppid-worker", "ppid-pw-1").close()
+        connect(amqp_url, "notifier-worker", "notifier-pw-1").close()
+    finally:
+        for user in ("ppid-worker", "notifier-worker"):
+            if user in ctl.users():
+                ctl.delete_user(user)
