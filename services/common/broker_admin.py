@@ -201,6 +201,9 @@ def setup_service_logins(
     in that worker's `AMQP_URL`; running it again resets passwords and permissions.
     """
     services = [e.name for e in registry.services.values() if "worker" in e.processes]
+    if OPD_QUEUE_PREFIX in services:
+        # Its queues `opd.*` would be every OPD system's queues.
+        raise BrokerAdminError(f"a service may not be named {OPD_QUEUE_PREFIX!r}")
     missing = [password_variable(s) for s in services if not env.get(password_variable(s))]
     if missing:
         raise BrokerAdminError(f"set {', '.join(missing)} (each worker's broker password)")

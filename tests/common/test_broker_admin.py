@@ -50,6 +50,14 @@ def connect(amqp_url: str, user: str, password: str) -> pika.BlockingConnection:
     return pika.BlockingConnection(pika.URLParameters(url))
 
 
+def publish_unsent(channel, exchange: str, routing_key: str) -> None:
+    """Publish in a transaction rolled back: the broker checks the permissions at the publish,
+    and nothing reaches the real subscribers of `simpul.events` (the notifier binds `#`)."""
+    channel.tx_select()
+    channel.basic_publish(exchange, routing_key, b"{}")
+    channel.tx_rollback()  # answers only if the publish left the channel open
+
+
 def refused(connection: pika.BlockingConnection, action) -> bool:
     channel = connection.channel()
     try:
@@ -97,11 +105,7 @@ def test_an_opd_login_declares_and_binds_only_its_own(ctl, amqp_url, code):
         assert refused(conn, lambda ch: ch.queue_declare("notifier.events", passive=False, durable=True))
         assert refused(conn, lambda ch: ch.exchange_declare("mine", exchange_type="topic"))
 
-        def publish(ch):
-            ch.confirm_delivery()
-            ch.basic_publish(EXCHANGE, f"ppid.request.submitted.{code}", b"{}")
-
-        assert refused(conn, publish)
+        assert refused(conn, lambda ch: publish_unsent(ch, EXCHANGE, f"ppid.request.submitted.{code}"))
     finally:
         conn.close()
 
@@ -171,24 +175,20 @@ def test_a_worker_login_runs_its_own_declarations_and_no_other_services(ctl, amq
         # What the consumer does: both exchanges, the quorum queue, its dead twin, bindings.
         declare_consumer_queue(channel, f"{mine}.calendar", [f"{mine}.none.#"], delivery_limit=5)
         channel.basic_consume(f"{mine}.calendar", lambda *_: None)
-        # What the relay and a dead-lettering consumer publish, with publisher confirms.
+        # A dead letter, confirmed; then the relay's publish, checked without reaching anyone.
         publisher = conn.channel()
         publisher.confirm_delivery()
         publisher.exchange_declare(EXCHANGE, exchange_type="topic", durable=True)
-        publisher.basic_publish(EXCHANGE, f"{mine}.thing.done.none", b"{}")
         publisher.basic_publish(DEAD_EXCHANGE, f"{mine}.calendar", b"{}", mandatory=True)
         publisher.close()
+        publish_unsent(conn.channel(), EXCHANGE, f"{mine}.thing.done.none")
         channel.close()
 
         assert refused(conn, lambda ch: ch.basic_consume(f"{theirs}.events", lambda *_: None))
         assert refused(conn, lambda ch: ch.basic_get(f"{theirs}.events.dead"))
         assert refused(conn, lambda ch: ch.queue_declare(f"{theirs}.mine", durable=True))
 
-        def publish_as_them(ch):
-            ch.confirm_delivery()
-            ch.basic_publish(EXCHANGE, f"{theirs}.thing.done.none", b"{}")
-
-        assert refused(conn, publish_as_them)
+        assert refused(conn, lambda ch: publish_unsent(ch, EXCHANGE, f"{theirs}.thing.done.none"))
     finally:
         conn.close()
 
@@ -227,3 +227,9 @@ def test_the_command_sets_up_every_registered_worker_from_the_env_file(ctl, amqp
         for user in ("ppid-worker", "notifier-worker"):
             if user in ctl.users():
                 ctl.delete_user(user)
+
+
+def test_a_service_named_like_the_opd_queues_gets_no_login(ctl):
+    with pytest.raises(BrokerAdminError, match="opd"):
+        setup_service_logins(ctl, _services("opd"), {"OPD_AMQP_PASSWORD": "x"})
+    assert "opd-worker" not in ctl.users()
