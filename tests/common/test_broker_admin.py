@@ -233,3 +233,39 @@ def test_a_service_named_like_the_opd_queues_gets_no_login(ctl):
     with pytest.raises(BrokerAdminError, match="opd"):
         setup_service_logins(ctl, _services("opd"), {"OPD_AMQP_PASSWORD": "x"})
     assert "opd-worker" not in ctl.users()
+
+
+def test_a_web_process_never_opens_a_broker_connection(tmp_path):
+    """Why compose gives web containers no broker login: their events go through the outbox."""
+    import socket
+    import threading
+
+    from tests.ppid.support import PpidClient, build_env
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.2)
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept():
+        while not stop.is_set():
+            try:
+                accepted.append(listener.accept()[0])
+            except TimeoutError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    port = listener.getsockname()[1]
+    env = build_env(f"sqlite:///{tmp_path / 'ppid.db'}", "sqlite",
+                    AMQP_URL=f"amqp://nobody:nothing@127.0.0.1:{port}/%2F")
+    try:
+        PpidClient(env).submit()  # a state change with its events in the outbox
+        for path in ("/healthz", "/readyz", "/openapi.json"):
+            env.client.get(path)
+    finally:
+        env.rt.dispose()
+        stop.set()
+        thread.join()
+        listener.close()
+    assert accepted == []
