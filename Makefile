@@ -16,7 +16,7 @@ MAIL_ENV := SMTP_HOST=127.0.0.1 SMTP_PORT=$(MAIL_PORT)
 RATE_LIMIT_STORAGE_URI ?= redis://127.0.0.1:6379/0
 LIMIT_ENV := RATE_LIMIT_STORAGE_URI=$(RATE_LIMIT_STORAGE_URI)
 
-.PHONY: run test bench token lint up migrate clean broker-logins opd-login opd-revoke
+.PHONY: run test bench token lint up migrate clean broker-logins opd-login opd-revoke compose-check
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -72,6 +72,13 @@ up: $(STAMP)
 	docker compose up --build --detach --wait rabbitmq
 	$(MAKE) --no-print-directory broker-logins
 	docker compose up --build
+
+# The compose deployment tried for real from a clean copy (needs Docker and Compose v2; not
+# part of `make test`): up --build, a request's clock in the notifier, broker and worker
+# restarts with events in flight, a database backup and restore, down -v. Run it before
+# committing a change to Dockerfile, docker-compose.yml or deploy/.
+compose-check: $(STAMP)
+	$(BIN)/python deploy/compose-check/check.py $(COMPOSE_CHECK_ARGS)
 
 # Broker logins, through rabbitmqctl in the compose broker (RABBITMQCTL names another one).
 # Each worker's own login, from the <SERVICE>_AMQP_PASSWORD of .env; rerun after changing one.
