@@ -167,15 +167,18 @@ class Check:
         return f"generated {', '.join(filled)}"
 
     def up(self) -> str:
-        # compose's progress output is kept for the failure message only.
+        # compose's progress output is kept for the failure message only; `up` may build the
+        # image before its --wait-timeout starts counting.
+        build_and_wait = 2 * self.timeout
         self.compose("up", "--build", "--detach", "--wait", "--wait-timeout", str(int(self.timeout)),
-                     "rabbitmq")
+                     "rabbitmq", timeout=build_and_wait)
         # What `make up` does between the broker and the rest, with this checkout's Makefile.
         # Its Python is this one (the copy has no .venv), which make must not try to install.
         python = Path(sys.executable)
         self.run("make", "--no-print-directory", f"--assume-old={python}", "broker-logins",
                  f"BIN={python.parent}", f"STAMP={python}", capture=False)
-        self.compose("up", "--build", "--detach", "--wait", "--wait-timeout", str(int(self.timeout)))
+        self.compose("up", "--build", "--detach", "--wait", "--wait-timeout", str(int(self.timeout)),
+                     timeout=build_and_wait)
         return f"{self.health()}; {self.loopback_only()}"
 
     def health(self) -> str:
@@ -280,7 +283,7 @@ class Check:
         self.compose("exec", "-T", "postgres", "pg_restore", "-U", "postgres", "-d", "ppid",
                      "--clean", "--if-exists", stdin=dump.read_bytes())
         self.compose("up", "--detach", "--wait", "--wait-timeout", str(int(self.timeout)),
-                     "ppid-web", "ppid-worker")
+                     "ppid-web", "ppid-worker", timeout=self.timeout + 60)
         self.wait_healthy()
         number = self.first["number"]
         response = requests.get(f"{self.ppid}/api/v1/requests/{number}",
@@ -293,13 +296,14 @@ class Check:
                 f"{after}, submitted after, reached the notifier")
 
     def down(self) -> str:
-        self.compose("down", "--volumes", "--remove-orphans", "--timeout", "20")
+        # Not bound by --timeout: whatever failed, the containers and volumes must go.
+        self.compose("down", "--volumes", "--remove-orphans", "--timeout", "20", timeout=max(self.timeout, 180))
         return None
 
     def report_failure(self) -> None:
         try:
             print(f"    states: {self.states()}", file=sys.stderr)
-            logs = self.compose("logs", "--no-color", "--tail", "30").stdout.decode(errors="replace")
+            logs = self.compose("logs", "--no-color", "--tail", "30", timeout=120).stdout.decode(errors="replace")
             print(logs[-12000:], file=sys.stderr)
         except (CheckFailed, subprocess.TimeoutExpired, OSError) as exc:
             print(f"    (no logs: {exc})", file=sys.stderr)
