@@ -7,14 +7,17 @@ secrets, starts the broker, creates the workers' broker logins (`make broker-log
 starts everything with `docker compose up --build` and waits for every container to be
 healthy, then:
 
-1. submits a PPID request through the published API and finds its clock in the notifier
-   (`GET /api/v1/clocks/…` with an administrator token minted inside a container);
-2. keeps submitting requests while the broker and then a worker restart, and finds every
+1. creates an OPD system's login (`make opd-login OPD=dinkes`), whose queue on the
+   published AMQP port may be bound with `#.dinkes` and not with `#`;
+2. submits a PPID request for that OPD through the published API and finds its clock in the
+   notifier (`GET /api/v1/clocks/…` with an administrator token minted inside a container)
+   and its event in the OPD's queue;
+3. keeps submitting requests while the broker and then a worker restart, and finds every
    one's clock: nothing in flight is lost;
-3. backs up the PPID database and restores it into the stopped service as
+4. backs up the PPID database and restores it into the stopped service as
    docs/operations.md says, and sees the service resume (the request is still there, a new
    one reaches the notifier);
-4. `docker compose down -v`, whatever happened before.
+5. `docker compose down -v`, whatever happened before.
 
 It prints each step with its duration and the total, and exits non-zero at the first step
 that fails (with the containers' states and the last log lines). It runs under its own
@@ -25,6 +28,7 @@ not touched, but it publishes the same ports: stop such a deployment first.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -39,11 +43,14 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import pika
+import pika.exceptions
 import requests
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 PROJECT = "simpul-check"
+OPD_QUEUE = "opd.dinkes.compose-check"
 BASE_IMAGE_PATTERN = re.compile(r"^FROM\s+(\S+)", re.MULTILINE)
 APPLICANT = {
     "identity_type": "nik",
@@ -162,7 +169,8 @@ class Check:
             lines.append(line)
         # The host's own RabbitMQ may hold 5672; and the in-flight step submits more requests
         # from one address than the public rate limit allows in a minute.
-        lines += [f"AMQP_PUBLISH_PORT={free_port(5672)}", "PUBLIC_RATE_LIMIT=1000/minute"]
+        self.amqp_port = free_port(5672)
+        lines += [f"AMQP_PUBLISH_PORT={self.amqp_port}", "PUBLIC_RATE_LIMIT=1000/minute"]
         (self.workdir / ".env").write_text("\n".join(lines) + "\n")
         return f"generated {', '.join(filled)}"
 
@@ -174,12 +182,57 @@ class Check:
                      "rabbitmq", timeout=build_and_wait)
         # What `make up` does between the broker and the rest, with this checkout's Makefile.
         # Its Python is this one (the copy has no .venv), which make must not try to install.
-        python = Path(sys.executable)
-        self.run("make", "--no-print-directory", f"--assume-old={python}", "broker-logins",
-                 f"BIN={python.parent}", f"STAMP={python}", capture=False)
+        self.make("broker-logins", capture=False)
         self.compose("up", "--build", "--detach", "--wait", "--wait-timeout", str(int(self.timeout)),
                      timeout=build_and_wait)
         return f"{self.health()}; {self.loopback_only()}"
+
+    def make(self, *targets: str, **kw) -> subprocess.CompletedProcess:
+        # This checkout's Makefile with this Python (the copy has no .venv, which make must
+        # not try to install).
+        python = Path(sys.executable)
+        return self.run("make", "--no-print-directory", f"--assume-old={python}", *targets,
+                        f"BIN={python.parent}", f"STAMP={python}", **kw)
+
+    def opd_login(self) -> str:
+        """`make opd-login OPD=dinkes`, then what README tells the OPD's system to do, over
+        the published AMQP port: its queue bound with `#.dinkes`; `#` is refused."""
+        out = self.make("opd-login", "OPD=dinkes").stdout.decode()
+        password = re.search(r"^password:\s+(\S+)", out, re.MULTILINE).group(1)
+        self.opd_credentials = pika.PlainCredentials("opd-dinkes", password)
+        with self.opd_channel() as (_, channel):
+            channel.queue_declare(OPD_QUEUE, durable=True, arguments={"x-queue-type": "quorum"})
+            channel.queue_bind(OPD_QUEUE, "simpul.events", routing_key="#.dinkes")
+        with self.opd_channel() as (_, channel):
+            try:
+                channel.queue_bind(OPD_QUEUE, "simpul.events", routing_key="#")
+            except pika.exceptions.ChannelClosedByBroker as exc:
+                if exc.reply_code != 403:
+                    raise CheckFailed(f"binding # closed the channel with {exc}") from exc
+            else:
+                raise CheckFailed("opd-dinkes bound its queue with # and would read every OPD's events")
+        return f"opd-dinkes bound {OPD_QUEUE} with #.dinkes; # refused"
+
+    @contextlib.contextmanager
+    def opd_channel(self):
+        params = pika.ConnectionParameters("127.0.0.1", self.amqp_port, "/", self.opd_credentials,
+                                           connection_attempts=3, retry_delay=2)
+        connection = pika.BlockingConnection(params)
+        try:
+            yield connection, connection.channel()
+        finally:
+            if connection.is_open:
+                connection.close()
+
+    def opd_event(self, number: str) -> str | None:
+        """The routing key of the event about `number` in the OPD's queue, if it is there."""
+        with self.opd_channel() as (_, channel):
+            while True:
+                method, _, body = channel.basic_get(OPD_QUEUE, auto_ack=True)
+                if method is None:
+                    return None
+                if number in body.decode(errors="replace"):
+                    return method.routing_key
 
     def health(self) -> str:
         states = self.states()
@@ -241,7 +294,8 @@ class Check:
         self.first = self.submit()
         number = self.first["number"]
         self.eventually(f"the clock of {number} in the notifier", lambda: self.clock_of(number), timeout=120)
-        return f"{number}'s clock is in the notifier"
+        key = self.eventually(f"the event of {number} in {OPD_QUEUE}", lambda: self.opd_event(number), timeout=60)
+        return f"{number}'s clock is in the notifier, its event ({key}) in the OPD's queue"
 
     def restarts(self) -> str:
         submitted: list[str] = []
@@ -354,7 +408,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             check.step("images this host cannot pull", check.images)
             check.step("compose up --build: broker, broker logins, everything healthy", check.up)
             check.step("an administrator token minted in ppid-web", check.mint_admin_token)
-            check.step("a request's clock reaches the notifier", check.first_request)
+            check.step("an OPD system's broker login (make opd-login OPD=dinkes)", check.opd_login)
+            check.step("a request's clock reaches the notifier, its event the OPD", check.first_request)
             check.step(f"{args.in_flight} requests while the broker and notifier-worker restart",
                        check.restarts)
             check.step("ppid's database backed up and restored, the service resumes",
