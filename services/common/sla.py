@@ -82,20 +82,15 @@ def start(
     return Instruction("start", item)
 
 
-def restart(
-    clock: str,
-    due_at: datetime,
-    *,
-    opd: str | None = None,
-    role: str | None = None,
-    party: str = STAFF,
-    counting: str = WORKING_DAYS,
-    actions: tuple[str, ...] | list[str] | None = None,
-) -> Instruction:
-    """Start a running clock again with a new due date, or with a new OPD or role to act."""
-    return Instruction(
-        "start", _timed(clock, due_at, opd=opd, role=role, party=party, counting=counting, actions=actions)
-    )
+def restart(clock: str, due_at: datetime, **who: Any) -> Instruction:
+    """Start a running clock again with a new due date, or with a new OPD or role to act.
+
+    On the wire a restart is a start (the notifier restarts a running clock); it takes the
+    keywords of `start` except `started_at`, since the duty began with the first start.
+    """
+    if "started_at" in who:
+        raise TypeError("restart() keeps the first start's started_at")
+    return start(clock, due_at, **who)
 
 
 def stop(clock: str, *, outcome: str = DONE) -> Instruction:
