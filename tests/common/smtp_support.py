@@ -3,12 +3,12 @@ and counts the connections it served."""
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from aiosmtpd.controller import Controller
 
+from tests.conftest import free_port
 from tests.notifier.notifier_support import SmtpSink
 
 
@@ -31,12 +31,6 @@ class CountingSink(SmtpSink):
         with self._lock:
             self.sessions += 1
         return f"250 {server.hostname}"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @contextmanager

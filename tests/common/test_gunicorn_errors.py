@@ -5,51 +5,17 @@ beyond its limits, a malformed request), is in the one JSON error shape, through
 from __future__ import annotations
 
 import json
-import os
 import socket
-import subprocess
-import sys
-import time
 
 import pytest
-import requests
 
-from services.common.migrations import upgrade
-from tests.conftest import ROOT, free_port
+from tests.ppid.support import ppid_web_process
 
 
 @pytest.fixture(scope="module")
 def web(tmp_path_factory):
-    work = tmp_path_factory.mktemp("gunicorn-errors")
-    url = f"sqlite:///{work / 'ppid.db'}"
-    upgrade("ppid", url)
-    port = free_port()
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.endswith("_DATABASE_URL")},
-        "SIMPUL_ENV": "development",
-        "PPID_DATABASE_URL": url,
-        "WEB_CONCURRENCY": "1",
-    }
-    log = open(work / "web.log", "w")  # noqa: SIM115 - closed with the process
-    process = subprocess.Popen(
-        [sys.executable, "-m", "services.ppid", "web", "--bind", f"127.0.0.1:{port}"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            assert time.monotonic() < deadline, (work / "web.log").read_text()[-3000:]
-            time.sleep(0.3)
-        yield port
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-        log.close()
+    with ppid_web_process(tmp_path_factory.mktemp("gunicorn-errors")) as process:
+        yield process.port
 
 
 def _raw(port: int, request: bytes) -> tuple[str, dict[str, str], bytes]:

@@ -27,8 +27,8 @@ from services.common.mailer import (
 )
 from services.common.settings import Settings, SettingsError
 from services.ppid.config import PpidSettings
-from tests.common.smtp_support import free_port as _free_port
 from tests.common.smtp_support import smtp_server
+from tests.conftest import free_port as _free_port
 
 SUBJECT = "Pemberitahuan – batas waktu permohonan PPID-2026-000123 “hari ini”"
 TEXT = "Yth. Bapak/Ibu,\n\nDinas Kesehatan • Kabupaten Kapuas: jawaban ditunggu ≤ 10 hari kerja.\n"
@@ -98,7 +98,7 @@ def test_without_a_host_mail_is_off_and_says_so():
 
 
 def test_an_unreachable_server_is_a_passing_failure():
-    from tests.common.smtp_support import free_port
+    from tests.conftest import free_port
 
     mailer = Mailer(settings(SMTP_HOST="127.0.0.1", SMTP_PORT=str(free_port()), SMTP_TIMEOUT_SECONDS="2"))
     with pytest.raises(MailError) as info:

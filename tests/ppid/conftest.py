@@ -8,7 +8,7 @@ import pytest
 from tests.ppid.support import (
     T0,
     PpidClient,
-    build_env,
+    backend_env,
     drop_pg_database,
     new_pg_database,
     pg_database_url,
@@ -18,17 +18,8 @@ from tests.ppid.support import (
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def ppid_env(request, tmp_path_factory):
     """One migrated database and app per test module and backend (SQLite, PostgreSQL)."""
-    name = None
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('ppid') / 'ppid.db'}"
-    else:
-        name = new_pg_database()
-        url = pg_database_url(name)
-    env = build_env(url, request.param)
-    yield env
-    env.rt.dispose()
-    if name:
-        drop_pg_database(name)
+    with backend_env(request.param, tmp_path_factory) as env:
+        yield env
 
 
 @pytest.fixture

@@ -3,9 +3,18 @@ client that knows the request form. The fixtures in conftest.py build on them.""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
+
+import requests
 
 from services.common.auth import mint_token
 from services.common.migrations import upgrade
@@ -14,8 +23,10 @@ from services.ppid.app import create_app
 from services.ppid.config import PpidSettings
 from tests.conftest import (  # noqa: F401 - the PPID tests take AMQP_URL, drop_pg_database here
     AMQP_URL,
+    ROOT,
     create_pg_database,
     drop_pg_database,
+    free_port,
     pg_url_for,
     service_settings,
 )
@@ -142,6 +153,62 @@ def new_pg_database() -> str:
 
 
 pg_database_url = pg_url_for
+
+
+@contextmanager
+def backend_env(backend: str, tmp_path_factory, **env: str) -> Iterator[SimpleNamespace]:
+    """A migrated PPID database and app on `backend` ("sqlite" or "postgresql") for a test
+    module, disposed and dropped afterwards. `env` adds settings (SMTP, tracking link)."""
+    name = None
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('ppid') / 'ppid.db'}"
+    else:
+        name = new_pg_database()
+        url = pg_database_url(name)
+    built = build_env(url, backend, **env)
+    try:
+        yield built
+    finally:
+        built.rt.dispose()
+        if name:
+            drop_pg_database(name)
+
+
+@contextmanager
+def ppid_web_process(work: Path, **env: str) -> Iterator[SimpleNamespace]:
+    """`python -m services.ppid web` on a migrated SQLite file under `work`, as `make run`
+    starts it, once /healthz answers; yields its base URL, port, database URL and log file."""
+    url = f"sqlite:///{work / 'ppid.db'}"
+    upgrade("ppid", url)
+    port = free_port()
+    environ = {
+        **{k: v for k, v in os.environ.items() if not k.endswith("_DATABASE_URL")},
+        "SIMPUL_ENV": "development",
+        "PPID_DATABASE_URL": url,
+        "WEB_CONCURRENCY": "1",
+        **env,
+    }
+    log_path = work / "web.log"
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(  # noqa: S603 - this interpreter, fixed arguments
+            [sys.executable, "-m", "services.ppid", "web", "--bind", f"127.0.0.1:{port}"],
+            cwd=ROOT, env=environ, stdout=log, stderr=subprocess.STDOUT,
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    if requests.get(base + "/healthz", timeout=2).status_code == 200:
+                        break
+                except requests.RequestException:
+                    pass
+                assert time.monotonic() < deadline, log_path.read_text()[-3000:]
+                time.sleep(0.3)
+            yield SimpleNamespace(base=base, port=port, url=url, log=log_path)
+        finally:
+            process.terminate()
+            process.wait(timeout=20)
 
 
 def build_env(url: str, backend: str, **env: str) -> SimpleNamespace:

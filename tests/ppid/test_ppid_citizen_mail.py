@@ -27,10 +27,7 @@ from tests.ppid.support import (
     T0,
     WIB,
     PpidClient,
-    build_env,
-    drop_pg_database,
-    new_pg_database,
-    pg_database_url,
+    backend_env,
 )
 
 REQ = "/api/v1/requests"
@@ -47,18 +44,10 @@ def smtp():
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def mail_env(request, smtp, tmp_path_factory):
-    name = None
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('citizen_mail') / 'ppid.db'}"
-    else:
-        name = new_pg_database()
-        url = pg_database_url(name)
-    env = build_env(url, request.param, SMTP_HOST="127.0.0.1", SMTP_PORT=str(smtp.port),
-                    SMTP_FROM=SENDER, SMTP_TIMEOUT_SECONDS="5", PPID_TRACKING_URL=TRACKING)
-    yield env
-    env.rt.dispose()
-    if name:
-        drop_pg_database(name)
+    with backend_env(request.param, tmp_path_factory, SMTP_HOST="127.0.0.1",
+                     SMTP_PORT=str(smtp.port), SMTP_FROM=SENDER, SMTP_TIMEOUT_SECONDS="5",
+                     PPID_TRACKING_URL=TRACKING) as env:
+        yield env
 
 
 @pytest.fixture

@@ -151,48 +151,10 @@ def test_file_names_are_normalised(raw, clean):
 @pytest.fixture(scope="module")
 def gunicorn_ppid(tmp_path_factory):
     """`python -m services.ppid web` on a migrated SQLite file, as `make run` starts it."""
-    import os
-    import subprocess
-    import sys
-    import time
+    from tests.ppid.support import ppid_web_process
 
-    import requests
-
-    from services.common.migrations import upgrade
-    from tests.conftest import ROOT, free_port
-
-    work = tmp_path_factory.mktemp("gunicorn")
-    url = f"sqlite:///{work / 'ppid.db'}"
-    upgrade("ppid", url)
-    port = free_port()
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.endswith("_DATABASE_URL")},
-        "SIMPUL_ENV": "development",
-        "PPID_DATABASE_URL": url,
-        "WEB_CONCURRENCY": "1",
-        "PUBLIC_RATE_LIMIT": "1000/minute",
-    }
-    log = open(work / "web.log", "w")  # noqa: SIM115 - closed with the process
-    process = subprocess.Popen(
-        [sys.executable, "-m", "services.ppid", "web", "--bind", f"127.0.0.1:{port}"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if requests.get(base + "/healthz", timeout=2).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            assert time.monotonic() < deadline, (work / "web.log").read_text()[-3000:]
-            time.sleep(0.3)
-        yield base, url, work / "web.log"
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-        log.close()
+    with ppid_web_process(tmp_path_factory.mktemp("gunicorn"), PUBLIC_RATE_LIMIT="1000/minute") as web:
+        yield web.base, web.url, web.log
 
 
 def test_awkward_attachment_names_download_through_gunicorn(gunicorn_ppid):

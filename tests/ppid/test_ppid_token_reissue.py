@@ -17,10 +17,7 @@ from tests.ppid.support import (
     REQUEST_BODY,
     T0,
     PpidClient,
-    build_env,
-    drop_pg_database,
-    new_pg_database,
-    pg_database_url,
+    backend_env,
     staff_headers,
 )
 
@@ -37,18 +34,9 @@ def smtp():
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def mail_env(request, smtp, tmp_path_factory):
-    name = None
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('reissue') / 'ppid.db'}"
-    else:
-        name = new_pg_database()
-        url = pg_database_url(name)
-    env = build_env(url, request.param, SMTP_HOST="127.0.0.1", SMTP_PORT=str(smtp.port),
-                    SMTP_FROM=SENDER, SMTP_TIMEOUT_SECONDS="5")
-    yield env
-    env.rt.dispose()
-    if name:
-        drop_pg_database(name)
+    with backend_env(request.param, tmp_path_factory, SMTP_HOST="127.0.0.1",
+                     SMTP_PORT=str(smtp.port), SMTP_FROM=SENDER, SMTP_TIMEOUT_SECONDS="5") as env:
+        yield env
 
 
 @pytest.fixture
