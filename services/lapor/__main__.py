@@ -1,0 +1,38 @@
+"""`python -m services.lapor web|worker|migrate|makemigration|deadletters`."""
+
+from __future__ import annotations
+
+import sys
+import threading
+
+from services.common.cli import ServiceDefinition, main
+from services.common.runtime import build_runtime
+from services.common.worker import run_worker
+from services.lapor.config import LaporSettings
+from services.lapor.models import Base
+
+
+def worker_timers(rt) -> list:
+    """Every timer of the LAPOR! worker: one line per module that adds one."""
+    timers: list = []
+    return timers
+
+
+def run_lapor_worker(rt, stop: threading.Event | None = None) -> None:
+    """The relay publishes the outbox; the chassis adds the calendar consumer; the timers
+    send the reporters' queued mail and close reports whose reporter window passed.
+
+    The notifier watches the clocks; LAPOR! consumes no other service's events.
+    """
+    run_worker(rt, timers=worker_timers(rt), stop=stop)
+
+
+SERVICE = ServiceDefinition(
+    name="lapor",
+    settings_class=LaporSettings,
+    build_runtime=lambda settings: build_runtime(settings, Base.metadata),
+    run_worker=run_lapor_worker,
+)
+
+if __name__ == "__main__":
+    sys.exit(main(SERVICE))
