@@ -1,0 +1,92 @@
+"""The daily duty: each working day every active OPD owes news (`siber.daily_news`).
+
+The worker opens the day's duties once office hours begin (one row per OPD and day: a
+second worker, or a restart, inserts nothing and publishes nothing twice). An OPD's first
+submission of the day meets its duty; a submission that comes before the opener ran opens
+the duty itself, so the notifier always sees a start before its stop.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from services.common.outbox import UnitOfWork
+from services.common.runtime import Runtime
+from services.siber import articles, events
+from services.siber.models import DailyDuty
+
+
+def _insert(uow: UnitOfWork):
+    dialect = uow.session.get_bind().dialect.name
+    return (postgresql if dialect == "postgresql" else sqlite).insert(DailyDuty)
+
+
+def duty_window(rt: Runtime, now: datetime) -> tuple[date, datetime, datetime] | None:
+    """The local working day of `now` with its office start and end, or None on a day off."""
+    tz = rt.calendar.tz
+    day = now.astimezone(tz).date()
+    if not rt.calendar.is_working_day(day):
+        return None
+    start = datetime.combine(day, rt.settings.office_start, tzinfo=tz)
+    end = datetime.combine(day, rt.settings.office_end, tzinfo=tz)
+    return day, start, end
+
+
+def _open(uow: UnitOfWork, opds: list[str], day: date, due_at: datetime, now: datetime) -> list[str]:
+    """Insert the duties not yet open and publish their starts; the OPDs opened now."""
+    if not opds:
+        return []
+    statement = (
+        _insert(uow)
+        .values([{"opd": opd, "day": day, "opened_at": now, "due_at": due_at} for opd in opds])
+        .on_conflict_do_nothing(index_elements=["opd", "day"])
+        .returning(DailyDuty.opd)
+    )
+    opened = sorted(uow.session.execute(statement).scalars())
+    for opd in opened:
+        uow.publish(
+            events.quota_event(
+                opd, day, "opened", at=now, clocks=(events.daily_news_started(opd, due_at),),
+                due_at=due_at,
+            )
+        )
+    return opened
+
+
+def open_duties(rt: Runtime) -> list[str]:
+    """Open today's duty of every active OPD once office hours began (not after they ended)."""
+    now = articles.now_of(rt)
+    window = duty_window(rt, now)
+    if window is None:
+        return []
+    day, start, end = window
+    if not start <= now < end:
+        return []
+    with rt.uow() as uow:
+        opds = [opd.code for opd in rt.opds if rt.opds.is_active(opd.code)]
+        opened = _open(uow, opds, day, end, now)
+        uow.commit()
+        return opened
+
+
+def meet(rt: Runtime, uow: UnitOfWork, opd: str, article_id: int, now: datetime) -> bool:
+    """The OPD submitted an article: its duty of today is met (opened first if need be).
+    False on a day off or when the duty was already met."""
+    window = duty_window(rt, now)
+    if window is None:
+        return False
+    day, _start, end = window
+    _open(uow, [opd], day, end, now)
+    duty = uow.session.scalar(
+        select(DailyDuty).where(DailyDuty.opd == opd, DailyDuty.day == day).with_for_update()
+    )
+    if duty is None or duty.met_at is not None:
+        return False
+    duty.met_at, duty.article_id = now, article_id
+    uow.publish(
+        events.quota_event(opd, day, "met", at=now, clocks=(events.daily_news_met(),), article_id=article_id)
+    )
+    return True
