@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 
 from sqlalchemy import Engine, MetaData, Table
 from sqlalchemy.orm import Session, sessionmaker
@@ -13,9 +14,10 @@ from services.common.auth import JwtVerifier
 from services.common.calendar import WorkingCalendar, warn_without_next_years_joint_leave
 from services.common.calendar_sync import CalendarSync
 from services.common.db import make_engine, make_session_factory
+from services.common.files import FileStore, open_file_store
 from services.common.opd import OpdRegistry
 from services.common.outbox import UnitOfWork
-from services.common.settings import Settings
+from services.common.settings import REPO_ROOT, Settings
 
 
 @dataclass
@@ -31,6 +33,12 @@ class Runtime:
     verifier: JwtVerifier
     # The one source of "now" for use cases and timers; tests stand it on chosen dates.
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+
+    @cached_property
+    def files(self) -> FileStore:
+        """The store of `settings.files_url`, opened on first use: a process that never
+        keeps a file never touches its directory or bucket. Tests may assign their own."""
+        return open_file_store(self.settings.files_url, base_dir=REPO_ROOT)
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.session_factory, self.outbox)

@@ -205,6 +205,8 @@ class Settings:
     relay_poll_seconds: float
     consumer_delivery_limit: int
     consumer_prefetch: int
+    # Where uploaded files live (services.common.files.open_file_store).
+    files_url: str
     # Outgoing mail (services.common.mailer); no SMTP_HOST: mail is off.
     smtp_host: str | None = None
     smtp_port: int = 25
@@ -277,6 +279,9 @@ class Settings:
             "relay_poll_seconds": env.int("RELAY_POLL_MS", 200) / 1000,
             "consumer_delivery_limit": env.int("CONSUMER_DELIVERY_LIMIT", 5),
             "consumer_prefetch": env.int("CONSUMER_PREFETCH", 50),
+            "files_url": env.get(
+                f"{service.upper()}_FILES_URL", str(REPO_ROOT / "var" / "files" / service)
+            ),
             "smtp_host": env.get("SMTP_HOST"),
             "smtp_port": env.int("SMTP_PORT", 25),
             "smtp_user": env.get("SMTP_USER"),
@@ -296,6 +301,7 @@ class Settings:
         var = f"{self.service.upper()}_DATABASE_URL"
         if not self.database_url:
             raise SettingsError(f"{var} is required outside development mode")
+        self._check_files_url()
         if not self.dev_mode and "guest:guest@" in self.amqp_url:
             raise SettingsError("AMQP_URL must not use the guest login outside development mode")
         if not self.dev_mode:
@@ -324,6 +330,15 @@ class Settings:
             raise SettingsError("SMTP_STARTTLS and SMTP_SSL exclude each other")
         if bool(self.smtp_user) != bool(self.smtp_password):
             raise SettingsError("SMTP_USER and SMTP_PASSWORD go together")
+
+    def _check_files_url(self) -> None:
+        # Imported when checked, so that importing the settings alone stays light.
+        from services.common.files import open_file_store
+
+        try:
+            open_file_store(self.files_url, base_dir=REPO_ROOT)
+        except ValueError as exc:
+            raise SettingsError(f"{self.service.upper()}_FILES_URL: {exc}") from exc
 
     def secret_settings(self) -> Iterator[tuple[str, str | None, bool]]:
         """Each secret as (variable, value, whether it is a URL's password).

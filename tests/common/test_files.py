@@ -13,7 +13,9 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 from PIL import Image, PngImagePlugin
+from sqlalchemy import MetaData
 
+from services.common.calendar_sync import calendar_state_table
 from services.common.errors import Invalid
 from services.common.files import (
     IMAGE_TYPES,
@@ -29,6 +31,8 @@ from services.common.files import (
     open_file_store,
     store_upload,
 )
+from services.common.outbox import plumbing_tables
+from services.common.settings import REPO_ROOT, Settings, SettingsError
 from tests.conftest import free_port
 
 MB = 1024 * 1024
@@ -408,3 +412,39 @@ def test_s3_store_refuses_keys_it_never_gave_out(s3_store, key):
     assert not s3_store.exists(key)
     with pytest.raises(InvalidFileKey):
         s3_store.get(key)
+
+
+# --- settings and runtime --------------------------------------------------------------------
+
+
+def test_each_service_keeps_its_files_under_var_by_default(make_settings, sqlite_url):
+    settings = make_settings(Settings, "lapor", sqlite_url)
+    assert settings.files_url == str(REPO_ROOT / "var" / "files" / "lapor")
+    assert "LAPOR_FILES_URL" in Settings.env_names("lapor")
+
+
+def test_the_files_url_is_read_per_service_and_checked(make_settings, sqlite_url):
+    url = "s3://bukti/siber?endpoint_url=http://minio:9000"
+    assert make_settings(Settings, "siber", sqlite_url, SIBER_FILES_URL=url).files_url == url
+    with pytest.raises(SettingsError, match="SIBER_FILES_URL"):
+        make_settings(Settings, "siber", sqlite_url, SIBER_FILES_URL="ftp://berkas/siber")
+
+
+chassis_metadata = MetaData()
+plumbing_tables(chassis_metadata)
+calendar_state_table(chassis_metadata)
+
+
+def test_the_runtime_opens_its_store_on_first_use(make_chassis_runtime, sqlite_url, tmp_path):
+    root = tmp_path / "berkas"
+    rt = make_chassis_runtime(chassis_metadata, sqlite_url, TEST_FILES_URL=str(root))
+    assert not root.exists()
+    store = rt.files
+    assert isinstance(store, LocalFileStore) and store.root == root and rt.files is store
+    assert not root.exists()  # opening a store writes nothing
+    assert rt.files.get(rt.files.put(b"isi", PDF)) == b"isi"
+
+
+def test_a_relative_files_url_is_under_the_repository(make_chassis_runtime, sqlite_url):
+    rt = make_chassis_runtime(chassis_metadata, sqlite_url, TEST_FILES_URL="var/files/uji")
+    assert rt.files.root == REPO_ROOT / "var" / "files" / "uji"
