@@ -10,6 +10,11 @@ Time rules:
   request) closes the clock `cancelled`: neither met nor breached, no outcome event.
 - A citizen's window (`party: citizen`) is nobody's duty on the staff: its stop closes it
   `closed` (no met, no breach), and no notification is planned for it.
+- A pause holds an open clock (`paused`): its pending steps are withdrawn and it cannot be
+  breached. A resume runs it again as a new run due at the instant the owner computed; the
+  time held is added to the clock's total. A duty stopped while paused is judged as of the
+  pause: the time spent waiting for the citizen is not the OPD's. A pause of a clock that
+  is unknown or has stopped, and a resume of a clock that is not paused, change nothing.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from typing import Any
 
 from services.common.calendar import WorkingCalendar
 from services.notifier import domain
-from services.notifier.sla import CANCELLED, CITIZEN, DONE, Start
+from services.notifier.sla import CANCELLED, CITIZEN, DONE, Resume, Start
 
 
 @dataclass(frozen=True)
@@ -35,6 +40,10 @@ class ClockSnapshot:
     role: str | None = None
     party: str = domain.STAFF
     actions: tuple[str, ...] | None = None
+    counting: str = domain.WORKING_DAYS
+    paused_at: datetime | None = None
+    paused_seconds: int = 0
+    paused_working_days: int = 0
 
     @property
     def is_open(self) -> bool:
@@ -56,6 +65,9 @@ class Decision:
     new_run: bool = False
     cancel_pending: bool = False
     publish: str | None = None
+    # A resumed run plans only the steps still ahead: a reminder whose time fell while the
+    # clock was held is not sent late.
+    resumed: bool = False
 
 
 @dataclass(frozen=True)
@@ -94,6 +106,8 @@ def decide_start(
         "role": start.role,
         "party": start.party,
         "actions": actions,
+        "counting": start.counting,
+        "paused_at": None,
         "stopped_at": None,
         "breached_at": None,
         "late_seconds": None,
@@ -114,6 +128,7 @@ def decide_start(
                 "role": start.role,
                 "party": start.party,
                 "actions": actions,
+                "counting": start.counting,
             }
             if start.party == CITIZEN:
                 return Decision("resolved", {**changes, "state": domain.CLOSED})
@@ -127,8 +142,9 @@ def decide_start(
         and clock.role == start.role
         and clock.party == start.party
         and clock.actions == start.actions
+        and clock.counting == start.counting
     )
-    if clock.is_open and same:
+    if clock.is_open and clock.state != domain.PAUSED and same:
         # The same instruction again (another event repeating it): nothing is due twice.
         return Decision("unchanged", {"last_event_at": at})
     return Decision("restarted", fresh, new_run=True, cancel_pending=True)
@@ -151,15 +167,69 @@ def decide_stop(
         return Decision("stale")
     if not clock.is_open:
         return Decision("already_stopped")
+    ended = {"stopped_at": at, "last_event_at": at}
+    # Done while held: the duty is judged as of the pause, and the hold ends with it.
+    judged_at = at
+    if clock.state == domain.PAUSED and clock.paused_at is not None:
+        judged_at = min(at, clock.paused_at)
+        ended.update(_held_until(clock, at, cal))
     if outcome == CANCELLED:
-        changes = {"stopped_at": at, "last_event_at": at, "state": domain.CANCELLED}
-        return Decision("cancelled", changes, cancel_pending=True)
+        return Decision("cancelled", {**ended, "state": domain.CANCELLED}, cancel_pending=True)
     if clock.party == CITIZEN:
-        changes = {"stopped_at": at, "last_event_at": at, "state": domain.CLOSED}
-        return Decision("closed", changes, cancel_pending=True)
-    judgement = judge(clock.due_at, at, cal)
-    changes = {"stopped_at": at, "last_event_at": at, **_stopped_changes(judgement)}
+        return Decision("closed", {**ended, "state": domain.CLOSED}, cancel_pending=True)
+    judgement = judge(clock.due_at, judged_at, cal)
+    changes = {**ended, **_stopped_changes(judgement)}
     return Decision("stopped", changes, cancel_pending=True, publish=judgement.state)
+
+
+def _held_until(clock: ClockSnapshot, at: datetime, cal: WorkingCalendar) -> dict[str, Any]:
+    """The hold ends at `at`: its length joins the clock's total time held."""
+    held = max(0, math.ceil((at - clock.paused_at).total_seconds()))
+    days = max(0, cal.working_days_between(clock.paused_at, at))
+    return {
+        "paused_at": None,
+        "paused_seconds": (clock.paused_seconds or 0) + held,
+        "paused_working_days": (clock.paused_working_days or 0) + days,
+    }
+
+
+def decide_pause(clock: ClockSnapshot | None, at: datetime) -> Decision:
+    """Hold a running (or open, already breached) clock from `at`."""
+    if clock is None:
+        return Decision("pause_ignored")
+    if clock.last_event_at is not None and at < clock.last_event_at:
+        return Decision("stale")
+    if not clock.is_open or clock.due_at is None:
+        return Decision("pause_ignored")
+    if clock.state == domain.PAUSED:
+        return Decision("already_paused", {"last_event_at": at})
+    changes = {"state": domain.PAUSED, "paused_at": at, "last_event_at": at}
+    return Decision("paused", changes, cancel_pending=True)
+
+
+def decide_resume(
+    clock: ClockSnapshot | None, resume: Resume, at: datetime, cal: WorkingCalendar
+) -> Decision:
+    """Run a paused clock again, due at the owner's new instant, as a new run of steps."""
+    if clock is None:
+        return Decision("resume_ignored")
+    if clock.last_event_at is not None and at < clock.last_event_at:
+        return Decision("stale")
+    if not clock.is_open or clock.state != domain.PAUSED or clock.paused_at is None:
+        return Decision("resume_ignored")
+    changes = {
+        "state": domain.RUNNING,
+        "due_at": resume.due_at,
+        "opd": resume.opd,
+        "role": resume.role,
+        "party": resume.party,
+        "counting": resume.counting,
+        # A breach noticed before the hold belonged to the old due instant.
+        "breached_at": None,
+        "last_event_at": at,
+        **_held_until(clock, at, cal),
+    }
+    return Decision("resumed", changes, new_run=True, cancel_pending=True, resumed=True)
 
 
 def is_overdue(state: str, due_at: datetime | None, now: datetime, party: str = domain.STAFF) -> bool:

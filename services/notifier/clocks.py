@@ -94,6 +94,10 @@ def snapshot(clock: Clock) -> clock_rules.ClockSnapshot:
         role=clock.role,
         party=clock.party or domain.STAFF,
         actions=tuple(clock.actions) if clock.actions is not None else None,
+        counting=clock.counting or domain.WORKING_DAYS,
+        paused_at=clock.paused_at,
+        paused_seconds=clock.paused_seconds or 0,
+        paused_working_days=clock.paused_working_days or 0,
     )
 
 
@@ -129,6 +133,18 @@ def apply_instructions(
                due_at=clock.due_at, detail=_detail(clock, decision), **meta)
         _after(uow, clock, decision, cal, policies, now)
         outcomes.append(f"{stop.clock}:{decision.outcome}")
+    for pause in instructions.pauses:
+        clock = _locked(session, instructions.subject, pause.clock)
+        decision = clock_rules.decide_pause(snapshot(clock) if clock else None, instructions.at)
+        outcomes.append(_hold_or_run(uow, clock, pause.clock, decision, cal, policies, now,
+                                     instructions, meta))
+    for resume in instructions.resumes:
+        clock = _locked(session, instructions.subject, resume.clock)
+        decision = clock_rules.decide_resume(
+            snapshot(clock) if clock else None, resume, instructions.at, cal
+        )
+        outcomes.append(_hold_or_run(uow, clock, resume.clock, decision, cal, policies, now,
+                                     instructions, meta, due_at=resume.due_at))
     for start in instructions.starts:
         clock = _locked(session, instructions.subject, start.clock)
         decision = clock_rules.decide_start(
@@ -143,6 +159,40 @@ def apply_instructions(
         _after(uow, clock, decision, cal, policies, now)
         outcomes.append(f"{start.clock}:{decision.outcome}")
     return outcomes
+
+
+def _hold_or_run(
+    uow: UnitOfWork,
+    clock: Clock | None,
+    kind: str,
+    decision: clock_rules.Decision,
+    cal: WorkingCalendar,
+    policies: PolicyBook,
+    now: datetime,
+    instructions: Instructions,
+    meta: dict[str, Any],
+    *,
+    due_at: datetime | None = None,
+) -> str:
+    """Apply a pause or a resume. One for a clock the notifier does not hold is only
+    logged: there is nothing to hold or run, and no retry would change that."""
+    outcome = f"{kind}:{decision.outcome}"
+    if clock is None:
+        log.warning("clock instruction ignored", extra={
+            "outcome": outcome, "subject": instructions.subject, **meta})
+        return outcome
+    session = uow.session
+    clock = _apply(session, clock, instructions.subject, kind, decision, now, meta)
+    detail = _detail(clock, decision)
+    if decision.outcome in ("stale", "pause_ignored", "resume_ignored") and due_at is not None:
+        detail["ignored_due_at"] = due_at.isoformat()
+    if decision.outcome.endswith("_ignored"):
+        log.warning("clock instruction ignored", extra={
+            "outcome": outcome, "subject": instructions.subject, "state": clock.state, **meta})
+    record(session, clock, decision.outcome, instructions.at, recorded_at=now,
+           due_at=due_at or clock.due_at, detail=detail, **meta)
+    _after(uow, clock, decision, cal, policies, now)
+    return outcome
 
 
 def _apply(
@@ -181,6 +231,10 @@ def _detail(clock: Clock, decision: clock_rules.Decision) -> dict[str, Any]:
         detail["role"] = clock.role
     if clock.party == domain.CITIZEN:
         detail["party"] = clock.party
+    if clock.counting == domain.CALENDAR_DAYS:
+        detail["counting"] = clock.counting
+    if clock.paused_at is not None:
+        detail["paused_at"] = clock.paused_at.isoformat()
     if clock.late_working_days is not None and clock.state == domain.BREACHED:
         detail["late_seconds"] = clock.late_seconds
         detail["late_working_days"] = clock.late_working_days
@@ -199,7 +253,8 @@ def _after(
     if decision.cancel_pending:
         cancel_pending(session, clock, now, reason=decision.outcome)
     if decision.new_run:
-        sync_steps(session, clock, policies.for_clock(clock.clock), cal, now, fresh_run=True)
+        sync_steps(session, clock, policies.for_clock(clock.clock), cal, now,
+                   fresh_run=not decision.resumed)
     if decision.publish:
         outgoing.publish(uow, outcome_event(clock, cal, now))
 
@@ -250,14 +305,17 @@ def sync_steps(
     Steps already sent are never touched (nothing goes out twice); pending ones get their
     new instants; steps the policy no longer has are cancelled. On a reschedule (not a
     fresh run) a reminder the policy only now asks for is skipped when its time has passed.
-    A citizen's window has no steps: nobody on the staff is to be chased for it.
+    A citizen's window has no steps: nobody on the staff is to be chased for it; nor has a
+    paused clock until it resumes.
     """
     started_at, due_at = clock.started_at, clock.due_at
     if clock.stopped_at is not None or started_at is None or due_at is None:
         return []
-    if clock.party == domain.CITIZEN:
+    if clock.party == domain.CITIZEN or clock.state == domain.PAUSED:
         return []
-    planned = notification_plan.plan_steps(policy, started_at, due_at, cal)
+    planned = notification_plan.plan_steps(
+        policy, started_at, due_at, cal, counting=clock.counting or domain.WORKING_DAYS
+    )
     existing = {
         s.key: s
         for s in session.scalars(

@@ -3,7 +3,9 @@ how well duties closed in a period were met; and a score the regent can rank OPD
 
 Counts of open clocks are as of now (`at` moves the "due soon" and "overdue" line, for
 reports and tests); the period covers clocks stopped within it. Time to respond is counted
-in working days from the first start to the stop, as the PPID annual report counts it.
+in working days from the first start to the stop, as the PPID annual report counts it,
+less the working days the duty was paused waiting for the citizen. A paused duty is open
+but neither overdue nor due soon: the time held is not the OPD's.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ REGENCY = "Tingkat kabupaten"
 @dataclass
 class Tally:
     open: int = 0
+    paused: int = 0
     due_soon: int = 0
     overdue: int = 0
     met: int = 0
@@ -35,6 +38,7 @@ class Tally:
 
     def add(self, other: Tally) -> None:
         self.open += other.open
+        self.paused += other.paused
         self.due_soon += other.due_soon
         self.overdue += other.overdue
         self.met += other.met
@@ -44,6 +48,7 @@ class Tally:
     def to_dict(self) -> dict[str, Any]:
         return {
             "open": self.open,
+            "paused": self.paused,
             "due_soon": self.due_soon,
             "overdue": self.overdue,
             "met": self.met,
@@ -75,22 +80,29 @@ def build(
         filters = [scope.condition(Clock.opd), Clock.party == domain.STAFF]
         if service:
             filters.append(Clock.service == service)
+        held = Clock.state == domain.PAUSED
+        running = Clock.state != domain.PAUSED
         open_rows = session.execute(
             select(
                 Clock.opd,
                 Clock.service,
                 func.count(),
-                func.sum(case((Clock.due_at < at, 1), else_=0)),
-                func.sum(case((and_(Clock.due_at >= at, Clock.due_at <= soon), 1), else_=0)),
+                func.sum(case((and_(running, Clock.due_at < at), 1), else_=0)),
+                func.sum(case(
+                    (and_(running, Clock.due_at >= at, Clock.due_at <= soon), 1), else_=0
+                )),
+                func.sum(case((held, 1), else_=0)),
             )
             .where(Clock.stopped_at.is_(None), Clock.due_at.is_not(None), *filters)
             .group_by(Clock.opd, Clock.service)
         ).all()
-        for opd_code, svc, count, overdue, due_soon in open_rows:
+        for opd_code, svc, count, overdue, due_soon, paused in open_rows:
             tally = tallies[(opd_code, svc)]
             tally.open, tally.overdue, tally.due_soon = count, int(overdue or 0), int(due_soon or 0)
+            tally.paused = int(paused or 0)
         closed = session.execute(
-            select(Clock.opd, Clock.service, Clock.state, Clock.first_started_at, Clock.stopped_at)
+            select(Clock.opd, Clock.service, Clock.state, Clock.first_started_at, Clock.stopped_at,
+                   Clock.paused_working_days)
             .where(
                 Clock.state.in_((domain.MET, domain.BREACHED)),
                 Clock.stopped_at >= period_from,
@@ -98,14 +110,14 @@ def build(
                 *filters,
             )
         ).all()
-        for opd_code, svc, state, started, stopped in closed:
+        for opd_code, svc, state, started, stopped, held_days in closed:
             tally = tallies[(opd_code, svc)]
             if state == domain.MET:
                 tally.met += 1
             else:
                 tally.breached += 1
             if started is not None:
-                tally.days.append(cal.days_taken(started, stopped))
+                tally.days.append(max(0, cal.days_taken(started, stopped) - (held_days or 0)))
         directory = {
             row.code: row.name
             for row in session.scalars(select(DirectoryOpd).where(DirectoryOpd.active.is_(True)))

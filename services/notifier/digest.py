@@ -74,13 +74,15 @@ def send_digests(rt: Runtime, now: datetime, worker: str, mailer: Mailer) -> int
         session = uow.session
         done = set(session.scalars(select(Digest.opd).where(Digest.day == today)))
         rows = session.execute(
-            select(Clock.opd, Clock.subject, Clock.clock, Clock.due_at)
+            select(Clock.opd, Clock.subject, Clock.clock, Clock.due_at, Clock.counting)
             .where(
                 Clock.stopped_at.is_(None),
                 Clock.opd.is_not(None),
                 Clock.due_at <= limit,
-                # A citizen's window is not the OPD's to resolve.
+                # A citizen's window is not the OPD's to resolve; a paused duty waits for
+                # the citizen, and its due instant moves when it resumes.
                 Clock.party == domain.STAFF,
+                Clock.state != domain.PAUSED,
             )
             .order_by(Clock.opd, Clock.due_at)
         ).all()
@@ -100,8 +102,8 @@ def send_digests(rt: Runtime, now: datetime, worker: str, mailer: Mailer) -> int
                 case=case.subject,
                 label=labels[case.clock],
                 deadline=format_instant_id(due_at.astimezone(cal.tz)),
-                status=(messages.lateness_text(due_at, now, cal) if due_at < now
-                        else messages.remaining_text(due_at, now, cal)),
+                status=(messages.lateness_text(due_at, now, cal, case.counting) if due_at < now
+                        else messages.remaining_text(due_at, now, cal, case.counting)),
             )
             (overdue if due_at < now else due_soon).append(item)
         if _send_one(rt, opd, names.get(opd, opd), today, overdue, due_soon, now, mailer):

@@ -22,14 +22,20 @@ RUNNING, MET, BREACHED, STOPPED = "running", "met", "breached", "stopped"
 # `closed`: a citizen's window ended (the citizen acted, or the time ran out). Neither is
 # met or breached, and neither counts in a score.
 CLOSED = "closed"
+# `paused`: the owner holds the duty (waiting for the citizen's clarification); no step goes
+# out and it is not breached until a resume gives it its new due instant.
+PAUSED = "paused"
 PENDING, SENT, CANCELLED, SKIPPED = "pending", "sent", "cancelled", "skipped"
-CLOCK_STATES = (RUNNING, MET, BREACHED, STOPPED, CANCELLED, CLOSED)
+CLOCK_STATES = (RUNNING, MET, BREACHED, STOPPED, CANCELLED, CLOSED, PAUSED)
 
 # `skipped`: a step whose time came together with a later step of its kind (a clock that
 # started late, or a tick after an outage): only the latest applies.
 STEP_STATES = (PENDING, SENT, CANCELLED, SKIPPED)
 # Whose time a clock is: a staff duty, or a citizen's window.
 STAFF, CITIZEN = "staff", "citizen"
+# How the length of a duty was counted by its owner (a LAPOR! completion: calendar days).
+WORKING_DAYS, CALENDAR_DAYS = "working_days", "calendar_days"
+COUNTINGS = (WORKING_DAYS, CALENDAR_DAYS)
 REMIND, BREACH, ESCALATE = "remind", "breach", "escalate"
 STEP_KINDS = (REMIND, BREACH, ESCALATE)
 

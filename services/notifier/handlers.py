@@ -276,13 +276,15 @@ def list_clocks(
     """(a page of the clocks the principal may see, soonest due first, total); `flt.q`
     searches the case subject, the clock, the service and the OPD."""
     stmt = clocks_query(principal, flt)
+    now = rt.clock()
     with rt.uow() as uow:
         rows, total = fetch_page(uow.session, stmt, page)
-        return [clock_view(row) for row in rows], total
+        return [clock_view(row, now, rt.calendar) for row in rows], total
 
 
 def timeline(rt: Runtime, principal: Principal, subject: str) -> list[dict[str, Any]]:
     """Every clock of a case with its history, steps and deliveries (who was told)."""
+    now = rt.clock()
     with rt.uow() as uow:
         session = uow.session
         rows = list(session.scalars(select(Clock).where(Clock.subject == subject).order_by(Clock.id)))
@@ -303,7 +305,7 @@ def timeline(rt: Runtime, principal: Principal, subject: str) -> list[dict[str, 
                 .order_by(Delivery.at, Delivery.id)
             )) if steps else []
             out.append({
-                "clock": clock_view(clock),
+                "clock": clock_view(clock, now, rt.calendar),
                 "history": [column_values(h) for h in history],
                 "steps": [column_values(s) for s in steps],
                 "deliveries": [column_values(d) for d in deliveries],

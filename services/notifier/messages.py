@@ -45,20 +45,40 @@ def _clip(text: str, limit: int = _MAX_TITLE) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def lateness_text(due_at: datetime, now: datetime, cal: WorkingCalendar) -> str:
-    days = max(0, cal.working_days_between(due_at, now))
+def _calendar_days_between(start: datetime, end: datetime, cal: WorkingCalendar) -> int:
+    """Local dates after `start`'s up to and including `end`'s, weekends and holidays too."""
+    return (end.astimezone(cal.tz).date() - start.astimezone(cal.tz).date()).days
+
+
+def lateness_text(
+    due_at: datetime, now: datetime, cal: WorkingCalendar, counting: str = domain.WORKING_DAYS
+) -> str:
     if now <= due_at:
         return "belum terlambat"
-    if days == 0:
-        return "batas waktu telah terlewati (belum genap satu hari kerja)"
-    return f"terlambat {days} hari kerja"
+    if counting == domain.CALENDAR_DAYS:
+        days, unit, part = _calendar_days_between(due_at, now, cal), "hari", "satu hari"
+    else:
+        days = cal.working_days_between(due_at, now)
+        unit, part = "hari kerja", "satu hari kerja"
+    if days <= 0:
+        return f"batas waktu telah terlewati (belum genap {part})"
+    return f"terlambat {days} {unit}"
 
 
-def remaining_text(due_at: datetime, now: datetime, cal: WorkingCalendar) -> str:
-    days = cal.working_days_between(now, due_at)
+def remaining_text(
+    due_at: datetime, now: datetime, cal: WorkingCalendar, counting: str = domain.WORKING_DAYS
+) -> str:
+    if counting == domain.CALENDAR_DAYS:
+        days, unit = _calendar_days_between(now, due_at, cal), "hari kalender"
+    else:
+        days, unit = cal.working_days_between(now, due_at), "hari kerja"
     if days <= 0:
         return "batas waktu berakhir hari ini"
-    return f"batas waktu berakhir {days} hari kerja lagi (hari ini tidak dihitung)"
+    return f"batas waktu berakhir {days} {unit} lagi (hari ini tidak dihitung)"
+
+
+def paused_text(paused_at: datetime, cal: WorkingCalendar) -> str:
+    return f"dijeda sejak {format_instant_id(paused_at.astimezone(cal.tz))}"
 
 
 def sla_notice(
@@ -73,20 +93,22 @@ def sla_notice(
     now: datetime,
     role: str,
     cal: WorkingCalendar,
+    counting: str = domain.WORKING_DAYS,
 ) -> Notice:
     due_local = due_at.astimezone(cal.tz)
     late_days = max(0, cal.working_days_between(due_at, now))
+    late = lateness_text(due_at, now, cal, counting)
     if kind == domain.REMIND:
         title = f"Pengingat: {label} {case} jatuh tempo {format_date_id(due_local.date())}"
-        status = remaining_text(due_at, now, cal)
+        status = remaining_text(due_at, now, cal, counting)
         heading = HEADINGS[kind]
     elif kind == domain.BREACH:
         title = f"Terlambat: {label} {case} melewati batas waktu"
-        status = lateness_text(due_at, now, cal)
+        status = late
         heading = HEADINGS[kind]
     else:
-        title = f"Eskalasi tingkat {level}: {label} {case} {lateness_text(due_at, now, cal)}"
-        status = lateness_text(due_at, now, cal)
+        title = f"Eskalasi tingkat {level}: {label} {case} {late}"
+        status = late
         heading = f"{HEADINGS[kind]} tingkat {level}"
     context = {
         "heading": heading,

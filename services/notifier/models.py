@@ -62,9 +62,11 @@ class Clock(Base):
     __table_args__ = (
         UniqueConstraint("subject", "clock", name="uq_clocks_subject_clock"),
         CheckConstraint(
-            "state IN ('running', 'met', 'breached', 'stopped', 'cancelled', 'closed')", name="state"
+            "state IN ('running', 'met', 'breached', 'stopped', 'cancelled', 'closed', 'paused')",
+            name="state",
         ),
         CheckConstraint("party IN ('staff', 'citizen')", name="party"),
+        CheckConstraint("counting IN ('working_days', 'calendar_days')", name="counting"),
         # Breach detection looks only at running clocks past their due instant.
         Index("ix_clocks_state_due_at", "state", "due_at"),
         # The digest and the dashboard look at open clocks by due instant; closed ones,
@@ -90,6 +92,11 @@ class Clock(Base):
     party: Mapped[str] = mapped_column(String(16), nullable=False, server_default=text("'staff'"))
     # What the actor can still do in time (action codes), as the producer said; NULL: unsaid.
     actions: Mapped[list | None] = mapped_column(JSON)
+    # How the owner counted the duty's length: reminders given as a fraction of it, and the
+    # time left shown to people, are counted the same way.
+    counting: Mapped[str] = mapped_column(
+        String(16), nullable=False, default="working_days", server_default=text("'working_days'")
+    )
     state: Mapped[str] = mapped_column(String(16), nullable=False)
     # Each start or restart is a new run with its own notification steps.
     run: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
@@ -100,6 +107,15 @@ class Clock(Base):
     stopped_at: Mapped[datetime | None] = mapped_column(_TS)
     late_seconds: Mapped[int | None] = mapped_column(BigInteger)
     late_working_days: Mapped[int | None] = mapped_column(Integer)
+    # Set while the owner holds the duty (state `paused`). The time held is kept in total so
+    # the time taken to do the duty leaves out what was spent waiting for the citizen.
+    paused_at: Mapped[datetime | None] = mapped_column(_TS)
+    paused_seconds: Mapped[int] = mapped_column(
+        BigInteger, nullable=False, default=0, server_default=text("0")
+    )
+    paused_working_days: Mapped[int] = mapped_column(
+        Integer, nullable=False, default=0, server_default=text("0")
+    )
     last_event_at: Mapped[datetime | None] = mapped_column(_TS)
     last_event_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(_TS, nullable=False)

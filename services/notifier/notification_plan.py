@@ -4,7 +4,13 @@ Notifications go out in office hours on working days only: an instant outside th
 to the next office opening, exactly as a request received out of hours is (the calendar's
 `receipt_instant`). Reminders count back from the due date in working days (the office
 opening of that day), in working hours (office time only), or as a fraction of the allowed
-working time. Escalations count forward in working days from the breach notice.
+time. Escalations count forward in working days from the breach notice.
+
+A clock whose owner counted calendar days (a LAPOR! completion: 60 days, UU 25/2009) is due
+at an instant that may fall on a weekend or a holiday. Its `fraction` reminder is a fraction
+of its own length in calendar time; reminders in working days or hours still count back over
+working days from the due date, and escalations forward from the breach notice. The breach
+itself is the due instant; its notice, like every step, goes out at the next office opening.
 """
 
 from __future__ import annotations
@@ -33,7 +39,12 @@ class PlannedStep:
 
 
 def plan_steps(
-    policy: Policy, started_at: datetime, due_at: datetime, cal: WorkingCalendar
+    policy: Policy,
+    started_at: datetime,
+    due_at: datetime,
+    cal: WorkingCalendar,
+    *,
+    counting: str = domain.WORKING_DAYS,
 ) -> list[PlannedStep]:
     """Every step of a clock's run in send order: reminders, the breach notice, escalations.
 
@@ -41,7 +52,8 @@ def plan_steps(
     out: telling someone "two days left" about a duty that was only given one day is noise.
     """
     steps: list[PlannedStep] = []
-    allowed = working_seconds_between(started_at, due_at, cal)
+    by_calendar = counting == domain.CALENDAR_DAYS
+    allowed = 0.0 if by_calendar else working_seconds_between(started_at, due_at, cal)
     for reminder in policy.reminders:
         if reminder.unit == "wd":
             day = working_days_before(due_at.astimezone(cal.tz).date(), int(reminder.amount), cal)
@@ -51,6 +63,7 @@ def plan_steps(
         elif allowed > 0:
             planned = shift_working_time(started_at, reminder.amount * allowed, cal)
         else:
+            # Calendar time, or a duty given no office time at all.
             planned = started_at + (due_at - started_at) * reminder.amount
         send_after = cal.receipt_instant(planned)
         if started_at < planned and send_after < due_at:

@@ -129,8 +129,10 @@ class ClockOutSchema(Schema):
     role = fields.String(allow_none=True, metadata={"description": "Peran staf yang harus bertindak."})
     party = fields.String(metadata={"description": "staff: tugas OPD; citizen: jangka waktu pemohon."})
     actions = fields.List(fields.String(), allow_none=True)
-    state = fields.String()
+    counting = fields.String(metadata={"description": "working_days atau calendar_days: cara pemilik menghitung batas waktu."})
+    state = fields.String(metadata={"description": "paused: dijeda pemilik perkara, menunggu warga."})
     open = fields.Boolean()
+    status_text = fields.String(allow_none=True, metadata={"description": "Sisa waktu, keterlambatan, atau jeda tugas yang masih terbuka."})
     run = fields.Integer()
     first_started_at = Instant(allow_none=True)
     started_at = Instant(allow_none=True)
@@ -139,6 +141,9 @@ class ClockOutSchema(Schema):
     stopped_at = Instant(allow_none=True)
     late_seconds = fields.Integer(allow_none=True)
     late_working_days = fields.Integer(allow_none=True)
+    paused_at = Instant(allow_none=True)
+    paused_seconds = fields.Integer(metadata={"description": "Lama jeda seluruhnya, dalam detik."})
+    paused_working_days = fields.Integer(metadata={"description": "Hari kerja yang jatuh dalam jeda."})
     last_event_at = Instant(allow_none=True)
 
 
@@ -363,6 +368,7 @@ class DashboardQuerySchema(QuerySchema):
 
 class TallySchema(Schema):
     open = fields.Integer()
+    paused = fields.Integer(metadata={"description": "Tugas terbuka yang dijeda, menunggu warga: tidak terlambat."})
     due_soon = fields.Integer(metadata={"description": "Jatuh tempo dalam dua hari kerja."})
     overdue = fields.Integer()
     met = fields.Integer(metadata={"description": "Selesai tepat waktu dalam periode."})

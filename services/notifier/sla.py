@@ -1,8 +1,9 @@
 """The contract with the services that own cases: clock instructions in `data.sla`.
 
 A producer computes its own due dates and sends, with the event that changes a case,
-which clocks of that case start (with their due instant and OPD) and which stop. This
-module reads those instructions; what they do to a clock is `clock_rules`.
+which clocks of that case start (with their due instant and OPD), which stop, which are
+paused (waiting for the citizen) and which resume with the due instant the owner computed
+for the time left. This module reads those instructions; what they do to a clock is `clock_rules`.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ MAX_SUBJECT = 255
 # and escalations around 9999-12-31 or 0001-01-02 overflows the date arithmetic.
 MAX_CLOCK_SPAN = timedelta(days=3 * 366)
 STAFF, CITIZEN = "staff", "citizen"
+WORKING_DAYS, CALENDAR_DAYS = domain.WORKING_DAYS, domain.CALENDAR_DAYS
 DONE, CANCELLED = "done", "cancelled"
 _CODE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 _MAX_ACTIONS = 20
@@ -46,6 +48,25 @@ class Start:
     # What the actor can still do to meet the duty in time; None when the producer does
     # not say (the policy's plain `action` text is shown).
     actions: tuple[str, ...] | None = None
+    # How the owner counted the duty's length: working days, or calendar days.
+    counting: str = WORKING_DAYS
+
+
+@dataclass(frozen=True)
+class Pause:
+    clock: str
+
+
+@dataclass(frozen=True)
+class Resume:
+    """Run a paused clock again, due at the instant the owner computed for the time left."""
+
+    clock: str
+    due_at: datetime
+    opd: str | None
+    role: str | None = None
+    party: str = STAFF
+    counting: str = WORKING_DAYS
 
 
 @dataclass(frozen=True)
@@ -61,6 +82,8 @@ class Instructions:
     at: datetime
     stops: tuple[Stop, ...]
     starts: tuple[Start, ...]
+    pauses: tuple[Pause, ...] = ()
+    resumes: tuple[Resume, ...] = ()
 
 
 def _parse_instant(raw: Any, where: str) -> datetime:
@@ -146,7 +169,7 @@ def parse_sla(
     at = _parse_instant(envelope.get("time"), "time")
     default_opd = _opd_code(envelope.get("opd"), "opd")
     lists = {}
-    for key in ("start", "stop"):
+    for key in ("start", "stop", "pause", "resume"):
         value = sla.get(key, [])
         if value is None:
             value = []
@@ -175,14 +198,30 @@ def parse_sla(
             )
             if began > due:
                 raise SlaError(f"{where}.started_at must not be after due_at")
-        role = _optional_code(item.get("role"), f"{where}.role")
-        party = item.get("party", STAFF)
-        if party not in (STAFF, CITIZEN):
-            raise SlaError(f"{where}.party must be 'staff' or 'citizen', got {party!r}")
-        if party == CITIZEN:
-            # A citizen's window has nobody on the staff to chase.
-            role = None
-        starts.append(Start(name, due, opd, began, role, party, _actions(item.get("actions"), where)))
+        role, party, counting = _who(item, where)
+        starts.append(Start(name, due, opd, began, role, party, _actions(item.get("actions"), where),
+                            counting))
+    pauses, resumes = [], []
+    for i, item in enumerate(lists["pause"]):
+        where = f"data.sla.pause[{i}]"
+        name = _clock_name(item, where)
+        if ("pause", name) not in seen:
+            seen.add(("pause", name))
+            pauses.append(Pause(name))
+    for i, item in enumerate(lists["resume"]):
+        where = f"data.sla.resume[{i}]"
+        name = _clock_name(item, where)
+        if ("resume", name) in seen:
+            raise SlaError(f"{where}: clock {name} is resumed twice in one event")
+        if ("pause", name) in seen:
+            raise SlaError(f"{where}: clock {name} is paused and resumed in one event")
+        seen.add(("resume", name))
+        due = _near(_parse_instant(item.get("due_at"), f"{where}.due_at"), at, f"{where}.due_at")
+        opd = _opd_code(item["opd"], f"{where}.opd") if "opd" in item else default_opd
+        if opd is not None and knows_opd is not None and not knows_opd(opd):
+            raise SlaError(f"{where}.opd {opd!r} is not in the OPD directory")
+        role, party, counting = _who(item, where)
+        resumes.append(Resume(name, due, opd, role, party, counting))
     for i, item in enumerate(lists["stop"]):
         where = f"data.sla.stop[{i}]"
         name = _clock_name(item, where)
@@ -192,6 +231,24 @@ def parse_sla(
         if ("stop", name) not in seen:
             seen.add(("stop", name))
             stops.append(Stop(name, outcome))
-    if not starts and not stops:
+    if not (starts or stops or pauses or resumes):
         return None
-    return Instructions(subject=subject, at=at, stops=tuple(stops), starts=tuple(starts))
+    return Instructions(subject=subject, at=at, stops=tuple(stops), starts=tuple(starts),
+                        pauses=tuple(pauses), resumes=tuple(resumes))
+
+
+def _who(item: Mapping[str, Any], where: str) -> tuple[str | None, str, str]:
+    """The staff role to act, whose time it is, and how its length was counted."""
+    role = _optional_code(item.get("role"), f"{where}.role")
+    party = item.get("party", STAFF)
+    if party not in (STAFF, CITIZEN):
+        raise SlaError(f"{where}.party must be 'staff' or 'citizen', got {party!r}")
+    if party == CITIZEN:
+        # A citizen's window has nobody on the staff to chase.
+        role = None
+    counting = item.get("counting", WORKING_DAYS)
+    if counting not in domain.COUNTINGS:
+        raise SlaError(
+            f"{where}.counting must be 'working_days' or 'calendar_days', got {counting!r}"
+        )
+    return role, party, counting

@@ -210,6 +210,7 @@ class _Job:
     opd: str | None
     run: int
     due_at: datetime
+    counting: str
     label: str
     action: str
     opd_name: str | None
@@ -228,6 +229,13 @@ def _load_job(rt: Runtime, step_id: int, now: datetime, worker: str, summary: Ti
         if clock.stopped_at is not None or clock.run != step.run or due_at is None:
             reason = "jam sudah berhenti" if clock.stopped_at is not None else "jam dimulai ulang"
             _withdraw(session, step, clock, now, reason)
+            uow.commit()
+            summary.withdrawn += 1
+            return None
+        if clock.state == domain.PAUSED:
+            # Held by its owner (a pause arrived while the step was claimed): the resume
+            # plans the steps again from its new due instant.
+            _withdraw(session, step, clock, now, "jam dijeda")
             uow.commit()
             summary.withdrawn += 1
             return None
@@ -261,6 +269,7 @@ def _load_job(rt: Runtime, step_id: int, now: datetime, worker: str, summary: Ti
             opd=clock.opd,
             run=clock.run,
             due_at=due_at,
+            counting=clock.counting or domain.WORKING_DAYS,
             label=policy.label,
             action=policy.action_for(notification_plan.open_actions(clock.actions, due_at, now)),
             opd_name=names.get(clock.opd) if clock.opd else None,
@@ -315,6 +324,7 @@ def _notice(rt: Runtime, job: _Job, role: str, now: datetime) -> messages.Notice
         now=now,
         role=role,
         cal=rt.calendar,
+        counting=job.counting,
     )
 
 

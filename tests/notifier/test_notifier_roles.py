@@ -11,6 +11,7 @@ import pytest
 
 from services.common.auth import Principal
 from services.common.listing import Page
+from services.common.registry import load_registry
 from services.notifier import access, ssrf, webhooks
 from services.notifier.tick import tick
 from services.notifier.webhook_models import WebhookEndpoint
@@ -41,21 +42,28 @@ TOKENS = {
     "admin@dinkes": (["admin"], "dinkes"),
 }
 
+
+
+def _if_registered(role: str, roles, seen):
+    """What a service's role sees once the registry names it (config/services.json), and
+    nothing before: the notifier itself names no service's roles."""
+    return seen if role in roles else FORBIDDEN
+
+
 # What each token sees of the OPDs' duties: clocks, the notification log, the dashboard.
-# LAPOR! and SIBER are not in the service registry yet, so their roles serve nothing here.
 DUTY_VIEW = {
     "admin": BOTH,
     "sekda": BOTH,
     "ppid_utama": BOTH,
     "ppid_utama@diskominfo": BOTH,
-    "lapor_admin": FORBIDDEN,
+    "lapor_admin": _if_registered("lapor_admin", access.DUTY_COORDINATORS, BOTH),
     "pelaksana@dinkes": DINKES,
     "atasan@dinkes": DINKES,
-    "liaison@dinkes": FORBIDDEN,
+    "liaison@dinkes": _if_registered("lapor_liaison", access.OPD_STAFF, DINKES),
     "opd_head@dinkes": DINKES,
-    "humas@dinkes": FORBIDDEN,
+    "humas@dinkes": _if_registered("humas", access.OPD_STAFF, DINKES),
     "pelaksana-without-opd": FORBIDDEN,
-    "siber_editor": FORBIDDEN,
+    "siber_editor": _if_registered("siber_editor", access.DUTY_COORDINATORS, BOTH),
     "no-roles": FORBIDDEN,
     "no-roles@dinkes": FORBIDDEN,
     "admin@dinkes": FORBIDDEN,
@@ -115,6 +123,8 @@ WEBHOOK_MANAGER = {
     "pelaksana@dinkes": True,
     "atasan@dinkes": True,
     "opd_head@dinkes": True,
+    "liaison@dinkes": "lapor_liaison" in access.WEBHOOK_OPD,
+    "humas@dinkes": "humas" in access.WEBHOOK_OPD,
 }
 
 
@@ -184,9 +194,11 @@ STAFF_READS = ["/api/v1/inbox", "/api/v1/policies", "/api/v1/calendar/exceptions
 
 def test_the_served_roles_follow_the_registry():
     # A registered service's staff are served without naming them in the notifier.
-    assert set(access.DUTY_COORDINATORS) == {"ppid_utama"}
-    assert set(access.OPD_STAFF) == {"ppid_pelaksana", "atasan_ppid"}
-    assert "lapor_admin" not in access.STAFF  # LAPOR! is not registered yet
+    registry = load_registry()
+    assert set(access.DUTY_COORDINATORS) == set(registry.coordinator_roles()) >= {"ppid_utama"}
+    assert set(access.OPD_STAFF) == set(registry.opd_roles()) >= {"ppid_pelaksana", "atasan_ppid"}
+    for entry in registry.services.values():
+        assert set(entry.staff_roles.values()) <= set(access.STAFF)
 
 
 def test_configuration_is_the_administrators_and_reading_it_any_staffs(client, make_token):

@@ -16,7 +16,8 @@ POLICIES = policy.parse_policy_file(
 def test_the_seed_file_holds_every_clock_kind_and_round_trips():
     assert set(POLICIES) == {"ppid.response", "ppid.objection_response", "ppid.dispute_window",
                              "lapor.verification", "lapor.follow_up", "lapor.completion",
-                             "siber.review", "default"}
+                             "lapor.reporter_reply", "siber.review", "siber.daily_news",
+                             "siber.assignment", "default"}
     for kind, parsed in POLICIES.items():
         assert policy.parse_policy(kind, parsed.to_document()) == parsed
 
