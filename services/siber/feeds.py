@@ -81,9 +81,10 @@ def _generator(kind: str, info: FeedInfo, entries: Sequence[FeedEntry], built_at
     generator.language(LANGUAGE)
     generator.generator(GENERATOR)
     generator.author({"name": info.author or info.title})
-    generator.link(href=info.home_url, rel="alternate")
+    # feedgen gives RSS's one channel <link> the last link set: the site, not the feed.
     if kind in info.feed_urls:
         generator.link(href=info.feed_urls[kind], rel="self")
+    generator.link(href=info.home_url, rel="alternate")
     updated = last_modified(entries) or built_at
     generator.updated(updated)
     generator.lastBuildDate(updated)

@@ -43,6 +43,7 @@ def test_rss_reads_back_with_ids_dates_and_escaped_titles():
     assert not parsed.bozo, parsed.bozo_exception
     assert parsed.version == "rss20"
     assert parsed.feed.language == "id"
+    assert parsed.feed.link == INFO.home_url
     first = parsed.entries[0]
     assert first.id == entry(2).id
     assert first.title == "Rapat koordinasi kesehatan ke-2 & <evaluasi>"
