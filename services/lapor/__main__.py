@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import threading
+from importlib import import_module
 
 from services.common.cli import ServiceDefinition, main
 from services.common.runtime import build_runtime
@@ -32,6 +33,7 @@ SERVICE = ServiceDefinition(
     settings_class=LaporSettings,
     build_runtime=lambda settings: build_runtime(settings, Base.metadata),
     run_worker=run_lapor_worker,
+    commands={"import-national": import_module("services.lapor.national_import").COMMAND},
 )
 
 if __name__ == "__main__":

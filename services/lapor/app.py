@@ -27,6 +27,7 @@ def blueprints() -> list[Blueprint]:
     """Every blueprint the LAPOR! app mounts: one line per module that adds one."""
     blps: list[Blueprint] = []
     blps.append(import_module("services.lapor.duplicates_api").blp)
+    blps.append(import_module("services.lapor.import_api").blp)
     return blps
 
 
