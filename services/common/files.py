@@ -61,6 +61,9 @@ _PDF_XREF_AT = re.compile(rb"\s*(?:xref|\d{1,10}\s+\d{1,5}\s+obj)\b")
 class UploadRules:
     max_bytes: int
     allowed_types: frozenset[str]
+    # Pixels an image may have, below Pillow's own limit (`Image.MAX_IMAGE_PIXELS`, which
+    # applies when this is None): decoding costs memory by pixels, not by bytes.
+    max_pixels: int | None = None
 
 
 @dataclass(frozen=True)
@@ -115,6 +118,10 @@ def _megabytes(size: int) -> str:
     return f"{size / _MB:.1f}".removesuffix(".0").replace(".", ",")
 
 
+def _megapixels(pixels: int) -> str:
+    return f"{pixels / 1_000_000:.1f}".removesuffix(".0").replace(".", ",")
+
+
 def _sniff(data: bytes) -> str | None:
     if data.startswith(b"\xff\xd8\xff"):
         return "image/jpeg"
@@ -137,7 +144,7 @@ def clean_filename(filename: str, content_type: str) -> str:
     normalised (`normalise_filename`), with the extension of `content_type` added when it
     has none."""
     base = re.split(r"[\\/]", filename or "")[-1]
-    name = normalise_filename(base).lstrip(".")
+    name = normalise_filename(base).strip(". ")
     extensions = _EXTENSIONS.get(content_type, ())
     if not extensions or name.lower().endswith(extensions):
         return name or "berkas"
@@ -166,18 +173,23 @@ def _check_pdf(data: bytes, field: str) -> None:
         raise _refuse(field, "Berkas PDF rusak atau tidak lengkap; simpan ulang lalu kirim lagi.")
 
 
-def _opened(data: bytes, real_type: str, field: str) -> Image.Image:
+def _opened(data: bytes, real_type: str, max_pixels: int | None, field: str) -> Image.Image:
     """The image, decoded in full; refused when Pillow cannot, when it is another format than
-    its first bytes say, or when it has more pixels than Pillow's decompression-bomb limit."""
+    its first bytes say, or when it has more pixels than allowed (a decompression bomb)."""
+    limit = min(max_pixels or Image.MAX_IMAGE_PIXELS, Image.MAX_IMAGE_PIXELS)
     unreadable = _refuse(field, "Gambar tidak dapat dibaca; kirim ulang berkas gambar yang utuh.")
-    too_many = _refuse(field, "Gambar terlalu besar ukurannya (jumlah piksel); perkecil lalu kirim lagi.")
+    too_many = _refuse(
+        field,
+        "Gambar terlalu besar ukurannya (jumlah piksel); paling banyak "
+        f"{_megapixels(limit)} megapiksel, perkecil lalu kirim lagi.",
+    )
     try:
         with Image.open(io.BytesIO(data)) as probe:
             if probe.format != _PILLOW_FORMATS[real_type]:
                 raise unreadable
             width, height = probe.size
             # Pillow only warns between its limit and twice that; here both are refused.
-            if width * height > Image.MAX_IMAGE_PIXELS:
+            if width * height > limit:
                 raise too_many
             probe.verify()
         image = Image.open(io.BytesIO(data))
@@ -223,7 +235,8 @@ def inspect_upload(
     Refused: an empty file, one larger than `rules.max_bytes`, one whose bytes are of a
     type not in `rules.allowed_types` (or of no type known here: HTML, ZIP, executables), one
     whose name claims another type than its bytes, an image Pillow cannot decode or with
-    more pixels than `Image.MAX_IMAGE_PIXELS`, a PDF without a trailer. Images come back
+    more pixels than `rules.max_pixels` or `Image.MAX_IMAGE_PIXELS`, a PDF without a
+    trailer. Images come back
     re-encoded without metadata; a PDF comes back as it was sent.
     """
     if not data:
@@ -243,7 +256,7 @@ def inspect_upload(
     if real_type == PDF:
         _check_pdf(data, field)
         return data, PDF
-    with _opened(data, real_type, field) as image:
+    with _opened(data, real_type, rules.max_pixels, field) as image:
         try:
             return _without_metadata(image, real_type), real_type
         except Exception as exc:  # hostile pixels must not become a 500

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import random
 import struct
 import threading
 import zipfile
@@ -234,6 +235,37 @@ def test_an_image_between_the_limit_and_twice_the_limit_is_refused_too(monkeypat
     assert "jumlah piksel" in refusal(image.getvalue(), "besar.png")
 
 
+def test_a_service_may_allow_fewer_pixels_than_pillow():
+    rules = UploadRules(max_bytes=MB, allowed_types=IMAGE_TYPES, max_pixels=1_500_000)
+    image = io.BytesIO()
+    Image.new("L", (1500, 1001)).save(image, "PNG")
+    message = refusal(image.getvalue(), "besar.png", rules)
+    assert "paling banyak 1,5 megapiksel" in message
+    small = io.BytesIO()
+    Image.new("L", (1500, 1000)).save(small, "PNG")
+    assert inspect_upload(small.getvalue(), "pas.png", rules)[1] == "image/png"
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")  # Pillow's notes on damaged EXIF
+def test_damaged_uploads_are_refused_or_accepted_never_a_server_error():
+    rng = random.Random(20261130)
+    seeds = [(jpeg_with_gps(), "a.jpg"), (png_with_text(), "a.png"), (webp_with_exif(), "a.webp"),
+             (minimal_pdf(), "a.pdf")]
+    for _ in range(400):
+        data, name = rng.choice(seeds)
+        damaged = bytearray(data)
+        for _ in range(rng.randint(1, 6)):
+            at = rng.randrange(len(damaged))
+            if rng.random() < 0.7:
+                damaged[at] = rng.randrange(256)
+            else:
+                del damaged[at : at + rng.randint(1, 40)]
+        try:
+            inspect_upload(bytes(damaged), name, ATTACHMENTS)
+        except Invalid:
+            pass
+
+
 # --- size --------------------------------------------------------------------------------------
 
 
@@ -276,7 +308,8 @@ def test_store_upload_describes_the_cleaned_bytes(tmp_path):
 
 @pytest.mark.parametrize(
     ("name", "kept"),
-    [("", "berkas.pdf"), ("scan 12.05.2024", "scan 12.05.2024.pdf"), ("../../etc/surat", "surat.pdf")],
+    [("", "berkas.pdf"), ("scan 12.05.2024", "scan 12.05.2024.pdf"), ("../../etc/surat", "surat.pdf"),
+     ("surat.pdf.", "surat.pdf"), ("..", "berkas.pdf"), ("x" * 300, "x" * 196 + ".pdf")],
 )
 def test_a_name_without_an_extension_gets_the_real_one(tmp_path, name, kept):
     stored = store_upload(LocalFileStore(tmp_path), minimal_pdf(), name, ATTACHMENTS)
