@@ -9,8 +9,10 @@ The commands drive `rabbitmqctl` on the broker's machine; `RABBITMQCTL` names th
 `RABBITMQ_VHOST` the virtual host (default `/`). Passwords go to rabbitmqctl on its standard
 input, never on a command line another user of the machine could read.
 
-A worker's login `<service>-worker` configures, writes and reads only the two exchanges and
-its own queues `<service>.*`, and publishes on `simpul.events` only routing keys of its own
+`setup-services` declares the two exchanges, `simpul.events` and `simpul.dead`, as the
+operator. A worker's login `<service>-worker` configures only its own queues `<service>.*`
+(the exchanges it only checks: `AMQP_DECLARE_EXCHANGES=false`), writes and reads the two
+exchanges and its own queues, and publishes on `simpul.events` only routing keys of its own
 service. An OPD's login `opd-<code>` declares only queues `opd.<code>.*`, cannot publish, and
 binds them to `simpul.events` only with binding keys whose last word is its code: the OPD is
 the last word of every routing key, so such a binding never matches another OPD's event.
@@ -26,6 +28,7 @@ import secrets
 import shlex
 import subprocess
 import sys
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -94,12 +97,15 @@ def opd_grant(opd: str) -> Grant:
 
 
 def service_grant(service: str) -> Grant:
-    own = _any_of(re.escape(EXCHANGE), re.escape(DEAD_EXCHANGE), rf"{re.escape(service)}\..+")
+    own_queues = rf"{re.escape(service)}\..+"
+    own = _any_of(re.escape(EXCHANGE), re.escape(DEAD_EXCHANGE), own_queues)
     return Grant(
         user=service_user(service),
-        # The relay and consumers declare both exchanges and their queues (with `.dead`
-        # twins), bind them, consume their own queues and publish dead letters.
-        configure=own,
+        # The exchanges are the operator's (`declare_exchanges`): a worker only checks they
+        # exist, so it cannot delete or redeclare what every service and OPD relies on. It
+        # declares its own queues (with `.dead` twins), binds them, consumes them and
+        # publishes events and dead letters.
+        configure=_any_of(own_queues),
         write=own,
         read=own,
         topic_write=rf"^{re.escape(service)}\.",
@@ -147,6 +153,14 @@ class Rabbitmqctl:
         self.run("set_topic_permissions", "-p", self.vhost, grant.user, EXCHANGE,
                  grant.topic_write, grant.topic_read)
 
+    def import_definitions(self, definitions: dict) -> None:
+        self.run("import_definitions", stdin=json.dumps(definitions))
+
+    def exchanges(self) -> dict[str, str]:
+        """Name -> type of the virtual host's exchanges."""
+        rows = self._json("list_exchanges", "-p", self.vhost, "name", "type")
+        return {row["name"]: row["type"] for row in rows}
+
     def delete_user(self, user: str) -> None:
         # Deleting a login leaves its open connections working; close them first.
         self.run("close_all_user_connections", user, "login revoked")
@@ -157,6 +171,32 @@ class Rabbitmqctl:
 
     def delete_queue(self, queue: str) -> None:
         self.run("delete_queue", "-p", self.vhost, queue)
+
+
+# The two exchanges every service and OPD system uses; their type is part of the contract.
+EXCHANGES = {EXCHANGE: "topic", DEAD_EXCHANGE: "direct"}
+
+
+def declare_exchanges(ctl: Rabbitmqctl, *, wait_seconds: float = 30.0) -> None:
+    """Declare `simpul.events` and `simpul.dead` as the operator, durable.
+
+    rabbitmqctl has no declare command; a definitions import on standard input does it with
+    the same rabbitmqctl access as the logins, and leaves existing exchanges as they are.
+    The import is asynchronous, so this waits until the broker lists both.
+    """
+    ctl.import_definitions({"exchanges": [
+        {"name": name, "vhost": ctl.vhost, "type": kind, "durable": True, "auto_delete": False,
+         "internal": False, "arguments": {}}
+        for name, kind in EXCHANGES.items()
+    ]})
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        listed = ctl.exchanges()
+        if all(listed.get(name) == kind for name, kind in EXCHANGES.items()):
+            return
+        if time.monotonic() > deadline:
+            raise BrokerAdminError(f"the broker did not list {', '.join(EXCHANGES)} after the import")
+        time.sleep(0.2)
 
 
 def create_opd_login(ctl: Rabbitmqctl, opd: str) -> tuple[str, str]:
@@ -207,6 +247,7 @@ def setup_service_logins(
     missing = [password_variable(s) for s in services if not env.get(password_variable(s))]
     if missing:
         raise BrokerAdminError(f"set {', '.join(missing)} (each worker's broker password)")
+    declare_exchanges(ctl)
     for service in services:
         grant = service_grant(service)
         ctl.put_user(grant.user, env[password_variable(service)])
@@ -218,8 +259,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m services.common.broker_admin",
                                      description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    setup = sub.add_parser("setup-services", help="create or update every worker's login "
-                           "(passwords from <SERVICE>_AMQP_PASSWORD)")
+    setup = sub.add_parser("setup-services", help="declare the two exchanges, then create or update "
+                           "every worker's login (passwords from <SERVICE>_AMQP_PASSWORD)")
     setup.add_argument("--env-file", help="read the passwords from this file too (compose's .env); "
                        "the environment wins")
     create = sub.add_parser("create-opd", help="create an OPD system's login; prints its password once")

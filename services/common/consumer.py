@@ -97,15 +97,24 @@ def body_id(body: bytes) -> str:
 
 
 def declare_consumer_queue(
-    channel, queue: str, bindings: Sequence[str], *, delivery_limit: int, exchange: str = EXCHANGE
+    channel,
+    queue: str,
+    bindings: Sequence[str],
+    *,
+    delivery_limit: int,
+    exchange: str = EXCHANGE,
+    declare_exchanges: bool = True,
 ) -> None:
     """Declare the exchanges, the quorum queue with its bindings, and its dead-letter queue.
 
     Declarations are idempotent, but a queue's arguments cannot change once it exists: a
-    different delivery limit needs the queue deleted (after draining) or a policy.
+    different delivery limit needs the queue deleted (after draining) or a policy. With
+    `declare_exchanges` false the exchanges are the operator's and are only checked (a
+    passive declare needs no configure right on them).
     """
-    channel.exchange_declare(exchange, exchange_type="topic", durable=True)
-    channel.exchange_declare(DEAD_EXCHANGE, exchange_type="direct", durable=True)
+    passive = not declare_exchanges
+    channel.exchange_declare(exchange, exchange_type="topic", durable=True, passive=passive)
+    channel.exchange_declare(DEAD_EXCHANGE, exchange_type="direct", durable=True, passive=passive)
     dead = dead_letter_queue(queue)
     # The dead-letter queue exists before anything can be dead-lettered into it.
     channel.queue_declare(dead, durable=True, arguments={"x-queue-type": "quorum"})
@@ -262,6 +271,7 @@ class EventConsumer:
         exchange: str = EXCHANGE,
         check: Check | None = None,
         probe: Callable[[], None] | None = None,
+        declare_exchanges: bool = True,
     ):
         if delivery_limit < 1:
             raise ValueError("delivery_limit must be at least 1")
@@ -289,6 +299,7 @@ class EventConsumer:
         self.database_down = False
         # Only tests bind elsewhere, to keep their events away from real subscribers.
         self.exchange = exchange
+        self.declare_exchanges = declare_exchanges
         # Set once the queue is declared and consuming; cleared while disconnected.
         self.ready = threading.Event()
 
@@ -417,6 +428,7 @@ class EventConsumer:
                 self.bindings,
                 delivery_limit=self.delivery_limit,
                 exchange=self.exchange,
+                declare_exchanges=self.declare_exchanges,
             )
             publisher = connection.channel()
             publisher.confirm_delivery()

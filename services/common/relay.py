@@ -101,8 +101,12 @@ class _BrokerLink:
     asynchronously, many messages at a time.
     """
 
-    def __init__(self, params: pika.ConnectionParameters, exchange: str, *, on_confirm, on_return):
+    def __init__(
+        self, params: pika.ConnectionParameters, exchange: str, *, on_confirm, on_return,
+        declare_exchange: bool = True,
+    ):
         self.blocked = False
+        self._declare_exchange = declare_exchange
         self.channel: pika.channel.Channel | None = None
         self._exchange = exchange
         self._on_confirm = on_confirm
@@ -171,7 +175,8 @@ class _BrokerLink:
         channel.add_on_close_callback(self._channel_closed)
         channel.add_on_return_callback(self._returned)
         channel.exchange_declare(
-            self._exchange, exchange_type="topic", durable=True, callback=self._declared
+            self._exchange, exchange_type="topic", durable=True,
+            passive=not self._declare_exchange, callback=self._declared,
         )
 
     def _declared(self, _frame) -> None:
@@ -265,6 +270,7 @@ class OutboxRelay:
         exclusive: bool = True,
         connection_name: str | None = None,
         exchange: str = EXCHANGE,
+        declare_exchange: bool = True,
     ):
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
@@ -277,6 +283,8 @@ class OutboxRelay:
         self.exclusive = exclusive
         # Only tests publish elsewhere, to keep their events away from real subscribers.
         self.exchange = exchange
+        # False where the operator declared the exchange: the login may only check it exists.
+        self.declare_exchange = declare_exchange
         self.connection_name = connection_name or f"outbox-relay {outbox.name}"
         self._sqlite = is_sqlite(engine)
         # Two open write transactions would deadlock on SQLite's single write lock.
@@ -551,6 +559,7 @@ class OutboxRelay:
             self.exchange,
             on_confirm=self._on_confirm,
             on_return=self._on_return,
+            declare_exchange=self.declare_exchange,
         )
         try:
             link.run_until(lambda: link.ready, OPEN_TIMEOUT_SECONDS, "opening the channel")

@@ -182,6 +182,10 @@ class Settings:
     dev_mode: bool
     database_url: str
     amqp_url: str
+    # False where the operator declared `simpul.events` and `simpul.dead` (broker_admin
+    # setup-services): the worker's login then has no configure right on them, and the
+    # worker only checks that they exist (a passive declare).
+    amqp_declare_exchanges: bool
     timezone: str
     log_level: str
     jwt_algorithms: tuple[str, ...]
@@ -254,6 +258,7 @@ class Settings:
             "dev_mode": dev,
             "database_url": env.get(f"{service.upper()}_DATABASE_URL", default_db),
             "amqp_url": env.get("AMQP_URL", DEFAULT_AMQP_URL),
+            "amqp_declare_exchanges": env.bool("AMQP_DECLARE_EXCHANGES", True),
             "timezone": timezone,
             "log_level": env.get("LOG_LEVEL", "INFO").upper(),
             "jwt_algorithms": env.list("JWT_ALGORITHMS", "HS256" if dev else ""),

@@ -67,6 +67,7 @@ def make_consumer(
         delivery_limit=rt.settings.consumer_delivery_limit,
         prefetch=rt.settings.consumer_prefetch,
         check=check,
+        declare_exchanges=rt.settings.amqp_declare_exchanges,
     )
 
 
@@ -104,6 +105,7 @@ def run_worker(
         poll_seconds=rt.settings.relay_poll_seconds,
         # A broker back after a restart is used within seconds, not after a 30 s pause.
         max_backoff=RECONNECT_BACKOFF_CAP,
+        declare_exchange=rt.settings.amqp_declare_exchanges,
     )
     quiet_pika_connection_errors()
     consumers = [*consumers, calendar_consumer(rt)]

@@ -34,6 +34,8 @@ def code():
 @pytest.fixture
 def ctl(amqp_url, code):
     ctl = Rabbitmqctl()
+    # As the operator's setup does before any login is used (a new broker has neither).
+    broker_admin.declare_exchanges(ctl)
     yield ctl
     # Only what this test made: the broker is shared with other tests running meanwhile.
     for user in ctl.users():
@@ -172,13 +174,15 @@ def test_a_worker_login_runs_its_own_declarations_and_no_other_services(ctl, amq
     conn = connect(amqp_url, f"{mine}-worker", "pw-" + code)
     try:
         channel = conn.channel()
-        # What the consumer does: both exchanges, the quorum queue, its dead twin, bindings.
-        declare_consumer_queue(channel, f"{mine}.calendar", [f"{mine}.none.#"], delivery_limit=5)
+        # What the consumer does: checks both exchanges, declares the quorum queue, its dead
+        # twin, bindings.
+        declare_consumer_queue(channel, f"{mine}.calendar", [f"{mine}.none.#"], delivery_limit=5,
+                               declare_exchanges=False)
         channel.basic_consume(f"{mine}.calendar", lambda *_: None)
         # A dead letter, confirmed; then the relay's publish, checked without reaching anyone.
         publisher = conn.channel()
         publisher.confirm_delivery()
-        publisher.exchange_declare(EXCHANGE, exchange_type="topic", durable=True)
+        publisher.exchange_declare(EXCHANGE, exchange_type="topic", durable=True, passive=True)
         publisher.basic_publish(DEAD_EXCHANGE, f"{mine}.calendar", b"{}", mandatory=True)
         publisher.close()
         publish_unsent(conn.channel(), EXCHANGE, f"{mine}.thing.done.none")
@@ -187,6 +191,9 @@ def test_a_worker_login_runs_its_own_declarations_and_no_other_services(ctl, amq
         assert refused(conn, lambda ch: ch.basic_consume(f"{theirs}.events", lambda *_: None))
         assert refused(conn, lambda ch: ch.basic_get(f"{theirs}.events.dead"))
         assert refused(conn, lambda ch: ch.queue_declare(f"{theirs}.mine", durable=True))
+        # The shared exchanges are the operator's: no worker redeclares or deletes them.
+        assert refused(conn, lambda ch: ch.exchange_declare(EXCHANGE, exchange_type="topic", durable=True))
+        assert refused(conn, lambda ch: ch.exchange_delete(DEAD_EXCHANGE))
 
         assert refused(conn, lambda ch: publish_unsent(ch, EXCHANGE, f"{theirs}.thing.done.none"))
     finally:
@@ -213,20 +220,22 @@ def test_worker_grants_follow_the_registry():
 
 
 def test_the_command_sets_up_every_registered_worker_from_the_env_file(ctl, amqp_url, tmp_path, monkeypatch):
-    for name in ("PPID_AMQP_PASSWORD", "NOTIFIER_AMQP_PASSWORD"):
-        monkeypatch.delenv(name, raising=False)
+    services = [e.name for e in load_registry().services.values() if "worker" in e.processes]
+    for service in services:
+        monkeypatch.delenv(broker_admin.password_variable(service), raising=False)
     assert broker_admin.main(["setup-services", "--env-file", str(tmp_path / "missing")]) == 1
     env_file = tmp_path / ".env"
-    env_file.write_text("PPID_AMQP_PASSWORD=ppid-pw-1\nNOTIFIER_AMQP_PASSWORD=notifier-pw-1\n"
-                        "SMTP_FROM=Simpul <simpul@localhost>\n")
+    env_file.write_text("".join(f"{broker_admin.password_variable(s)}={s}-pw-1\n" for s in services)
+                        + "SMTP_FROM=Simpul <simpul@localhost>\n")
     try:
         assert broker_admin.main(["setup-services", "--env-file", str(env_file)]) == 0
-        connect(amqp_url, "ppid-worker", "ppid-pw-1").close()
-        connect(amqp_url, "notifier-worker", "notifier-pw-1").close()
+        for service in services:
+            connect(amqp_url, f"{service}-worker", f"{service}-pw-1").close()
+        assert {EXCHANGE: "topic", DEAD_EXCHANGE: "direct"}.items() <= ctl.exchanges().items()
     finally:
-        for user in ("ppid-worker", "notifier-worker"):
-            if user in ctl.users():
-                ctl.delete_user(user)
+        for service in services:
+            if f"{service}-worker" in ctl.users():
+                ctl.delete_user(f"{service}-worker")
 
 
 def test_a_service_named_like_the_opd_queues_gets_no_login(ctl):
@@ -269,3 +278,18 @@ def test_a_web_process_never_opens_a_broker_connection(tmp_path):
         thread.join()
         listener.close()
     assert accepted == []
+
+
+def test_the_operator_declares_the_two_exchanges_once_and_again(code):
+    """`setup-services` declares the exchanges the workers then only check, on an empty
+    virtual host too, and running it again changes nothing."""
+    Rabbitmqctl().run("add_vhost", code)
+    try:
+        ctl = Rabbitmqctl(vhost=code)
+        assert EXCHANGE not in ctl.exchanges()
+        broker_admin.declare_exchanges(ctl)
+        broker_admin.declare_exchanges(ctl)
+        listed = ctl.exchanges()
+        assert (listed[EXCHANGE], listed[DEAD_EXCHANGE]) == ("topic", "direct")
+    finally:
+        Rabbitmqctl().run("delete_vhost", code)
