@@ -114,8 +114,10 @@ def _refuse(field: str, message: str) -> Invalid:
     return Invalid(message, errors={field: [message]})
 
 
-def _megabytes(size: int) -> str:
-    return f"{size / _MB:.1f}".removesuffix(".0").replace(".", ",")
+def _megabytes(size: int, *, rounded_up: bool = False) -> str:
+    # A size over the limit is rounded up, so it never reads as the limit itself.
+    tenths = -(-size * 10 // _MB) if rounded_up else round(size * 10 / _MB)
+    return f"{tenths / 10:.1f}".removesuffix(".0").replace(".", ",")
 
 
 def _megapixels(pixels: int) -> str:
@@ -236,15 +238,14 @@ def inspect_upload(
     type not in `rules.allowed_types` (or of no type known here: HTML, ZIP, executables), one
     whose name claims another type than its bytes, an image Pillow cannot decode or with
     more pixels than `rules.max_pixels` or `Image.MAX_IMAGE_PIXELS`, a PDF without a
-    trailer. Images come back
-    re-encoded without metadata; a PDF comes back as it was sent.
+    trailer. Images come back re-encoded without metadata; a PDF comes back as sent.
     """
     if not data:
         raise _refuse(field, "Berkas kosong; pilih berkas yang berisi.")
     if len(data) > rules.max_bytes:
         raise _refuse(
             field,
-            f"Berkas terlalu besar ({_megabytes(len(data))} MB); "
+            f"Berkas terlalu besar ({_megabytes(len(data), rounded_up=True)} MB); "
             f"paling besar {_megabytes(rules.max_bytes)} MB.",
         )
     real_type = _sniff(data)

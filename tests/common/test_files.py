@@ -275,10 +275,12 @@ def test_an_empty_file_is_refused_under_the_given_field():
 
 def test_a_file_over_the_limit_is_refused_with_the_limit_in_mb():
     rules = UploadRules(max_bytes=2 * MB, allowed_types=IMAGE_TYPES)
-    message = refusal(b"\xff\xd8\xff" + b"\0" * (3 * MB), "foto.jpg", rules)
+    message = refusal(b"\xff\xd8\xff" + b"\0" * (3 * MB - 3), "foto.jpg", rules)
     assert message == "Berkas terlalu besar (3 MB); paling besar 2 MB."
     half = UploadRules(max_bytes=MB // 2, allowed_types=IMAGE_TYPES)
     assert "paling besar 0,5 MB" in refusal(b"\0" * MB, "foto.jpg", half)
+    just_over = refusal(b"\xff\xd8\xff" + b"\0" * (2 * MB), "foto.jpg", rules)
+    assert just_over == "Berkas terlalu besar (2,1 MB); paling besar 2 MB."
 
 
 def test_a_file_of_exactly_the_limit_is_accepted():
