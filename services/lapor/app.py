@@ -28,6 +28,7 @@ def blueprints() -> list[Blueprint]:
     blps: list[Blueprint] = []
     blps.append(import_module("services.lapor.duplicates_api").blp)
     blps.append(import_module("services.lapor.import_api").blp)
+    blps.append(import_module("services.lapor.public_api").blp)
     return blps
 
 
