@@ -18,7 +18,7 @@ LABEL_WIDTH = 260
 BAR_WIDTH = 420
 ROW_HEIGHT = 30
 BAR_HEIGHT = 18
-TOP = 96
+TOP = 116
 BOTTOM = 64
 # What fits left of the bars at 13 px in the widest of the fonts below.
 LABEL_CHARS = 29
@@ -30,6 +30,7 @@ NONE = "#c62828"
 TRACK = "#e6e6e6"
 INK = "#212121"
 MUTED = "#616161"
+SILENT_OUTLINE = f' stroke="{NONE}" stroke-width="1.5"'
 LEGEND = ((FULL, "Berita setiap hari kerja"), (PARTIAL, "Sebagian hari kerja"),
           (NONE, "Tidak ada berita"))
 
@@ -62,7 +63,7 @@ def _row(index: int, row: ChartRow) -> str:
     return "".join((
         _text(LABEL_WIDTH - 12, y + 14, label, anchor="end", fill=NONE if days == 0 else INK),
         f'<rect x="{LABEL_WIDTH}" y="{y + 1}" width="{BAR_WIDTH}" height="{BAR_HEIGHT}" '
-        f'fill="{TRACK}" rx="3"/>',
+        f'fill="{TRACK}" rx="3"{SILENT_OUTLINE if days == 0 else ""}/>',
         f'<rect x="{LABEL_WIDTH}" y="{y + 1}" width="{filled:.1f}" height="{BAR_HEIGHT}" '
         f'fill="{_colour(row)}" rx="3"/>' if filled else "",
         _text(LABEL_WIDTH + BAR_WIDTH + 12, y + 14, figure,
@@ -84,23 +85,24 @@ def week_chart(title: str, subtitle: str, rows: Sequence[ChartRow]) -> str:
     """The SVG document; `rows` in the order they are drawn, top to bottom."""
     working = max((row.working_days for row in rows), default=0)
     body: list[str] = []
+    # The verdict comes first, under the title: a reader of one line has read the chart.
     if not rows or working == 0:
         height = TOP + ROW_HEIGHT + BOTTOM
-        body.append(_text(WIDTH / 2, TOP + 16, "Tidak ada hari kerja pada periode ini.",
-                          anchor="middle", fill=MUTED))
+        summary, verdict = "Tidak ada hari kerja pada periode ini.", MUTED
     else:
         height = TOP + len(rows) * ROW_HEIGHT + BOTTOM
         body.extend(_row(index, row) for index, row in enumerate(rows))
         silent = sum(1 for row in rows if row.days_with_news <= 0)
         reported = len(rows) - silent
         summary = f"{reported} OPD mengirim berita, {silent} OPD tidak mengirim berita."
-        body.append(_text(LABEL_WIDTH, height - 36, summary, size=13, weight="bold"))
-        body.append(_legend(height - 12))
+        verdict = NONE if silent else FULL
+        body.append(_legend(height - 24))
     head = "".join((
         f'<rect width="{WIDTH}" height="{height}" fill="#ffffff"/>',
         _text(24, 36, title, size=20, weight="bold"),
-        _text(24, 62, subtitle, size=13, fill=MUTED),
-        _text(LABEL_WIDTH, TOP - 12, "Hari kerja dengan berita", size=12, fill=MUTED),
+        _text(24, 62, summary, size=15, weight="bold", fill=verdict),
+        _text(24, 84, subtitle, size=13, fill=MUTED),
+        _text(LABEL_WIDTH, TOP - 10, "Hari kerja dengan berita", size=12, fill=MUTED),
     ))
     return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" '
             f'viewBox="0 0 {WIDTH} {height}" font-family="{FONT}" role="img" '
