@@ -15,9 +15,10 @@ class SiberSettings(Settings):
     daily_quota: int = 1
     # Working days the editors have to answer a submission.
     review_days: int = 1
-    # A photo upload: its bytes, and its pixels (a decompression bomb is refused by the
-    # pixel count its header declares, before any decoding).
-    photo_max_bytes: int = 8 * 1024 * 1024
+    # A photo upload: its bytes (sent base64-encoded in a JSON body, so they fit in
+    # MAX_BODY_BYTES with a third more), and its pixels (a decompression bomb is refused by
+    # the pixel count its header declares, before any decoding).
+    photo_max_bytes: int = 6 * 1024 * 1024
     photo_max_pixels: int = 40_000_000
     photo_max_count: int = 12
     # The public site the feeds and the sitemap link to; articles live at `<url>/berita/<slug>`.
@@ -29,7 +30,7 @@ class SiberSettings(Settings):
             "editor_opd": env.get("SIBER_EDITOR_OPD", "diskominfo"),
             "daily_quota": env.int("SIBER_DAILY_QUOTA", 1),
             "review_days": env.int("SIBER_REVIEW_DAYS", 1),
-            "photo_max_bytes": env.int("SIBER_PHOTO_MAX_BYTES", 8 * 1024 * 1024),
+            "photo_max_bytes": env.int("SIBER_PHOTO_MAX_BYTES", 6 * 1024 * 1024),
             "photo_max_pixels": env.int("SIBER_PHOTO_MAX_PIXELS", 40_000_000),
             "photo_max_count": env.int("SIBER_PHOTO_MAX_COUNT", 12),
             "public_url": env.get("SIBER_PUBLIC_URL", "http://localhost:8003"),
@@ -41,8 +42,10 @@ class SiberSettings(Settings):
             raise SettingsError("SIBER_DAILY_QUOTA must be between 1 and 20")
         if not 1 <= self.review_days <= 10:
             raise SettingsError("SIBER_REVIEW_DAYS must be between 1 and 10")
-        if not 64 * 1024 <= self.photo_max_bytes <= self.max_body_bytes:
-            raise SettingsError("SIBER_PHOTO_MAX_BYTES must be between 64 KiB and MAX_BODY_BYTES")
+        if self.photo_max_bytes < 64 * 1024:
+            raise SettingsError("SIBER_PHOTO_MAX_BYTES must be at least 64 KiB")
+        if self.photo_max_bytes * 4 // 3 + 65536 > self.max_body_bytes:
+            raise SettingsError("SIBER_PHOTO_MAX_BYTES (base64-encoded) must fit in MAX_BODY_BYTES")
         if not 1_000_000 <= self.photo_max_pixels <= 200_000_000:
             raise SettingsError("SIBER_PHOTO_MAX_PIXELS must be between 1000000 and 200000000")
         if not 1 <= self.photo_max_count <= 50:

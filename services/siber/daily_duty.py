@@ -13,10 +13,11 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from services.common.errors import Forbidden
 from services.common.outbox import UnitOfWork
 from services.common.runtime import Runtime
-from services.siber import articles, events
-from services.siber.models import DailyDuty
+from services.siber import articles, domain, events
+from services.siber.models import DailyDuty, OpdQuota
 
 
 def _insert(uow: UnitOfWork):
@@ -90,3 +91,28 @@ def meet(rt: Runtime, uow: UnitOfWork, opd: str, article_id: int, now: datetime)
         events.quota_event(opd, day, "met", at=now, clocks=(events.daily_news_met(),), article_id=article_id)
     )
     return True
+
+
+def quotas(rt: Runtime) -> list[dict]:
+    """Every active OPD's daily quota: its own, or `SIBER_DAILY_QUOTA`."""
+    with rt.uow() as uow:
+        own = {q.opd: q.per_day for q in uow.session.scalars(select(OpdQuota))}
+    return [
+        {"opd": opd.code, "per_day": own.get(opd.code, rt.settings.daily_quota)}
+        for opd in rt.opds
+        if rt.opds.is_active(opd.code)
+    ]
+
+
+def set_quota(rt: Runtime, principal, opd: str, per_day: int) -> dict:
+    if domain.actor_of(principal) != domain.NEWSROOM:
+        raise Forbidden("Hanya redaktur Diskominfo yang dapat mengubah kuota harian.")
+    now = articles.now_of(rt)
+    with rt.uow() as uow:
+        quota = uow.session.get(OpdQuota, opd, with_for_update=True)
+        if quota is None:
+            uow.session.add(OpdQuota(opd=opd, per_day=per_day, updated_at=now))
+        else:
+            quota.per_day, quota.updated_at = per_day, now
+        uow.commit()
+    return {"opd": opd, "per_day": per_day}

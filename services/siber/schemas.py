@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields
 
+from services.common.filenames import FileName
 from services.common.forms import Base, Choice, Day, Length, List, OpdCode, Range, Text, When, Whole
 from services.common.listing import SearchText
 from services.siber import domain
@@ -207,6 +208,19 @@ class QuotaSchema(Schema):
 
 
 class PhotoMetaSchema(Base):
+    caption = Text(500)
+    credit = Text(200)
+    position = Whole(validate=Range(min=0, max=1000))
+
+
+class PhotoInSchema(Base):
+    filename = FileName(200, required=True, metadata={"example": "posyandu.jpg"})
+    content_base64 = fields.String(
+        required=True,
+        validate=Length(min=1, max=12 * 1024 * 1024),
+        metadata={"description": "Isi berkas JPEG, PNG atau WebP, base64"},
+    )
     caption = Text(500, required=True)
     credit = Text(200, required=True)
     position = Whole(validate=Range(min=0, max=1000))
+

@@ -6,22 +6,44 @@ it was loaded with in `If-Match` (412 when someone saved in between).
 
 from __future__ import annotations
 
+from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from services.common.auth import current_principal, roles_required
-from services.common.http import if_match_header, paginated, runtime
-from services.siber import articles, domain, revisions, workflow
+from services.common.auth import authenticated_principal, current_principal, roles_required
+from services.common.errors import NotFound
+from services.common.http import if_match_header, paginated, public_rate_limited, runtime
+from services.siber import (
+    articles,
+    assignments,
+    comments,
+    daily_duty,
+    domain,
+    photos,
+    revisions,
+    workflow,
+)
 from services.siber.schemas import (
     ArticleInSchema,
     ArticleListQuerySchema,
     ArticleSchema,
     ArticleSummarySchema,
     ArticleUpdateSchema,
+    AssignmentInSchema,
+    AssignmentListQuerySchema,
+    AssignmentSchema,
+    CommentInSchema,
+    CommentSchema,
     CorrectionSchema,
+    CoverSchema,
     DiffQuerySchema,
     DiffSchema,
     NotesSchema,
+    PhotoInSchema,
+    PhotoMetaSchema,
+    PhotoSchema,
+    QuotaInSchema,
+    QuotaSchema,
     ReasonSchema,
     RevisionSchema,
     RevisionSummarySchema,
@@ -166,3 +188,146 @@ class RevisionDiff(MethodView):
     def get(self, query, article_id):
         """Perbedaan antara dua revisi, per isian (unified diff)"""
         return revisions.diff(runtime(), current_principal(), article_id, query["base"], query["to"])
+
+
+# -- photos -------------------------------------------------------------------------------------
+
+
+@blp.route("/articles/<int:article_id>/photos")
+class ArticlePhotos(MethodView):
+    @roles_required(*STAFF)
+    @blp.arguments(PhotoInSchema)
+    @blp.response(201, PhotoSchema)
+    def post(self, data, article_id):
+        """Unggah foto berita (JPEG, PNG atau WebP, base64) dengan keterangan dan kredit
+
+        Jenis berkas diperiksa dari isinya; metadata dan lokasi GPS dibuang. Versi web dan
+        gambar kecil dibuat oleh worker (`renditions_ready`).
+        """
+        return photos.upload(runtime(), current_principal(), article_id, data)
+
+
+@blp.route("/photos/<int:photo_id>")
+class PhotoItem(MethodView):
+    @roles_required(*STAFF)
+    @blp.arguments(PhotoMetaSchema)
+    @blp.response(200, PhotoSchema)
+    def patch(self, data, photo_id):
+        """Ubah keterangan, kredit atau urutan foto"""
+        return photos.update(runtime(), current_principal(), photo_id, data)
+
+    @roles_required(*STAFF)
+    @blp.response(204)
+    def delete(self, photo_id):
+        """Lepaskan foto dari berita"""
+        photos.remove(runtime(), current_principal(), photo_id)
+
+
+@blp.route("/photos/<int:photo_id>/<string:variant>")
+class PhotoContent(MethodView):
+    @public_rate_limited
+    @blp.doc(responses={"200": {"description": "Berkas gambar", "content": {"image/jpeg": {}, "image/png": {}, "image/webp": {}}}})
+    def get(self, photo_id, variant):
+        """Berkas foto: `original`, `web` atau `thumb` (publik untuk berita terbit)"""
+        if variant not in photos.VARIANTS:
+            raise NotFound(photos.NOT_FOUND)
+        data, content_type = photos.content(runtime(), authenticated_principal(), photo_id, variant)
+        response = Response(data, mimetype=content_type)
+        response.headers["Cache-Control"] = "public, max-age=86400"
+        return response
+
+
+# -- comments -----------------------------------------------------------------------------------
+
+
+@blp.route("/articles/<int:article_id>/comments")
+class ArticleComments(MethodView):
+    @roles_required(*STAFF)
+    @blp.response(200, CommentSchema(many=True))
+    def get(self, article_id):
+        """Komentar redaksi berbentuk utas (hanya untuk petugas)"""
+        return comments.thread(runtime(), current_principal(), article_id)
+
+    @roles_required(*STAFF)
+    @blp.arguments(CommentInSchema)
+    @blp.response(201, CommentSchema)
+    def post(self, data, article_id):
+        """Tulis komentar, atau balas komentar lain dengan `parent_id`"""
+        return comments.add_comment(runtime(), current_principal(), article_id, data)
+
+
+# -- assignments --------------------------------------------------------------------------------
+
+
+@blp.route("/assignments")
+class Assignments(MethodView):
+    @roles_required(*NEWSROOM)
+    @blp.arguments(AssignmentInSchema)
+    @blp.response(201, AssignmentSchema)
+    def post(self, data):
+        """Tugaskan OPD meliput kegiatan mendatang dengan batas waktu (redaktur)"""
+        return _with_etag(assignments.create(runtime(), current_principal(), data), 201)
+
+    @roles_required(*STAFF)
+    @blp.arguments(AssignmentListQuerySchema, location="query")
+    @blp.response(200, AssignmentSchema(many=True))
+    @paginated(blp)
+    def get(self, filters, page):
+        """Daftar penugasan (humas: OPD sendiri; redaktur: semua)"""
+        return assignments.list_assignments(runtime(), current_principal(), filters, page)
+
+
+@blp.route("/assignments/<int:assignment_id>")
+class AssignmentItem(MethodView):
+    @roles_required(*STAFF)
+    @blp.response(200, AssignmentSchema)
+    def get(self, assignment_id):
+        """Satu penugasan, dengan ETag"""
+        return _with_etag(assignments.get(runtime(), current_principal(), assignment_id))
+
+
+@blp.route("/assignments/<int:assignment_id>/fulfilment")
+class AssignmentFulfilment(MethodView):
+    @roles_required(*STAFF)
+    @blp.doc(**IF_MATCH_DOC)
+    @blp.arguments(CoverSchema)
+    @blp.response(200, AssignmentSchema)
+    def post(self, data, assignment_id):
+        """Tandai penugasan terpenuhi oleh berita OPD yang sudah diajukan"""
+        return _with_etag(assignments.fulfil(
+            runtime(), current_principal(), assignment_id, data["article_id"], if_match=if_match_header()
+        ))
+
+
+@blp.route("/assignments/<int:assignment_id>/cancellation")
+class AssignmentCancellation(MethodView):
+    @roles_required(*NEWSROOM)
+    @blp.doc(**IF_MATCH_DOC)
+    @blp.response(200, AssignmentSchema)
+    def post(self, assignment_id):
+        """Batalkan penugasan (redaktur)"""
+        return _with_etag(assignments.cancel(runtime(), current_principal(), assignment_id, if_match=if_match_header()))
+
+
+# -- daily quotas -------------------------------------------------------------------------------
+
+
+@blp.route("/quotas")
+class Quotas(MethodView):
+    @roles_required(*STAFF, domain.OPD_HEAD)
+    @blp.response(200, QuotaSchema(many=True))
+    def get(self):
+        """Kuota berita harian setiap OPD aktif"""
+        return daily_duty.quotas(runtime())
+
+
+@blp.route("/quotas/<string:opd>")
+class QuotaItem(MethodView):
+    @roles_required(*NEWSROOM)
+    @blp.arguments(QuotaInSchema)
+    @blp.response(200, QuotaSchema)
+    def put(self, data, opd):
+        """Tetapkan kuota berita harian satu OPD (redaktur)"""
+        if opd not in runtime().opds:
+            raise NotFound("OPD tidak dikenal.")
+        return daily_duty.set_quota(runtime(), current_principal(), opd, data["per_day"])

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 from services.common.runtime import Runtime
 from services.common.worker import Timer
-from services.siber import daily_duty, workflow
+from services.siber import daily_duty, photos, workflow
 
 DUTY_SECONDS = 60
 SCHEDULE_SECONDS = 15
+RENDITION_SECONDS = 5
 
 
 def worker_timers(rt: Runtime) -> list[Timer]:
     return [
         Timer("daily-duties", DUTY_SECONDS, lambda: daily_duty.open_duties(rt)),
         Timer("scheduled-publishing", SCHEDULE_SECONDS, lambda: workflow.publish_due(rt)),
+        Timer("photo-renditions", RENDITION_SECONDS, lambda: photos.make_renditions(rt)),
     ]

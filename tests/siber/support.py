@@ -126,6 +126,7 @@ def backend_env(backend: str, tmp_path_factory, **env: str) -> Iterator[SimpleNa
     else:
         name = create_pg_database("simpul_siber")
         url = pg_url_for(name)
+    env.setdefault("SIBER_FILES_URL", str(tmp_path_factory.mktemp("siber-files")))
     built = build_env(url, backend, **env)
     try:
         yield built
