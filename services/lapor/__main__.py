@@ -16,6 +16,7 @@ from services.lapor.models import Base
 def worker_timers(rt) -> list:
     """Every timer of the LAPOR! worker: one line per module that adds one."""
     timers: list = []
+    timers += import_module("services.lapor.citizen_mail").mail_queue_of(rt).timers(rt)
     return timers
 
 

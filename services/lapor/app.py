@@ -26,6 +26,8 @@ DESCRIPTION = (
 def blueprints() -> list[Blueprint]:
     """Every blueprint the LAPOR! app mounts: one line per module that adds one."""
     blps: list[Blueprint] = []
+    blps.append(import_module("services.lapor.citizen_api").blp)
+    blps.append(import_module("services.lapor.admin_api").blp)
     blps.append(import_module("services.lapor.duplicates_api").blp)
     blps.append(import_module("services.lapor.import_api").blp)
     blps.append(import_module("services.lapor.public_api").blp)

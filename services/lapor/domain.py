@@ -20,6 +20,7 @@ Bahasa Indonesia. Deadlines are arithmetic over given instants and the working c
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, time, timedelta
 from typing import Any, Protocol
 
@@ -400,3 +401,15 @@ def close_unanswered(report: Any, now: datetime) -> None:
     report.closed_at = now
     report.closed_reason = NO_REPLY
     report.reply_due_at = None
+
+
+# -- the reporter's contact ------------------------------------------------------------------
+
+_PHONE_JUNK = re.compile(r"[\s\-().]")
+_PHONE = re.compile(r"^(?:\+62|62|0)(\d{7,13})$")
+
+
+def normalise_phone(raw: str) -> str | None:
+    """An Indonesian phone number as `0…` digits, or None when it is not one."""
+    match = _PHONE.match(_PHONE_JUNK.sub("", raw))
+    return f"0{match.group(1)}" if match else None

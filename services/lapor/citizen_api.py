@@ -1,0 +1,104 @@
+"""HTTP API of the citizen: filing a report, following it with its access token, answering
+the admin's question, and asking for a new token by e-mail.
+
+Views parse, call one use case and shape the answer. Every endpoint here is reached without
+a bearer token and carries the public rate limit.
+"""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from services.common.citizen import (
+    REISSUE_ANSWER,
+    ReissueAnswerSchema,
+    ReissueSchema,
+    citizen_rate_limited,
+    run_detached,
+)
+from services.common.http import note_in_access_log, public_rate_limited, runtime
+from services.lapor import intake, verification
+from services.lapor.schemas import (
+    CitizenReportSchema,
+    ClarificationAnswerSchema,
+    SubmitReportSchema,
+    SubmittedSchema,
+)
+
+blp = Blueprint(
+    "lapor_citizen",
+    __name__,
+    url_prefix="/api/v1",
+    description="Laporan warga (pengaduan, aspirasi, permintaan informasi) tanpa akun.",
+)
+ACCESS = intake.ACCESS
+
+# The submission is the busiest endpoint; a marshmallow schema keeps no state between
+# loads, so it gets one instance for the life of the process.
+_SUBMIT_SCHEMA = SubmitReportSchema()
+
+
+@blp.route("/reports")
+class Reports(MethodView):
+    @public_rate_limited
+    @blp.arguments(_SUBMIT_SCHEMA)
+    @blp.response(201, SubmittedSchema)
+    def post(self, data):
+        """Sampaikan laporan (tanpa akun)
+
+        Jawaban memuat nomor laporan, token akses (hanya sekali), batas waktu verifikasi oleh
+        admin LAPOR! dan penjelasan perhitungannya. Lokasi di luar Kabupaten Kapuas ditolak.
+        Pilih `anonim` agar nama disembunyikan dari siapa pun, atau `rahasia` agar laporan
+        tidak dipublikasikan dan identitas hanya diketahui admin LAPOR! kabupaten.
+        """
+        rt = runtime()
+        submitted = intake.submit(rt, data, now=rt.clock())
+        note_in_access_log(number=submitted["number"])
+        return submitted
+
+
+@blp.route("/reports/<string:number>")
+class ReportItem(MethodView):
+    @citizen_rate_limited
+    @blp.doc(**ACCESS.doc)
+    @blp.response(200, CitizenReportSchema)
+    def get(self, number):
+        """Pantau laporan Anda dengan token akses
+
+        Memuat status, batas waktu, percakapan dengan admin dan OPD, dan riwayat laporan.
+        """
+        return intake.citizen_view(runtime(), number, ACCESS.token())
+
+
+@blp.route("/reports/<string:number>/clarification")
+class Clarification(MethodView):
+    @citizen_rate_limited
+    @blp.doc(**ACCESS.doc)
+    @blp.arguments(ClarificationAnswerSchema)
+    @blp.response(200, CitizenReportSchema)
+    def post(self, data, number):
+        """Jawab permintaan penjelasan dari admin LAPOR!
+
+        Setelah dijawab, laporan kembali menunggu verifikasi dengan sisa waktu yang ada saat
+        penjelasan diminta.
+        """
+        rt = runtime()
+        return verification.answer_clarification(rt, number, data["answer"], token=ACCESS.token(), now=rt.clock())
+
+
+@blp.route("/reports/<string:number>/access-token")
+class AccessToken(MethodView):
+    @public_rate_limited
+    @blp.arguments(ReissueSchema)
+    @blp.response(202, ReissueAnswerSchema)
+    def post(self, data, number):
+        """Minta token akses baru bila token hilang; dikirim ke alamat email pelapor
+
+        Jawabannya selalu sama, baik nomor dan alamat cocok maupun tidak. Bila cocok, token
+        baru dikirim ke alamat email yang dicantumkan saat melapor dan token lama tidak
+        berlaku lagi.
+        """
+        rt = runtime()
+        run_detached(lambda: intake.reissue_access_token(rt, number, data["email"]))
+        return {"message": REISSUE_ANSWER}
