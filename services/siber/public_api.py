@@ -1,4 +1,7 @@
-"""The public reading API: published articles, their photos, feeds and the sitemap.
+"""The public reading API: published articles, feeds and the sitemap.
+
+A published article's photos are served by the photo endpoint of the staff API, which
+answers everyone for a published article.
 
 Views only shape the HTTP answer; what is read and who may see it is `published`'s. Feeds
 answer a conditional GET (If-None-Match, else If-Modified-Since) with 304 before anything
@@ -16,7 +19,6 @@ from flask_smorest import Blueprint
 from werkzeug.http import unquote_etag
 
 from services.common.errors import NotFound
-from services.common.files import FileMissing
 from services.common.http import paginated, public_rate_limited, runtime
 from services.siber import domain, feeds, published, sitemap
 from services.siber.public_schemas import (
@@ -29,7 +31,6 @@ blp = Blueprint("siber_public", __name__, url_prefix="/api/v1/public",
                 description="Berita yang telah terbit, untuk umum: daftar, pencarian, umpan, peta situs.")
 
 FEED_CACHE = "public, max-age=300"
-PHOTO_CACHE = "public, max-age=3600"
 KINDS = "any(rss, atom, json)"
 _FEED_CONTENT = {feeds.CONTENT_TYPES[kind].split(";")[0]: {"schema": {"type": "string"}}
                  for kind in feeds.FORMATS}
@@ -40,8 +41,6 @@ FEED_DOC = {
         "404": {"description": "OPD atau tag tidak dikenal."},
     }
 }
-_IMAGE_CONTENT = {kind: {"schema": {"type": "string", "format": "binary"}}
-                  for kind in ("image/jpeg", "image/png", "image/webp")}
 
 
 def now() -> datetime:
@@ -72,36 +71,6 @@ class PublicArticle(MethodView):
     def get(self, slug):
         """Satu berita yang telah terbit, dengan foto dan catatan koreksinya"""
         return published.get_article(runtime(), slug)
-
-
-@blp.route("/photos/<int:photo_id>/<any(web, thumb):variant>")
-class PublicPhoto(MethodView):
-    @public_rate_limited
-    @blp.response(200, content_type="image/jpeg")
-    @blp.doc(responses={"200": {"content": _IMAGE_CONTENT}})
-    @blp.alt_response(404, description="Foto tidak ada atau beritanya tidak terbit.")
-    def get(self, photo_id, variant):
-        """Foto berita yang telah terbit, ukuran web atau gambar kecil"""
-        photo = published.public_photo(runtime(), photo_id)
-        key = photo.web_key if variant == "web" else photo.thumb_key
-        if not key:
-            raise NotFound("Foto tidak ditemukan.")
-        try:
-            data = runtime().files.get(key)
-        except FileMissing as exc:
-            raise NotFound("Foto tidak ditemukan.") from exc
-        response = Response(data, content_type=_image_type(data))
-        response.headers["Cache-Control"] = PHOTO_CACHE
-        response.set_etag(key.rsplit("/", 1)[-1])
-        return response.make_conditional(request)
-
-
-def _image_type(data: bytes) -> str:
-    if data.startswith(b"\x89PNG"):
-        return "image/png"
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    return "image/jpeg"
 
 
 def _not_modified(validators: published.FeedValidators) -> bool:

@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 from xml.sax.saxutils import escape
 
-from sqlalchemy import Select, and_, func, select, text
+from sqlalchemy import Select, func, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -23,13 +23,13 @@ from services.common.calendar import format_date_id
 from services.common.errors import DomainError, NotFound
 from services.common.listing import Page, Search, fetch_page, search_terms
 from services.common.runtime import Runtime
-from services.siber import domain, feeds, sitemap
+from services.siber import domain, feeds, presenters, sitemap
 from services.siber.models import Article, ArticleTag, Photo
 
 FEED_SIZE = 50
 # The day the feeds' tag: URIs were minted; fixed, so their ids never change.
 FEED_EPOCH = date(2026, 1, 1)
-PUBLIC_PHOTO_PATH = "/api/v1/public/photos/{id}/{variant}"
+PHOTO_PATH = presenters.PHOTO_PATH
 NOT_FOUND = "Berita tidak ditemukan."
 LIKE_SEARCH = Search(Article.title, Article.lead, Article.body_html, Article.place)
 
@@ -120,8 +120,8 @@ def _photo(photo: Photo) -> dict[str, Any]:
         "credit": photo.credit,
         "width": photo.width,
         "height": photo.height,
-        "url": PUBLIC_PHOTO_PATH.format(id=photo.id, variant="web"),
-        "thumb_url": PUBLIC_PHOTO_PATH.format(id=photo.id, variant="thumb"),
+        "url": PHOTO_PATH.format(id=photo.id, variant="web"),
+        "thumb_url": PHOTO_PATH.format(id=photo.id, variant="thumb"),
     }
 
 
@@ -137,7 +137,7 @@ def _summary(rt: Runtime, article: Article, thumb: Photo | None) -> dict[str, An
         "updated_at": last_change(article),
         "corrected": article.corrected_at is not None,
         "url": article_url(rt, article.slug),
-        "thumb_url": PUBLIC_PHOTO_PATH.format(id=thumb.id, variant="thumb") if thumb else None,
+        "thumb_url": PHOTO_PATH.format(id=thumb.id, variant="thumb") if thumb else None,
     }
 
 
@@ -196,19 +196,6 @@ def get_article(rt: Runtime, slug: str) -> dict[str, Any]:
         }
 
 
-def public_photo(rt: Runtime, photo_id: int) -> Photo:
-    """A photo whose renditions exist and whose article is published, or 404."""
-    with rt.session_factory() as session:
-        photo = session.scalars(
-            select(Photo).join(Article, Article.id == Photo.article_id).where(
-                and_(Photo.id == photo_id, Photo.renditions_ready.is_(True),
-                     Article.status.in_(domain.PUBLIC_STATES)))
-        ).one_or_none()
-        if photo is None:
-            raise NotFound("Foto tidak ditemukan.")
-        return photo
-
-
 # --- feeds and the sitemap ------------------------------------------------------------------
 
 
@@ -261,7 +248,7 @@ def _entries(rt: Runtime, session: Session, articles: Sequence[Article]) -> list
             updated=last_change(article).astimezone(rt.calendar.tz),
             author=_opd_name(rt, article.opd),
             tags=tuple(article.tag_names),
-            image=(rt.settings.public_url + PUBLIC_PHOTO_PATH.format(id=first.id, variant="web")
+            image=(rt.settings.public_url + PHOTO_PATH.format(id=first.id, variant="web")
                    if first else None),
         ))
     return entries

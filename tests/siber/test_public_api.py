@@ -132,3 +132,42 @@ def test_staff_endpoints_stay_closed_to_the_public(siber):
         assert siber.http.get(path).status_code == 401
     assert siber.http.get(f"{API}/articles/{article['id']}",
                           headers=headers(HUMAS, "dinkes")).status_code == 200
+
+
+def jpeg(size=(320, 200)) -> bytes:
+    from io import BytesIO
+
+    from PIL import Image
+
+    out = BytesIO()
+    Image.new("RGB", size, (30, 120, 60)).save(out, format="JPEG")
+    return out.getvalue()
+
+
+def test_photos_appear_once_their_renditions_exist(siber):
+    import base64
+
+    from services.siber import photos
+
+    siber.clock.set(T0 + timedelta(days=8))
+    article = siber.create("disbudparpora", title="Festival budaya Isen Mulang",
+                           tags=["festival-foto"])
+    upload = siber.http.post(
+        f"{API}/articles/{article['id']}/photos", headers=headers(HUMAS, "disbudparpora"),
+        json={"filename": "festival.jpg", "content_base64": base64.b64encode(jpeg()).decode(),
+              "caption": "Tarian pembukaan festival", "credit": "Humas Disbudparpora"})
+    assert upload.status_code == 201, upload.get_json()
+    siber.submit(article["id"], "disbudparpora")
+    assert siber.act(article["id"], "publish").status_code == 200
+
+    assert siber.http.get(f"{PUBLIC}/articles/{article['slug']}").get_json()["photos"] == []
+    photos.make_renditions(siber.rt)
+
+    shown = siber.http.get(f"{PUBLIC}/articles/{article['slug']}").get_json()
+    [photo] = shown["photos"]
+    assert (photo["caption"], photo["credit"]) == ("Tarian pembukaan festival", "Humas Disbudparpora")
+    assert listed(siber, tag="festival-foto")[0]["thumb_url"] == photo["thumb_url"]
+    picture = siber.http.get(photo["url"])
+    assert picture.status_code == 200 and picture.content_type == "image/jpeg"
+    item = siber.http.get(f"{PUBLIC}/feeds/tags/festival-foto.json").get_json()["items"][0]
+    assert item["image"].endswith(photo["url"])

@@ -122,3 +122,21 @@ def test_the_weeks_chart_shows_who_reported(week):
             output.write(png)
     assert week.http.get(f"{API}/public/statistics/week.svg",
                          query_string={"day": "besok"}).status_code == 422
+
+
+def test_an_opds_own_quota_is_what_its_quantity_is_measured_against(week):
+    from services.siber.models import OpdQuota
+
+    with week.rt.uow() as uow:
+        uow.session.add(OpdQuota(opd="disdik", per_day=2, updated_at=MONDAY))
+        uow.commit()
+    try:
+        rows = rows_by_opd(week.http.get(f"{API}/statistics", query_string=WEEK,
+                                         headers=headers(EDITOR)).get_json())
+        assert rows["disdik"]["per_day"] == 2
+        assert rows["disdik"]["score_parts"]["quantity"] == 4.0  # 40 × 1 / (2 × 5)
+        assert rows["dinkes"]["per_day"] == 1
+    finally:
+        with week.rt.uow() as uow:
+            uow.session.delete(uow.session.get(OpdQuota, "disdik"))
+            uow.commit()
