@@ -166,3 +166,44 @@ def _text(value: Any) -> str | None:
     if isinstance(value, bool):
         return "true" if value else "false"
     return _NOT_XML.sub("", str(value))
+
+
+def service_request(view: Mapping[str, Any], zone, *, agency: str | None = None) -> dict[str, Any]:
+    """A public report view (with its `timeline`) as a GeoReport service request.
+
+    `status_notes` is the newest item of the public timeline; `agency_responsible` the lead
+    OPD's name, or `agency` (the regency's LAPOR! administration) while nobody leads it.
+    """
+    timeline = view.get("timeline") or []
+    notes = timeline[-1]["text"] if timeline else view.get("status_label")
+    return {
+        "service_request_id": view["number"],
+        "status": open311_status(view["status"]),
+        "status_notes": notes,
+        "service_name": view.get("category_label") or view.get("category"),
+        "service_code": view.get("category"),
+        "description": view.get("description"),
+        "agency_responsible": view.get("lead_opd_name") or agency,
+        "service_notice": view.get("status_label"),
+        "requested_datetime": w3c(view.get("submitted_at"), zone),
+        "updated_datetime": w3c(view.get("updated_at"), zone),
+        "expected_datetime": w3c(view.get("completion_due_at"), zone),
+        "address": view.get("address"),
+        "address_id": None,
+        "zipcode": None,
+        "lat": view.get("latitude"),
+        "long": view.get("longitude"),
+        "media_url": view.get("media_url") or "",
+    }
+
+
+def request_update(item: Mapping[str, Any], zone) -> dict[str, Any]:
+    """A public timeline item (with `number` and `open`) as an entry of the updates feed."""
+    return {
+        "update_id": item["id"],
+        "service_request_id": item["number"],
+        "status": OPEN if item["open"] else CLOSED,
+        "updated_datetime": w3c(item["at"], zone),
+        "description": item.get("text"),
+        "media_url": "",
+    }
