@@ -32,11 +32,12 @@ COPY services ./services
 RUN python -m compileall -q services
 
 # The code stays owned by root and read-only to the process user. The one writable place is
-# the file store's default directory, where compose mounts a volume (which takes this
-# directory's owner when first used); each service makes its own folder under it.
+# each registered service's file store directory, where compose mounts that service's volume
+# (a new volume takes the directory's owner when first used).
 RUN groupadd --system --gid 10001 simpul \
     && useradd --system --uid 10001 --gid simpul --home-dir /nonexistent --shell /usr/sbin/nologin simpul \
-    && mkdir -p /app/var/files && chown simpul:simpul /app/var/files
+    && for service in $(python -m services.common.registry names); do mkdir -p "/app/var/files/$service"; done \
+    && chown -R simpul:simpul /app/var/files
 USER simpul:simpul
 
 # No EXPOSE: each service listens on its port from config/services.json, and compose

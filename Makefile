@@ -16,7 +16,7 @@ MAIL_ENV := SMTP_HOST=127.0.0.1 SMTP_PORT=$(MAIL_PORT)
 RATE_LIMIT_STORAGE_URI ?= redis://127.0.0.1:6379/0
 LIMIT_ENV := RATE_LIMIT_STORAGE_URI=$(RATE_LIMIT_STORAGE_URI)
 
-.PHONY: run test bench token lint up migrate clean broker-logins opd-login opd-revoke compose-check
+.PHONY: run test bench token lint up migrate clean broker-logins opd-login opd-revoke compose-check compose-file
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -77,6 +77,11 @@ up: $(STAMP)
 # part of `make test`): up --build, a request's clock in the notifier, broker and worker
 # restarts with events in flight, a database backup and restore, down -v. Run it before
 # committing a change to Dockerfile, docker-compose.yml or deploy/.
+# docker-compose.yml's per-service parts follow config/services.json: run after adding a
+# service or a setting (tests/test_compose.py fails while the file is out of date).
+compose-file: $(STAMP)
+	$(BIN)/python -m services.common.compose_file
+
 compose-check: $(STAMP)
 	$(BIN)/python deploy/compose-check/check.py $(COMPOSE_CHECK_ARGS)
 

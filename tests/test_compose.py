@@ -6,8 +6,6 @@ its own database login, and dependencies wait for healthy services.
 
 from __future__ import annotations
 
-import importlib
-import inspect
 import json
 import os
 import re
@@ -24,8 +22,10 @@ import pytest
 import yaml
 from psycopg.conninfo import conninfo_to_dict
 
-from services.common.registry import load_registry
-from services.common.settings import PROCESS_ENV, Settings
+from services.common import compose_file
+from services.common.compose_file import settings_class
+from services.common.registry import load_registry, parse_registry
+from services.common.settings import PROCESS_ENV
 from tests.conftest import PG_ADMIN_URL, schema_validator
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,23 +52,6 @@ def compose() -> dict:
 def built_services() -> list[str]:
     """The services of config/services.json, the list `make run` and `make migrate` follow."""
     return list(load_registry().names)
-
-
-def settings_class(service: str) -> type[Settings]:
-    """The service's Settings subclass from services/<service>/config.py, else the base."""
-    module_name = f"services.{service}.config"
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name != module_name:
-            raise
-        return Settings
-    own = [
-        cls for _, cls in inspect.getmembers(module, inspect.isclass)
-        if issubclass(cls, Settings) and cls is not Settings and cls.__module__ == module_name
-    ]
-    assert len(own) <= 1, f"{module_name} defines several Settings subclasses: {own}"
-    return own[0] if own else Settings
 
 
 def process_of(spec: dict) -> tuple[str, str] | None:
@@ -446,7 +429,9 @@ def test_app_containers_run_on_a_read_only_root_with_named_writable_paths(compos
     for name, (_, _, spec) in app_containers(compose).items():
         assert spec.get("read_only") is True, name
         assert "/tmp" in (spec.get("tmpfs") or []), f"{name}: gunicorn and Python need /tmp"
-        assert not spec.get("volumes"), f"{name}: the services keep their state in PostgreSQL"
+        # Their state is in PostgreSQL; the one writable volume is the service's own files.
+        service = name.rsplit("-", 1)[0]
+        assert spec.get("volumes") == [f"{service}-files:/app/var/files/{service}"], name
         assert "user" not in spec, f"{name}: the image's own non-root user"
 
 
@@ -483,3 +468,23 @@ def test_docs_say_the_compose_file_needs_compose_v2(doc):
     assert "docker-compose " not in text.replace("docker-compose.yml", ""), (
         f"{doc.name} shows the Compose v1 command"
     )
+
+
+def test_the_per_service_parts_are_written_from_the_registry():
+    """A service joins compose by its registry entry: the generated parts are current."""
+    text = COMPOSE.read_text()
+    assert compose_file.render(text, load_registry()) == text, "run `make compose-file`"
+
+
+def test_a_new_registry_entry_gets_its_containers_login_database_and_files(tmp_path):
+    registry = parse_registry({"coordinator_opd": "diskominfo", "services": {
+        "ppid": {"port": 8001}, "arsip": {"port": 8010, "processes": ["worker"]}}})
+    rendered = yaml.safe_load(compose_file.render(COMPOSE.read_text(), registry))
+    containers = {name for name in rendered["services"] if name.startswith(("ppid-", "arsip-"))}
+    assert containers == {"ppid-web", "ppid-worker", "arsip-worker"}
+    worker = rendered["services"]["arsip-worker"]
+    assert worker["environment"]["AMQP_URL"].startswith("amqp://arsip-worker:${ARSIP_AMQP_PASSWORD:?")
+    assert worker["environment"]["ARSIP_DATABASE_URL"].endswith("@postgres:5432/arsip")
+    assert "arsip-files:/app/var/files/arsip" in worker["volumes"]
+    assert "arsip-web" not in worker["depends_on"]
+    assert "arsip-files" in rendered["volumes"]
