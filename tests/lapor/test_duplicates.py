@@ -4,12 +4,10 @@ duplicate's followers into the original, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 from datetime import timedelta
-from itertools import count
 
 import pytest
 from sqlalchemy import select
 
-from services.common.citizen import issue_token
 from services.lapor.duplicates import (
     DIFFLIB_THRESHOLD,
     haversine_m,
@@ -17,31 +15,9 @@ from services.lapor.duplicates import (
     merge_followers,
     text_ratio,
 )
-from services.lapor.models import Follower, Report, Reporter
+from services.lapor.models import Follower, Report
+from tests.lapor.report_rows import add_report
 from tests.lapor.support import LAPOR_ADMIN, LIAISON, T0, lapor_staff
-
-_SEQUENCE = count(900001)
-TITLE = "Jalan berlubang di depan Pasar Kapuas"
-DESCRIPTION = "Lubang besar di badan jalan depan pasar sudah sebulan tidak diperbaiki, berbahaya bagi motor."
-
-
-def add_report(rt, *, email=None, **fields) -> Report:
-    """A report row as intake would leave it (what these tests need of it)."""
-    sequence = next(_SEQUENCE)
-    values = dict(
-        number=f"LPR-2026-{sequence}", year=2026, sequence=sequence, channel="web",
-        classification="pengaduan", category="infrastruktur", title=TITLE,
-        description=DESCRIPTION, privacy="public", status="submitted", submitted_at=T0,
-        access_token_hash=issue_token()[1], created_at=T0, updated_at=T0,
-    )
-    values.update(fields)
-    with rt.uow() as uow:
-        report = Report(**values)
-        uow.session.add(report)
-        uow.session.flush()
-        uow.session.add(Reporter(report_id=report.id, name="Warga", email=email))
-        uow.commit()
-        return report
 
 
 def suggestions(lapor, number, role=LAPOR_ADMIN):

@@ -1,0 +1,54 @@
+"""The forms of LAPOR!'s files: an upload as JSON (the file in base64, as every body of the
+API is JSON) and the description of a stored file. Intake may nest `AttachmentFileSchema`
+in its own form and hand the decoded files to `attachments.add_attachments`."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+from marshmallow import Schema, fields
+
+from services.common.filenames import FileName
+from services.common.forms import MESSAGES, Base, List, Nested, Whole
+
+BASE64_INVALID = "Isi berkas harus dikodekan base64."
+
+
+class Base64Content(fields.String):
+    """Bytes sent as standard base64 text."""
+
+    default_error_messages = {"invalid_base64": BASE64_INVALID}
+
+    def _deserialize(self, value, attr, data, **kwargs) -> bytes:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return base64.b64decode(text, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise self.make_error("invalid_base64") from exc
+
+
+class AttachmentFileSchema(Base):
+    filename = FileName(200, required=True, metadata={"description": "Nama berkas, mis. foto-jalan.jpg"})
+    content_base64 = Base64Content(
+        required=True,
+        error_messages={**MESSAGES, "invalid": "Harus berupa teks base64."},
+        metadata={"description": "Isi berkas (JPEG, PNG, WebP atau PDF) dalam base64"},
+    )
+
+
+class AttachmentUploadSchema(Base):
+    message_id = Whole(load_default=None, allow_none=True, metadata={
+        "description": "Pesan yang dilampiri (wajib untuk petugas OPD); kosong: laporan itu sendiri"})
+    files = List(Nested(AttachmentFileSchema), required=True)
+
+
+class AttachmentSchema(Schema):
+    id = fields.Integer(required=True)
+    message_id = fields.Integer(allow_none=True)
+    filename = fields.String(required=True)
+    content_type = fields.String(required=True)
+    size = fields.Integer(required=True)
+    sha256 = fields.String(required=True)
+    uploaded_at = fields.AwareDateTime(required=True)
+    uploaded_by = fields.String(required=True, metadata={"enum": ["citizen", "opd", "admin"]})
