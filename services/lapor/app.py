@@ -30,8 +30,11 @@ def blueprints() -> list[Blueprint]:
     blps.append(import_module("services.lapor.admin_api").blp)
     blps.append(import_module("services.lapor.duplicates_api").blp)
     blps.append(import_module("services.lapor.import_api").blp)
+    blps.append(import_module("services.lapor.attachments_api").blp)
     blps.append(import_module("services.lapor.public_api").blp)
     blps.append(import_module("services.lapor.open311").blp)
+    blps.append(import_module("services.lapor.opd_api").blp)
+    blps.append(import_module("services.lapor.reporter_api").blp)
     return blps
 
 
