@@ -150,3 +150,20 @@ def test_merge_followers_of_a_reporter_without_email_adds_only_followers(lapor):
 def test_hostile_numbers_are_answered_without_a_5xx(lapor, number):
     response = lapor.http.get(f"/api/v1/reports/{number}/duplicates", headers=lapor_staff())
     assert response.status_code in (404, 422)
+
+
+def test_archiving_a_duplicate_through_the_api_merges_its_followers(lapor):
+    original = lapor.submit(email="asli@example.org")
+    duplicate = lapor.submit(email="kedua@example.org")
+    suggested = suggestions(lapor, duplicate["number"])
+    assert original["number"] in numbers(suggested)
+    response = lapor.act(duplicate["number"], "archive", {
+        "reason": "duplicate", "duplicate_of": original["number"], "note": "Sama dengan laporan lain."})
+    assert response.status_code == 200, response.get_json()
+    with lapor.rt.uow() as uow:
+        original_id = uow.session.scalars(
+            select(Report.id).where(Report.number == original["number"])).one()
+    followers = _followers(lapor.rt, original_id)
+    assert "kedua@example.org" in followers
+    assert len(followers) == len({f.casefold() for f in followers})
+    assert duplicate["number"] not in numbers(suggestions(lapor, original["number"]))
