@@ -77,6 +77,19 @@ REQUEST_BODY = {
 }
 
 
+@dataclass(frozen=True)
+class Target:
+    """The public submission of one service: what is measured against the echo app."""
+
+    service: str
+    app_spec: str
+    path: str
+    body: dict
+
+
+PPID = Target("ppid", "services.ppid.app:create_app()", REQUESTS_PATH, REQUEST_BODY)
+
+
 @dataclass
 class Result:
     name: str
@@ -178,11 +191,11 @@ def drop_database(name: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def migrate(env: dict[str, str]) -> None:
+def migrate(env: dict[str, str], service: str = "ppid") -> None:
     # The service's own `migrate` command: migrations to head, then the calendar seed and
     # the service's reference data, exactly as a deployment starts.
     done = subprocess.run(  # noqa: S603 - fixed argv
-        [sys.executable, "-m", "services.ppid", "migrate"], cwd=ROOT, env=env,
+        [sys.executable, "-m", f"services.{service}", "migrate"], cwd=ROOT, env=env,
         capture_output=True, text=True,
     )
     if done.returncode != 0:
@@ -309,7 +322,7 @@ def _percentile(sorted_values: list[float], q: float) -> float:
 # --- the run ---------------------------------------------------------------------------
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, target: Target = PPID) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per measured run")
     # Each gunicorn worker pays its first-request costs (holiday tables, statement caches)
@@ -330,11 +343,12 @@ def main(argv: list[str] | None = None) -> int:
 
     web = compose_web_env()
     db_name, db_url = create_database()
-    workdir = Path(tempfile.mkdtemp(prefix="ppid-bench-"))
+    name = target.service
+    workdir = Path(tempfile.mkdtemp(prefix=f"{name}-bench-"))
     env = {
         **os.environ,
         "SIMPUL_ENV": "development",
-        "PPID_DATABASE_URL": db_url,
+        f"{name.upper()}_DATABASE_URL": db_url,
         # High enough that no request of the run is refused: the limiter still runs.
         "PUBLIC_RATE_LIMIT": "100000000/minute",
         "PYTHONPATH": str(ROOT),
@@ -343,27 +357,26 @@ def main(argv: list[str] | None = None) -> int:
     servers = []
     rounds: list[tuple[Result, Result]] = []
     try:
-        migrate(env)
+        migrate(env, name)
         ppid_port, echo_port = free_port(), free_port()
-        ppid = start_gunicorn("services.ppid.app:create_app()", ppid_port, env,
-                              workdir / "ppid.log")
+        ppid = start_gunicorn(target.app_spec, ppid_port, env, workdir / f"{name}.log")
         echo = start_gunicorn("bench.echo_app:create_app()", echo_port, env,
                               workdir / "echo.log")
         servers = [ppid, echo]
-        wait_ready(ppid_port, ppid[0], workdir / "ppid.log")
+        wait_ready(ppid_port, ppid[0], workdir / f"{name}.log")
         wait_ready(echo_port, echo[0], workdir / "echo.log")
 
-        status, reply = post_once(ppid_port, REQUESTS_PATH, REQUEST_BODY)
+        status, reply = post_once(ppid_port, target.path, target.body)
         if status != 201:
-            raise SystemExit(f"POST {REQUESTS_PATH} answered {status}: {reply[:2000]!r}")
+            raise SystemExit(f"POST {target.path} answered {status}: {reply[:2000]!r}")
 
         common = dict(connections=args.connections, max_requests=args.max_requests, use_wrk=use_wrk)
         if args.warmup > 0:
-            run_load("ppid", ppid_port, REQUESTS_PATH, REQUEST_BODY, duration=args.warmup, **common)
+            run_load(name, ppid_port, target.path, target.body, duration=args.warmup, **common)
             run_load("echo", echo_port, ECHO_PATH, REQUEST_BODY, duration=args.warmup, **common)
         for _ in range(args.rounds):
             rounds.append((
-                run_load("ppid", ppid_port, REQUESTS_PATH, REQUEST_BODY, duration=args.duration, **common),
+                run_load(name, ppid_port, target.path, target.body, duration=args.duration, **common),
                 run_load("echo", echo_port, ECHO_PATH, REQUEST_BODY, duration=args.duration, **common),
             ))
     finally:
@@ -373,7 +386,7 @@ def main(argv: list[str] | None = None) -> int:
         drop_database(db_name)
         if any(r.errors for pair in rounds for r in pair):
             # What the servers said about the failures, before their logs go.
-            for log_name in ("ppid.log", "echo.log"):
+            for log_name in (f"{name}.log", "echo.log"):
                 lines = (workdir / log_name).read_text(errors="replace").splitlines()
                 problems = [line for line in lines
                             if re.search(r"ERROR|CRITICAL|WARNING|Traceback|Error", line)]
@@ -396,7 +409,7 @@ def main(argv: list[str] | None = None) -> int:
     summary = {
         "connections": args.connections,
         "web": web,
-        "rounds": [{"ppid": asdict(p), "echo": asdict(e), "ratio": round(ratio((p, e)), 4)} for p, e in rounds],
+        "rounds": [{name: asdict(p), "echo": asdict(e), "ratio": round(ratio((p, e)), 4)} for p, e in rounds],
         "median_round": rounds.index(median),
         "ratio": round(ratio(median), 4),
         "target": {"ratio": TARGET_RATIO, "p99_ms": TARGET_P99_MS, "met": met},
@@ -404,14 +417,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
-        print(f"PPID benchmark ({ppid_result.tool}, {args.connections} connections, "
+        print(f"{name.upper()} benchmark ({ppid_result.tool}, {args.connections} connections, "
               f"{args.duration:g} s per app and round, {web['WEB_CONCURRENCY']} gunicorn workers "
               f"x {web['WEB_THREADS']} thread)")
         for number, (p, e) in enumerate(rounds, 1):
             mark = "  <- median" if (p, e) is median else ""
-            print(f"  round {number}: ppid {p.rate:7.1f} req/s (p99 {p.p99_ms:6.2f} ms), "
+            print(f"  round {number}: {name} {p.rate:7.1f} req/s (p99 {p.p99_ms:6.2f} ms), "
                   f"echo {e.rate:7.1f} req/s (p99 {e.p99_ms:6.2f} ms), ratio {ratio((p, e)):.1%}{mark}")
-        print(f"  median ratio ppid/echo {ratio(median):.1%}, ppid p99 {ppid_result.p99_ms:.2f} ms "
+        print(f"  median ratio {name}/echo {ratio(median):.1%}, {name} p99 {ppid_result.p99_ms:.2f} ms "
               f"(target >= {TARGET_RATIO:.0%}, p99 < {TARGET_P99_MS:g} ms): {'met' if met else 'NOT met'}")
     return 0
 
