@@ -31,6 +31,7 @@ def blueprints() -> list[Blueprint]:
     blps.append(import_module("services.lapor.duplicates_api").blp)
     blps.append(import_module("services.lapor.import_api").blp)
     blps.append(import_module("services.lapor.attachments_api").blp)
+    blps.append(import_module("services.lapor.places_api").blp)
     blps.append(import_module("services.lapor.public_api").blp)
     blps.append(import_module("services.lapor.open311").blp)
     blps.append(import_module("services.lapor.opd_api").blp)

@@ -86,6 +86,7 @@ class Wilayah:
         self.boundary: tuple[tuple[float, float], ...] = tuple(
             (float(lon), float(lat)) for lon, lat in document["boundary"]["coordinates"][0]
         )
+        self.boundary_note: str = document["boundary"].get("note", "")
         self.kecamatan: tuple[Kecamatan, ...] = tuple(
             Kecamatan(
                 code=k["code"],

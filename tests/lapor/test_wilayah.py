@@ -180,3 +180,15 @@ def test_an_unreadable_places_file_is_refused(tmp_path):
     path.write_text("{", encoding="utf-8")
     with pytest.raises(WilayahFileError):
         wilayah.load(path)
+
+
+def test_the_form_lists_are_served_publicly(lapor):
+    places = lapor.http.get("/api/v1/wilayah")
+    assert places.status_code == 200
+    body = places.get_json()
+    assert [k["name"] for k in body["kecamatan"]] == KAPUAS
+    assert body["boundary"]["type"] == "Polygon" and body["boundary"]["note"]
+    assert body["regency"]["code"] == "62.03"
+    assert "X-RateLimit-Limit" in places.headers
+    listed = lapor.http.get("/api/v1/categories").get_json()
+    assert {"code": "lainnya", "label": "Lainnya"} in listed
