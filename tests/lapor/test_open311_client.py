@@ -287,3 +287,35 @@ def test_a_wrong_method_is_an_open311_error(lapor_env):
     response = lapor_env.client.delete(f"{BASE}/services.xml")
     assert response.status_code == 405
     assert ElementTree.fromstring(response.get_data()).tag == "errors"
+
+
+def test_an_open311_client_follows_the_report_through_dispatch_follow_up_and_completion(client, lapor_env):
+    from tests.lapor.support import LIAISON, lapor_staff
+
+    http = lapor_env.client
+    service_request_id = file_one(client)
+
+    def act(path: str, body: dict, headers: dict, etag_from: str) -> None:
+        etag = http.get(etag_from, headers=headers).headers["ETag"]
+        response = http.post(path, json=body, headers={**headers, "If-Match": etag})
+        assert response.status_code == 200, response.get_json()
+
+    admin = lapor_staff()
+    liaison = lapor_staff(LIAISON, "dpupr")
+    admin_view = f"/api/v1/admin/reports/{service_request_id}"
+    opd_view = f"/api/v1/opd/reports/{service_request_id}"
+    act(f"{admin_view}/dispatch", {"lead_opd": "dpupr"}, admin, admin_view)
+    request = client.request(service_request_id)
+    assert request["status"] == "open"
+    assert request["agency_responsible"].startswith("Dinas Pekerjaan Umum")
+
+    act(f"{opd_view}/follow-up", {"response": "Tim akan menambal lubang pekan ini.",
+                                  "plan": "Penambalan dengan aspal dingin."}, liaison, opd_view)
+    assert client.request(service_request_id)["status_notes"].startswith("Tim akan menambal lubang pekan ini.")
+
+    act(f"{opd_view}/completion", {"summary": "Lubang sudah ditambal pada 5 Maret."}, liaison, opd_view)
+    request = client.request(service_request_id)
+    assert request["status"] == "closed"
+    assert request["status_notes"] == "Lubang sudah ditambal pada 5 Maret."
+    closed_ids = {r["service_request_id"] for r in client.requests(status="closed")}
+    assert service_request_id in closed_ids
