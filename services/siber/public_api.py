@@ -32,8 +32,17 @@ blp = Blueprint("siber_public", __name__, url_prefix="/api/v1/public",
 
 FEED_CACHE = "public, max-age=300"
 KINDS = "any(rss, atom, json)"
-_FEED_CONTENT = {feeds.CONTENT_TYPES[kind].split(";")[0]: {"schema": {"type": "string"}}
-                 for kind in feeds.FORMATS}
+# JSON Feed 1.1's required members; the rest are documented by the specification itself.
+_JSON_FEED = {"type": "object", "required": ["version", "title", "items"],
+              "properties": {"version": {"type": "string"}, "title": {"type": "string"},
+                             "items": {"type": "array", "items": {
+                                 "type": "object", "required": ["id"],
+                                 "properties": {"id": {"type": "string"}}}}}}
+_FEED_CONTENT = {
+    "application/rss+xml": {"schema": {"type": "string"}},
+    "application/atom+xml": {"schema": {"type": "string"}},
+    "application/feed+json": {"schema": _JSON_FEED},
+}
 FEED_DOC = {
     "responses": {
         "200": {"description": "Umpan berita", "content": _FEED_CONTENT},
