@@ -64,7 +64,7 @@ def plan_steps(
             planned = shift_working_time(started_at, reminder.amount * allowed, cal)
         else:
             # Calendar time, or a duty given no office time at all.
-            planned = started_at + (due_at - started_at) * reminder.amount
+            planned = (started_at + (due_at - started_at) * reminder.amount).replace(microsecond=0)
         send_after = cal.receipt_instant(planned)
         if started_at < planned and send_after < due_at:
             steps.append(

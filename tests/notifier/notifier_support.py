@@ -8,6 +8,7 @@ import threading
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from services.common import sla
 from services.common.events import new_event
 
 WIB = ZoneInfo("Asia/Jakarta")
@@ -74,6 +75,20 @@ def sla_event(
         sla["stop"] = stop
     return new_event(service, entity, action, subject=subject, opd=opd, data={"sla": sla},
                      time=at).envelope()
+
+
+def clock_event(
+    subject: str,
+    *instructions: sla.Instruction,
+    at: datetime,
+    opd: str | None = "dinkes",
+    service: str = "lapor",
+    entity: str = "report",
+    action: str = "updated",
+) -> dict:
+    """An envelope whose `data.sla` is built as the owning services build it."""
+    return new_event(service, entity, action, subject=subject, opd=opd,
+                     data={"sla": sla.instructions(*instructions)}, time=at).envelope()
 
 
 def add_contact(client, admin_header, **body) -> dict:
