@@ -15,13 +15,16 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from services.common.citizen import CitizenAccess, LostToken, issue_token, reissue_token
+from services.common.errors import Invalid
+from services.common.files import inspect_upload
 from services.common.mailer import MailContent
 from services.common.numbering import ChildRow, NumberedRow
 from services.common.runtime import Runtime
-from services.lapor import citizen_mail, domain, records
+from services.lapor import attachments, citizen_mail, domain, records
 from services.lapor import events as ev
 from services.lapor.models import NUMBER_PREFIX, NUMBERS, HistoryEntry, Report, Reporter
 
+FILES_FIELD = "attachments"
 ACCESS = CitizenAccess(case_noun="laporan", service="LAPOR!", staff_roles=domain.STAFF_ROLES)
 
 
@@ -45,6 +48,8 @@ def submit(rt: Runtime, data: dict[str, Any], *, now: datetime, channel: str = "
     inside the regency, a way to reach the reporter.
     """
     days = rt.settings.verification_days
+    files = [(f["filename"], f["content_base64"]) for f in data.get("attachments") or ()]
+    _check_files(rt, files)
     secret, token_hash = issue_token()
     row: dict[str, Any] = {
         "year": records.local_year(rt, now),
@@ -85,6 +90,10 @@ def submit(rt: Runtime, data: dict[str, Any], *, now: datetime, channel: str = "
         numbered = NUMBERS.write(
             uow, NUMBER_PREFIX, row["year"], NumberedRow(Report.__table__, row), children=children, event=event
         )
+        if files:
+            report = records.load_report(uow.session, numbered.number)
+            attachments.add_attachments(uow.session, rt.files, rt.settings, report, files,
+                                        uploaded_by=records.CITIZEN, at=now, field=FILES_FIELD)
         uow.commit()
     presenter = records.presenter(rt)
     number = numbered.number
@@ -102,6 +111,26 @@ def submit(rt: Runtime, data: dict[str, Any], *, now: datetime, channel: str = "
             "ditampilkan sekali."
         ),
     }
+
+
+def _check_files(rt: Runtime, files: list[tuple[str, bytes]]) -> None:
+    """Refuse the submission before it is numbered when a file would be refused: on
+    PostgreSQL the numbered write commits at once, so nothing may fail after it."""
+    if not files:
+        return
+    limit = rt.settings.max_attachments
+    if len(files) > limit:
+        message = attachments.too_many(limit, 0)
+        raise Invalid(message, {FILES_FIELD: [message]})
+    rules = attachments.upload_rules(rt.settings)
+    errors: dict[str, list[str]] = {}
+    for index, (filename, content) in enumerate(files):
+        try:
+            inspect_upload(content, filename, rules, field=f"{FILES_FIELD}.{index}")
+        except Invalid as refused:
+            errors.update(refused.errors or {f"{FILES_FIELD}.{index}": [refused.message]})
+    if errors:
+        raise Invalid(attachments.FILES_INVALID, errors)
 
 
 def citizen_view(rt: Runtime, number: str, token: str) -> dict[str, Any]:

@@ -131,7 +131,7 @@ class Presenter:
             "address": report.address,
         }
 
-    def _attachments(self, report: Report) -> list[dict[str, Any]]:
+    def _attachments(self, report: Report, hidden_messages: set[int] = frozenset()) -> list[dict[str, Any]]:
         return [
             {
                 "id": a.id,
@@ -143,6 +143,7 @@ class Presenter:
                 "uploaded_at": self.local(a.uploaded_at),
             }
             for a in report.attachments
+            if a.message_id not in hidden_messages
         ]
 
     def _message(self, message, *, staff: bool) -> dict[str, Any]:
@@ -206,7 +207,7 @@ class Presenter:
             ],
             "messages": [self._message(m, staff=False) for m in report.messages if m.kind != "note"],
             "history": [self._history(h, staff=False) for h in report.history],
-            "attachments": self._attachments(report),
+            "attachments": self._attachments(report, {m.id for m in report.messages if m.kind == "note"}),
             "actions": [a for a in domain.allowed_actions(report.status) if a in CITIZEN_ACTIONS],
         }
 

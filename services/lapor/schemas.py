@@ -16,6 +16,8 @@ from services.common.forms import (
     Day,
     Email,
     Flag,
+    List,
+    Nested,
     Number,
     OpdCode,
     Text,
@@ -24,6 +26,7 @@ from services.common.forms import (
 from services.common.http import runtime
 from services.common.listing import SearchText
 from services.lapor import categories, domain, wilayah
+from services.lapor.attachment_schemas import AttachmentFileSchema
 
 NUMBER_EXAMPLE = "LPR-2026-000123"
 
@@ -57,6 +60,10 @@ class SubmitReportSchema(Base):
                 metadata={"description": "Nama pelapor; pada laporan anonim disembunyikan dari siapa pun"})
     phone = Text(30, allow_none=True, load_default=None)
     email = Email(allow_none=True, load_default=None)
+    attachments = List(
+        Nested(AttachmentFileSchema), load_default=list,
+        metadata={"description": "Foto atau PDF pendukung (base64); jumlah dan ukuran dibatasi"},
+    )
 
     @cross_field("phone", "email")
     def _contact_given(self, data: dict, **_kwargs) -> None:

@@ -128,3 +128,33 @@ def test_staff_use_the_admin_view_not_the_citizen_one(lapor):
     submitted = lapor.submit()
     response = lapor.http.get(f"/api/v1/reports/{submitted['number']}", headers=lapor_staff())
     assert response.status_code == 401
+
+
+def _png() -> bytes:
+    from io import BytesIO
+
+    from PIL import Image
+
+    out = BytesIO()
+    Image.new("RGB", (8, 8), (200, 30, 30)).save(out, format="PNG")
+    return out.getvalue()
+
+
+def test_attachments_come_with_the_submission_and_a_lie_refuses_it_whole(lapor):
+    import base64
+
+    good = {"filename": "lubang.png", "content_base64": base64.b64encode(_png()).decode()}
+    body = lapor.submit(attachments=[good])
+    view = lapor.view(body["number"], body["access_token"])
+    assert [(a["filename"], a["content_type"], a["uploaded_by"]) for a in view["attachments"]] == [
+        ("lubang.png", "image/png", "citizen")]
+    lie = {"filename": "foto.jpg", "content_base64": base64.b64encode(b"MZ\x90\x00 not a picture").decode()}
+    with lapor.rt.uow() as uow:
+        before = uow.session.query(Report).count()
+    response = lapor.http.post("/api/v1/reports", json={**REPORT_BODY, "attachments": [good, lie]})
+    assert response.status_code == 422
+    assert "attachments.1" in response.get_json()["errors"]
+    too_many = lapor.http.post("/api/v1/reports", json={**REPORT_BODY, "attachments": [good] * 6})
+    assert too_many.status_code == 422 and "attachments" in too_many.get_json()["errors"]
+    with lapor.rt.uow() as uow:
+        assert uow.session.query(Report).count() == before
