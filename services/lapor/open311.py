@@ -207,6 +207,9 @@ def _agency(rt) -> str | None:
 
 def _requests(rt, views: list[dict]) -> georeport.ListDocument:
     zone, agency = rt.calendar.tz, _agency(rt)
+    root = request.url_root.rstrip("/")
+    for view in views:
+        view["media_url"] = root + view["media_path"] if view.get("media_path") else None
     return georeport.service_requests(georeport.service_request(view, zone, agency=agency) for view in views)
 
 

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import and_, not_, select
+from sqlalchemy import and_, func, not_, select
 
 from services.common.errors import NotFound
 from services.common.listing import Page, fetch_page
@@ -27,7 +27,7 @@ from services.common.personal_data import identifying_problems
 from services.common.runtime import Runtime
 from services.lapor import categories as category_list
 from services.lapor import domain, wilayah
-from services.lapor.models import HistoryEntry, Report, ReportMessage
+from services.lapor.models import Attachment, HistoryEntry, Report, ReportMessage
 
 NOT_FOUND = "Laporan tidak ditemukan."
 WITHHELD = "Teks tidak ditampilkan karena memuat data yang dapat mengenali seseorang."
@@ -193,6 +193,26 @@ def timeline(session, report_ids: list[int], labels: Labels) -> dict[int, list[d
     return found
 
 
+def latest_public_files(session, report_ids: list[int]) -> dict[int, int]:
+    """The newest file anyone may download of each report: one an OPD or the admin
+    attached to a message they made public (the public attachment list's rule)."""
+    if not report_ids:
+        return {}
+    rows = session.execute(
+        select(Attachment.report_id, func.max(Attachment.id))
+        .join(ReportMessage, Attachment.message_id == ReportMessage.id)
+        .where(Attachment.report_id.in_(report_ids), ReportMessage.public.is_(True),
+               ReportMessage.author_kind.in_(STAFF_AUTHORS), Attachment.uploaded_by != "citizen")
+        .group_by(Attachment.report_id)
+    ).all()
+    return {report_id: attachment_id for report_id, attachment_id in rows}
+
+
+def public_file_path(number: str, attachment_id: int) -> str:
+    """Where the public downloads a report's public file (the attachments API)."""
+    return f"/api/v1/public/reports/{number}/attachments/{attachment_id}"
+
+
 # -- use cases ----------------------------------------------------------------------------
 
 
@@ -286,10 +306,14 @@ def open311_reports(rt: Runtime, *, numbers: list[str] | None = None, categories
     statement = statement.order_by(Report.submitted_at.desc(), Report.id.desc()).limit(limit)
     with rt.uow() as uow:
         reports = list(uow.session.scalars(statement))
-        timelines = timeline(uow.session, [r.id for r in reports], labels)
+        ids = [r.id for r in reports]
+        timelines = timeline(uow.session, ids, labels)
+        files = latest_public_files(uow.session, ids)
         views = []
         for report in reports:
             view = present(report, labels)
             view["timeline"] = timelines[report.id]
+            found = files.get(report.id)
+            view["media_path"] = public_file_path(report.number, found) if found else None
             views.append(view)
         return views

@@ -319,3 +319,25 @@ def test_an_open311_client_follows_the_report_through_dispatch_follow_up_and_com
     assert request["status_notes"] == "Lubang sudah ditambal pada 5 Maret."
     closed_ids = {r["service_request_id"] for r in client.requests(status="closed")}
     assert service_request_id in closed_ids
+
+
+def test_media_url_is_empty_unless_an_opd_made_a_file_public(client, lapor_env):
+    from services.lapor.models import Attachment, Report, ReportMessage
+
+    rt = lapor_env.rt
+    number = seed_report(rt, 13 if client.fmt == "json" else 14, status="completed", lead_opd="dinkes",
+                         messages=(("completion", "opd", "Selesai diperbaiki.", True, T0),
+                                   ("note", "opd", "Catatan dalam.", False, T0)))
+    assert text(client.request(number)["media_url"]) == ""
+    with rt.uow() as uow:
+        report = uow.session.query(Report).filter_by(number=number).one()
+        public, internal = uow.session.query(ReportMessage).filter_by(report_id=report.id).order_by(
+            ReportMessage.id).all()
+        for message, name in ((public, "hasil.jpg"), (internal, "dalam.jpg")):
+            uow.session.add(Attachment(report_id=report.id, message_id=message.id, key=f"k/{name}", size=10,
+                                       content_type="image/jpeg", sha256="0" * 64, filename=name,
+                                       uploaded_at=T0, uploaded_by="opd"))
+        uow.commit()
+        public_file = uow.session.query(Attachment).filter_by(report_id=report.id, filename="hasil.jpg").one().id
+    media_url = client.request(number)["media_url"]
+    assert media_url == f"http://localhost/api/v1/public/reports/{number}/attachments/{public_file}"
