@@ -39,7 +39,8 @@ class AttachmentFileSchema(Base):
 
 class AttachmentUploadSchema(Base):
     message_id = Whole(load_default=None, allow_none=True, metadata={
-        "description": "Pesan yang dilampiri (wajib untuk petugas OPD); kosong: laporan itu sendiri"})
+        "description": "Pesan yang dilampiri; kosong: berkas pelapor pada laporannya, atau berkas "
+                       "petugas yang menunggu pesannya (mis. `attachment_ids` penyelesaian)"})
     files = List(Nested(AttachmentFileSchema), required=True)
 
 

@@ -1,7 +1,9 @@
 """Files of a report and of its messages: photos and PDFs, in the chassis file store.
 
-Up to `LAPOR_MAX_ATTACHMENTS` files per report (the reporter's evidence) and as many per
-message (an OPD's completion, a clarification), each at most `LAPOR_ATTACHMENT_MAX_MB`, of
+Up to `LAPOR_MAX_ATTACHMENTS` files per report (the reporter's evidence), as many per
+message (an OPD's completion, a clarification) and as many staff files waiting for their
+message (an OPD uploads first, then its completion names them by `attachment_ids`), each
+at most `LAPOR_ATTACHMENT_MAX_MB`, of
 their real type (JPEG, PNG, WebP or PDF: `services.common.files.inspect_upload`); images
 are re-encoded without metadata, EXIF's GPS position included. Every file of a request is
 checked before any is kept, so one bad file refuses the request and keeps nothing.
@@ -9,8 +11,8 @@ checked before any is kept, so one bad file refuses the request and keeps nothin
 Who sees what:
 
 - the regency's LAPOR! admins: every file, with its name;
-- the reporter (the report's access token): the report's files and those of the messages
-  addressed to them (not the staff's internal notes);
+- the reporter (the report's access token): their own files and those of the messages
+  addressed to them (not the staff's internal notes, nor staff files no message names yet);
 - the liaison of an OPD with an ACTIVE disposition of the report (lead or supporting): every
   file, but a file the reporter of an anonim or rahasia report sent is named neutrally
   (`lampiran-<id>.<ext>`): a file name often carries a person's name;
@@ -56,7 +58,6 @@ REPORT_NOT_FOUND = "Laporan tidak ditemukan."
 ATTACHMENT_NOT_FOUND = "Lampiran tidak ditemukan."
 MESSAGE_NOT_FOUND = "Pesan tidak ditemukan pada laporan ini."
 NOT_YOUR_MESSAGE = "Lampiran hanya dapat dilekatkan pada pesan Anda sendiri."
-STAFF_NEED_MESSAGE = "Lampiran petugas OPD dilekatkan pada pesan tindak lanjutnya; sebutkan message_id."
 REPORT_CLOSED = "Laporan sudah selesai atau diarsipkan; lampiran tidak dapat ditambahkan lagi."
 NO_FILES = "Sertakan paling sedikit satu berkas."
 FILES_INVALID = "Lampiran tidak valid."
@@ -111,8 +112,9 @@ def _visible(session: Session, report: Report, viewer: Viewer):
     statement = (select(Attachment).outerjoin(ReportMessage, Attachment.message_id == ReportMessage.id)
                  .where(Attachment.report_id == report.id).order_by(Attachment.id))
     if viewer.kind == CITIZEN:
-        return statement.where((Attachment.message_id.is_(None))
-                               | ReportMessage.kind.not_in(INTERNAL_KINDS))
+        return statement.where(
+            (Attachment.message_id.is_(None) & (Attachment.uploaded_by == CITIZEN))
+            | ReportMessage.kind.not_in(INTERNAL_KINDS))
     if viewer.kind == PUBLIC:
         return statement.where(ReportMessage.public.is_(True),
                                ReportMessage.author_kind.in_(STAFF_AUTHORS),
@@ -163,8 +165,6 @@ def _check_target(session: Session, report: Report, viewer: Viewer, message_id: 
     if not domain.is_open(report.status):
         raise Conflict(REPORT_CLOSED)
     if message_id is None:
-        if viewer.kind == OPD:
-            raise Invalid(STAFF_NEED_MESSAGE, {"message_id": [STAFF_NEED_MESSAGE]})
         return
     message = session.get(ReportMessage, message_id)
     if message is None or message.report_id != report.id:
@@ -189,10 +189,14 @@ def add_attachments(session: Session, store: FileStore, settings, report: Report
     if not files:
         raise Invalid(NO_FILES, {field: [NO_FILES]})
     limit = settings.max_attachments
+    if message_id is not None:
+        same_place = Attachment.message_id == message_id
+    elif uploaded_by == CITIZEN:
+        same_place = Attachment.message_id.is_(None) & (Attachment.uploaded_by == CITIZEN)
+    else:
+        same_place = Attachment.message_id.is_(None) & (Attachment.uploaded_by != CITIZEN)
     existing = session.scalar(select(func.count(Attachment.id)).where(
-        Attachment.report_id == report.id,
-        Attachment.message_id.is_(None) if message_id is None else Attachment.message_id == message_id,
-    )) or 0
+        Attachment.report_id == report.id, same_place)) or 0
     if existing + len(files) > limit:
         raise Invalid(too_many(limit, existing), {field: [too_many(limit, existing)]})
     rules = upload_rules(settings)

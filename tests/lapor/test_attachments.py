@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import base64
 import io
+from types import SimpleNamespace
 
 import pytest
 from PIL import Image
 
 from tests.common.test_files import jpeg_with_gps, minimal_pdf
+from tests.lapor import steps
 from tests.lapor.report_rows import add_disposition, add_message, add_report
-from tests.lapor.support import LAPOR_ADMIN, LIAISON, backend_env, lapor_staff
+from tests.lapor.support import LAPOR_ADMIN, LIAISON, LaporClient, backend_env, lapor_staff
 
 GPS_IFD = 0x8825
 
@@ -91,7 +93,8 @@ def test_at_most_the_configured_number_per_report_and_per_message(files_env):
     refused = upload(files_env, report, [photo, photo], as_citizen(report), expect=422)
     assert refused["errors"]["files"] == ["Paling banyak 3 lampiran per laporan atau per pesan; sudah ada 2."]
     upload(files_env, report, [photo], as_citizen(report))
-    # A message has its own allowance.
+    # Staff files waiting for their message, and each message, have their own allowance.
+    upload(files_env, report, [photo, photo, photo], lapor_staff(LIAISON, "dpupr"))
     message = add_message(rt, report, author_opd="dpupr")
     upload(files_env, report, [photo, photo, photo], lapor_staff(LIAISON, "dpupr"), message_id=message)
 
@@ -132,7 +135,8 @@ def test_who_may_attach_to_which_message(files_env):
     citizen_message = add_message(rt, report, kind="reporter_reply", author_kind="citizen")
     photo = [encoded("a.jpg", jpeg_with_gps())]
     upload(files_env, report, photo, lapor_staff(LIAISON, "dishub"), message_id=pupr_message, expect=422)
-    upload(files_env, report, photo, lapor_staff(LIAISON, "dpupr"), expect=422)  # no message named
+    waiting = upload(files_env, report, photo, lapor_staff(LIAISON, "dpupr"))  # for its next message
+    assert files_env.client.get(path(report, waiting[0]["id"]), headers=as_citizen(report)).status_code == 404
     upload(files_env, report, photo, as_citizen(report), message_id=pupr_message, expect=422)
     upload(files_env, report, photo, as_citizen(report), message_id=citizen_message)
     upload(files_env, report, photo, as_citizen(report), message_id=999999, expect=422)
@@ -191,3 +195,19 @@ def test_the_public_gets_only_staff_files_of_public_messages_of_published_report
                     lapor_staff(LIAISON, "dpupr"), message_id=message)
     assert _public(files_env, secret).status_code == 404
     assert _public(files_env, secret, stored[0]["id"]).status_code == 404
+
+
+def test_an_opds_files_uploaded_first_are_named_by_its_completion(files_env):
+    lapor = LaporClient(files_env)
+    submitted = lapor.submit(privacy="public")
+    number = submitted["number"]
+    steps.dispatch(lapor, number)
+    steps.opd_step(lapor, number, "follow-up", steps.FOLLOW_UP)
+    report = SimpleNamespace(number=number, token=submitted["access_token"])
+    stored = upload(lapor.env, report, [encoded("hasil.jpg", jpeg_with_gps())], lapor_staff(LIAISON, "dinkes"))
+    citizen_before = lapor.http.get(path(report), headers=as_citizen(report)).get_json()
+    assert stored[0]["id"] not in [a["id"] for a in citizen_before]
+    steps.opd_step(lapor, number, "completion", {**steps.COMPLETION, "attachment_ids": [stored[0]["id"]]})
+    citizen_after = lapor.http.get(path(report), headers=as_citizen(report)).get_json()
+    assert [a["id"] for a in citizen_after if a["uploaded_by"] == "opd"] == [stored[0]["id"]]
+    assert citizen_after[-1]["message_id"] is not None
