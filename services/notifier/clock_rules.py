@@ -223,7 +223,7 @@ def decide_resume(
         "opd": resume.opd,
         "role": resume.role,
         "party": resume.party,
-        "counting": resume.counting,
+        "counting": resume.counting or clock.counting,
         # A breach noticed before the hold belonged to the old due instant.
         "breached_at": None,
         "last_event_at": at,

@@ -66,7 +66,8 @@ class Resume:
     opd: str | None
     role: str | None = None
     party: str = STAFF
-    counting: str = WORKING_DAYS
+    # None when the producer does not say: the clock keeps the counting it had.
+    counting: str | None = None
 
 
 @dataclass(frozen=True)
@@ -221,7 +222,7 @@ def parse_sla(
         if opd is not None and knows_opd is not None and not knows_opd(opd):
             raise SlaError(f"{where}.opd {opd!r} is not in the OPD directory")
         role, party, counting = _who(item, where)
-        resumes.append(Resume(name, due, opd, role, party, counting))
+        resumes.append(Resume(name, due, opd, role, party, counting if "counting" in item else None))
     for i, item in enumerate(lists["stop"]):
         where = f"data.sla.stop[{i}]"
         name = _clock_name(item, where)

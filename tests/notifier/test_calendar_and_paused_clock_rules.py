@@ -176,6 +176,13 @@ def test_a_resume_runs_a_new_run_due_at_the_owners_instant_and_keeps_the_time_he
     assert changes["paused_seconds"] == 60 + int((resumed_at - PAUSED_AT).total_seconds())
     assert changes["paused_working_days"] == 1 + 4
     assert changes["role"] == "lapor_admin" and changes["counting"] == domain.WORKING_DAYS
+    # A resume that does not say how it counts keeps the clock's counting.
+    held = paused(counting=domain.CALENDAR_DAYS)
+    assert clock_rules.decide_resume(held, resume, resumed_at, CAL).changes["counting"] == (
+        domain.CALENDAR_DAYS)
+    said = Resume("lapor.verification", new_due, None, counting=domain.WORKING_DAYS)
+    assert clock_rules.decide_resume(held, said, resumed_at, CAL).changes["counting"] == (
+        domain.WORKING_DAYS)
 
 
 def test_a_duty_done_while_paused_is_judged_as_of_the_pause():

@@ -66,3 +66,32 @@ def test_0004_keeps_clocks_as_staff_duties_and_moves_the_shipped_ppid_policy_onl
         upgrade("notifier", database_url)
     finally:
         engine.dispose()
+
+
+def test_0007_keeps_older_clocks_working_day_and_unpaused_and_goes_back_cleanly(database_url):
+    from alembic import command
+    from sqlalchemy import text
+
+    from services.common.migrations import alembic_config
+
+    upgrade("notifier", database_url, "0006")
+    engine = make_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text(
+                "INSERT INTO clocks (subject, clock, service, state, run, party, created_at, updated_at) "
+                "VALUES ('reports/A', 'lapor.verification', 'lapor', 'running', 1, 'staff', "
+                "'2027-01-01 00:00:00+00:00', '2027-01-01 00:00:00+00:00')"))
+        upgrade("notifier", database_url)
+        with engine.begin() as connection:
+            row = connection.execute(text(
+                "SELECT counting, paused_at, paused_seconds, paused_working_days FROM clocks")).one()
+            assert tuple(row) == ("working_days", None, 0, 0)
+            connection.execute(text("UPDATE clocks SET state = 'paused', "
+                                    "paused_at = '2027-01-02 00:00:00+00:00'"))
+        command.downgrade(alembic_config("notifier", database_url), "0006")
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT state FROM clocks")).scalar_one() == "running"
+        upgrade("notifier", database_url)
+    finally:
+        engine.dispose()
