@@ -379,7 +379,9 @@ def _title(description: str | None) -> str | None:
 def _report_form(given: dict[str, str]) -> dict[str, Any]:
     """The citizen form filled from GeoReport's parameters."""
     def value(name: str) -> str | None:
-        return _param(name, given)
+        # The form's own schema bounds each field (a description runs to 5,000 characters).
+        text = given.get(name)
+        return text.strip() or None if isinstance(text, str) else None
 
     name = " ".join(part for part in (value("first_name"), value("last_name")) if part) or None
     form = {

@@ -188,6 +188,7 @@ def test_a_request_is_filed_with_a_key_and_read_by_id_and_token(client, lapor_en
     ({"description": "pendek"}, 400, "description"),
     ({"first_name": "", "last_name": ""}, 400, "first_name"),
     ({"email": "", "phone": ""}, 400, None),
+    ({"description": "Jalan rusak. " * 500}, 400, "description"),
 ])
 def test_a_request_that_cannot_be_filed_is_an_open311_error(client, lapor_env, form, status, field):
     base = {"api_key": KEY, "service_code": "infrastruktur", "lat": "-3.0", "long": "114.39",
@@ -196,6 +197,12 @@ def test_a_request_that_cannot_be_filed_is_an_open311_error(client, lapor_env, f
     assert errors and all(text(error["code"]) == str(status) for error in errors)
     if field:
         assert any(error["description"].startswith(f"{field}:") for error in errors)
+
+
+def test_a_long_description_is_filed_whole_and_titled_by_its_first_words(client, lapor_env):
+    description = "Jalan di depan pasar berlubang dan tergenang setiap hujan turun " * 6
+    service_request_id = file_one(client, description=description)
+    assert client.request(service_request_id)["description"] == description.strip()
 
 
 def test_lists_filter_by_id_code_dates_and_status(client, lapor_env):
