@@ -91,8 +91,7 @@ def test_one_clock_once_per_kind_and_never_paused_and_resumed_together():
 
 
 def test_the_notifier_accepts_every_instruction_the_builders_write():
-    # The notifier does not act on pause, resume, role, party or counting yet; it must
-    # still take the event rather than dead-letter it.
+    # The notifier takes the event and acts on every instruction in it.
     data = {"sla": sla.instructions(
         sla.stop("ppid.objection_response"),
         sla.start("ppid.dispute_window", DUE, opd="dinkes", party=sla.CITIZEN, started_at=BEGAN),
@@ -108,9 +107,13 @@ def test_the_notifier_accepts_every_instruction_the_builders_write():
         ("ppid.dispute_window", "dinkes", DUE), ("ppid.response", "dlh", DUE),
     ]
     assert parsed.starts[0].started_at == BEGAN
+    assert parsed.starts[1].counting == sla.CALENDAR_DAYS
+    assert [p.clock for p in parsed.pauses] == ["lapor.follow_up"]
+    assert [(r.clock, r.opd, r.due_at) for r in parsed.resumes] == [("lapor.completion", "dinkes", DUE)]
     only_pause = new_event("lapor", "report", "held", subject="reports/1", opd="dinkes",
                            data={"sla": sla.instructions(sla.pause("lapor.follow_up"))})
-    assert parse_sla(json.loads(only_pause.to_json())) is None
+    held = parse_sla(json.loads(only_pause.to_json()))
+    assert ([p.clock for p in held.pauses], held.starts, held.stops) == (["lapor.follow_up"], (), ())
 
 
 def test_a_stop_may_say_the_duty_was_cancelled_and_a_start_which_actions_remain():
