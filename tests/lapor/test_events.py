@@ -1,0 +1,223 @@
+"""The events of reports' whole lives, read off a real queue bound to `lapor.#`.
+
+The outbox relay publishes what the API wrote; each envelope must be a valid CloudEvent,
+match its message in docs/events/asyncapi.yaml, carry the clock instructions the notifier
+needs, be routed to both OPDs of a move, and hold no personal data and no text a reporter
+wrote: not their name, phone or e-mail, and of a rahasia report not even its title.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime
+from pathlib import Path
+
+import jsonschema
+import pika
+import pytest
+import yaml
+from sqlalchemy import select
+
+from services.common.events import EXCHANGE, routing_keys
+from services.common.relay import OutboxRelay
+from services.lapor.models import outbox
+from tests.conftest import AMQP_URL
+from tests.event_conventions import instants_not_in_utc
+from tests.lapor.steps import (
+    COMPLETION,
+    FOLLOW_UP,
+    PROGRESS,
+    citizen_post,
+    dispatch,
+    opd_act,
+    opd_step,
+)
+from tests.lapor.support import PERSONAL_STRINGS, REPORT_BODY, WIB
+
+ROOT = Path(__file__).resolve().parents[2]
+TITLE = "Pungutan liar di loket pelayanan kecamatan"
+DESCRIPTION = "Petugas loket meminta uang tambahan untuk mempercepat pembuatan surat keterangan."
+ANSWER = "Kejadiannya di loket dua, Senin pagi, petugasnya berkacamata."
+REJECTION = "Petugas yang sama masih meminta uang pada hari Jumat."
+REPORTER_TEXTS = (TITLE, DESCRIPTION, ANSWER, REJECTION, "Loket dua", "berkacamata")
+
+
+@pytest.fixture
+def queue():
+    connection = pika.BlockingConnection(pika.URLParameters(AMQP_URL))
+    channel = connection.channel()
+    channel.exchange_declare(EXCHANGE, exchange_type="topic", durable=True)
+    name = f"test.lapor.events.{uuid.uuid4().hex[:8]}"
+    channel.queue_declare(name, exclusive=True)
+    channel.queue_bind(name, EXCHANGE, routing_key="lapor.#")
+    yield channel, name
+    channel.queue_delete(name)
+    connection.close()
+
+
+def at(day: int, hour: int = 10) -> datetime:
+    return datetime(2026, 3, day, hour, tzinfo=WIB)
+
+
+def life_of_a_rahasia_report(lapor) -> str:
+    """Submit, ask, answer, verify and dispatch, return, re-dispatch, follow up, progress,
+    complete, reject, complete, rate."""
+    submitted = lapor.submit(privacy="rahasia", title=TITLE, description=DESCRIPTION)
+    number, token = submitted["number"], submitted["access_token"]
+    lapor.clock.set(at(3))
+    assert lapor.act(number, "clarification-request",
+                     {"question": "Di loket mana dan kapan kejadiannya?"}).status_code == 200
+    lapor.clock.set(at(4))
+    answered = lapor.citizen("POST", f"/api/v1/reports/{number}/clarification", token, json={"answer": ANSWER})
+    assert answered.status_code == 200
+    lapor.clock.set(at(5))
+    dispatch(lapor, number, {"lead_opd": "dinkes", "supporting_opds": ["disdik"]})
+    lapor.clock.set(at(6))
+    returned = opd_act(lapor, number, "return", {"reason": "Pelayanan di kecamatan bukan urusan Dinas Kesehatan."})
+    assert returned.status_code == 200, returned.get_json()
+    lapor.clock.set(at(9))
+    assert lapor.act(number, "redispatch", {"lead_opd": "inspektorat"}).status_code == 200
+    lapor.clock.set(at(10))
+    opd_step(lapor, number, "follow-up", FOLLOW_UP, "inspektorat")
+    opd_step(lapor, number, "progress", PROGRESS, "inspektorat")
+    lapor.clock.set(at(16))
+    opd_step(lapor, number, "completion", COMPLETION, "inspektorat")
+    lapor.clock.set(at(17))
+    assert citizen_post(lapor, number, "rejection", token, {"reason": REJECTION}).status_code == 200
+    lapor.clock.set(at(20))
+    opd_step(lapor, number, "completion", COMPLETION, "inspektorat")
+    lapor.clock.set(at(23))
+    assert citizen_post(lapor, number, "rating", token, {"rating": 2, "comment": "Lambat."}).status_code == 200
+    return number
+
+
+def ended_early(lapor) -> dict[str, str]:
+    """Reports that end at verification: archived, postponed, not our authority."""
+    numbers = {}
+    for step, body in (("archive", {"reason": "spam"}), ("postpone", {"reason": "Menunggu data desa."}),
+                       ("not-authority", {"body": "Balai Wilayah Sungai Kalimantan II"})):
+        number = lapor.submit(privacy="anonim")["number"]
+        assert lapor.act(number, step, body).status_code == 200
+        numbers[step] = number
+    return numbers
+
+
+def drain(channel, name, expected_ids):
+    received, patience = {}, 200
+    while len(received) < len(expected_ids) and patience:
+        method, properties, body = channel.basic_get(name, auto_ack=True)
+        if method is None:
+            channel.connection.sleep(0.05)
+            patience -= 1
+            continue
+        envelope = json.loads(body)
+        if envelope["id"] in expected_ids:
+            received.setdefault(envelope["id"], []).append((method, properties, body, envelope))
+    return received
+
+
+def publish_all(rt) -> dict[str, int]:
+    """The unpublished events by id, with their order of writing, once relayed."""
+    with rt.engine.connect() as conn:
+        expected: dict[str, int] = {}
+        for event_id, row_id in conn.execute(
+            select(outbox.c.event_id, outbox.c.id).where(outbox.c.published_at.is_(None)).order_by(outbox.c.id)
+        ):
+            expected.setdefault(event_id, row_id)
+    relay = OutboxRelay(rt.engine, rt.outbox, AMQP_URL)
+    try:
+        while relay.relay_once():
+            pass
+    finally:
+        relay.close()
+    return expected
+
+
+def sla(envelope) -> dict[str, dict[str, dict]]:
+    return {kind: {item["clock"]: item for item in items} for kind, items in envelope["data"].get("sla", {}).items()}
+
+
+def test_events_of_reports_lives(lapor, queue, schemas_dir):
+    channel, name = queue
+    number = life_of_a_rahasia_report(lapor)
+    early = ended_early(lapor)
+    rt = lapor.rt
+    expected = publish_all(rt)
+    received = drain(channel, name, expected)
+    assert set(received) == set(expected)
+
+    cloudevents = json.loads((schemas_dir / "cloudevents.json").read_text())
+    catalogue = yaml.safe_load((ROOT / "docs" / "events" / "asyncapi.yaml").read_text())
+    by_subject: dict[str, list[dict]] = {}
+    keys_of: dict[str, list[str]] = {}
+    bodies = []
+    for copies in received.values():
+        for method, properties, body, envelope in copies:
+            text = body.decode()
+            bodies.append(text)
+            for personal in (*PERSONAL_STRINGS, *REPORTER_TEXTS, REPORT_BODY["title"], REPORT_BODY["address"]):
+                assert personal.casefold() not in text.casefold(), (personal, envelope["type"])
+            jsonschema.Draft7Validator(cloudevents).validate(envelope)
+            documented = {"allOf": [{"$ref": f"#/components/messages/{envelope['type']}/payload"}],
+                          "components": catalogue["components"]}
+            jsonschema.Draft7Validator(documented, format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER
+                                       ).validate(envelope)
+            assert method.routing_key in routing_keys(envelope)
+            assert properties.message_id == envelope["id"]
+            assert properties.content_type == "application/cloudevents+json"
+            assert properties.delivery_mode == 2
+            keys_of.setdefault(envelope["id"], []).append(method.routing_key)
+        by_subject.setdefault(copies[0][3]["subject"], []).append(copies[0][3])
+    _, wrong = instants_not_in_utc(bodies)
+    assert wrong == []
+
+    life = sorted(by_subject[f"reports/{number}"], key=lambda e: expected[e["id"]])
+    kinds = [e["type"].rsplit(".", 1)[1] for e in life]
+    assert kinds == [
+        "submitted", "clarification_requested", "clarified", "verified", "dispatched", "returned",
+        "redispatched", "followed_up", "progressed", "completed", "reopened", "completed", "rated", "closed",
+    ]
+    event = {k: e for k, e in zip(kinds, life, strict=True) if k != "completed"}
+    assert all(e["data"]["privacy"] == "rahasia" for e in life)
+
+    submitted = event["submitted"]
+    assert submitted["opd"] == "none"
+    assert sla(submitted) == {"start": {"lapor.verification": {
+        "clock": "lapor.verification", "due_at": "2026-03-05T16:59:59Z", "opd": "diskominfo",
+        "role": "lapor_admin", "party": "staff", "counting": "working_days"}}}
+    assert sla(event["clarification_requested"]) == {"pause": {"lapor.verification": {"clock": "lapor.verification"}}}
+    # Asked on Tuesday with two working days left, answered on Wednesday: due on Friday.
+    resumed = sla(event["clarified"])["resume"]["lapor.verification"]
+    assert resumed["due_at"] == "2026-03-06T16:59:59Z" and resumed["role"] == "lapor_admin"
+    assert "sla" not in event["verified"]["data"]
+
+    dispatched = event["dispatched"]
+    assert dispatched["opd"] == "dinkes" and dispatched["data"]["supporting_opds"] == ["disdik"]
+    assert set(sla(dispatched)["start"]) == {"lapor.follow_up", "lapor.completion"}
+    assert sla(dispatched)["start"]["lapor.completion"]["counting"] == "calendar_days"
+    assert set(sla(dispatched)["stop"]) == {"lapor.verification"}
+
+    returned = event["returned"]
+    assert (returned["opd"], returned["fromopd"]) == ("none", "dinkes")
+    assert sorted(keys_of[returned["id"]]) == ["lapor.report.returned.dinkes", "lapor.report.returned.none"]
+    redispatched = event["redispatched"]
+    assert (redispatched["opd"], redispatched["fromopd"]) == ("inspektorat", "dinkes")
+    assert sorted(keys_of[redispatched["id"]]) == [
+        "lapor.report.redispatched.dinkes", "lapor.report.redispatched.inspektorat"]
+    assert sla(redispatched)["start"]["lapor.follow_up"]["opd"] == "inspektorat"
+
+    assert sla(event["followed_up"])["stop"] == {"lapor.follow_up": {"clock": "lapor.follow_up"}}
+    completed = [e for e in life if e["type"] == "lapor.report.completed"]
+    window = sla(completed[0])["start"]["lapor.reporter_reply"]
+    assert window["party"] == "citizen" and "role" not in window
+    assert "lapor.reporter_reply" in sla(event["reopened"])["stop"]
+    assert event["rated"]["data"]["rating"] == 2
+    assert event["closed"]["data"]["closed_reason"] == "accepted"
+
+    for step, action in (("archive", "archived"), ("postpone", "postponed"), ("not-authority", "rejected_authority")):
+        last = sorted(by_subject[f"reports/{early[step]}"], key=lambda e: expected[e["id"]])[-1]
+        assert last["type"] == f"lapor.report.{action}"
+        assert sla(last) == {"stop": {"lapor.verification": {"clock": "lapor.verification"}}}
+        assert last["data"]["privacy"] == "anonim"
+    assert "Balai" not in json.dumps(by_subject[f"reports/{early['not-authority']}"])
