@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ["relay_bench.py", "ppid_bench.py", "lapor_bench.py", "notifier_bench.py"]
+BENCHMARKS = ["relay_bench.py", "ppid_bench.py", "lapor_bench.py", "siber_bench.py", "notifier_bench.py"]
 
 
 def main() -> int:

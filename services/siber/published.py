@@ -17,7 +17,7 @@ from xml.sax.saxutils import escape
 
 from sqlalchemy import Select, func, select, text
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from services.common.calendar import format_date_id
 from services.common.errors import DomainError, NotFound
@@ -170,7 +170,9 @@ def _published(scope: FeedScope) -> Select:
 def list_articles(rt: Runtime, scope: FeedScope, q: str | None, page: Page
                   ) -> tuple[list[dict[str, Any]], int]:
     with rt.session_factory() as session:
-        articles, total = fetch_page(session, _searched(session, _published(scope), q), page)
+        # A summary shows no body: the list does not read the longest column.
+        statement = _searched(session, _published(scope), q).options(defer(Article.body_html))
+        articles, total = fetch_page(session, statement, page)
         photos = _ready_photos(session, [a.id for a in articles])
         return [_summary(rt, a, (photos.get(a.id) or [None])[0]) for a in articles], total
 
