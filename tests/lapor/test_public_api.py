@@ -223,3 +223,22 @@ def test_statistics_of_one_opd_and_a_period(http, seeded):
     assert [row["opd"] for row in body["opds"]] == ["dinkes"]
     assert body["opds"][0]["received"] == 2
     assert http.get("/api/v1/public/statistics?from=2026-03-02&to=2026-03-01").status_code == 422
+
+
+def test_every_public_and_open311_endpoint_is_rate_limited(lapor_env):
+    app = lapor_env.app
+    mine = [rule for rule in app.url_map.iter_rules()
+            if rule.endpoint.startswith(("lapor_public.", "lapor_open311."))]
+    assert len(mine) >= 10
+    for rule in mine:
+        view = app.view_functions[rule.endpoint]
+        view_class = getattr(view, "view_class", None)
+        handlers = ([getattr(view_class, method.lower()) for method in rule.methods - {"HEAD", "OPTIONS"}]
+                    if view_class else [view])
+        assert all(getattr(handler, "rate_limited", False) for handler in handlers), rule.rule
+
+
+def test_open311_routes_are_not_in_the_openapi_document(lapor_env):
+    paths = lapor_env.client.get("/openapi.json").get_json()["paths"]
+    assert not [path for path in paths if path.startswith("/open311")]
+    assert {"/api/v1/public/reports", "/api/v1/public/map", "/api/v1/public/statistics"} <= set(paths)
