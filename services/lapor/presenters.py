@@ -18,6 +18,7 @@ from typing import Any
 from services.common.calendar import WorkingCalendar
 from services.common.opd import OpdRegistry
 from services.lapor import domain
+from services.lapor.attachments import neutral_filename
 from services.lapor.categories import Categories
 from services.lapor.models import Report
 from services.lapor.wilayah import Wilayah
@@ -131,11 +132,14 @@ class Presenter:
             "address": report.address,
         }
 
-    def _attachments(self, report: Report, hidden_messages: set[int] = frozenset()) -> list[dict[str, Any]]:
+    def _attachments(self, report: Report, hidden_messages: set[int] = frozenset(), *,
+                     citizen: bool = False, neutral_names: bool = False) -> list[dict[str, Any]]:
+        # The reporter does not see staff files no message carries yet; a viewer who may not
+        # know an anonim/rahasia reporter sees their files under neutral names.
         return [
             {
                 "id": a.id,
-                "filename": a.filename,
+                "filename": neutral_filename(a) if neutral_names and a.uploaded_by == "citizen" else a.filename,
                 "content_type": a.content_type,
                 "size": a.size,
                 "message_id": a.message_id,
@@ -144,6 +148,7 @@ class Presenter:
             }
             for a in report.attachments
             if a.message_id not in hidden_messages
+            and not (citizen and a.message_id is None and a.uploaded_by != "citizen")
         ]
 
     def _message(self, message, *, staff: bool) -> dict[str, Any]:
@@ -207,7 +212,8 @@ class Presenter:
             ],
             "messages": [self._message(m, staff=False) for m in report.messages if m.kind != "note"],
             "history": [self._history(h, staff=False) for h in report.history],
-            "attachments": self._attachments(report, {m.id for m in report.messages if m.kind == "note"}),
+            "attachments": self._attachments(report, {m.id for m in report.messages if m.kind == "note"},
+                                             citizen=True),
             "actions": [a for a in domain.allowed_actions(report.status) if a in CITIZEN_ACTIONS],
         }
 
@@ -233,7 +239,8 @@ class Presenter:
             "dispositions": self._dispositions(report),
             "messages": [self._message(m, staff=True) for m in report.messages],
             "history": [self._history(h, staff=True) for h in report.history],
-            "attachments": self._attachments(report),
+            "attachments": self._attachments(
+                report, neutral_names=identity is None and report.privacy != domain.PUBLIC),
             "actions": domain.allowed_actions(report.status),
             "reporter": identity,
         }

@@ -211,3 +211,16 @@ def test_an_opds_files_uploaded_first_are_named_by_its_completion(files_env):
     citizen_after = lapor.http.get(path(report), headers=as_citizen(report)).get_json()
     assert [a["id"] for a in citizen_after if a["uploaded_by"] == "opd"] == [stored[0]["id"]]
     assert citizen_after[-1]["message_id"] is not None
+
+
+def test_the_opd_detail_names_an_anonim_reporters_files_neutrally(files_env):
+    lapor = LaporClient(files_env)
+    submitted = lapor.submit(privacy="anonim", attachments=[encoded("KTP Siti Aminah.jpg", jpeg_with_gps())])
+    number = submitted["number"]
+    steps.dispatch(lapor, number)
+    seen = steps.opd_get(lapor, number, "dinkes")
+    assert seen.status_code == 200, seen.get_json()
+    names = [a["filename"] for a in seen.get_json()["attachments"]]
+    assert len(names) == 1 and names[0].startswith("lampiran-") and "Siti" not in seen.get_data(as_text=True)
+    citizen = lapor.view(number, submitted["access_token"])
+    assert [a["filename"] for a in citizen["attachments"]] == ["KTP Siti Aminah.jpg"]
