@@ -90,7 +90,7 @@ def judge(distance_m: float | None, similarity: float | None, threshold: float) 
     return round(1.0 - (1.0 - near) * (1.0 - alike), 3), tuple(reasons)
 
 
-def _has_trigrams(session: Session) -> bool:
+def has_trigrams(session: Session) -> bool:
     if session.get_bind().dialect.name != "postgresql":
         return False
     found = session.execute(text("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'")).first()
@@ -116,7 +116,7 @@ def suggestions_for(session: Session, report: Report, *, now: datetime, window_d
     """The open reports `report` may repeat, best first."""
     statement = _candidates(session, report, now, window_days)
     own_text = report_text(report.title, report.description)
-    if _has_trigrams(session):
+    if has_trigrams(session):
         threshold = TRIGRAM_THRESHOLD
         similarity = func.similarity(
             func.left(func.lower(Report.title + " " + Report.description), TEXT_CHARS), own_text)

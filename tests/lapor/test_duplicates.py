@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from services.lapor.duplicates import (
     DIFFLIB_THRESHOLD,
+    has_trigrams,
     haversine_m,
     judge,
     merge_followers,
@@ -167,3 +168,8 @@ def test_archiving_a_duplicate_through_the_api_merges_its_followers(lapor):
     assert "kedua@example.org" in followers
     assert len(followers) == len({f.casefold() for f in followers})
     assert duplicate["number"] not in numbers(suggestions(lapor, original["number"]))
+
+
+def test_postgresql_compares_by_trigrams_and_sqlite_by_difflib(lapor):
+    with lapor.rt.uow() as uow:
+        assert has_trigrams(uow.session) is (lapor.env.backend == "postgresql")
