@@ -188,6 +188,8 @@ def timeline(session, report_ids: list[int], labels: Labels) -> dict[int, list[d
     for message in session.scalars(select(ReportMessage).where(
             ReportMessage.report_id.in_(report_ids), public_messages())):
         found[message.report_id].append(_message_item(message, labels))
+    # A step writes its status change and its message at one instant: the change comes
+    # first ("h…" before "m…"), so the newest item is the OPD's own words.
     for items in found.values():
         items.sort(key=lambda item: (item["at"], item["id"]))
     return found

@@ -348,3 +348,49 @@ def test_media_url_is_empty_unless_an_opd_made_a_file_public(client, lapor_env):
         public_file = uow.session.query(Attachment).filter_by(report_id=report.id, filename="hasil.jpg").one().id
     media_url = client.request(number)["media_url"]
     assert media_url == f"http://localhost/api/v1/public/reports/{number}/attachments/{public_file}"
+
+
+def test_a_rejected_answer_opens_the_request_again_and_a_rating_closes_it(client, lapor_env):
+    from tests.lapor.support import LIAISON, lapor_staff, submit_report
+
+    http = lapor_env.client
+    submitted = submit_report(http, name="Dewi Lestari", email="dewi.lestari@example.org",
+                              phone="0812-3333-2211", privacy="anonim")
+    service_request_id, token = submitted["number"], submitted["access_token"]
+    admin, liaison = lapor_staff(), lapor_staff(LIAISON, "dpupr")
+    admin_view = f"/api/v1/admin/reports/{service_request_id}"
+    opd_view = f"/api/v1/opd/reports/{service_request_id}"
+
+    def act(path: str, body: dict, headers: dict, etag_from: str | None = None) -> None:
+        lapor_env.clock.advance(hours=1)
+        if etag_from is not None:
+            headers = {**headers, "If-Match": http.get(etag_from, headers=headers).headers["ETag"]}
+        response = http.post(path, json=body, headers=headers)
+        assert response.status_code == 200, response.get_json()
+
+    act(f"{admin_view}/dispatch", {"lead_opd": "dpupr"}, admin, admin_view)
+    act(f"{opd_view}/follow-up", {"response": "Tim meninjau lokasi besok pagi.",
+                                  "plan": "Penambalan lubang jalan."}, liaison, opd_view)
+    act(f"{opd_view}/completion", {"summary": "Lubang sudah ditambal."}, liaison, opd_view)
+    assert client.request(service_request_id)["status"] == "closed"
+
+    citizen = {"X-Access-Token": token}
+    act(f"/api/v1/reports/{service_request_id}/rejection",
+        {"reason": "ALASAN-PENOLAKAN: lubang di sisi lain belum ditambal."}, citizen)
+    request = client.request(service_request_id)
+    assert request["status"] == "open"
+    assert request["status_notes"] == "Pelapor menolak jawaban; laporan dibuka kembali"
+
+    act(f"{opd_view}/completion", {"summary": "Sisi lain juga sudah ditambal."}, liaison, opd_view)
+    act(f"/api/v1/reports/{service_request_id}/rating", {"rating": 5, "comment": "KOMENTAR-PELAPOR"}, citizen)
+    request = client.request(service_request_id)
+    assert request["status"] == "closed"
+    assert request["status_notes"] == "Laporan ditutup"
+
+    updates, response = client.get("servicerequestupdates", start_date="2026-03-01T00:00:00+07:00",
+                                    end_date="2026-03-03T00:00:00+07:00")
+    mine = [u["status"] for u in updates if u["service_request_id"] == service_request_id]
+    assert mine[-1] == "closed" and "open" in mine
+    everything = response.get_data(as_text=True) + json.dumps(client.request(service_request_id))
+    for secret in ("ALASAN-PENOLAKAN", "KOMENTAR-PELAPOR", *CITIZEN_TRACES):
+        assert secret not in everything
