@@ -31,8 +31,7 @@ from services.common.cli import Command
 from services.common.errors import Conflict, DomainError, Invalid
 from services.common.forms import Base, Day, Nested, Number, Text, When
 from services.common.http import field_errors
-from services.common.registry import load_registry
-from services.lapor import categories, domain, events, wilayah
+from services.lapor import categories, domain, events, records, wilayah
 from services.lapor.models import NUMBER_PREFIX, NUMBERS, HistoryEntry, Report, Reporter
 
 # One request is answered item by item within one request's time; the CLI takes any length.
@@ -206,10 +205,10 @@ def _create(rt, columns: dict, actor: Actor) -> str | None:
             note=(f"Diimpor dari SP4N-LAPOR! (ID {report.national_id}, dilaporkan "
                   f"{national_submitted_at.astimezone(rt.calendar.tz):%Y-%m-%d %H:%M})."),
         ))
-        ctx = events.EventContext(coordinator_opd=load_registry().coordinator_opd)
         uow.publish(events.report_event(
-            report, "submitted", at=now,
-            clocks=(events.verification_clock(ctx, report.verification_due_at),),
+            report, "submitted", at=now, channel=report.channel, submitted_at=now,
+            verification_due_at=report.verification_due_at,
+            clocks=(events.verification_clock(records.event_context(rt), report.verification_due_at),),
         ))
         uow.commit()
         return report.number

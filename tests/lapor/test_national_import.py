@@ -92,6 +92,7 @@ def test_an_export_is_imported_once_and_again_creates_nothing(lapor):
             select(outbox.c.body).where(outbox.c.subject == f"reports/{first_row.number}"))]
     assert [b["type"] for b in bodies] == ["lapor.report.submitted"]
     assert bodies[0]["data"]["sla"]["start"][0]["clock"] == "lapor.verification"
+    assert bodies[0]["data"]["channel"] == "national"
     assert "Siti" not in json.dumps(bodies) and "0812" not in json.dumps(bodies)
 
 
