@@ -1,6 +1,6 @@
-"""Schemathesis over PPID's and the notifier's OpenAPI documents, in process on SQLite.
+"""Schemathesis over the OpenAPI documents of PPID, SIBER and the notifier, in process on SQLite.
 
-Every operation of both services is called with generated input, valid and invalid, without
+Every operation of each service is called with generated input, valid and invalid, without
 a token and with staff tokens: no answer may be a server error, and every documented answer
 must match its documented schema and headers (`X-Pagination` among them). The number of
 examples per operation is bounded so the run stays within a few minutes on two cores;
@@ -34,6 +34,8 @@ from services.notifier.app import make_runtime as make_notifier_runtime
 from services.notifier.config import NotifierSettings
 from services.ppid.app import create_app as create_ppid_app
 from services.ppid.config import PpidSettings
+from services.siber.app import create_app as create_siber_app
+from services.siber.config import SiberSettings
 from tests.conftest import service_settings
 from tests.ppid.support import REQUEST_BODY, staff_headers
 
@@ -81,6 +83,12 @@ NOTIFIER_CALLERS = (
     Caller("opd_head dinkes", staff_headers("opd_head", "dinkes")),
 )
 
+SIBER_CALLERS = (
+    Caller("anonymous", {}),
+    Caller("siber_editor", staff_headers("siber_editor")),
+    Caller("humas dinkes", staff_headers("humas", "dinkes")),
+)
+
 
 def _ppid_app(url: str) -> Flask:
     upgrade("ppid", url)
@@ -102,6 +110,22 @@ def _notifier_app(url: str) -> Flask:
     finally:
         rt.dispose()
     return create_notifier_app(settings)
+
+
+def _siber_app(url: str, files: str) -> Flask:
+    upgrade("siber", url)
+    app = create_siber_app(service_settings(SiberSettings, "siber", url, SIBER_FILES_URL=files, **UNLIMITED))
+    # A published article and a draft, so the operations on an id reach more than their 404.
+    client, humas, editor = app.test_client(), staff_headers("humas", "dinkes"), staff_headers("siber_editor")
+    for publish in (True, False):
+        created = client.post("/api/v1/articles", json={"title": "Posyandu serentak di Kapuas"}, headers=humas)
+        assert created.status_code == 201
+        if publish:
+            path = f"/api/v1/articles/{created.get_json()['id']}"
+            submitted = client.post(f"{path}/submit", headers={**humas, "If-Match": created.headers["ETag"]})
+            published = client.post(f"{path}/publish", headers={**editor, "If-Match": submitted.headers["ETag"]})
+            assert published.status_code == 200
+    return app
 
 
 def _failures(app: Flask, caller: Caller) -> Iterator[str]:
@@ -150,6 +174,14 @@ def notifier_app(tmp_path_factory) -> Flask:
     app.extensions["simpul"].dispose()
 
 
+@pytest.fixture(scope="module")
+def siber_app(tmp_path_factory) -> Flask:
+    work = tmp_path_factory.mktemp("st-siber")
+    app = _siber_app(f"sqlite:///{work / 'siber.db'}", str(work / "files"))
+    yield app
+    app.extensions["simpul"].dispose()
+
+
 @pytest.mark.parametrize("caller", PPID_CALLERS, ids=lambda c: c.name)
 def test_ppid_answers_every_generated_call_within_its_contract(ppid_app, caller):
     failures = list(_failures(ppid_app, caller))
@@ -159,4 +191,10 @@ def test_ppid_answers_every_generated_call_within_its_contract(ppid_app, caller)
 @pytest.mark.parametrize("caller", NOTIFIER_CALLERS, ids=lambda c: c.name)
 def test_notifier_answers_every_generated_call_within_its_contract(notifier_app, caller):
     failures = list(_failures(notifier_app, caller))
+    assert not failures, "\n\n".join(failures)
+
+
+@pytest.mark.parametrize("caller", SIBER_CALLERS, ids=lambda c: c.name)
+def test_siber_answers_every_generated_call_within_its_contract(siber_app, caller):
+    failures = list(_failures(siber_app, caller))
     assert not failures, "\n\n".join(failures)
