@@ -172,6 +172,12 @@ def _message_item(message: ReportMessage, labels: Labels) -> dict[str, Any]:
     }
 
 
+def in_order(item: dict[str, Any]) -> tuple:
+    """Oldest first. A step writes its status change and its message at one instant: the
+    change comes first, so the newest item is the OPD's own words."""
+    return item["at"], item["kind"] != "status", int(item["id"][1:])
+
+
 def public_messages():
     return and_(ReportMessage.public.is_(True), ReportMessage.kind.in_(STAFF_MESSAGE_KINDS),
                 ReportMessage.author_kind.in_(STAFF_AUTHORS))
@@ -188,10 +194,8 @@ def timeline(session, report_ids: list[int], labels: Labels) -> dict[int, list[d
     for message in session.scalars(select(ReportMessage).where(
             ReportMessage.report_id.in_(report_ids), public_messages())):
         found[message.report_id].append(_message_item(message, labels))
-    # A step writes its status change and its message at one instant: the change comes
-    # first ("h…" before "m…"), so the newest item is the OPD's own words.
     for items in found.values():
-        items.sort(key=lambda item: (item["at"], item["id"]))
+        items.sort(key=in_order)
     return found
 
 
@@ -278,7 +282,7 @@ def updates_between(rt: Runtime, start: datetime, end: datetime, limit: int) -> 
         items += [{**_message_item(message, labels), "number": number,
                    "open": status not in domain.FINAL_STATUSES and status != domain.COMPLETED}
                   for message, number, status in messages]
-    items.sort(key=lambda item: (item["at"], item["id"]))
+    items.sort(key=in_order)
     return items[:limit]
 
 

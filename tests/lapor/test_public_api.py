@@ -242,3 +242,12 @@ def test_open311_routes_are_not_in_the_openapi_document(lapor_env):
     paths = lapor_env.client.get("/openapi.json").get_json()["paths"]
     assert not [path for path in paths if path.startswith("/open311")]
     assert {"/api/v1/public/reports", "/api/v1/public/map", "/api/v1/public/statistics"} <= set(paths)
+
+
+def test_timeline_order_is_by_instant_then_change_before_words_then_number():
+    from services.lapor.public_views import in_order
+
+    at = T0
+    items = [{"at": at, "kind": "response", "id": "m2"}, {"at": at, "kind": "status", "id": "h10"},
+             {"at": at, "kind": "status", "id": "h9"}, {"at": at - HOUR, "kind": "response", "id": "m1"}]
+    assert [item["id"] for item in sorted(items, key=in_order)] == ["m1", "h9", "h10", "m2"]
