@@ -8,7 +8,7 @@ the duty itself, so the notifier always sees a start before its stop.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -57,14 +57,16 @@ def _open(uow: UnitOfWork, opds: list[str], day: date, due_at: datetime, now: da
     return opened
 
 
-def open_duties(rt: Runtime) -> list[str]:
-    """Open today's duty of every active OPD once office hours began (not after they ended)."""
-    now = articles.now_of(rt)
+def open_duties(rt: Runtime, now: datetime | None = None, *, before_office_hours: bool = False) -> list[str]:
+    """Open the day's duty of every active OPD once office hours began (never after they
+    ended); the OPDs opened now. `before_office_hours` opens them earlier (an operator's
+    command, e.g. for a day whose worker was restored in the night)."""
+    now = (now or rt.clock()).astimezone(UTC)
     window = duty_window(rt, now)
     if window is None:
         return []
     day, start, end = window
-    if not start <= now < end:
+    if now >= end or (now < start and not before_office_hours):
         return []
     with rt.uow() as uow:
         opds = [opd.code for opd in rt.opds if rt.opds.is_active(opd.code)]

@@ -3,6 +3,7 @@ met by the OPD's first submission of the day, never twice with two workers or af
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 from sqlalchemy import delete, select
@@ -92,3 +93,24 @@ def test_quotas_default_to_the_setting_and_editors_change_one(siber):
     assert {"opd": "dinkes", "per_day": 2} in siber.http.get(f"{API}/quotas", headers=headers(EDITOR)).get_json()
     assert siber.http.put(f"{API}/quotas/tidakada", json={"per_day": 2}, headers=headers(EDITOR)).status_code == 404
     assert siber.http.put(f"{API}/quotas/dinkes", json={"per_day": 0}, headers=headers(EDITOR)).status_code == 422
+
+
+def test_an_operator_may_open_the_day_before_office_hours_but_never_after_them(siber):
+    _clean(siber)
+    early = datetime(2026, 3, 10, 6, 0, tzinfo=WIB)
+    assert daily_duty.open_duties(siber.rt, early) == []
+    assert "dinkes" in daily_duty.open_duties(siber.rt, early, before_office_hours=True)
+    late = datetime(2026, 3, 11, 16, 0, tzinfo=WIB)
+    assert daily_duty.open_duties(siber.rt, late, before_office_hours=True) == []
+
+
+def test_the_open_duties_command(siber, monkeypatch, capsys):
+    from services.common.cli import main
+    from services.siber.__main__ import SERVICE
+
+    _clean(siber)
+    monkeypatch.setenv("SIMPUL_ENV", "development")
+    monkeypatch.setenv("SIBER_DATABASE_URL", siber.env.url)
+    assert main(SERVICE, ["open-duties", "--now", "2026-03-12T07:45:00+07:00"]) == 0
+    assert "dinkes" in json.loads(capsys.readouterr().out.strip().splitlines()[-1])["opened"]
+    assert [e["opd"] for e in _duty_events(siber, "2026-03-12")].count("dinkes") == 1
