@@ -17,6 +17,7 @@ def worker_timers(rt) -> list:
     """Every timer of the LAPOR! worker: one line per module that adds one."""
     timers: list = []
     timers += import_module("services.lapor.citizen_mail").mail_queue_of(rt).timers(rt)
+    timers += import_module("services.lapor.closing").timers(rt)
     return timers
 
 
@@ -34,7 +35,8 @@ SERVICE = ServiceDefinition(
     settings_class=LaporSettings,
     build_runtime=lambda settings: build_runtime(settings, Base.metadata),
     run_worker=run_lapor_worker,
-    commands={"import-national": import_module("services.lapor.national_import").COMMAND},
+    commands={"import-national": import_module("services.lapor.national_import").COMMAND,
+              "close-unanswered": import_module("services.lapor.closing").COMMAND},
 )
 
 if __name__ == "__main__":
