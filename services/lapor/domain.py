@@ -358,6 +358,14 @@ def follow_up(report: Any, now: datetime) -> None:
     report.follow_up_due_at = None
 
 
+def owes_follow_up(report: Any) -> bool:
+    """Whether the lead OPD still owes a substantive response: a fresh disposition, or a
+    report the reporter reopened, whose follow-up clock runs again until it is answered."""
+    if report.status == DISPATCHED:
+        return True
+    return report.status == IN_PROGRESS and report.follow_up_due_at is not None
+
+
 def progress(report: Any) -> None:
     require("progress", report)
 

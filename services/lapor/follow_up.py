@@ -34,14 +34,6 @@ FOLLOW_UP_REFUSED = (
 )
 
 
-def owes_follow_up(report: Any) -> bool:
-    """Whether the lead OPD still owes its first substantive response: a fresh disposition,
-    or a report the reporter reopened (its follow-up clock runs again)."""
-    if report.status == domain.DISPATCHED:
-        return True
-    return report.status == domain.IN_PROGRESS and report.follow_up_due_at is not None
-
-
 def _message(session, report: Report, kind: str, body: str, staff: Principal, now: datetime) -> ReportMessage:
     message = ReportMessage(
         report_id=report.id, kind=kind, author_kind="opd", author_opd=staff.opd, author_sub=staff.sub,
@@ -62,7 +54,7 @@ def follow_up(
         support.require_lead(holder, "Hanya OPD penanggung jawab yang dapat memberikan tindak lanjut.")
         report = holder.report
         records.check_version(report, if_match)
-        if not owes_follow_up(report):
+        if not domain.owes_follow_up(report):
             raise Conflict(f"{FOLLOW_UP_REFUSED} Status laporan saat ini: {domain.STATUS_LABELS[report.status]}.")
         if report.status == domain.DISPATCHED:
             domain.follow_up(report, now)
@@ -119,7 +111,7 @@ def complete(
         support.require_lead(holder, "Hanya OPD penanggung jawab yang dapat menyatakan laporan selesai.")
         report = holder.report
         records.check_version(report, if_match)
-        owed_follow_up = owes_follow_up(report) and report.status == domain.IN_PROGRESS
+        owed_follow_up = domain.owes_follow_up(report) and report.status == domain.IN_PROGRESS
         domain.complete(report, rt.calendar, now, rt.settings.reply_days)
         report.follow_up_due_at = None
         report.updated_at = now

@@ -15,11 +15,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from services.common.citizen import hash_token, issue_token, normalise_email
-from services.common.errors import Conflict, NotFound
+from services.common.errors import Conflict, Invalid, NotFound
 from services.common.runtime import Runtime
 from services.lapor import domain, records
 from services.lapor.models import Follower, Report
 
+MAX_EMAIL = 254
 ALREADY_FOLLOWING = "Alamat surel ini sudah mengikuti laporan ini."
 CLOSED = "Laporan ini sudah selesai atau diarsipkan dan tidak dapat diikuti lagi."
 UNKNOWN_TOKEN = "Token berhenti mengikuti tidak sesuai untuk laporan ini."  # noqa: S105 - a message, not a secret
@@ -40,6 +41,9 @@ def _published(session, number: str) -> Report:
 def follow(rt: Runtime, number: str, email: str, *, now: datetime) -> dict[str, Any]:
     """Follow an open public report; the answer carries the token to stop following."""
     address = normalise_email(email)
+    if len(address) > MAX_EMAIL:
+        # Case folding can lengthen an address the form accepted (ß becomes ss).
+        raise Invalid("Alamat surel tidak valid.", {"email": [f"Paling banyak {MAX_EMAIL} karakter."]})
     with rt.uow() as uow:
         session = uow.session
         report = _published(session, number)

@@ -104,7 +104,7 @@ def event(
 
 
 def presenter(rt: Any) -> Presenter:
-    return Presenter(rt.calendar, rt.opds, records.category_list(rt), records.places(rt))
+    return records.presenter(rt)
 
 
 def staff_view(rt: Any, session: Session, number: str, staff: Principal, now: datetime) -> tuple[dict[str, Any], str]:
@@ -112,10 +112,12 @@ def staff_view(rt: Any, session: Session, number: str, staff: Principal, now: da
     current, with its ETag. It names no reporter: who reported is read on its own, audited."""
     session.expire_all()
     report = load_report(session, number, full=True)
-    return presenter(rt).staff_detail(report, None), records.etag(report)
+    view = records.presenter(rt).staff_detail(report, None, records.duplicate_number(session, report))
+    return view, records.etag(report)
 
 
 def citizen_view(rt: Any, session: Session, number: str, now: datetime) -> dict[str, Any]:
     """The report as its reporter sees it after their step."""
     session.expire_all()
-    return presenter(rt).citizen(load_report(session, number, full=True))
+    report = load_report(session, number, full=True)
+    return records.presenter(rt).citizen(report, records.duplicate_number(session, report))

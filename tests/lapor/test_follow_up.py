@@ -5,9 +5,12 @@ an OPD's own list; an OPD the report is not dispositioned to changes nothing."""
 from __future__ import annotations
 
 from datetime import datetime
+from types import SimpleNamespace
 
+import pytest
 from sqlalchemy import select
 
+from services.lapor import domain
 from services.lapor.models import Attachment, Report
 from tests.lapor.steps import (
     COMPLETION,
@@ -22,6 +25,19 @@ from tests.lapor.steps import (
     types_of,
 )
 from tests.lapor.support import LIAISON, WIB, lapor_staff
+
+
+@pytest.mark.parametrize(("status", "follow_up_due_at", "owed"), [
+    ("dispatched", datetime(2026, 3, 9, tzinfo=WIB), True),
+    ("in_progress", None, False),
+    # Reopened by the reporter: its follow-up clock runs again until the OPD answers.
+    ("in_progress", datetime(2026, 3, 9, tzinfo=WIB), True),
+    ("returned", None, False),
+    ("completed", None, False),
+])
+def test_when_the_lead_opd_owes_a_response(status, follow_up_due_at, owed):
+    report = SimpleNamespace(status=status, follow_up_due_at=follow_up_due_at)
+    assert domain.owes_follow_up(report) is owed
 
 
 def test_first_response_progress_and_completion(lapor):
