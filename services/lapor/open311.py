@@ -37,7 +37,14 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 from services.common.errors import DomainError
 from services.common.forms import EARLIEST_DAY, LATEST_DAY
-from services.common.http import field_errors, note_in_access_log, public_rate_limited, runtime
+from services.common.http import (
+    SCHEMA_ERRORS,
+    error_body,
+    field_errors,
+    note_in_access_log,
+    public_rate_limited,
+    runtime,
+)
 from services.common.registry import load_registry
 from services.lapor import categories as category_list
 from services.lapor import domain, intake, public_views
@@ -68,7 +75,6 @@ RANGE_TOO_LONG = f"Rentang start_date sampai end_date paling lama {DEFAULT_DAYS}
 BAD_STATUS = "status hanya boleh open dan/atau closed."
 TOO_MANY_IDS = f"Paling banyak {MAX_IDS} service_request_id sekaligus."
 TOO_LONG = f"{{name}} paling banyak {MAX_PARAMETER} karakter."
-SERVER_ERROR = "Terjadi kesalahan pada server."
 # The statuses each GeoReport status stands for.
 STATUSES_OF = {
     georeport.OPEN: tuple(s for s in domain.STATUSES if georeport.open311_status(s) == georeport.OPEN),
@@ -81,11 +87,10 @@ _WORD = re.compile(r"[^\W_]{4,}")
 class Open311Error(Exception):
     """An answer in GeoReport's error shape."""
 
-    def __init__(self, status: int, *descriptions: str, headers: dict[str, str] | None = None):
+    def __init__(self, status: int, *descriptions: str):
         super().__init__(descriptions[0] if descriptions else "")
         self.status = status
         self.descriptions = descriptions
-        self.headers = headers or {}
 
 
 def _route(rule: str, methods: tuple[str, ...] = ("GET",)) -> Callable:
@@ -116,26 +121,21 @@ def _error_response(status: int, descriptions: tuple[str, ...], headers: dict | 
 
 @blp.errorhandler(Open311Error)
 def _open311_error(exc: Open311Error):
-    return _error_response(exc.status, exc.descriptions, exc.headers)
+    return _error_response(exc.status, exc.descriptions)
 
 
 @blp.errorhandler(DomainError)
 def _domain_error(exc: DomainError):
-    return _error_response(exc.status, (exc.message,))
+    described = _described(exc.errors) if exc.errors else ()
+    return _error_response(exc.status, tuple(described) or (exc.message,))
 
 
 @blp.errorhandler(HTTPException)
 def _http_error(exc: HTTPException):
     status = exc.code or 500
     headers = {name: value for name, value in exc.get_headers() if name.lower() != "content-type"}
-    description = (getattr(exc, "data", None) or {}).get("message") or _default_description(status)
+    description = (getattr(exc, "data", None) or {}).get("message") or error_body(status)["message"]
     return _error_response(status, (description,), headers)
-
-
-def _default_description(status: int) -> str:
-    from services.common.http import error_body
-
-    return error_body(status)["message"]
 
 
 # -- parameters ---------------------------------------------------------------------------
@@ -400,14 +400,19 @@ def _report_form(given: dict[str, str]) -> dict[str, Any]:
     return {key: item for key, item in form.items() if item is not None}
 
 
-def _invalid(messages: dict) -> Open311Error:
+def _described(messages) -> list[str]:
+    """Field errors of the report form as GeoReport descriptions, named by its parameters."""
     descriptions = []
-    for field, problems in field_errors(messages).items():
-        if field == "title" and "description" in messages:
+    flat = field_errors(messages)
+    for field, problems in flat.items():
+        if field == "title" and "description" in flat:
+            continue  # the title is made from the description: one complaint is enough
+        if field == SCHEMA_ERRORS:
+            descriptions += problems
             continue
         named = OPEN311_NAMES.get(field, field)
         descriptions += [f"{named}: {problem}" for problem in problems]
-    return Open311Error(400, *descriptions)
+    return descriptions
 
 
 @_route(f"/requests.{_FORMAT}", methods=("POST",))
@@ -423,7 +428,7 @@ def create_request(fmt: str):
     try:
         data = SubmitReportSchema().load(_report_form(given))
     except ValidationError as problem:
-        raise _invalid(problem.messages) from None
+        raise Open311Error(400, *_described(problem.messages)) from None
     submitted = intake.submit(rt, data, now=rt.clock(), channel="open311")
     note_in_access_log(number=submitted["number"], channel="open311")
     due = georeport.w3c(submitted["due_at"], rt.calendar.tz)
