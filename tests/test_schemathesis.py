@@ -1,4 +1,4 @@
-"""Schemathesis over the OpenAPI documents of PPID, SIBER and the notifier, in process on SQLite.
+"""Schemathesis over the OpenAPI documents of PPID, LAPOR!, SIBER and the notifier, in process on SQLite.
 
 Every operation of each service is called with generated input, valid and invalid, without
 a token and with staff tokens: no answer may be a server error, and every documented answer
@@ -28,6 +28,8 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from services.common.migrations import upgrade
+from services.lapor.app import create_app as create_lapor_app
+from services.lapor.config import LaporSettings
 from services.notifier import handlers as notifier_handlers
 from services.notifier.app import create_app as create_notifier_app
 from services.notifier.app import make_runtime as make_notifier_runtime
@@ -37,6 +39,7 @@ from services.ppid.config import PpidSettings
 from services.siber.app import create_app as create_siber_app
 from services.siber.config import SiberSettings
 from tests.conftest import service_settings
+from tests.lapor.support import REPORT_BODY
 from tests.ppid.support import REQUEST_BODY, staff_headers
 
 EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "20"))
@@ -77,6 +80,11 @@ PPID_CALLERS = (
     Caller("ppid_utama", staff_headers("ppid_utama")),
     Caller("ppid_pelaksana dinkes", staff_headers("ppid_pelaksana", "dinkes")),
 )
+LAPOR_CALLERS = (
+    Caller("anonymous", {}),
+    Caller("lapor_admin", staff_headers("lapor_admin")),
+    Caller("lapor_liaison dinkes", staff_headers("lapor_liaison", "dinkes")),
+)
 NOTIFIER_CALLERS = (
     Caller("anonymous", {}),
     Caller("admin", staff_headers("admin")),
@@ -95,6 +103,14 @@ def _ppid_app(url: str) -> Flask:
     app = create_ppid_app(service_settings(PpidSettings, "ppid", url, **UNLIMITED))
     # One case to find, so the operations on a number reach more than their 404.
     assert app.test_client().post("/api/v1/requests", json=REQUEST_BODY).status_code == 201
+    return app
+
+
+def _lapor_app(url: str, files: str) -> Flask:
+    upgrade("lapor", url)
+    app = create_lapor_app(service_settings(LaporSettings, "lapor", url, LAPOR_FILES_URL=files, **UNLIMITED))
+    # One report to find, so the operations on a number reach more than their 404.
+    assert app.test_client().post("/api/v1/reports", json=REPORT_BODY).status_code == 201
     return app
 
 
@@ -168,6 +184,14 @@ def ppid_app(tmp_path_factory) -> Flask:
 
 
 @pytest.fixture(scope="module")
+def lapor_app(tmp_path_factory) -> Flask:
+    work = tmp_path_factory.mktemp("st-lapor")
+    app = _lapor_app(f"sqlite:///{work / 'lapor.db'}", str(work / "files"))
+    yield app
+    app.extensions["simpul"].dispose()
+
+
+@pytest.fixture(scope="module")
 def notifier_app(tmp_path_factory) -> Flask:
     app = _notifier_app(f"sqlite:///{tmp_path_factory.mktemp('st-notifier') / 'notifier.db'}")
     yield app
@@ -185,6 +209,12 @@ def siber_app(tmp_path_factory) -> Flask:
 @pytest.mark.parametrize("caller", PPID_CALLERS, ids=lambda c: c.name)
 def test_ppid_answers_every_generated_call_within_its_contract(ppid_app, caller):
     failures = list(_failures(ppid_app, caller))
+    assert not failures, "\n\n".join(failures)
+
+
+@pytest.mark.parametrize("caller", LAPOR_CALLERS, ids=lambda c: c.name)
+def test_lapor_answers_every_generated_call_within_its_contract(lapor_app, caller):
+    failures = list(_failures(lapor_app, caller))
     assert not failures, "\n\n".join(failures)
 
 
