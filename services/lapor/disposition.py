@@ -20,7 +20,7 @@ from sqlalchemy import select
 from services.common.auth import Principal
 from services.common.errors import Invalid
 from services.common.runtime import Runtime
-from services.lapor import citizen_mail, domain, records
+from services.lapor import citizen_mail, domain, records, verification
 from services.lapor import events as ev
 from services.lapor import stage_support as support
 from services.lapor.models import Disposition, Report
@@ -68,9 +68,7 @@ def dispatch(
         report = records.load_report(session, number, lock=True)
         records.check_version(report, if_match)
         if domain.can("verify", report.status):
-            domain.verify(report, now)
-            records.add_history(session, report, "verified", now, actor_kind="admin", staff=staff)
-            uow.publish(support.event(report, "verified", now, supporting=(), verified_at=now))
+            verification.verify_report(rt, uow, staff, report, now)
         domain.dispatch(report, lead, rt.calendar, now, settings.follow_up_days, settings.completion_days)
         report.updated_at = now
         _add_hop(session, report, lead, supporting, staff, now)
