@@ -80,7 +80,8 @@ def _apply(
     elif action == "publish":
         article.published_at = now
     elif action == "correct":
-        articles.apply_changes(article, {k: v for k, v in data.items() if k != "note"})
+        # A correction changes only what it names: a blank field leaves the text as it was.
+        articles.apply_changes(article, {k: v for k, v in data.items() if k != "note" and v is not None})
         article.corrected_at, article.correction_note = now, data["note"]
     elif action == "take_down":
         article.taken_down_at, article.takedown_reason = now, data["reason"]

@@ -111,3 +111,12 @@ def test_a_published_article_is_corrected_then_taken_down(siber):
     down = siber.act(article["id"], "take-down", {"reason": "Atas permintaan OPD."})
     assert down.get_json()["status"] == "taken_down"
     assert down.get_json()["takedown_reason"] == "Atas permintaan OPD."
+
+
+def test_a_correction_changes_only_what_it_names(siber):
+    article = siber.published("dinkes")
+    corrected = siber.act(article["id"], "correct", {"note": "Tempat kegiatan diperbaiki.", "body_html": "   "})
+    assert corrected.status_code == 200, corrected.get_json()
+    assert corrected.get_json()["body_html"] == article["body_html"]
+    revisions = siber.http.get(f"/api/v1/articles/{article['id']}/revisions", headers=headers(EDITOR)).get_json()
+    assert revisions[-1]["author_role"] == "newsroom"
