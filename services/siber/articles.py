@@ -15,13 +15,12 @@ from sqlalchemy.orm import Session, selectinload
 
 from services.common.concurrency import require_match
 from services.common.errors import Forbidden, NotFound
-from services.common.listing import Page, Search, fetch_page
+from services.common.listing import Page, fetch_page
 from services.common.runtime import Runtime
 from services.siber import domain, presenters, revisions
-from services.siber.models import Article, ArticleTag, Photo
+from services.siber.models import ARTICLE_SEARCH, Article, ArticleTag, Photo
 from services.siber.sanitize import sanitize_html
 
-ARTICLE_SEARCH = Search(Article.title, Article.slug, Article.opd)
 NOT_FOUND = "Berita tidak ditemukan."
 TEXT_FIELDS = ("title", "lead", "body_html", "activity_date", "place")
 

@@ -25,6 +25,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from services.common.calendar_sync import calendar_state_table
 from services.common.db import NAMING_CONVENTION, UtcDateTime
 from services.common.heartbeat import heartbeat_table
+from services.common.listing import Search
 from services.common.outbox import plumbing_tables
 from services.siber.domain import ARTICLE_STATES, ASSIGNMENT_STATES
 
@@ -229,3 +230,8 @@ class DailyDuty(Base):
     due_at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False)
     met_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id", ondelete="SET NULL"))
+
+
+# What `q` of the staff list searches: the title, the slug and the OPD code (no person's name).
+ARTICLE_SEARCH = Search(Article.title, Article.slug, Article.opd)
+ARTICLE_SEARCH.index("ix_articles_search")

@@ -102,3 +102,25 @@ def test_an_assignment_in_the_past_is_refused_and_one_can_be_cancelled(siber):
     last = siber.events()[-1]
     assert last["type"] == "siber.assignment.cancelled"
     assert last["data"]["sla"] == {"stop": [{"clock": "siber.assignment", "outcome": "cancelled"}]}
+
+
+def test_postgresql_answers_q_from_the_index_the_migration_built(make_pg_database):
+    from sqlalchemy import select, text
+
+    from services.common.db import make_engine
+    from services.common.migrations import upgrade
+    from services.siber.models import ARTICLE_SEARCH, Article
+
+    url = make_pg_database("simpul_siber")
+    upgrade("siber", url)
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            # An empty table never tempts the planner into an index: forbid sequential scans
+            # to learn whether the query's expression is the migrated index's at all.
+            conn.execute(text("SET LOCAL enable_seqscan = off"))
+            compiled = ARTICLE_SEARCH.apply(select(Article.id), "posyandu").compile(conn)
+            plan = "\n".join(conn.exec_driver_sql(f"EXPLAIN {compiled}", compiled.params).scalars())
+    finally:
+        engine.dispose()
+    assert "ix_articles_search" in plan, plan
