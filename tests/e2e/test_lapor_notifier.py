@@ -1,8 +1,9 @@
 """End to end: a LAPOR! report's clocks, watched by the notifier, across processes.
 
 The real processes run as `make run` starts them (gunicorn web + worker for LAPOR! and the
-notifier) on PostgreSQL and RabbitMQ. A report filed now waits for verification: ticking
-the notifier past its third working day breaches the LAPOR! admins' duty. Dispositioned to
+notifier) on PostgreSQL and RabbitMQ. A report filed now waits for verification, which is
+held while the reporter is asked for detail and runs again on the answer; ticking the
+notifier past its third working day breaches the LAPOR! admins' duty. Dispositioned to
 Dinas Kesehatan, its follow-up clock reminds Dinkes' liaison two working days before it is
 due. Dinkes returns it and the admin dispositions it to Dinas PUPR: the follow-up clock
 starts over with PUPR, whose liaison is reminded from then on, never Dinkes'. PUPR follows
@@ -197,9 +198,17 @@ def test_a_reports_clocks_are_chased_moved_and_closed(lapor_system, auth_header)
         assert response.status_code == 200, response.text
         return response.json()
 
-    # Verification: the admins' three working days pass without a decision.
+    # Verification: held while the reporter is asked for detail, then the admins' three
+    # working days pass without a decision.
     verification = clock_where("lapor.verification", state="running")
     assert (verification["opd"], verification["role"]) == ("diskominfo", "lapor_admin")
+    admin_step("clarification-request", {"question": "Di ruas jalan mana tepatnya lubang itu berada?"})
+    clock_where("lapor.verification", state="paused")
+    answered = requests.post(f"{lapor}/api/v1/reports/{number}/clarification",
+                             json={"answer": "Di depan pintu masuk pasar, lajur kiri."},
+                             headers={"X-Access-Token": token}, timeout=10)
+    assert answered.status_code == 200, answered.text
+    clock_where("lapor.verification", state="running")
     seen = len(system.mailbox.snapshot())
     tick(system, day(4))
     breached = [(to, s) for to, s in staff_mails(system, seen) if number in s]
