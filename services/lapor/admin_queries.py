@@ -1,8 +1,8 @@
 """What the regency's LAPOR! admins read: the list of reports and one report in full.
 
 The list shows no personal data and searches none (`models.REPORT_SEARCH`). The detail shows
-the reporter's identity to the regency-level roles only, anonim and rahasia reports
-included, and records every such read in `personal_data_access` in the transaction that
+the reporter's identity to the regency-level roles only, rahasia reports included (an
+anonim reporter's name is hidden even from them; their contact stays), and records every such read in `personal_data_access` in the transaction that
 returns it (UU 27/2022): who, when, through which endpoint and, when given, why.
 """
 
@@ -63,7 +63,7 @@ def report_detail(rt: Runtime, staff: Principal, number: str, *, now: datetime, 
         if not domain.is_regency_staff(staff):
             raise NotFound(records.NOT_FOUND)
         reporter = session.scalars(select(Reporter).where(Reporter.report_id == report.id)).one_or_none()
-        shown = identity(reporter) if reporter is not None else None
+        shown = identity(reporter, report.privacy) if reporter is not None else None
         if shown is not None:
             session.add(PersonalDataAccess(
                 report_id=report.id, accessed_at=now, actor_sub=staff.sub, actor_name=staff.name,

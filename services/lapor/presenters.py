@@ -250,5 +250,13 @@ class Presenter:
 CITIZEN_ACTIONS = ("clarify", "reopen", "rate")
 
 
-def identity(reporter) -> dict[str, Any]:
-    return {"name": reporter.name, "phone": reporter.phone, "email": reporter.email}
+def identity(reporter, privacy: str) -> dict[str, Any]:
+    """The reporter as the regency's admins see them. An anonim reporter's name is hidden
+    from everyone, admins included; their contact stays, so they can still be answered."""
+    withheld = privacy == domain.ANONIM
+    return {
+        "name": None if withheld else reporter.name,
+        "name_withheld": withheld,
+        "phone": reporter.phone,
+        "email": reporter.email,
+    }

@@ -182,6 +182,7 @@ class SupportingOpdSchema(Schema):
 
 class ReporterSchema(Schema):
     name = fields.String(allow_none=True)
+    name_withheld = fields.Boolean(metadata={"description": "Laporan anonim: nama tidak ditampilkan kepada siapa pun"})
     phone = fields.String(allow_none=True)
     email = fields.String(allow_none=True)
 

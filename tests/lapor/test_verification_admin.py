@@ -73,7 +73,8 @@ def test_the_detail_shows_the_reporter_to_admins_and_records_each_read(lapor):
         **lapor_staff(sub="admin-kab-1", name="Rina Admin"), "X-Access-Reason": "Verifikasi laporan"})
     assert response.status_code == 200
     body = response.get_json()
-    assert body["reporter"] == {"name": "Budi Santoso", "phone": "081277774321", "email": "budi.santoso@example.org"}
+    assert body["reporter"] == {"name": "Budi Santoso", "name_withheld": False, "phone": "081277774321",
+                                "email": "budi.santoso@example.org"}
     assert body["privacy"] == "rahasia" and response.headers["ETag"]
     no_reason = lapor_staff("admin", sub="sysadmin", reason=None)
     assert lapor.http.get(f"{LIST}/{number}", headers=no_reason).status_code == 200
@@ -101,3 +102,10 @@ def test_a_refused_read_records_nothing_and_steps_do_not_show_the_reporter(lapor
         count = uow.session.query(PersonalDataAccess).filter_by(report_id=report_id).count()
     # Only lapor.act's own ETag read (the detail) was recorded.
     assert count == 1
+
+
+def test_an_anonim_reporters_name_is_hidden_from_the_admins_too(lapor):
+    number = lapor.submit(privacy="anonim")["number"]
+    reporter = lapor.staff_get(f"{LIST}/{number}").get_json()["reporter"]
+    assert reporter == {"name": None, "name_withheld": True, "phone": "081277774321",
+                        "email": "budi.santoso@example.org"}
