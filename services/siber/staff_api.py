@@ -11,8 +11,9 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from services.common.auth import authenticated_principal, current_principal, roles_required
+from services.common.citizen import citizen_rate_limited
 from services.common.errors import NotFound
-from services.common.http import if_match_header, paginated, public_rate_limited, runtime
+from services.common.http import if_match_header, paginated, runtime
 from services.siber import (
     articles,
     assignments,
@@ -225,7 +226,8 @@ class PhotoItem(MethodView):
 
 @blp.route("/photos/<int:photo_id>/<string:variant>")
 class PhotoContent(MethodView):
-    @public_rate_limited
+    # Staff with a valid token are not throttled: a whole newsroom shares one address.
+    @citizen_rate_limited
     @blp.doc(responses={"200": {"description": "Berkas gambar", "content": {"image/jpeg": {}, "image/png": {}, "image/webp": {}}}})
     def get(self, photo_id, variant):
         """Berkas foto: `original`, `web` atau `thumb` (publik untuk berita terbit)"""

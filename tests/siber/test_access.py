@@ -104,3 +104,20 @@ def test_hostile_ids_and_bodies_get_answers_not_errors(siber, article):
     assert bad_diff.status_code == 422
     bad_schedule = siber.act(article["id"], "schedule", {"publish_at": "besok"})
     assert bad_schedule.status_code == 422
+
+
+def test_public_photo_reads_are_rate_limited_per_address(tmp_path):
+    from tests.siber.support import T0, SiberClient, build_env
+
+    env = build_env(f"sqlite:///{tmp_path / 'limited.db'}", "sqlite", PUBLIC_RATE_LIMIT="3/minute",
+                    SIBER_FILES_URL=str(tmp_path / "files"))
+    try:
+        env.clock.set(T0)
+        path = f"{API}/photos/999/original"
+        codes = [env.client.get(path).status_code for _ in range(5)]
+        assert codes == [404] * 3 + [429] * 2
+        refused = env.client.get(path)
+        assert "Retry-After" in refused.headers and refused.get_json()["code"] == 429
+        assert SiberClient(env).http.get(path, headers=headers(EDITOR)).status_code == 404  # staff are not throttled
+    finally:
+        env.rt.dispose()
