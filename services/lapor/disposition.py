@@ -29,20 +29,20 @@ from services.lapor.stage_support import staff_view
 
 
 def _require_known(rt: Runtime, lead: str, supporting: Sequence[str]) -> None:
-    unknown = {"lead_opd": [lead]} if lead not in rt.opds else {}
-    bad = [code for code in supporting if code not in rt.opds]
-    if bad:
-        unknown["supporting_opds"] = bad
-    if unknown:
-        raise Invalid(
-            "Kode OPD tidak dikenal.",
-            {field: [f"Kode OPD tidak dikenal: {', '.join(codes)}."] for field, codes in unknown.items()},
-        )
+    """Every OPD named must be one of the directory's active OPDs: a deactivated OPD keeps
+    its old reports but takes no new work."""
+    errors: dict[str, list[str]] = {}
+    for field, codes in (("lead_opd", [lead]), ("supporting_opds", list(supporting))):
+        unknown = [code for code in codes if code not in rt.opds]
+        inactive = [code for code in codes if code in rt.opds and not rt.opds.is_active(code)]
+        messages = [f"Kode OPD tidak dikenal: {', '.join(unknown)}."] if unknown else []
+        messages += [f"OPD tidak aktif lagi: {', '.join(inactive)}."] if inactive else []
+        if messages:
+            errors[field] = messages
     if lead in supporting:
-        raise Invalid(
-            "OPD penanggung jawab tidak perlu disebut lagi sebagai OPD pendukung.",
-            {"supporting_opds": ["OPD penanggung jawab tidak boleh menjadi OPD pendukung."]},
-        )
+        errors.setdefault("supporting_opds", []).append("OPD penanggung jawab tidak boleh menjadi OPD pendukung.")
+    if errors:
+        raise Invalid("OPD disposisi tidak dapat diterima.", errors)
 
 
 def _add_hop(session, report: Report, lead: str, supporting: Sequence[str], staff: Principal, now: datetime) -> None:

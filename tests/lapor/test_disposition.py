@@ -5,7 +5,14 @@ dispositions it again; every hop is kept and both OPDs hear of each move."""
 from __future__ import annotations
 
 from datetime import datetime
+from types import SimpleNamespace
 
+import pytest
+
+from services.common.errors import Invalid
+from services.common.opd import OpdRegistry, parse_directory
+from services.lapor import disposition
+from tests.conftest import ROOT
 from tests.lapor.steps import (
     DISPATCH,
     FOLLOW_UP,
@@ -161,3 +168,21 @@ def test_returning_is_the_lead_opds_and_only_before_its_first_response(lapor):
     opd_step(lapor, number, "follow-up", FOLLOW_UP)
     late = opd_act(lapor, number, "return", RETURN, "dinkes")
     assert late.status_code == 409
+
+
+def test_a_deactivated_opd_takes_no_new_disposition():
+    shipped = OpdRegistry.from_file(ROOT / "config" / "opd.json")
+    entries = [{"code": o.code, "name": o.name, "short_name": o.short_name, "kind": o.kind, "active": o.code != "dinsos"}
+               for o in shipped.all()]
+    registry = OpdRegistry(parse_directory(entries), shipped.regency)
+    rt = SimpleNamespace(opds=registry)
+    disposition._require_known(rt, "dinkes", ["disdik"])
+    with pytest.raises(Invalid) as refused:
+        disposition._require_known(rt, "dinsos", ["dinsos", "tidak_ada"])
+    assert refused.value.errors == {
+        "lead_opd": ["OPD tidak aktif lagi: dinsos."],
+        "supporting_opds": [
+            "Kode OPD tidak dikenal: tidak_ada.", "OPD tidak aktif lagi: dinsos.",
+            "OPD penanggung jawab tidak boleh menjadi OPD pendukung.",
+        ],
+    }
