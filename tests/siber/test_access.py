@@ -121,3 +121,17 @@ def test_public_photo_reads_are_rate_limited_per_address(tmp_path):
         assert SiberClient(env).http.get(path, headers=headers(EDITOR)).status_code == 404  # staff are not throttled
     finally:
         env.rt.dispose()
+
+
+def test_every_endpoint_reached_without_a_login_is_rate_limited(siber):
+    public = []
+    for rule in siber.env.app.url_map.iter_rules():
+        if not rule.rule.startswith("/api/"):
+            continue
+        view_class = getattr(siber.env.app.view_functions[rule.endpoint], "view_class", None)
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            function = getattr(view_class, method.lower()) if view_class else siber.env.app.view_functions[rule.endpoint]
+            if "security" not in getattr(function, "_apidoc", {}).get("manual_doc", {}):
+                public.append((rule.rule, method, function))
+    assert ("/api/v1/photos/<int:photo_id>/<string:variant>", "GET") in {(r, m) for r, m, _ in public}
+    assert [(r, m) for r, m, f in public if not getattr(f, "rate_limited", False)] == []
