@@ -10,7 +10,8 @@ checked before any is kept, so one bad file refuses the request and keeps nothin
 
 Who sees what:
 
-- the regency's LAPOR! admins: every file, with its name;
+- the regency's LAPOR! admins: every file, named as sent except an anonim reporter's
+  (their name is hidden from everyone);
 - the reporter (the report's access token): their own files and those of the messages
   addressed to them (not the staff's internal notes, nor staff files no message names yet);
 - the liaison of an OPD with an ACTIVE disposition of the report (lead or supporting): every
@@ -87,11 +88,14 @@ def neutral_filename(attachment: Attachment) -> str:
 
 
 def visible_filename(attachment: Attachment, privacy: str, viewer: Viewer) -> str:
-    """The name `viewer` is shown: neutral for a non-public reporter's file seen by an OPD."""
-    hides_reporter = privacy != domain.PUBLIC and attachment.uploaded_by == CITIZEN
-    if hides_reporter and viewer.kind not in (ADMIN, CITIZEN):
-        return neutral_filename(attachment)
-    return attachment.filename
+    """The name `viewer` is shown: an anonim reporter's file is named neutrally for everyone
+    but the reporter, a rahasia reporter's for everyone but the reporter and the regency's
+    admins (the only staff who may know who they are)."""
+    if attachment.uploaded_by != CITIZEN or privacy == domain.PUBLIC or viewer.kind == CITIZEN:
+        return attachment.filename
+    if privacy == domain.RAHASIA and viewer.kind == ADMIN:
+        return attachment.filename
+    return neutral_filename(attachment)
 
 
 def present(attachment: Attachment, privacy: str, viewer: Viewer) -> dict[str, Any]:

@@ -114,7 +114,20 @@ def test_an_opd_sees_files_only_of_reports_dispositioned_to_it_and_no_reporter_n
         assert files_env.client.get(path(report, stored[0]["id"]),
                                     headers=lapor_staff(LIAISON, opd)).status_code == 404
     admin = files_env.client.get(path(report), headers=lapor_staff(LAPOR_ADMIN)).get_json()
-    assert admin[0]["filename"] == "KTP Siti Aminah.jpg"
+    assert admin[0]["filename"] == f"lampiran-{stored[0]['id']}.jpg"  # anonim: hidden from everyone
+    reporter = files_env.client.get(path(report), headers=as_citizen(report)).get_json()
+    assert reporter[0]["filename"] == "KTP Siti Aminah.jpg"
+
+
+def test_a_rahasia_reporters_file_is_named_for_the_admins_only(files_env):
+    rt = files_env.rt
+    report = add_report(rt, privacy="rahasia", status="dispatched", lead_opd="dpupr")
+    stored = upload(files_env, report, [encoded("Surat Budi.pdf", minimal_pdf())], as_citizen(report))
+    add_disposition(rt, report, "dpupr")
+    admin = files_env.client.get(path(report), headers=lapor_staff(LAPOR_ADMIN)).get_json()
+    assert admin[0]["filename"] == "Surat Budi.pdf"
+    opd = files_env.client.get(path(report), headers=lapor_staff(LIAISON, "dpupr")).get_json()
+    assert opd[0]["filename"] == f"lampiran-{stored[0]['id']}.pdf"
 
 
 def test_a_public_reporters_file_keeps_its_name_for_the_opd(files_env):
