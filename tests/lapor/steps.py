@@ -3,11 +3,12 @@ access tests: dispatch, the OPD's steps with the report's ETag, the report's eve
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 from sqlalchemy import select
 
-from services.lapor.models import outbox
+from services.lapor.models import Attachment, Report, outbox
 from tests.lapor.support import LIAISON, LaporClient, lapor_staff
 
 DISPATCH = {"lead_opd": "dinkes", "supporting_opds": ["disdik"], "note": "Mohon segera ditangani."}
@@ -84,3 +85,20 @@ def last_event(lapor: LaporClient, number: str, action: str) -> tuple[list[str],
 def clocks(envelope: dict) -> dict[str, dict[str, dict]]:
     """data.sla as {kind: {clock: item}}."""
     return {kind: {item["clock"]: item for item in items} for kind, items in envelope["data"].get("sla", {}).items()}
+
+
+def stored_file(lapor: LaporClient, number: str, uploaded_by: str, filename: str = "foto.png") -> int:
+    """A file row as the attachment upload stores it (the upload itself is tested on its
+    own, with the file store); its id."""
+    with lapor.rt.uow() as uow:
+        report_id = uow.session.scalar(select(Report.id).where(Report.number == number))
+        digest = hashlib.sha256(f"{number}/{filename}/{uploaded_by}".encode()).hexdigest()
+        row = Attachment(
+            report_id=report_id, key=f"sha256/{digest}", size=10, content_type="image/png", sha256=digest,
+            filename=filename, uploaded_at=lapor.clock(), uploaded_by=uploaded_by,
+        )
+        uow.session.add(row)
+        uow.session.flush()
+        row_id = row.id
+        uow.commit()
+    return row_id

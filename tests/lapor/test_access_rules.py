@@ -4,8 +4,8 @@ Pendidikan), a regency admin and the reporters' tokens:
 1. an OPD officer sees and acts only on reports dispositioned to its OPD (lead or
    supporting), and only while the disposition is active;
 2. only the lead OPD follows up, returns or completes; a supporting OPD adds progress;
-3. an OPD never sees who an anonim or rahasia reporter is, not in the API and not in the
-   events;
+3. an OPD never sees who an anonim or rahasia reporter is, not in the API, not in the names
+   of the reporter's files and not in the events;
 4. the regency's admins see every report;
 5. the access token opens its one report;
 6. a rahasia report cannot be followed and does not show that it exists to the public.
@@ -25,6 +25,7 @@ from tests.lapor.steps import (
     opd_act,
     opd_get,
     opd_step,
+    stored_file,
 )
 from tests.lapor.support import (
     ADMIN,
@@ -102,6 +103,7 @@ def test_a_returned_report_leaves_the_opds_that_held_it(lapor):
 def test_an_opd_never_sees_who_an_anonim_or_rahasia_reporter_is(lapor, privacy):
     submitted = lapor.submit(privacy=privacy)
     number = submitted["number"]
+    stored_file(lapor, number, "citizen", "KTP Budi Santoso.jpg")
     dispatch(lapor, number, {"lead_opd": DINKES, "supporting_opds": [DISDIK]})
     opd_step(lapor, number, "follow-up", FOLLOW_UP, DINKES)
     opd_step(lapor, number, "progress", PROGRESS, DISDIK)
@@ -110,6 +112,7 @@ def test_an_opd_never_sees_who_an_anonim_or_rahasia_reporter_is(lapor, privacy):
         opd_get(lapor, number, DISDIK),
         lapor.http.get("/api/v1/opd/reports", headers=lapor_staff(LIAISON, DINKES)),
         lapor.http.get(f"/api/v1/admin/reports/{number}/dispositions", headers=lapor_staff(LIAISON, DINKES)),
+        lapor.http.get(f"/api/v1/reports/{number}/attachments", headers=lapor_staff(LIAISON, DINKES)),
     ]
     for response in answers:
         assert response.status_code == 200

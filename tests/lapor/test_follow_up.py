@@ -8,10 +8,8 @@ from datetime import datetime
 from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import select
 
 from services.lapor import domain
-from services.lapor.models import Attachment, Report
 from tests.lapor.steps import (
     COMPLETION,
     FOLLOW_UP,
@@ -22,6 +20,7 @@ from tests.lapor.steps import (
     opd_act,
     opd_get,
     opd_step,
+    stored_file,
     types_of,
 )
 from tests.lapor.support import LIAISON, WIB, lapor_staff
@@ -116,7 +115,7 @@ def test_completion_takes_the_opds_uploaded_files_only(lapor):
     number = lapor.submit()["number"]
     dispatch(lapor, number)
     opd_step(lapor, number, "follow-up", FOLLOW_UP)
-    ids = _uploads(lapor, number, ("opd", "opd", "citizen"))
+    ids = [stored_file(lapor, number, who, f"foto-{i}.png") for i, who in enumerate(("opd", "opd", "citizen"))]
     refused = opd_act(lapor, number, "completion", {**COMPLETION, "attachment_ids": [ids[0], ids[2], 999999]})
     assert refused.status_code == 422
     assert set(refused.get_json()["errors"]) == {"attachment_ids.1", "attachment_ids.2"}
@@ -127,30 +126,6 @@ def test_completion_takes_the_opds_uploaded_files_only(lapor):
     assert sorted(a["id"] for a in view["attachments"] if a["message_id"] == completion["id"]) == sorted(ids[:2])
     _, event = last_event(lapor, number, "completed")
     assert event["data"]["attachments"] == 2
-
-
-def _uploads(lapor, number: str, uploaders: tuple[str, ...]) -> list[int]:
-    """Files as the attachment upload stores them (the upload itself is tested on its own)."""
-    report_id = _report_id(lapor, number)
-    now = lapor.clock()
-    with lapor.rt.uow() as uow:
-        rows = [
-            Attachment(
-                report_id=report_id, key=f"sha256/{i:064x}", size=10, content_type="image/png",
-                sha256=f"{i:064x}", filename=f"foto-{i}.png", uploaded_at=now, uploaded_by=who,
-            )
-            for i, who in enumerate(uploaders, start=1)
-        ]
-        uow.session.add_all(rows)
-        uow.session.flush()
-        ids = [row.id for row in rows]
-        uow.commit()
-    return ids
-
-
-def _report_id(lapor, number: str) -> int:
-    with lapor.rt.uow() as uow:
-        return uow.session.scalar(select(Report.id).where(Report.number == number))
 
 
 def test_an_opd_lists_what_it_leads_or_supports_and_nothing_else(lapor):
