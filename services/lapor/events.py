@@ -167,7 +167,8 @@ def report_event(
     if clocks:
         data["sla"] = sla.instructions(*clocks)
     declared = CATALOGUE.types[f"{CATALOGUE.service}.report.{action}"]
-    route = {"from_opd": from_opd} if declared.routes_to == ROUTE_MOVE else {}
+    # A move needs the OPD it leaves, and only a move takes one: the catalogue refuses both.
+    route = {"from_opd": from_opd} if declared.routes_to == ROUTE_MOVE or from_opd is not None else {}
     target = opd if opd is not None else report.lead_opd
     return CATALOGUE.event(
         "report", action, subject=f"reports/{report.number}", opd=target, time=at, data=data, **route

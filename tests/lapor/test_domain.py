@@ -208,3 +208,40 @@ def test_scope_admins_everywhere_liaison_own_opd():
     assert domain.scope_of(admin).allows("dpupr") and domain.scope_of(admin).allows(None)
     assert domain.scope_of(liaison).allows("dinkes") and not domain.scope_of(liaison).allows("dpupr")
     assert domain.scope_of(stray).is_empty
+
+
+def test_clarification_only_from_submitted():
+    for status in (domain.POSTPONED, domain.VERIFIED, domain.AWAITING_CLARIFICATION):
+        with pytest.raises(Conflict):
+            domain.request_clarification(report(status, verification_due_at=T0), CAL, T0)
+
+
+def test_the_completion_limit_counts_from_the_verification_not_the_dispatch():
+    r = submitted()
+    domain.verify(r, datetime(2026, 3, 31, 15, tzinfo=WIB))
+    domain.dispatch(r, "dinkes", CAL, datetime(2026, 4, 2, 9, tzinfo=WIB), 5, 60)
+    # 60 calendar days from Tuesday 31 March: Saturday 30 May, a weekend day counts too.
+    assert r.completion_due_at == datetime(2026, 5, 30, 23, 59, 59, tzinfo=WIB)
+
+
+def test_a_report_filed_after_hours_counts_from_the_next_working_day():
+    r = report(status=None)
+    domain.submit(r, CAL, datetime(2026, 3, 6, 20, tzinfo=WIB), 3)  # Friday evening
+    # Day 0 is Monday 9 March; day 3 is Thursday 12 March.
+    assert r.verification_due_at == datetime(2026, 3, 12, 23, 59, 59, tzinfo=WIB)
+
+
+def test_the_limits_are_settings():
+    r = report(status=None)
+    domain.submit(r, CAL, T0, 5)
+    assert r.verification_due_at == datetime(2026, 3, 9, 23, 59, 59, tzinfo=WIB)
+    domain.verify(r, T0)
+    domain.dispatch(r, "dinkes", CAL, T0, 2, 30)
+    assert r.follow_up_due_at == datetime(2026, 3, 4, 23, 59, 59, tzinfo=WIB)
+    assert r.completion_due_at == datetime(2026, 4, 1, 23, 59, 59, tzinfo=WIB)
+
+
+@pytest.mark.parametrize(("raw", "normal"), [("0812-7777-4321", "081277774321"), ("+62 812 7777 4321", "081277774321"),
+                                             ("(0513) 21017", "051321017"), ("12345", None), ("0812abc", None)])
+def test_phone_numbers(raw, normal):
+    assert domain.normalise_phone(raw) == normal

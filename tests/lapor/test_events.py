@@ -221,3 +221,49 @@ def test_events_of_reports_lives(lapor, queue, schemas_dir):
         assert sla(last) == {"stop": {"lapor.verification": {"clock": "lapor.verification"}}}
         assert last["data"]["privacy"] == "anonim"
     assert "Balai" not in json.dumps(by_subject[f"reports/{early['not-authority']}"])
+
+
+def test_who_must_act_on_each_lapor_clock():
+    from services.lapor import events as ev
+
+    ctx = ev.EventContext(coordinator_opd="diskominfo")
+    due = datetime(2026, 3, 5, 23, 59, 59, tzinfo=WIB)
+    verification = ev.verification_clock(ctx, due).item
+    assert (verification["opd"], verification["role"], verification["party"], verification["counting"]) == (
+        "diskominfo", "lapor_admin", "staff", "working_days")
+    assert ev.verification_paused().kind == "pause"
+    resumed = ev.verification_resumed(ctx, due)
+    assert (resumed.kind, resumed.item["role"]) == ("resume", "lapor_admin")
+    assert ev.verification_restarted(ctx, due).kind == "start"
+    follow_up = ev.follow_up_clock("dinkes", due).item
+    assert (follow_up["opd"], follow_up["role"], follow_up["counting"]) == ("dinkes", "lapor_liaison", "working_days")
+    assert ev.follow_up_cancelled().item == {"clock": "lapor.follow_up", "outcome": "cancelled"}
+    completion = ev.completion_clock("dinkes", due).item
+    assert (completion["role"], completion["counting"]) == ("lapor_liaison", "calendar_days")
+    assert ev.completion_moved("dpupr", due).item["opd"] == "dpupr"
+    window = ev.reply_window("dinkes", due).item
+    assert window["party"] == "citizen" and "role" not in window
+    assert {i.item["clock"] for i in (ev.verification_done(), ev.follow_up_done(), ev.completion_done(),
+                                      ev.reply_window_done())} == {
+        "lapor.verification", "lapor.follow_up", "lapor.completion", "lapor.reporter_reply"}
+
+
+def test_a_report_event_carries_codes_only_and_routes_by_lead_opd():
+    from types import SimpleNamespace
+
+    from services.lapor import events as ev
+
+    report = SimpleNamespace(number="LPR-2026-000001", status="dispatched", classification="pengaduan",
+                             category="kesehatan", privacy="rahasia", kecamatan="62.03.01", lead_opd="dinkes",
+                             title="Nama saya Budi", description="Rahasia")
+    event = ev.report_event(report, "dispatched", at=datetime(2026, 3, 2, 9, tzinfo=WIB),
+                            supporting_opds=["disdik", "bappeda"])
+    assert event.routing_keys == ("lapor.report.dispatched.dinkes",)
+    assert event.subject == "reports/LPR-2026-000001"
+    assert event.data == {"number": "LPR-2026-000001", "status": "dispatched", "classification": "pengaduan",
+                          "category": "kesehatan", "privacy": "rahasia", "kecamatan": "62.03.01",
+                          "lead_opd": "dinkes", "supporting_opds": ["bappeda", "disdik"]}
+    moved = ev.report_event(report, "redispatched", at=datetime(2026, 3, 2, 9, tzinfo=WIB), from_opd="dpupr")
+    assert set(moved.routing_keys) == {"lapor.report.redispatched.dinkes", "lapor.report.redispatched.dpupr"}
+    with pytest.raises(ValueError):
+        ev.report_event(report, "dispatched", at=datetime(2026, 3, 2, 9, tzinfo=WIB), from_opd="dpupr")
