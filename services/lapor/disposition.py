@@ -85,7 +85,7 @@ def dispatch(
         ))
         citizen_mail.queue_report_mail(rt, session, report, citizen_mail.DISPATCHED, at=now)
         uow.commit()
-        return staff_view(rt, session, report.number, staff, now)
+        return staff_view(rt, session, report.number)
 
 
 def redispatch(
@@ -119,7 +119,7 @@ def redispatch(
         ))
         citizen_mail.queue_report_mail(rt, session, report, citizen_mail.DISPATCHED, at=now)
         uow.commit()
-        return staff_view(rt, session, report.number, staff, now)
+        return staff_view(rt, session, report.number)
 
 
 def _last_returning_opd(session, report: Report) -> str | None:
@@ -167,7 +167,7 @@ def return_report(
             ),
         ))
         uow.commit()
-        return staff_view(rt, session, report.number, staff, now)
+        return staff_view(rt, session, report.number)
 
 
 def list_dispositions(rt: Runtime, staff: Principal, number: str) -> list[dict[str, Any]]:

@@ -70,7 +70,7 @@ def follow_up(
         ))
         citizen_mail.queue_report_mail(rt, session, report, citizen_mail.FOLLOWED_UP, at=now)
         uow.commit()
-        return staff_view(rt, session, report.number, staff, now)
+        return staff_view(rt, session, report.number)
 
 
 def progress(
@@ -91,7 +91,7 @@ def progress(
         uow.publish(support.event(holder, "progressed", now, progressed_at=now, by_opd=staff.opd, role=holder.role))
         citizen_mail.queue_report_mail(rt, session, report, citizen_mail.PROGRESSED, at=now)
         uow.commit()
-        return staff_view(rt, session, report.number, staff, now)
+        return staff_view(rt, session, report.number)
 
 
 def complete(
@@ -129,7 +129,7 @@ def complete(
         ))
         citizen_mail.queue_report_mail(rt, session, report, citizen_mail.COMPLETED, at=now)
         uow.commit()
-        return staff_view(rt, session, report.number, staff, now)
+        return staff_view(rt, session, report.number)
 
 
 def _claim_attachments(session, report: Report, ids: Sequence[int], message_id: int) -> int:
@@ -156,11 +156,11 @@ def _claim_attachments(session, report: Report, ids: Sequence[int], message_id: 
 # -- what an OPD sees ----------------------------------------------------------------------
 
 
-def get_for_opd(rt: Runtime, staff: Principal, number: str, *, now: datetime) -> tuple[dict[str, Any], str]:
+def get_for_opd(rt: Runtime, staff: Principal, number: str) -> tuple[dict[str, Any], str]:
     """The report for an OPD holding it (or an admin), with its ETag; 404 for any other."""
     with rt.uow() as uow:
         support.reach(uow.session, staff, number)
-        return staff_view(rt, uow.session, number, staff, now)
+        return staff_view(rt, uow.session, number)
 
 
 def list_for_opd(

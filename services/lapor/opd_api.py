@@ -131,7 +131,7 @@ class OpdReport(MethodView):
 
         Identitas pelapor anonim atau rahasia tidak pernah ditampilkan kepada OPD.
         """
-        return _with_etag(follow_up.get_for_opd(runtime(), current_principal(), number, now=now()))
+        return _with_etag(follow_up.get_for_opd(runtime(), current_principal(), number))
 
 
 @blp.route("/opd/reports/<string:number>/return")

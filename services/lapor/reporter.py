@@ -44,7 +44,7 @@ def reply(rt: Runtime, number: str, message: str, *, token: str | None, now: dat
         _message(session, report, "reporter_reply", message, now)
         records.add_history(session, report, "replied", now, actor_kind="citizen")
         uow.commit()
-        return support.citizen_view(rt, session, number, now)
+        return support.citizen_view(rt, session, number)
 
 
 def reject(rt: Runtime, number: str, reason: str, *, token: str | None, now: datetime) -> dict[str, Any]:
@@ -69,7 +69,7 @@ def reject(rt: Runtime, number: str, reason: str, *, token: str | None, now: dat
         ))
         citizen_mail.queue_report_mail(rt, session, report, citizen_mail.REOPENED, at=now)
         uow.commit()
-        return support.citizen_view(rt, session, number, now)
+        return support.citizen_view(rt, session, number)
 
 
 def rate(
@@ -95,4 +95,4 @@ def rate(
         ))
         citizen_mail.queue_report_mail(rt, session, report, citizen_mail.CLOSED, at=now)
         uow.commit()
-        return support.citizen_view(rt, session, number, now)
+        return support.citizen_view(rt, session, number)

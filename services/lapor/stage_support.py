@@ -107,7 +107,7 @@ def presenter(rt: Any) -> Presenter:
     return records.presenter(rt)
 
 
-def staff_view(rt: Any, session: Session, number: str, staff: Principal, now: datetime) -> tuple[dict[str, Any], str]:
+def staff_view(rt: Any, session: Session, number: str) -> tuple[dict[str, Any], str]:
     """The report as staff see it after a step, re-read so history and messages are
     current, with its ETag. It names no reporter: who reported is read on its own, audited."""
     session.expire_all()
@@ -116,7 +116,7 @@ def staff_view(rt: Any, session: Session, number: str, staff: Principal, now: da
     return view, records.etag(report)
 
 
-def citizen_view(rt: Any, session: Session, number: str, now: datetime) -> dict[str, Any]:
+def citizen_view(rt: Any, session: Session, number: str) -> dict[str, Any]:
     """The report as its reporter sees it after their step."""
     session.expire_all()
     report = load_report(session, number, full=True)
