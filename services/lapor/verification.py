@@ -21,7 +21,7 @@ from services.common.auth import Principal
 from services.common.errors import Invalid, NotFound
 from services.common.outbox import UnitOfWork
 from services.common.runtime import Runtime
-from services.lapor import citizen_mail, domain, records
+from services.lapor import citizen_mail, domain, duplicates, records
 from services.lapor import events as ev
 from services.lapor.duplicates import merge_followers
 from services.lapor.intake import ACCESS
@@ -163,6 +163,7 @@ def archive(rt: Runtime, staff: Principal, number: str, reason: str, *, duplicat
                             note=f"{domain.ARCHIVE_REASON_LABELS[reason]}" + (f": {original.number}" if original else ""))
         if original is not None:
             records.add_history(session, original, "linked_duplicate", now, staff=staff, note=report.number)
+            duplicates.merge_followers(session, report, original)
             merge_followers(session, report, original)
         fields: dict[str, Any] = {"archived_at": now, "archive_reason": reason}
         if original is not None:

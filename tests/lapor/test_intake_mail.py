@@ -182,3 +182,20 @@ def test_a_lost_token_is_mailed_and_replaces_the_old_one(lapor, smtp):
 def test_the_worker_sends_the_queue_with_its_timers(lapor):
     names = [timer.name for timer in lapor_main.worker_timers(lapor.rt)]
     assert {"mail-queue-send", "mail-queue-retention"} <= set(names), names
+
+
+def test_a_duplicates_reporter_and_followers_follow_the_original(lapor, smtp):
+    original = lapor.submit(email="pelapor.pertama@example.org")["number"]
+    copy = lapor.submit()["number"]
+    follow(lapor, copy)
+    response = lapor.act(copy, "archive", {"reason": "duplicate", "duplicate_of": original})
+    assert response.status_code == 200, response.get_json()
+    send(lapor)
+    told = text_of(only_mail(smtp, "Laporan diarsipkan"))
+    assert f"Laporan yang sama telah disampaikan dengan nomor {original}." in told
+    assert "kini mengikuti laporan tersebut" in told
+    smtp.clear()
+    assert lapor.act(original, "verify", {}).status_code == 200
+    send(lapor)
+    for address in (ADDRESS, FOLLOWER):
+        assert [m["Subject"] for m in smtp.to(address)] == [f"Laporan telah diverifikasi: {original}"]
