@@ -79,12 +79,13 @@ def verification_on_time(report: ReportFacts, now: datetime) -> bool | None:
     due = report.verification_due_at
     if due is None:
         return None
+    # A returned report waits on the restarted clock: its earlier dispatch says nothing.
+    if report.status in PENDING_VERIFICATION:
+        return False if now > due else None
     if report.dispatched_at is not None:
         return report.dispatched_at <= due
     if report.status in ENDED_BY_DECISION and report.closed_at is not None:
         return report.closed_at <= due
-    if report.status in PENDING_VERIFICATION and now > due:
-        return False
     return None
 
 

@@ -36,8 +36,10 @@ def test_verification_waiting_past_its_due_is_late_and_before_it_not_counted():
     waiting = facts(status="submitted", lead=None, verification_due_at=at(3))
     assert verification_on_time(waiting, NOW) is False
     assert verification_on_time(waiting, at(2)) is None
-    returned = facts(status="returned", lead=None, verification_due_at=at(40))
+    returned = facts(status="returned", lead=None, verification_due_at=at(40), dispatched_at=at(1))
     assert verification_on_time(returned, NOW) is None
+    overdue = facts(status="returned", lead=None, verification_due_at=at(20), dispatched_at=at(1))
+    assert verification_on_time(overdue, NOW) is False
 
 
 def test_verification_held_or_postponed_is_not_counted_and_archiving_counts_at_closing():
