@@ -214,7 +214,8 @@ class Presenter:
             "history": [self._history(h, staff=False) for h in report.history],
             "attachments": self._attachments(report, {m.id for m in report.messages if m.kind == "note"},
                                              citizen=True),
-            "actions": [a for a in domain.allowed_actions(report.status) if a in CITIZEN_ACTIONS],
+            "actions": [a for a in domain.allowed_actions(report.status) if a in CITIZEN_ACTIONS]
+            + (["reply"] if domain.is_open(report.status) else []),
         }
 
     def staff_summary(self, report: Report) -> dict[str, Any]:
@@ -246,7 +247,8 @@ class Presenter:
         }
 
 
-# What the reporter can do, by action name of domain.TRANSITIONS.
+# What the reporter can do, by action name of domain.TRANSITIONS; a plain reply is open on
+# every report that is not final.
 CITIZEN_ACTIONS = ("clarify", "reopen", "rate")
 
 

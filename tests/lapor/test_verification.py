@@ -60,7 +60,7 @@ def test_clarification_pauses_and_the_answer_resumes_with_what_was_left(lapor):
     view = lapor.view(number, token)
     assert [m["kind"] for m in view["messages"]] == ["clarification_request"]
     assert view["messages"][0]["body"] == QUESTION["question"]
-    assert view["actions"] == ["clarify"]
+    assert view["actions"] == ["clarify", "reply"]
     lapor.clock.set(datetime(2026, 3, 10, 14, 0, tzinfo=WIB))
     answer = lapor.citizen("POST", f"/api/v1/reports/{number}/clarification", token,
                            json={"answer": "Jl. Pemuda, depan toko emas Kapuas Jaya."})
