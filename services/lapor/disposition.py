@@ -84,8 +84,9 @@ def dispatch(
             ),
         ))
         citizen_mail.queue_report_mail(rt, session, report, citizen_mail.DISPATCHED, at=now)
+        result = staff_view(rt, session, report.number)
         uow.commit()
-        return staff_view(rt, session, report.number)
+        return result
 
 
 def redispatch(
@@ -118,8 +119,9 @@ def redispatch(
             ),
         ))
         citizen_mail.queue_report_mail(rt, session, report, citizen_mail.DISPATCHED, at=now)
+        result = staff_view(rt, session, report.number)
         uow.commit()
-        return staff_view(rt, session, report.number)
+        return result
 
 
 def _last_returning_opd(session, report: Report) -> str | None:
@@ -166,8 +168,9 @@ def return_report(
                 ev.verification_restarted(records.event_context(rt), report.verification_due_at),
             ),
         ))
+        result = staff_view(rt, session, report.number)
         uow.commit()
-        return staff_view(rt, session, report.number)
+        return result
 
 
 def list_dispositions(rt: Runtime, staff: Principal, number: str) -> list[dict[str, Any]]:

@@ -69,8 +69,9 @@ def follow_up(
             clocks=(ev.follow_up_done(),),
         ))
         citizen_mail.queue_report_mail(rt, session, report, citizen_mail.FOLLOWED_UP, at=now)
+        result = staff_view(rt, session, report.number)
         uow.commit()
-        return staff_view(rt, session, report.number)
+        return result
 
 
 def progress(
@@ -90,8 +91,9 @@ def progress(
         records.add_history(session, report, "progressed", now, actor_kind="opd", staff=staff)
         uow.publish(support.event(holder, "progressed", now, progressed_at=now, by_opd=staff.opd, role=holder.role))
         citizen_mail.queue_report_mail(rt, session, report, citizen_mail.PROGRESSED, at=now)
+        result = staff_view(rt, session, report.number)
         uow.commit()
-        return staff_view(rt, session, report.number)
+        return result
 
 
 def complete(
@@ -128,8 +130,9 @@ def complete(
             attachments=files, clocks=clocks,
         ))
         citizen_mail.queue_report_mail(rt, session, report, citizen_mail.COMPLETED, at=now)
+        result = staff_view(rt, session, report.number)
         uow.commit()
-        return staff_view(rt, session, report.number)
+        return result
 
 
 def _claim_attachments(session, report: Report, ids: Sequence[int], message_id: int) -> int:

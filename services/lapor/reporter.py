@@ -43,8 +43,9 @@ def reply(rt: Runtime, number: str, message: str, *, token: str | None, now: dat
             raise Conflict(REPLY_REFUSED)
         _message(session, report, "reporter_reply", message, now)
         records.add_history(session, report, "replied", now, actor_kind="citizen")
+        result = support.citizen_view(rt, session, number)
         uow.commit()
-        return support.citizen_view(rt, session, number)
+        return result
 
 
 def reject(rt: Runtime, number: str, reason: str, *, token: str | None, now: datetime) -> dict[str, Any]:
@@ -68,8 +69,9 @@ def reject(rt: Runtime, number: str, reason: str, *, token: str | None, now: dat
             ),
         ))
         citizen_mail.queue_report_mail(rt, session, report, citizen_mail.REOPENED, at=now)
+        result = support.citizen_view(rt, session, number)
         uow.commit()
-        return support.citizen_view(rt, session, number)
+        return result
 
 
 def rate(
@@ -94,5 +96,6 @@ def rate(
             clocks=(ev.reply_window_done(),),
         ))
         citizen_mail.queue_report_mail(rt, session, report, citizen_mail.CLOSED, at=now)
+        result = support.citizen_view(rt, session, number)
         uow.commit()
-        return support.citizen_view(rt, session, number)
+        return result

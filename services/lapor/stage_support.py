@@ -110,6 +110,7 @@ def presenter(rt: Any) -> Presenter:
 def staff_view(rt: Any, session: Session, number: str) -> tuple[dict[str, Any], str]:
     """The report as staff see it after a step, re-read so history and messages are
     current, with its ETag. It names no reporter: who reported is read on its own, audited."""
+    session.flush()
     session.expire_all()
     report = load_report(session, number, full=True)
     view = records.presenter(rt).staff_detail(report, None, records.duplicate_number(session, report))
@@ -118,6 +119,7 @@ def staff_view(rt: Any, session: Session, number: str) -> tuple[dict[str, Any], 
 
 def citizen_view(rt: Any, session: Session, number: str) -> dict[str, Any]:
     """The report as its reporter sees it after their step."""
+    session.flush()
     session.expire_all()
     report = load_report(session, number, full=True)
     return records.presenter(rt).citizen(report, records.duplicate_number(session, report))
