@@ -4,6 +4,7 @@ an OPD's own list; an OPD the report is not dispositioned to changes nothing."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from types import SimpleNamespace
 
@@ -154,6 +155,10 @@ def test_an_opd_lists_what_it_leads_or_supports_and_nothing_else(lapor):
     everything = listed(None, "lapor_admin")
     assert {led, supported, other} <= set(everything) and waiting not in everything
     assert set(listed(None, "lapor_admin", opd_filter="dlh")) == {other}
+    first = lapor.http.get("/api/v1/opd/reports", headers=lapor_staff(LIAISON, "dishub"),
+                           query_string={"page_size": 1})
+    assert len(first.get_json()) == 1
+    assert json.loads(first.headers["X-Pagination"])["total"] == 2
     rows = lapor.http.get("/api/v1/opd/reports", headers=lapor_staff(LIAISON, "dishub")).get_json()
     assert all("reporter" not in row and "name" not in row for row in rows)
     assert opd_get(lapor, other, "dishub").status_code == 404
