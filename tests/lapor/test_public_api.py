@@ -251,3 +251,20 @@ def test_timeline_order_is_by_instant_then_change_before_words_then_number():
     items = [{"at": at, "kind": "response", "id": "m2"}, {"at": at, "kind": "status", "id": "h10"},
              {"at": at, "kind": "status", "id": "h9"}, {"at": at - HOUR, "kind": "response", "id": "m1"}]
     assert [item["id"] for item in sorted(items, key=in_order)] == ["m1", "h9", "h10", "m2"]
+
+
+@pytest.mark.parametrize("privacy, shown", [("public", True), ("anonim", True), ("rahasia", False)])
+def test_a_submitted_report_is_public_by_its_reporters_choice_and_never_names_them(http, privacy, shown):
+    from tests.lapor.support import PERSONAL_STRINGS, submit_report
+
+    number = submit_report(http, privacy=privacy)["number"]
+    listed = http.get("/api/v1/public/reports?page_size=100")
+    detail = http.get(f"/api/v1/public/reports/{number}")
+    mapped = http.get("/api/v1/public/map")
+    assert (number in numbers_of(listed)) is shown
+    assert detail.status_code == (200 if shown else 404)
+    assert (number in mapped.get_data(as_text=True)) is shown
+    for response in (listed, detail, mapped):
+        text = response.get_data(as_text=True)
+        for personal in PERSONAL_STRINGS:
+            assert personal not in text
