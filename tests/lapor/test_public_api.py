@@ -124,7 +124,7 @@ def test_a_description_that_would_identify_someone_is_withheld(http, seeded):
     ("status=closed", {"february"}),
     ("kecamatan=62.03.01", {"dinkes", "february"}),
     ("from=2026-03-02&to=2026-03-02", {"dinkes"}),
-    ("from=2026-03-03", {"anonim"}),
+    ("from=2026-03-03&to=2026-03-31", {"anonim"}),
     ("to=2026-02-28", {"february"}),
     ("opd=dinkes&status=in_progress&kecamatan=62.03.01", {"dinkes"}),
 ])
