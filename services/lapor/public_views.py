@@ -262,7 +262,8 @@ def status_after(action: str, current_open: bool) -> bool:
 
 def updates_between(rt: Runtime, start: datetime, end: datetime, limit: int) -> list[dict[str, Any]]:
     """Public timeline items of public reports in [start, end], oldest first, at most
-    `limit`, each with its report's number and whether the report was open after it."""
+    `limit`, each with its report's number and whether the report was open after it (for a
+    status change, what the change made it; for a message, as the report stands now)."""
     labels = Labels(rt)
     with rt.uow() as uow:
         session = uow.session
