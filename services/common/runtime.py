@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cached_property
 
 from sqlalchemy import Engine, MetaData, Table
@@ -47,6 +47,11 @@ class Runtime:
         self.engine.dispose()
 
 
+def _offset_clock(seconds: int) -> Callable[[], datetime]:
+    offset = timedelta(seconds=seconds)
+    return lambda: datetime.now(UTC) + offset
+
+
 def build_runtime(
     settings: Settings, metadata: MetaData, *, clock: Callable[[], datetime] | None = None
 ) -> Runtime:
@@ -75,7 +80,8 @@ def build_runtime(
             engine, metadata.tables["calendar_state"], calendar, settings.calendar_file, opds=opds
         ),
         verifier=JwtVerifier(settings),
-        **({"clock": clock} if clock is not None else {}),
+        **({"clock": clock or _offset_clock(settings.clock_offset_seconds)}
+           if clock is not None or settings.clock_offset_seconds else {}),
     )
     warn_without_next_years_joint_leave(calendar, rt.clock())
     return rt

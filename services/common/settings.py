@@ -220,6 +220,9 @@ class Settings:
     smtp_ssl: bool = False
     smtp_from: str | None = DEV_SMTP_FROM
     smtp_timeout_seconds: int = 30
+    # Development only: the processes' "now" runs this many seconds ahead of (or behind) the
+    # wall clock, so an end-to-end trial can stand whole processes on a chosen working day.
+    clock_offset_seconds: int = 0
 
     @classmethod
     def from_env(cls, service: str, environ: Mapping[str, str] | None = None) -> Settings:
@@ -295,6 +298,7 @@ class Settings:
             "smtp_ssl": env.bool("SMTP_SSL", False),
             "smtp_from": env.get("SMTP_FROM", DEV_SMTP_FROM if dev else None),
             "smtp_timeout_seconds": env.int("SMTP_TIMEOUT_SECONDS", 30),
+            "clock_offset_seconds": env.int("SIMPUL_CLOCK_OFFSET_SECONDS", 0),
         }
 
     @classmethod
@@ -307,6 +311,9 @@ class Settings:
         if not self.database_url:
             raise SettingsError(f"{var} is required outside development mode")
         self._check_files_url()
+        if not self.dev_mode and self.clock_offset_seconds:
+            raise SettingsError("SIMPUL_CLOCK_OFFSET_SECONDS is for development only: a production "
+                                "service keeps the real time")
         if not self.dev_mode and "guest:guest@" in self.amqp_url:
             raise SettingsError("AMQP_URL must not use the guest login outside development mode")
         if not self.dev_mode:

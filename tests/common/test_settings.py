@@ -45,6 +45,7 @@ def test_production_is_the_default_and_refuses_missing_secrets():
         ({"JWT_ALGORITHMS": "RS256"}, "RS256 needs"),
         ({"OFFICE_HOURS": "16:00-08:00"}, "OFFICE_HOURS"),
         ({"MAX_BODY_BYTES": "ten"}, "MAX_BODY_BYTES"),
+        ({"SIMPUL_CLOCK_OFFSET_SECONDS": "86400"}, "development only"),
     ],
 )
 def test_production_refuses_unsafe_values(env, message):
@@ -350,3 +351,17 @@ def test_url_password_decodes_and_ignores_urls_without_one():
     assert url_password("sqlite:///var/ppid.db") is None
     assert url_password("redis://redis:6379/0") is None
     assert url_password(None) is None
+
+
+def test_a_development_clock_offset_moves_the_runtimes_now(tmp_path):
+    from services.common.runtime import build_runtime
+    from services.ppid.models import Base
+
+    settings = Settings.from_env("ppid", {"SIMPUL_ENV": "development", "SIMPUL_CLOCK_OFFSET_SECONDS": "86400",
+                                          "PPID_DATABASE_URL": f"sqlite:///{tmp_path / 'ppid.db'}"})
+    rt = build_runtime(settings, Base.metadata)
+    try:
+        ahead = (rt.clock() - datetime.now(UTC)).total_seconds()
+        assert 86400 - 5 < ahead <= 86400
+    finally:
+        rt.dispose()
