@@ -577,3 +577,52 @@ def note_in_access_log(**fields: str | None) -> None:
 def if_match_header() -> str | None:
     """The raw If-Match header, for `concurrency.require_match` in a use case."""
     return request.headers.get("If-Match")
+
+
+def if_match_doc(description: str, responses: Mapping | None = None) -> dict:
+    """`@blp.doc(**if_match_doc(...))` for a view that changes a shared record: the
+    required If-Match header, `description` saying whose ETag it carries."""
+    doc: dict = {
+        "parameters": [
+            {
+                "in": "header",
+                "name": "If-Match",
+                "required": True,
+                "schema": {"type": "string"},
+                "description": description,
+            }
+        ]
+    }
+    if responses:
+        doc["responses"] = dict(responses)
+    return doc
+
+
+def with_etag(result: tuple[dict, str], status: int = 200) -> tuple[dict, int, dict[str, str]]:
+    """A use case's (view, ETag) as a flask-smorest answer with the `ETag` header."""
+    view, tag = result
+    return view, status, {"ETag": tag}
+
+
+def now() -> datetime:
+    """The current time by the app's clock, for the use case a view calls."""
+    return runtime().clock()
+
+
+def endpoint_label() -> str:
+    """This request's method and route (`GET /api/v1/x/<number>`), for an access record
+    that must name what was read without the identifiers in the path."""
+    rule = request.url_rule.rule if request.url_rule else request.path
+    return f"{request.method} {rule}"
+
+
+def header_text(name: str) -> str | None:
+    """A request header as the client wrote it: headers travel as Latin-1, so one a
+    client sent in UTF-8 gets its words back."""
+    raw = request.headers.get(name)
+    if not raw:
+        return None
+    try:
+        return raw.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return raw

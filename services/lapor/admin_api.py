@@ -7,12 +7,19 @@ call) is the disposition module's.
 
 from __future__ import annotations
 
-from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from services.common.auth import current_principal, roles_required
-from services.common.http import if_match_header, paginated, runtime
+from services.common.http import (
+    endpoint_label,
+    header_text,
+    if_match_doc,
+    if_match_header,
+    paginated,
+    runtime,
+    with_etag,
+)
 from services.lapor import admin_queries, domain, verification
 from services.lapor.schemas import (
     ArchiveSchema,
@@ -32,10 +39,7 @@ blp = Blueprint(
     description="Admin LAPOR! kabupaten: daftar laporan, rincian, dan verifikasi.",
 )
 ADMINS = domain.REGENCY_ROLES
-IF_MATCH_DOC = {"parameters": [{
-    "in": "header", "name": "If-Match", "required": True, "schema": {"type": "string"},
-    "description": "ETag laporan yang terakhir dimuat.",
-}]}
+IF_MATCH_DOC = if_match_doc("ETag laporan yang terakhir dimuat.")
 REASON_HEADER = "X-Access-Reason"
 REASON_DOC = {"parameters": [{
     "in": "header", "name": REASON_HEADER, "required": False,
@@ -44,26 +48,8 @@ REASON_DOC = {"parameters": [{
 }]}
 
 
-def _with_etag(result: tuple[dict, str]):
-    view, tag = result
-    return view, 200, {"ETag": tag}
-
-
-def _endpoint() -> str:
-    rule = request.url_rule.rule if request.url_rule else request.path
-    return f"{request.method} {rule}"
-
-
 def _reason() -> str | None:
-    given = request.headers.get(REASON_HEADER)
-    if not given:
-        return None
-    # HTTP headers travel as Latin-1; a client that sent UTF-8 gets its words back.
-    try:
-        given = given.encode("latin-1").decode("utf-8")
-    except (UnicodeEncodeError, UnicodeDecodeError):
-        pass
-    return given.strip() or None
+    return (header_text(REASON_HEADER) or "").strip() or None
 
 
 @blp.route("/reports")
@@ -89,8 +75,8 @@ class AdminReport(MethodView):
     def get(self, number):
         """Rincian laporan beserta identitas pelapor (setiap pembacaan identitas dicatat)"""
         rt = runtime()
-        return _with_etag(admin_queries.report_detail(
-            rt, current_principal(), number, now=rt.clock(), endpoint=_endpoint(), reason=_reason(),
+        return with_etag(admin_queries.report_detail(
+            rt, current_principal(), number, now=rt.clock(), endpoint=endpoint_label(), reason=_reason(),
         ))
 
 
@@ -103,7 +89,7 @@ class Verify(MethodView):
     def post(self, data, number):
         """Verifikasi laporan (disposisi dilakukan tersendiri)"""
         rt = runtime()
-        return _with_etag(verification.verify(
+        return with_etag(verification.verify(
             rt, current_principal(), number, data.get("note"), if_match=if_match_header(), now=rt.clock(),
         ))
 
@@ -117,7 +103,7 @@ class ClarificationRequest(MethodView):
     def post(self, data, number):
         """Minta penjelasan tambahan dari pelapor (batas waktu verifikasi dihentikan sementara)"""
         rt = runtime()
-        return _with_etag(verification.request_clarification(
+        return with_etag(verification.request_clarification(
             rt, current_principal(), number, data["question"], if_match=if_match_header(), now=rt.clock(),
         ))
 
@@ -131,7 +117,7 @@ class Postpone(MethodView):
     def post(self, data, number):
         """Tunda laporan dengan alasan"""
         rt = runtime()
-        return _with_etag(verification.postpone(
+        return with_etag(verification.postpone(
             rt, current_principal(), number, data["reason"], if_match=if_match_header(), now=rt.clock(),
         ))
 
@@ -146,7 +132,7 @@ class Archive(MethodView):
         """Arsipkan laporan: spam, duplikat laporan lain (sebutkan nomornya), atau bukan
         masalah pelayanan publik"""
         rt = runtime()
-        return _with_etag(verification.archive(
+        return with_etag(verification.archive(
             rt, current_principal(), number, data["reason"], duplicate_of=data.get("duplicate_of"),
             note=data.get("note"), if_match=if_match_header(), now=rt.clock(),
         ))
@@ -161,7 +147,7 @@ class NotAuthority(MethodView):
     def post(self, data, number):
         """Nyatakan laporan bukan wewenang Pemerintah Kabupaten, dengan instansi yang berwenang"""
         rt = runtime()
-        return _with_etag(verification.reject_authority(
+        return with_etag(verification.reject_authority(
             rt, current_principal(), number, data["body"], data.get("note"),
             if_match=if_match_header(), now=rt.clock(),
         ))

@@ -7,13 +7,11 @@ so it needs the report's ETag in `If-Match`; its answer is the report with its n
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from services.common.auth import current_principal, roles_required
-from services.common.http import if_match_header, paginated, runtime
+from services.common.http import if_match_doc, if_match_header, now, paginated, runtime, with_etag
 from services.lapor import disposition, domain, follow_up
 from services.lapor.schemas import DispositionSchema, StaffReportSchema
 from services.lapor.stage_schemas import (
@@ -36,28 +34,9 @@ blp = Blueprint(
     ),
 )
 
-IF_MATCH_DOC = {
-    "parameters": [
-        {
-            "in": "header",
-            "name": "If-Match",
-            "required": True,
-            "schema": {"type": "string"},
-            "description": "ETag laporan yang terakhir dimuat.",
-        }
-    ]
-}
+IF_MATCH_DOC = if_match_doc("ETag laporan yang terakhir dimuat.")
 ADMINS = domain.REGENCY_ROLES
 STAFF = domain.STAFF_ROLES
-
-
-def now() -> datetime:
-    return runtime().clock()
-
-
-def _with_etag(result: tuple[dict, str]):
-    view, tag = result
-    return view, 200, {"ETag": tag}
 
 
 # -- the admin's disposition -------------------------------------------------------------------
@@ -75,7 +54,7 @@ class Dispatch(MethodView):
         Laporan yang belum diverifikasi atau ditunda sekaligus diverifikasi. Batas tindak
         lanjut OPD mulai berjalan.
         """
-        return _with_etag(disposition.dispatch(
+        return with_etag(disposition.dispatch(
             runtime(), current_principal(), number, data, if_match=if_match_header(), now=now()
         ))
 
@@ -91,7 +70,7 @@ class Redispatch(MethodView):
 
         Batas tindak lanjut dimulai lagi untuk OPD yang baru; batas penyelesaian tetap.
         """
-        return _with_etag(disposition.redispatch(
+        return with_etag(disposition.redispatch(
             runtime(), current_principal(), number, data, if_match=if_match_header(), now=now()
         ))
 
@@ -131,7 +110,7 @@ class OpdReport(MethodView):
 
         Identitas pelapor anonim atau rahasia tidak pernah ditampilkan kepada OPD.
         """
-        return _with_etag(follow_up.get_for_opd(runtime(), current_principal(), number))
+        return with_etag(follow_up.get_for_opd(runtime(), current_principal(), number))
 
 
 @blp.route("/opd/reports/<string:number>/return")
@@ -142,7 +121,7 @@ class Return(MethodView):
     @blp.response(200, StaffReportSchema)
     def post(self, data, number):
         """Kembalikan laporan yang salah disposisi, dengan alasan (OPD penanggung jawab)"""
-        return _with_etag(disposition.return_report(
+        return with_etag(disposition.return_report(
             runtime(), current_principal(), number, data["reason"], if_match=if_match_header(), now=now()
         ))
 
@@ -155,7 +134,7 @@ class FollowUp(MethodView):
     @blp.response(200, StaffReportSchema)
     def post(self, data, number):
         """Tindak lanjut pertama beserta rencana penyelesaian (OPD penanggung jawab)"""
-        return _with_etag(follow_up.follow_up(
+        return with_etag(follow_up.follow_up(
             runtime(), current_principal(), number, data, if_match=if_match_header(), now=now()
         ))
 
@@ -168,7 +147,7 @@ class Progress(MethodView):
     @blp.response(200, StaffReportSchema)
     def post(self, data, number):
         """Catat perkembangan penanganan (OPD penanggung jawab atau pendukung)"""
-        return _with_etag(follow_up.progress(
+        return with_etag(follow_up.progress(
             runtime(), current_principal(), number, data, if_match=if_match_header(), now=now()
         ))
 
@@ -185,6 +164,6 @@ class Completion(MethodView):
         Lampiran yang sudah diunggah OPD untuk laporan ini disebut dengan `attachment_ids`.
         Batas waktu tanggapan pelapor mulai berjalan.
         """
-        return _with_etag(follow_up.complete(
+        return with_etag(follow_up.complete(
             runtime(), current_principal(), number, data, if_match=if_match_header(), now=now()
         ))

@@ -8,9 +8,8 @@ to a shared record need the record's ETag in `If-Match`.
 from __future__ import annotations
 
 import io
-from datetime import datetime
 
-from flask import Response, request, send_file
+from flask import Response, send_file
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -24,11 +23,15 @@ from services.common.citizen import (
 )
 from services.common.filenames import normalise_filename
 from services.common.http import (
+    endpoint_label,
+    if_match_doc,
     if_match_header,
     note_in_access_log,
+    now,
     paginated,
     public_rate_limited,
     runtime,
+    with_etag,
 )
 from services.ppid import domain, handlers, notice
 from services.ppid.privacy import REASON_DOC, REASON_PARAMETERS, given_reason
@@ -67,33 +70,9 @@ blp = Blueprint(
     ),
 )
 
-IF_MATCH_DOC = {
-    "parameters": [
-        {
-            "in": "header",
-            "name": "If-Match",
-            "required": True,
-            "schema": {"type": "string"},
-            "description": "ETag data yang terakhir dimuat.",
-        }
-    ]
-}
+IF_MATCH_DOC = if_match_doc("ETag data yang terakhir dimuat.")
 STAFF = domain.STAFF_ROLES
 ACCESS = handlers.ACCESS
-
-
-def now() -> datetime:
-    return runtime().clock()
-
-
-def _endpoint() -> str:
-    rule = request.url_rule.rule if request.url_rule else request.path
-    return f"{request.method} {rule}"
-
-
-def _with_etag(result: tuple[dict, str], status: int = 200):
-    view, tag = result
-    return view, status, {"ETag": tag}
 
 
 # -- requests -----------------------------------------------------------------------------------
@@ -155,7 +134,7 @@ class RequestItem(MethodView):
     def get(self, number):
         """Lihat permohonan (petugas, atau pemohon dengan token akses)"""
         staff, token = ACCESS.caller()
-        return _with_etag(handlers.get_request(runtime(), number, now=now(), staff=staff, token=token))
+        return with_etag(handlers.get_request(runtime(), number, now=now(), staff=staff, token=token))
 
 
 @blp.route("/requests/<string:number>/access-token")
@@ -184,7 +163,7 @@ class RequestApplicant(MethodView):
     def get(self, query, number):
         """Data pribadi pemohon (setiap akses dicatat untuk pemohon)"""
         return handlers.get_applicant(
-            runtime(), current_principal(), number, now=now(), endpoint=_endpoint(),
+            runtime(), current_principal(), number, now=now(), endpoint=endpoint_label(),
             reason=given_reason(query.get("reason")),
         )
 
@@ -207,7 +186,7 @@ class Assignment(MethodView):
     @blp.response(200, RequestSchema)
     def post(self, data, number):
         """Tugaskan permohonan kepada PPID Pelaksana OPD (PPID Utama)"""
-        return _with_etag(
+        return with_etag(
             handlers.assign(runtime(), current_principal(), number, data["opd"], if_match=if_match_header(), now=now())
         )
 
@@ -220,7 +199,7 @@ class Reassignment(MethodView):
     @blp.response(200, RequestSchema)
     def post(self, data, number):
         """Alihkan permohonan ke OPD lain dengan alasan"""
-        return _with_etag(
+        return with_etag(
             handlers.reassign(
                 runtime(), current_principal(), number, data["opd"], data["reason"],
                 if_match=if_match_header(), now=now(),
@@ -236,7 +215,7 @@ class Extension(MethodView):
     @blp.response(200, RequestSchema)
     def post(self, data, number):
         """Perpanjang waktu jawaban 7 hari kerja, satu kali, dengan alasan tertulis"""
-        return _with_etag(
+        return with_etag(
             handlers.extend(
                 runtime(), current_principal(), number, data["ground"], data["reason"],
                 if_match=if_match_header(), now=now(),
@@ -286,7 +265,7 @@ def _printed(number: str, printable: str, kind: str) -> Response:
     load, make_letter, basename = PRINTABLES[printable]
     staff, token = ACCESS.caller()
     letter = make_letter(load(
-        runtime(), number, now=now(), endpoint=_endpoint(), staff=staff, token=token,
+        runtime(), number, now=now(), endpoint=endpoint_label(), staff=staff, token=token,
         reason=given_reason() if staff is not None else None,
     ))
     if kind == "pdf":
@@ -369,7 +348,7 @@ class ApplicantDocuments(MethodView):
         """Dokumen yang dilampirkan pemohon (petugas yang berwenang, dicatat; atau pemohon dengan token akses)"""
         staff, token = ACCESS.caller()
         return handlers.list_applicant_documents(
-            runtime(), number, now=now(), endpoint=_endpoint(), staff=staff, token=token,
+            runtime(), number, now=now(), endpoint=endpoint_label(), staff=staff, token=token,
             reason=given_reason(query.get("reason")) if staff is not None else None,
         )
 
@@ -384,7 +363,7 @@ class ApplicantDocumentItem(MethodView):
         staff, token = ACCESS.caller()
         return _download(
             *handlers.get_applicant_document(
-                runtime(), number, document_id, now=now(), endpoint=_endpoint(), staff=staff,
+                runtime(), number, document_id, now=now(), endpoint=endpoint_label(), staff=staff,
                 token=token, reason=given_reason(query.get("reason")) if staff is not None else None,
             )
         )
@@ -453,7 +432,7 @@ class ObjectionItem(MethodView):
     def get(self, number):
         """Lihat keberatan (petugas, atau pemohon dengan token akses permohonannya)"""
         staff, token = ACCESS.caller()
-        return _with_etag(handlers.get_objection(runtime(), number, now=now(), staff=staff, token=token))
+        return with_etag(handlers.get_objection(runtime(), number, now=now(), staff=staff, token=token))
 
 
 @blp.route("/objections/<string:number>/decision")
@@ -464,7 +443,7 @@ class Decision(MethodView):
     @blp.response(200, ObjectionSchema)
     def post(self, data, number):
         """Tanggapan tertulis Atasan PPID atas keberatan"""
-        return _with_etag(
+        return with_etag(
             handlers.decide_objection(
                 runtime(), current_principal(), number, data["decision"], data["reasons"],
                 if_match=if_match_header(), now=now(),
@@ -498,7 +477,7 @@ class DisputeItem(MethodView):
     @blp.response(201, ObjectionSchema)
     def post(self, data, number):
         """Catat sengketa informasi yang diajukan pemohon ke Komisi Informasi (PPID Utama)"""
-        return _with_etag(
+        return with_etag(
             handlers.record_dispute(
                 runtime(), current_principal(), number, data["filed_on"], data.get("register_number"),
                 if_match=if_match_header(), now=now(),
@@ -515,7 +494,7 @@ class DisputeResolution(MethodView):
     @blp.response(200, ObjectionSchema)
     def post(self, data, number):
         """Catat putusan atau hasil mediasi Komisi Informasi (PPID Utama)"""
-        return _with_etag(
+        return with_etag(
             handlers.resolve_dispute(
                 runtime(), current_principal(), number, data["outcome"], data["resolved_on"],
                 data.get("summary"), if_match=if_match_header(), now=now(),

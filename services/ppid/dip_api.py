@@ -22,7 +22,7 @@ from services.common.concurrency import entity_tag, require_match
 from services.common.errors import Invalid, NotFound
 from services.common.forms import MESSAGES, Choice, Day, Flag, OpdCode, cross_field
 from services.common.forms import Base as InputSchema
-from services.common.http import if_match_header, paginated, runtime
+from services.common.http import if_match_header, now, paginated, runtime
 from services.common.listing import Q_DESCRIPTION, Page, SearchText, fetch_page
 from services.common.runtime import Runtime
 from services.ppid import dip
@@ -163,10 +163,6 @@ class CatalogueSchema(Schema):
 
 
 # --- use cases -------------------------------------------------------------------------
-
-
-def now() -> datetime:
-    return runtime().clock()
 
 
 def today(rt: Runtime) -> date:

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from services.common.auth import Principal
 from services.common.calendar import format_instant_id
 from services.common.errors import Invalid
+from services.common.http import header_text
 from services.common.opd import OpdRegistry
 from services.ppid.models import PersonalDataAccess
 
@@ -94,14 +95,7 @@ def given_reason(query_reason: str | None = None) -> str | None:
     given = query_reason if query_reason is not None else http_request.args.get(REASON_PARAMETER)
     if given and given.strip():
         return given
-    header = http_request.headers.get(REASON_HEADER)
-    if not header:
-        return None
-    # HTTP headers travel as Latin-1; a client that sent UTF-8 gets its words back.
-    try:
-        return header.encode("latin-1").decode("utf-8")
-    except (UnicodeEncodeError, UnicodeDecodeError):
-        return header
+    return header_text(REASON_HEADER)
 
 
 # -- the record ------------------------------------------------------------------------------

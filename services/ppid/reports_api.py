@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from flask import Response, request
+from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
@@ -26,7 +26,7 @@ from services.common.citizen import citizen_rate_limited
 from services.common.errors import Forbidden, Invalid, NotFound
 from services.common.forms import MESSAGES, Choice, Day, OpdCode, Text, Whole
 from services.common.forms import Base as InputSchema
-from services.common.http import paginated, runtime
+from services.common.http import endpoint_label, now, paginated, runtime
 from services.common.listing import Page, fetch_page
 from services.common.runtime import Runtime
 from services.common.scope import OpdScope
@@ -62,15 +62,6 @@ MIME = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
-
-
-def now() -> datetime:
-    return runtime().clock()
-
-
-def _endpoint() -> str:
-    rule = request.url_rule.rule if request.url_rule else request.path
-    return f"{request.method} {rule}"
 
 
 # --- schemas ---------------------------------------------------------------------------
@@ -336,7 +327,7 @@ class RequestRegister(MethodView):
     def get(self, query):
         """Register permohonan informasi (data pribadi; setiap pembacaan dicatat)"""
         return _register_response(read_register(
-            runtime(), current_principal(), "requests", query, at=now(), endpoint=_endpoint(),
+            runtime(), current_principal(), "requests", query, at=now(), endpoint=endpoint_label(),
             reason=given_reason(query.get("reason")),
         ), query["format"])
 
@@ -351,7 +342,7 @@ class ObjectionRegister(MethodView):
     def get(self, query):
         """Register keberatan (data pribadi; setiap pembacaan dicatat)"""
         return _register_response(read_register(
-            runtime(), current_principal(), "objections", query, at=now(), endpoint=_endpoint(),
+            runtime(), current_principal(), "objections", query, at=now(), endpoint=endpoint_label(),
             reason=given_reason(query.get("reason")),
         ), query["format"])
 

@@ -10,8 +10,6 @@ is built, from validators read off three columns.
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import orjson
 from flask import Response, request
 from flask.views import MethodView
@@ -19,7 +17,7 @@ from flask_smorest import Blueprint
 from werkzeug.http import unquote_etag
 
 from services.common.errors import NotFound
-from services.common.http import paginated, public_rate_limited, runtime
+from services.common.http import now, paginated, public_rate_limited, runtime
 from services.siber import domain, feeds, published, sitemap
 from services.siber.public_schemas import (
     PublicArticleQuerySchema,
@@ -50,10 +48,6 @@ FEED_DOC = {
         "404": {"description": "OPD atau tag tidak dikenal."},
     }
 }
-
-
-def now() -> datetime:
-    return runtime().clock()
 
 
 @blp.route("/articles")

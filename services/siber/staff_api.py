@@ -13,7 +13,7 @@ from flask_smorest import Blueprint
 from services.common.auth import authenticated_principal, current_principal, roles_required
 from services.common.citizen import citizen_rate_limited
 from services.common.errors import NotFound
-from services.common.http import if_match_header, paginated, runtime
+from services.common.http import if_match_doc, if_match_header, paginated, runtime, with_etag
 from services.siber import (
     articles,
     assignments,
@@ -60,27 +60,14 @@ blp = Blueprint(
 
 STAFF = domain.STAFF_ROLES
 NEWSROOM = (domain.EDITOR, domain.ADMIN)
-IF_MATCH_DOC = {
-    "parameters": [
-        {
-            "in": "header",
-            "name": "If-Match",
-            "required": True,
-            "schema": {"type": "string"},
-            "description": "ETag berita yang terakhir dimuat.",
-        }
-    ],
-    "responses": {"412": {"description": "Berita telah diubah orang lain"}, "428": {"description": "If-Match wajib"}},
-}
+IF_MATCH_DOC = if_match_doc(
+    "ETag berita yang terakhir dimuat.",
+    responses={"412": {"description": "Berita telah diubah orang lain"}, "428": {"description": "If-Match wajib"}},
+)
 
 
 def blueprints() -> list[Blueprint]:
     return [blp]
-
-
-def _with_etag(result: tuple[dict, str], status: int = 200):
-    view, tag = result
-    return view, status, {"ETag": tag}
 
 
 @blp.route("/articles")
@@ -90,7 +77,7 @@ class Articles(MethodView):
     @blp.response(201, ArticleSchema)
     def post(self, data):
         """Tulis draf berita baru untuk OPD sendiri (humas)"""
-        return _with_etag(articles.create_article(runtime(), current_principal(), data), 201)
+        return with_etag(articles.create_article(runtime(), current_principal(), data), 201)
 
     @roles_required(*STAFF)
     @blp.arguments(ArticleListQuerySchema, location="query")
@@ -110,7 +97,7 @@ class ArticleItem(MethodView):
     @blp.response(200, ArticleSchema)
     def get(self, article_id):
         """Satu berita, dengan ETag untuk perubahan berikutnya"""
-        return _with_etag(articles.get_article(runtime(), current_principal(), article_id))
+        return with_etag(articles.get_article(runtime(), current_principal(), article_id))
 
     @roles_required(*STAFF)
     @blp.doc(**IF_MATCH_DOC)
@@ -118,7 +105,7 @@ class ArticleItem(MethodView):
     @blp.response(200, ArticleSchema)
     def patch(self, data, article_id):
         """Ubah isian berita (penulis pada draf atau revisi; redaktur selama ditinjau)"""
-        return _with_etag(
+        return with_etag(
             articles.update_article(runtime(), current_principal(), article_id, data, if_match=if_match_header())
         )
 
@@ -129,7 +116,7 @@ def _action_view(action: str, schema, summary: str, roles: tuple[str, ...]):
     if schema is None:
 
         def post(self, article_id):
-            return _with_etag(
+            return with_etag(
                 workflow.act(runtime(), current_principal(), article_id, action, if_match=if_match_header())
             )
 
@@ -137,7 +124,7 @@ def _action_view(action: str, schema, summary: str, roles: tuple[str, ...]):
     else:
 
         def post(self, data, article_id):
-            return _with_etag(
+            return with_etag(
                 workflow.act(runtime(), current_principal(), article_id, action, data, if_match=if_match_header())
             )
 
@@ -268,7 +255,7 @@ class Assignments(MethodView):
     @blp.response(201, AssignmentSchema)
     def post(self, data):
         """Tugaskan OPD meliput kegiatan mendatang dengan batas waktu (redaktur)"""
-        return _with_etag(assignments.create(runtime(), current_principal(), data), 201)
+        return with_etag(assignments.create(runtime(), current_principal(), data), 201)
 
     @roles_required(*STAFF)
     @blp.arguments(AssignmentListQuerySchema, location="query")
@@ -285,7 +272,7 @@ class AssignmentItem(MethodView):
     @blp.response(200, AssignmentSchema)
     def get(self, assignment_id):
         """Satu penugasan, dengan ETag"""
-        return _with_etag(assignments.get(runtime(), current_principal(), assignment_id))
+        return with_etag(assignments.get(runtime(), current_principal(), assignment_id))
 
 
 @blp.route("/assignments/<int:assignment_id>/fulfilment")
@@ -296,7 +283,7 @@ class AssignmentFulfilment(MethodView):
     @blp.response(200, AssignmentSchema)
     def post(self, data, assignment_id):
         """Tandai penugasan terpenuhi oleh berita OPD yang sudah diajukan"""
-        return _with_etag(assignments.fulfil(
+        return with_etag(assignments.fulfil(
             runtime(), current_principal(), assignment_id, data["article_id"], if_match=if_match_header()
         ))
 
@@ -308,7 +295,7 @@ class AssignmentCancellation(MethodView):
     @blp.response(200, AssignmentSchema)
     def post(self, assignment_id):
         """Batalkan penugasan (redaktur)"""
-        return _with_etag(assignments.cancel(runtime(), current_principal(), assignment_id, if_match=if_match_header()))
+        return with_etag(assignments.cancel(runtime(), current_principal(), assignment_id, if_match=if_match_header()))
 
 
 # -- daily quotas -------------------------------------------------------------------------------
