@@ -11,11 +11,10 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from services.common.citizen import (
-    REISSUE_ANSWER,
     ReissueAnswerSchema,
     ReissueSchema,
     citizen_rate_limited,
-    run_detached,
+    reissue_after_answer,
 )
 from services.common.http import note_in_access_log, public_rate_limited, runtime
 from services.lapor import intake, verification
@@ -99,6 +98,4 @@ class AccessToken(MethodView):
         baru dikirim ke alamat email yang dicantumkan saat melapor dan token lama tidak
         berlaku lagi.
         """
-        rt = runtime()
-        run_detached(lambda: intake.reissue_access_token(rt, number, data["email"]))
-        return {"message": REISSUE_ANSWER}
+        return reissue_after_answer(intake.reissue_access_token, number, data["email"])

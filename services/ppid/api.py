@@ -15,11 +15,10 @@ from flask_smorest import Blueprint
 
 from services.common.auth import current_principal, roles_required
 from services.common.citizen import (
-    REISSUE_ANSWER,
     ReissueAnswerSchema,
     ReissueSchema,
     citizen_rate_limited,
-    run_detached,
+    reissue_after_answer,
 )
 from services.common.filenames import normalise_filename
 from services.common.http import (
@@ -149,9 +148,7 @@ class AccessToken(MethodView):
         baru dikirim ke alamat email yang dicantumkan saat pengajuan dan token lama tidak
         berlaku lagi.
         """
-        rt = runtime()
-        run_detached(lambda: handlers.reissue_access_token(rt, number, data["email"]))
-        return {"message": REISSUE_ANSWER}
+        return reissue_after_answer(handlers.reissue_access_token, number, data["email"])
 
 
 @blp.route("/requests/<string:number>/applicant")
