@@ -1,21 +1,18 @@
 """Helpers of the LAPOR! tests: a migrated database and app per backend, staff headers, and
 a client that knows the report form. The fixtures in conftest.py build on them.
 
-The clock and the staff tokens are PPID's test helpers (tests.ppid.support): one way to
-stand an app on a chosen date and to mint a token for every service's tests.
+The staff headers are PPID's (tests.ppid.support): LAPOR! officers state why they open a
+reporter's identity as PPID's do an applicant's.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from types import SimpleNamespace
 
-from services.common.migrations import upgrade
 from services.lapor.app import create_app
 from services.lapor.config import LaporSettings
-from tests.conftest import create_pg_database, drop_pg_database, pg_url_for, service_settings
-from tests.ppid.support import T0, WIB, Clock, staff_headers  # noqa: F401 - re-exported for the LAPOR! tests
+from tests.ppid.support import T0, staff_headers  # noqa: F401 - re-exported for the LAPOR! tests
+from tests.support import WIB, build_service_env, service_backend_env  # noqa: F401 - WIB re-exported
 
 LAPOR_ADMIN, LIAISON, ADMIN = "lapor_admin", "lapor_liaison", "admin"
 
@@ -93,34 +90,11 @@ class LaporClient:
         return response.get_json()
 
 
-def new_pg_database() -> str:
-    return create_pg_database("simpul_lapor")
-
-
-@contextmanager
-def backend_env(backend: str, tmp_path_factory, **env: str) -> Iterator[SimpleNamespace]:
+def backend_env(backend: str, tmp_path_factory, **env: str):
     """A migrated LAPOR! database and app on `backend` ("sqlite" or "postgresql") for a test
     module, disposed and dropped afterwards. `env` adds settings (SMTP, limits)."""
-    name = None
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('lapor') / 'lapor.db'}"
-    else:
-        name = new_pg_database()
-        url = pg_url_for(name)
-    built = build_env(url, backend, **env)
-    try:
-        yield built
-    finally:
-        built.rt.dispose()
-        if name:
-            drop_pg_database(name)
+    return service_backend_env("lapor", build_env, backend, tmp_path_factory, **env)
 
 
 def build_env(url: str, backend: str, **env: str) -> SimpleNamespace:
-    upgrade("lapor", url)
-    settings = service_settings(LaporSettings, "lapor", url, **env)
-    clock = Clock()
-    app = create_app(settings, clock=clock)
-    return SimpleNamespace(
-        app=app, client=app.test_client(), rt=app.extensions["simpul"], clock=clock, url=url, backend=backend
-    )
+    return build_service_env("lapor", LaporSettings, create_app, url, backend, **env)

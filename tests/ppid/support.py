@@ -9,16 +9,13 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from types import SimpleNamespace
-from zoneinfo import ZoneInfo
 
 import requests
 
-from services.common.auth import mint_token
 from services.common.migrations import upgrade
-from services.common.settings import Settings
 from services.ppid.app import create_app
 from services.ppid.config import PpidSettings
 from tests.conftest import (  # noqa: F401 - the PPID tests take AMQP_URL, drop_pg_database here
@@ -28,10 +25,9 @@ from tests.conftest import (  # noqa: F401 - the PPID tests take AMQP_URL, drop_
     drop_pg_database,
     free_port,
     pg_url_for,
-    service_settings,
 )
+from tests.support import WIB, bearer_headers, build_service_env, service_backend_env
 
-WIB = ZoneInfo("Asia/Jakarta")
 # Monday 2 March 2026, 09:00 WIB: a plain working morning. Day 10 is Monday 16 March.
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=WIB)
 
@@ -55,26 +51,6 @@ PERSONAL_STRINGS = (NIK, "Siti Rahmawati", "Tambun Bungai", "55551234", "siti.ra
 UTAMA, PELAKSANA, ATASAN = "ppid_utama", "ppid_pelaksana", "atasan_ppid"
 
 
-class Clock:
-    """The app's idea of now: a fixed instant the test sets, or the wall clock."""
-
-    def __init__(self) -> None:
-        self.value: datetime | None = None
-
-    def __call__(self) -> datetime:
-        return self.value or datetime.now(UTC)
-
-    def set(self, value: datetime) -> None:
-        self.value = value
-
-    def advance(self, **delta) -> datetime:
-        self.value = self() + timedelta(**delta)
-        return self.value
-
-
-_TOKEN_CONFIG = Settings.from_env("test", {"SIMPUL_ENV": "development"})
-
-
 # Staff clients state why they open an applicant's personal data with every request, as the
 # regency's desk application does; tests of that rule pass `reason=None`.
 STAFF_REASON = "Menindaklanjuti permohonan"
@@ -82,14 +58,7 @@ STAFF_REASON = "Menindaklanjuti permohonan"
 
 def staff_headers(role: str, opd: str | None = None, *, sub: str | None = None, name: str | None = None,
                   reason: str | None = STAFF_REASON) -> dict:
-    token = mint_token(
-        _TOKEN_CONFIG,
-        sub or f"{role}-{opd or 'kab'}",
-        [role],
-        opd,
-        name=name or " ".join(part for part in ("Petugas", role, opd) if part),
-    )
-    headers = {"Authorization": f"Bearer {token}"}
+    headers = bearer_headers(role, opd, sub=sub, name=name)
     if reason is not None:
         headers["X-Access-Reason"] = reason
     return headers
@@ -155,23 +124,10 @@ def new_pg_database() -> str:
 pg_database_url = pg_url_for
 
 
-@contextmanager
-def backend_env(backend: str, tmp_path_factory, **env: str) -> Iterator[SimpleNamespace]:
+def backend_env(backend: str, tmp_path_factory, **env: str):
     """A migrated PPID database and app on `backend` ("sqlite" or "postgresql") for a test
     module, disposed and dropped afterwards. `env` adds settings (SMTP, tracking link)."""
-    name = None
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('ppid') / 'ppid.db'}"
-    else:
-        name = new_pg_database()
-        url = pg_database_url(name)
-    built = build_env(url, backend, **env)
-    try:
-        yield built
-    finally:
-        built.rt.dispose()
-        if name:
-            drop_pg_database(name)
+    return service_backend_env("ppid", build_env, backend, tmp_path_factory, **env)
 
 
 @contextmanager
@@ -212,10 +168,4 @@ def ppid_web_process(work: Path, **env: str) -> Iterator[SimpleNamespace]:
 
 
 def build_env(url: str, backend: str, **env: str) -> SimpleNamespace:
-    upgrade("ppid", url)
-    settings = service_settings(PpidSettings, "ppid", url, **env)
-    clock = Clock()
-    app = create_app(settings, clock=clock)
-    return SimpleNamespace(
-        app=app, client=app.test_client(), rt=app.extensions["simpul"], clock=clock, url=url, backend=backend
-    )
+    return build_service_env("ppid", PpidSettings, create_app, url, backend, **env)

@@ -8,22 +8,16 @@ The fixtures in conftest.py build on them; tests of publishing, feeds and statis
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import select
 
-from services.common.auth import mint_token
-from services.common.migrations import upgrade
-from services.common.settings import Settings
 from services.siber.app import create_app
 from services.siber.config import SiberSettings
 from services.siber.models import outbox
-from tests.conftest import create_pg_database, drop_pg_database, pg_url_for, service_settings
-from tests.ppid.support import WIB, Clock
+from tests.support import WIB, bearer_headers, build_service_env, service_backend_env
 
 # Monday 2 March 2026, 09:00 WIB: a plain working morning, office hours already begun.
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=WIB)
@@ -39,19 +33,8 @@ ARTICLE_BODY: dict[str, Any] = {
     "tags": ["kesehatan", "posyandu"],
 }
 
-_TOKEN_CONFIG = Settings.from_env("test", {"SIMPUL_ENV": "development"})
-
-
-def headers(role: str, opd: str | None = None, *, sub: str | None = None, name: str | None = None) -> dict:
-    """A bearer token of one staff member: `headers("humas", "dinkes")`, `headers("siber_editor")`."""
-    token = mint_token(
-        _TOKEN_CONFIG,
-        sub or f"{role}-{opd or 'kab'}",
-        [role],
-        opd,
-        name=name or " ".join(part for part in ("Petugas", role, opd) if part),
-    )
-    return {"Authorization": f"Bearer {token}"}
+# A bearer token of one staff member: `headers("humas", "dinkes")`, `headers("siber_editor")`.
+headers = bearer_headers
 
 
 class SiberClient:
@@ -116,32 +99,12 @@ class SiberClient:
         return [e["type"] for e in self.events()]
 
 
-@contextmanager
-def backend_env(backend: str, tmp_path_factory, **env: str) -> Iterator[SimpleNamespace]:
+def backend_env(backend: str, tmp_path_factory, **env: str):
     """A migrated SIBER database and app on `backend` ("sqlite" or "postgresql") for a test
     module, disposed and dropped afterwards; `env` adds settings."""
-    name = None
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('siber') / 'siber.db'}"
-    else:
-        name = create_pg_database("simpul_siber")
-        url = pg_url_for(name)
     env.setdefault("SIBER_FILES_URL", str(tmp_path_factory.mktemp("siber-files")))
-    built = build_env(url, backend, **env)
-    try:
-        yield built
-    finally:
-        built.rt.dispose()
-        if name:
-            drop_pg_database(name)
+    return service_backend_env("siber", build_env, backend, tmp_path_factory, **env)
 
 
 def build_env(url: str, backend: str, **env: str) -> SimpleNamespace:
-    upgrade("siber", url)
-    settings = service_settings(SiberSettings, "siber", url, **env)
-    clock = Clock()
-    app = create_app(settings, clock=clock)
-    return SimpleNamespace(
-        app=app, client=app.test_client(), rt=app.extensions["simpul"], clock=clock, url=url,
-        backend=backend,
-    )
+    return build_service_env("siber", SiberSettings, create_app, url, backend, **env)

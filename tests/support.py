@@ -1,0 +1,83 @@
+"""Helpers every service's tests share: a clock the tests can set, a staff member's bearer
+token, and a migrated database and app per backend for a test module.
+
+Each service's `tests/<service>/support.py` binds these to its own settings and app.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+from zoneinfo import ZoneInfo
+
+from services.common.auth import mint_token
+from services.common.migrations import upgrade
+from services.common.settings import Settings
+from tests.conftest import create_pg_database, drop_pg_database, pg_url_for, service_settings
+
+WIB = ZoneInfo("Asia/Jakarta")
+
+_TOKEN_CONFIG = Settings.from_env("test", {"SIMPUL_ENV": "development"})
+
+
+class Clock:
+    """The app's idea of now: a fixed instant the test sets, or the wall clock."""
+
+    def __init__(self) -> None:
+        self.value: datetime | None = None
+
+    def __call__(self) -> datetime:
+        return self.value or datetime.now(UTC)
+
+    def set(self, value: datetime) -> None:
+        self.value = value
+
+    def advance(self, **delta) -> datetime:
+        self.value = self() + timedelta(**delta)
+        return self.value
+
+
+def bearer_headers(role: str, opd: str | None = None, *, sub: str | None = None, name: str | None = None) -> dict:
+    """The bearer token of one staff member: `bearer_headers("humas", "dinkes")`."""
+    token = mint_token(
+        _TOKEN_CONFIG,
+        sub or f"{role}-{opd or 'kab'}",
+        [role],
+        opd,
+        name=name or " ".join(part for part in ("Petugas", role, opd) if part),
+    )
+    return {"Authorization": f"Bearer {token}"}
+
+
+def build_service_env(service: str, settings_class, create_app: Callable, url: str, backend: str,
+                      **env: str) -> SimpleNamespace:
+    """`service` migrated on `url` and its app on a settable clock, with a test client."""
+    upgrade(service, url)
+    settings = service_settings(settings_class, service, url, **env)
+    clock = Clock()
+    app = create_app(settings, clock=clock)
+    return SimpleNamespace(
+        app=app, client=app.test_client(), rt=app.extensions["simpul"], clock=clock, url=url, backend=backend
+    )
+
+
+@contextmanager
+def service_backend_env(service: str, build: Callable[..., SimpleNamespace], backend: str, tmp_path_factory,
+                        **env: str) -> Iterator[SimpleNamespace]:
+    """`build(url, backend, **env)` on a fresh database of `backend` ("sqlite" or
+    "postgresql") for a test module, disposed and dropped afterwards."""
+    name = None
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp(service) / f'{service}.db'}"
+    else:
+        name = create_pg_database(f"simpul_{service}")
+        url = pg_url_for(name)
+    built = build(url, backend, **env)
+    try:
+        yield built
+    finally:
+        built.rt.dispose()
+        if name:
+            drop_pg_database(name)
