@@ -9,20 +9,12 @@ wrote: not their name, phone or e-mail, and of a rahasia report not even its tit
 from __future__ import annotations
 
 import json
-import uuid
 from datetime import datetime
-from pathlib import Path
 
-import jsonschema
-import pika
 import pytest
-import yaml
-from sqlalchemy import select
 
-from services.common.events import EXCHANGE, routing_keys
-from services.common.relay import OutboxRelay
 from services.lapor.models import outbox
-from tests.conftest import AMQP_URL
+from tests.broker_events import bound_queue, check_delivery, drain, relay_unpublished
 from tests.event_conventions import instants_not_in_utc
 from tests.lapor.steps import (
     COMPLETION,
@@ -35,7 +27,6 @@ from tests.lapor.steps import (
 )
 from tests.lapor.support import PERSONAL_STRINGS, REPORT_BODY, WIB
 
-ROOT = Path(__file__).resolve().parents[2]
 TITLE = "Pungutan liar di loket pelayanan kecamatan"
 DESCRIPTION = "Petugas loket meminta uang tambahan untuk mempercepat pembuatan surat keterangan."
 ANSWER = "Kejadiannya di loket dua, Senin pagi, petugasnya berkacamata."
@@ -45,15 +36,8 @@ REPORTER_TEXTS = (TITLE, DESCRIPTION, ANSWER, REJECTION, "Loket dua", "berkacama
 
 @pytest.fixture
 def queue():
-    connection = pika.BlockingConnection(pika.URLParameters(AMQP_URL))
-    channel = connection.channel()
-    channel.exchange_declare(EXCHANGE, exchange_type="topic", durable=True)
-    name = f"test.lapor.events.{uuid.uuid4().hex[:8]}"
-    channel.queue_declare(name, exclusive=True)
-    channel.queue_bind(name, EXCHANGE, routing_key="lapor.#")
-    yield channel, name
-    channel.queue_delete(name)
-    connection.close()
+    with bound_queue("lapor") as bound:
+        yield bound
 
 
 def at(day: int, hour: int = 10) -> datetime:
@@ -103,37 +87,6 @@ def ended_early(lapor) -> dict[str, str]:
     return numbers
 
 
-def drain(channel, name, expected_ids):
-    received, patience = {}, 200
-    while len(received) < len(expected_ids) and patience:
-        method, properties, body = channel.basic_get(name, auto_ack=True)
-        if method is None:
-            channel.connection.sleep(0.05)
-            patience -= 1
-            continue
-        envelope = json.loads(body)
-        if envelope["id"] in expected_ids:
-            received.setdefault(envelope["id"], []).append((method, properties, body, envelope))
-    return received
-
-
-def publish_all(rt) -> dict[str, int]:
-    """The unpublished events by id, with their order of writing, once relayed."""
-    with rt.engine.connect() as conn:
-        expected: dict[str, int] = {}
-        for event_id, row_id in conn.execute(
-            select(outbox.c.event_id, outbox.c.id).where(outbox.c.published_at.is_(None)).order_by(outbox.c.id)
-        ):
-            expected.setdefault(event_id, row_id)
-    relay = OutboxRelay(rt.engine, rt.outbox, AMQP_URL)
-    try:
-        while relay.relay_once():
-            pass
-    finally:
-        relay.close()
-    return expected
-
-
 def sla(envelope) -> dict[str, dict[str, dict]]:
     return {kind: {item["clock"]: item for item in items} for kind, items in envelope["data"].get("sla", {}).items()}
 
@@ -143,32 +96,22 @@ def test_events_of_reports_lives(lapor, queue, schemas_dir):
     number = life_of_a_rahasia_report(lapor)
     early = ended_early(lapor)
     rt = lapor.rt
-    expected = publish_all(rt)
+    expected = relay_unpublished(rt, outbox)
     received = drain(channel, name, expected)
     assert set(received) == set(expected)
 
-    cloudevents = json.loads((schemas_dir / "cloudevents.json").read_text())
-    catalogue = yaml.safe_load((ROOT / "docs" / "events" / "asyncapi.yaml").read_text())
     by_subject: dict[str, list[dict]] = {}
     keys_of: dict[str, list[str]] = {}
     bodies = []
     for copies in received.values():
-        for method, properties, body, envelope in copies:
-            text = body.decode()
+        for delivery in copies:
+            text = delivery.body.decode()
             bodies.append(text)
             for personal in (*PERSONAL_STRINGS, *REPORTER_TEXTS, REPORT_BODY["title"], REPORT_BODY["address"]):
-                assert personal.casefold() not in text.casefold(), (personal, envelope["type"])
-            jsonschema.Draft7Validator(cloudevents).validate(envelope)
-            documented = {"allOf": [{"$ref": f"#/components/messages/{envelope['type']}/payload"}],
-                          "components": catalogue["components"]}
-            jsonschema.Draft7Validator(documented, format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER
-                                       ).validate(envelope)
-            assert method.routing_key in routing_keys(envelope)
-            assert properties.message_id == envelope["id"]
-            assert properties.content_type == "application/cloudevents+json"
-            assert properties.delivery_mode == 2
-            keys_of.setdefault(envelope["id"], []).append(method.routing_key)
-        by_subject.setdefault(copies[0][3]["subject"], []).append(copies[0][3])
+                assert personal.casefold() not in text.casefold(), (personal, delivery.envelope["type"])
+            check_delivery(delivery, schemas_dir)
+            keys_of.setdefault(delivery.envelope["id"], []).append(delivery.method.routing_key)
+        by_subject.setdefault(copies[0].envelope["subject"], []).append(copies[0].envelope)
     _, wrong = instants_not_in_utc(bodies)
     assert wrong == []
 

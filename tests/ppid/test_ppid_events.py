@@ -11,37 +11,27 @@ import json
 import time
 import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 
-import jsonschema
 import pika
 import pytest
-import yaml
 from sqlalchemy import select
 
-from services.common.events import EXCHANGE, routing_keys
+from services.common.events import EXCHANGE
 from services.common.relay import OutboxRelay
 from services.ppid import events as ppid_events
 from services.ppid.events import EventContext
 from services.ppid.models import outbox
+from tests.broker_events import bound_queue, check_delivery, drain, relay_unpublished
 from tests.event_conventions import instants_not_in_utc
 from tests.ppid.support import AMQP_URL, ATASAN, PELAKSANA, PERSONAL_STRINGS, WIB
 
-ROOT = Path(__file__).resolve().parents[2]
 REQ, OBJ = "/api/v1/requests", "/api/v1/objections"
 
 
 @pytest.fixture
 def queue():
-    connection = pika.BlockingConnection(pika.URLParameters(AMQP_URL))
-    channel = connection.channel()
-    channel.exchange_declare(EXCHANGE, exchange_type="topic", durable=True)
-    name = f"test.ppid.events.{uuid.uuid4().hex[:8]}"
-    channel.queue_declare(name, exclusive=True)
-    channel.queue_bind(name, EXCHANGE, routing_key="ppid.#")
-    yield channel, name
-    channel.queue_delete(name)
-    connection.close()
+    with bound_queue("ppid") as bound:
+        yield bound
 
 
 def life_of_a_request(ppid):
@@ -81,50 +71,21 @@ def life_of_a_request(ppid):
     return number, kbr, second["number"], third["number"]
 
 
-def drain(channel, name, expected_ids):
-    received, deadline = {}, 200
-    while len(received) < len(expected_ids) and deadline:
-        method, properties, body = channel.basic_get(name, auto_ack=True)
-        if method is None:
-            channel.connection.sleep(0.05)
-            deadline -= 1
-            continue
-        envelope = json.loads(body)
-        if envelope["id"] in expected_ids:
-            received[envelope["id"]] = (method, properties, body, envelope)
-    return received
-
-
 def test_events_of_a_request_life(ppid, queue, schemas_dir):
     channel, name = queue
     number, kbr, withdrawn, reassigned = life_of_a_request(ppid)
     rt = ppid.env.rt
-    with rt.engine.connect() as conn:
-        expected = set(conn.execute(select(outbox.c.event_id).where(outbox.c.published_at.is_(None))).scalars())
-    relay = OutboxRelay(rt.engine, rt.outbox, AMQP_URL)
-    try:
-        while relay.relay_once():
-            pass
-    finally:
-        relay.close()
+    expected = relay_unpublished(rt, outbox)
     received = drain(channel, name, expected)
-    assert set(received) == expected
+    assert set(received) == set(expected)
 
-    cloudevents = json.loads((schemas_dir / "cloudevents.json").read_text())
-    catalogue = yaml.safe_load((ROOT / "docs" / "events" / "asyncapi.yaml").read_text())
     by_subject: dict[str, list[dict]] = {}
-    for method, properties, body, envelope in received.values():
-        text = body.decode()
+    for delivery, *_ in received.values():
+        text = delivery.body.decode()
         for personal in PERSONAL_STRINGS:
-            assert personal not in text, (personal, envelope["type"])
-        jsonschema.Draft7Validator(cloudevents).validate(envelope)
-        documented = {"allOf": [{"$ref": f"#/components/messages/{envelope['type']}/payload"}], "components": catalogue["components"]}
-        jsonschema.Draft7Validator(documented, format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER).validate(envelope)
-        assert method.routing_key in routing_keys(envelope)
-        assert properties.message_id == envelope["id"]
-        assert properties.content_type == "application/cloudevents+json"
-        assert properties.delivery_mode == 2
-        by_subject.setdefault(envelope["subject"], []).append(envelope)
+            assert personal not in text, (personal, delivery.envelope["type"])
+        check_delivery(delivery, schemas_dir)
+        by_subject.setdefault(delivery.envelope["subject"], []).append(delivery.envelope)
 
     def events(subject):
         return sorted(by_subject[subject], key=lambda e: e["time"])

@@ -10,19 +10,16 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from pathlib import Path
 
-import jsonschema
 import pytest
-import yaml
 from sqlalchemy import func, select
 
 from services.common.settings import SettingsError
 from services.ppid.config import PpidSettings
 from services.ppid.models import Notice, Request, outbox
+from tests.broker_events import check_documented
 from tests.ppid.support import ATASAN, PELAKSANA, T0, UTAMA, WIB, PpidClient, build_env
 
-ROOT = Path(__file__).resolve().parents[2]
 REQ, OBJ = "/api/v1/requests", "/api/v1/objections"
 REJECTION = {
     "outcome": "rejected",
@@ -101,10 +98,7 @@ def test_an_overturned_answer_returns_to_the_ppid_with_a_new_notice_clock(ppid):
 
     # The notifier is told to start the notice clock again, the Pelaksana's of dinkes.
     [reopened] = request_events(ppid, number, "ppid.request.reopened")
-    catalogue = yaml.safe_load((ROOT / "docs" / "events" / "asyncapi.yaml").read_text())
-    documented = {"allOf": [{"$ref": "#/components/messages/ppid.request.reopened/payload"}],
-                  "components": catalogue["components"]}
-    jsonschema.Draft7Validator(documented, format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER).validate(reopened)
+    check_documented(reopened)
     data = reopened["data"]
     assert data["objection_number"] == kbr and data["annulled_outcome"] == "rejected"
     assert instant(data["due_at"]) == datetime(2026, 4, 28, 23, 59, 59, tzinfo=WIB)
