@@ -10,12 +10,17 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import pika
 import pytest
@@ -151,36 +156,51 @@ def _for_each_queue(amqp_url: str, names: list[str], action: str) -> None:
         connection.close()
 
 
-@pytest.fixture(scope="module")
-def system(tmp_path_factory, amqp_url):
-    services = ["ppid", "notifier"]
-    work = tmp_path_factory.mktemp("e2e")
+@contextmanager
+def own_vhost(amqp_url: str, label: str) -> Iterator[str]:
+    """The URL of a virtual host of its own on the machine's broker, deleted afterwards:
+    other tests publish events with the same case numbers, which this notifier must not hear."""
+    if shutil.which("rabbitmqctl") is None:
+        pytest.skip("rabbitmqctl is not available on this host")
+    name = f"simpul_e2e_{label}_{uuid.uuid4().hex[:8]}"
+
+    def ctl(*args: str) -> None:
+        subprocess.run(["rabbitmqctl", "-q", *args], capture_output=True, check=True, timeout=60)  # noqa: S603, S607
+
+    ctl("add_vhost", name)
+    try:
+        ctl("set_permissions", "-p", name, unquote(urlsplit(amqp_url).username or "guest"), ".*", ".*", ".*")
+        yield urlunsplit(urlsplit(amqp_url)._replace(path=f"/{name}"))
+    finally:
+        ctl("delete_vhost", name)
+
+
+@contextmanager
+def running_system(work: Path, services: list[str], amqp_url: str, *, ready_timeout: float = 120,
+                   **env: str) -> Iterator[System]:
+    """`services` migrated on fresh PostgreSQL databases, their web and worker processes
+    started and ready, with a real SMTP server and webhook receiver on loopback; `env` adds
+    or overrides settings. Everything is stopped and dropped afterwards."""
     databases = {s: create_pg_database(f"simpul_e2e_{s}") for s in services}
     mailbox = MailBox()
     smtp = Controller(mailbox, hostname="127.0.0.1", port=free_port())
     smtp.start()
     receiver = Receiver()
-    ports = {s: free_port() for s in services}
-    env = {
+    environ = {
         **{k: v for k, v in os.environ.items() if not k.endswith("_DATABASE_URL")},
         "SIMPUL_ENV": "development",
         "AMQP_URL": amqp_url,
         "PUBLIC_RATE_LIMIT": "1000/minute",
-        "WEB_CONCURRENCY": "2",
+        "WEB_CONCURRENCY": "1",
         "SMTP_HOST": "127.0.0.1",
         "SMTP_PORT": str(smtp.port),
-        "NOTIFIER_WEBHOOK_ALLOW_PRIVATE": "1",
         "NOTIFIER_TICK_SECONDS": "3600",
         "RELAY_POLL_MS": "50",
-        # The scenario backdates a walk-in request to March, as when paper records of the
-        # year are entered late; the default allows 60 days.
-        "PPID_OFFLINE_MAX_AGE_DAYS": "400",
+        **env,
         **{f"{s.upper()}_DATABASE_URL": pg_url_for(db) for s, db in databases.items()},
     }
-    _for_each_queue(amqp_url, _queues(services), "queue_purge")
-    system = System(env, ports, work)
-    system.mailbox = mailbox
-    system.receiver = receiver
+    system = System(environ, {s: free_port() for s in services}, work)
+    system.mailbox, system.receiver = mailbox, receiver
     try:
         for service in services:
             result = system.run(service, "migrate", check=False)
@@ -189,14 +209,34 @@ def system(tmp_path_factory, amqp_url):
             system.start(service, "web")
             system.start(service, "worker")
         for service in services:
-            system.wait_ready(service)
+            try:
+                system.wait_ready(service, timeout=ready_timeout)
+            except AssertionError:
+                pytest.fail(f"{service} did not become ready\n" + dump_logs(system))
         yield system
     finally:
         system.stop()
         smtp.stop()
         receiver.close()
-        _for_each_queue(amqp_url, _queues(services), "queue_delete")
         drop_pg_database(*databases.values())
+
+
+@pytest.fixture(scope="module")
+def system(tmp_path_factory, amqp_url):
+    services = ["ppid", "notifier"]
+    _for_each_queue(amqp_url, _queues(services), "queue_purge")
+    try:
+        with running_system(
+            tmp_path_factory.mktemp("e2e"), services, amqp_url, ready_timeout=60,
+            WEB_CONCURRENCY="2",
+            NOTIFIER_WEBHOOK_ALLOW_PRIVATE="1",
+            # The scenario backdates a walk-in request to March, as when paper records of the
+            # year are entered late; the default allows 60 days.
+            PPID_OFFLINE_MAX_AGE_DAYS="400",
+        ) as running:
+            yield running
+    finally:
+        _for_each_queue(amqp_url, _queues(services), "queue_delete")
 
 
 def dump_logs(system: System) -> str:
@@ -214,4 +254,4 @@ def dump_logs(system: System) -> str:
     return "\n".join(parts)
 
 
-__all__ = ["System", "eventually", "dump_logs", "json"]
+__all__ = ["System", "eventually", "dump_logs", "json", "own_vhost", "running_system"]

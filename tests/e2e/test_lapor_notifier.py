@@ -14,29 +14,16 @@ which ends the window at the notifier. The OPD system's webhooks never see the r
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-import uuid
-from contextlib import contextmanager
 from datetime import datetime, time, timedelta
 from email import message_from_string
 from email.header import decode_header, make_header
-from urllib.parse import unquote, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 import pytest
 import requests
 
 from services.common.calendar import WorkingCalendar
-from tests.conftest import create_pg_database, drop_pg_database, free_port, pg_url_for
-from tests.e2e.conftest import (
-    MailBox,
-    Receiver,
-    System,
-    dump_logs,
-    eventually,
-)
+from tests.e2e.conftest import dump_logs, eventually, own_vhost, running_system
 from tests.lapor.support import PERSONAL_STRINGS, REPORT_BODY
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
@@ -47,76 +34,14 @@ DINKES_LIAISON, PUPR_LIAISON = "penghubung@dinkes.kapuas.example", "penghubung@d
 REPORTER = REPORT_BODY["email"]
 
 
-@contextmanager
-def own_vhost(amqp_url: str):
-    """A virtual host of its own on the machine's broker, deleted afterwards: other tests
-    publish LAPOR! events with the same report numbers, which this notifier must not hear."""
-    if shutil.which("rabbitmqctl") is None:
-        pytest.skip("rabbitmqctl is not available on this host")
-    name = f"simpul_e2e_lapor_{uuid.uuid4().hex[:8]}"
-
-    def ctl(*args: str) -> None:
-        subprocess.run(["rabbitmqctl", "-q", *args], capture_output=True, check=True, timeout=60)  # noqa: S603, S607
-
-    user = unquote(urlsplit(amqp_url).username or "guest")
-    ctl("add_vhost", name)
-    try:
-        ctl("set_permissions", "-p", name, user, ".*", ".*", ".*")
-        yield urlunsplit(urlsplit(amqp_url)._replace(path=f"/{name}"))
-    finally:
-        ctl("delete_vhost", name)
-
-
 @pytest.fixture(scope="module")
 def lapor_system(tmp_path_factory, amqp_url):
     """LAPOR! and the notifier, each with its own fresh PostgreSQL database, on a virtual
     host of their own."""
-    with own_vhost(amqp_url) as vhost_url:
-        yield from _started(tmp_path_factory, vhost_url)
-
-
-def _started(tmp_path_factory, amqp_url: str):
-    from aiosmtpd.controller import Controller
-
-    work = tmp_path_factory.mktemp("e2e-lapor")
-    databases = {s: create_pg_database(f"simpul_e2e_{s}") for s in SERVICES}
-    mailbox = MailBox()
-    smtp = Controller(mailbox, hostname="127.0.0.1", port=free_port())
-    smtp.start()
-    receiver = Receiver()
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.endswith("_DATABASE_URL")},
-        "SIMPUL_ENV": "development",
-        "AMQP_URL": amqp_url,
-        "PUBLIC_RATE_LIMIT": "1000/minute",
-        "WEB_CONCURRENCY": "1",
-        "SMTP_HOST": "127.0.0.1",
-        "SMTP_PORT": str(smtp.port),
-        "NOTIFIER_WEBHOOK_ALLOW_PRIVATE": "1",
-        "NOTIFIER_TICK_SECONDS": "3600",
-        "RELAY_POLL_MS": "50",
-        **{f"{s.upper()}_DATABASE_URL": pg_url_for(db) for s, db in databases.items()},
-    }
-    system = System(env, {s: free_port() for s in SERVICES}, work)
-    system.mailbox, system.receiver = mailbox, receiver
-    try:
-        for service in SERVICES:
-            result = system.run(service, "migrate", check=False)
-            assert result.returncode == 0, result.stderr[-3000:]
-        for service in SERVICES:
-            system.start(service, "web")
-            system.start(service, "worker")
-        for service in SERVICES:
-            try:
-                system.wait_ready(service, timeout=120)
-            except AssertionError:
-                pytest.fail(f"{service} did not become ready\n" + dump_logs(system))
+    with own_vhost(amqp_url, "lapor") as vhost_url, running_system(
+        tmp_path_factory.mktemp("e2e-lapor"), SERVICES, vhost_url, NOTIFIER_WEBHOOK_ALLOW_PRIVATE="1"
+    ) as system:
         yield system
-    finally:
-        system.stop()
-        smtp.stop()
-        receiver.close()
-        drop_pg_database(*databases.values())
 
 
 def staff_mails(system, start: int) -> list[tuple[str, str]]:

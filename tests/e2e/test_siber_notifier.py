@@ -13,24 +13,18 @@ offset, `SIMPUL_CLOCK_OFFSET_SECONDS`), so the trial is the same whatever day it
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-import uuid
-from contextlib import contextmanager
 from datetime import UTC, datetime, time
 from email import message_from_string
 from email.header import decode_header, make_header
 from pathlib import Path
-from urllib.parse import unquote, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 import pytest
 import requests
 
 from services.common.calendar import WorkingCalendar
-from tests.conftest import ROOT, create_pg_database, drop_pg_database, free_port, pg_url_for
-from tests.e2e.conftest import MailBox, Receiver, System, dump_logs, eventually
+from tests.conftest import ROOT
+from tests.e2e.conftest import dump_logs, eventually, own_vhost, running_system
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 WIB = ZoneInfo("Asia/Jakarta")
@@ -49,24 +43,6 @@ def trial_morning() -> datetime:
     return datetime.combine(calendar.add_working_days(today, 1), time(9), WIB)
 
 
-@contextmanager
-def own_vhost(amqp_url: str):
-    """A virtual host of its own on the machine's broker, deleted afterwards."""
-    if shutil.which("rabbitmqctl") is None:
-        pytest.skip("rabbitmqctl is not available on this host")
-    name = f"simpul_e2e_siber_{uuid.uuid4().hex[:8]}"
-
-    def ctl(*args: str) -> None:
-        subprocess.run(["rabbitmqctl", "-q", *args], capture_output=True, check=True, timeout=60)  # noqa: S603, S607
-
-    ctl("add_vhost", name)
-    try:
-        ctl("set_permissions", "-p", name, unquote(urlsplit(amqp_url).username or "guest"), ".*", ".*", ".*")
-        yield urlunsplit(urlsplit(amqp_url)._replace(path=f"/{name}"))
-    finally:
-        ctl("delete_vhost", name)
-
-
 def small_directory(path: Path) -> Path:
     """The regency's OPD directory cut to three OPDs, so the day opens three duties."""
     document = json.loads((ROOT / "config" / "opd.json").read_text())
@@ -77,50 +53,14 @@ def small_directory(path: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def system(tmp_path_factory, amqp_url):
-    from aiosmtpd.controller import Controller
-
     work = tmp_path_factory.mktemp("e2e-siber")
-    with own_vhost(amqp_url) as vhost_url:
-        databases = {s: create_pg_database(f"simpul_e2e_{s}") for s in SERVICES}
-        mailbox = MailBox()
-        smtp = Controller(mailbox, hostname="127.0.0.1", port=free_port())
-        smtp.start()
-        receiver = Receiver()
-        env = {
-            **{k: v for k, v in os.environ.items() if not k.endswith("_DATABASE_URL")},
-            "SIMPUL_ENV": "development",
-            "AMQP_URL": vhost_url,
-            "OPD_FILE": str(small_directory(work / "opd.json")),
-            "SIBER_FILES_URL": str(work / "files"),
-            "PUBLIC_RATE_LIMIT": "1000/minute",
-            "WEB_CONCURRENCY": "1",
-            "SMTP_HOST": "127.0.0.1",
-            "SMTP_PORT": str(smtp.port),
-            "NOTIFIER_TICK_SECONDS": "3600",
-            "RELAY_POLL_MS": "50",
-            "SIMPUL_CLOCK_OFFSET_SECONDS": str(round((trial_morning() - datetime.now(UTC)).total_seconds())),
-            **{f"{s.upper()}_DATABASE_URL": pg_url_for(db) for s, db in databases.items()},
-        }
-        system = System(env, {s: free_port() for s in SERVICES}, work)
-        system.mailbox, system.receiver = mailbox, receiver
-        try:
-            for service in SERVICES:
-                result = system.run(service, "migrate", check=False)
-                assert result.returncode == 0, result.stderr[-3000:]
-            for service in SERVICES:
-                system.start(service, "web")
-                system.start(service, "worker")
-            for service in SERVICES:
-                try:
-                    system.wait_ready(service, timeout=120)
-                except AssertionError:
-                    pytest.fail(f"{service} did not become ready\n" + dump_logs(system))
-            yield system
-        finally:
-            system.stop()
-            smtp.stop()
-            receiver.close()
-            drop_pg_database(*databases.values())
+    with own_vhost(amqp_url, "siber") as vhost_url, running_system(
+        work, SERVICES, vhost_url,
+        OPD_FILE=str(small_directory(work / "opd.json")),
+        SIBER_FILES_URL=str(work / "files"),
+        SIMPUL_CLOCK_OFFSET_SECONDS=str(round((trial_morning() - datetime.now(UTC)).total_seconds())),
+    ) as running:
+        yield running
 
 
 def mails_since(system, start: int) -> list[tuple[str, str, str]]:
