@@ -263,16 +263,23 @@ def _wrk_seconds(text: str) -> float:
 
 
 async def run_asyncio(name, port, path, body, *, connections, duration, max_requests) -> Result:
-    """`connections` concurrent clients, each sending one request per connection.
-
-    gunicorn's sync workers close the connection after every response, so a fresh
-    connection per request is what any client gets from them; wrk does the same.
-    """
+    """`connections` concurrent clients POSTing `body` as JSON to `path`."""
     payload = json.dumps(body).encode()
     raw = (
         f"POST {path} HTTP/1.1\r\nHost: {HOST}:{port}\r\nContent-Type: application/json\r\n"
         f"Content-Length: {len(payload)}\r\nConnection: close\r\n\r\n"
     ).encode() + payload
+    return await run_raw(name, port, raw, connections=connections, duration=duration, max_requests=max_requests)
+
+
+async def run_raw(name, port, raw: bytes, *, connections, duration, max_requests,
+                  ok: bytes | tuple[bytes, ...] = (b"HTTP/1.1 2", b"HTTP/1.0 2")) -> Result:
+    """`connections` concurrent clients, each sending the request `raw` once per connection;
+    an answer that does not start with `ok` counts as an error.
+
+    gunicorn's sync workers close the connection after every response, so a fresh
+    connection per request is what any client gets from them; wrk does the same.
+    """
     latencies: list[float] = []
     errors = 0
     sent = 0
@@ -298,7 +305,7 @@ async def run_asyncio(name, port, path, body, *, connections, duration, max_requ
                 errors += 1
                 continue
             latencies.append(time.perf_counter() - t0)
-            if not response.startswith((b"HTTP/1.1 2", b"HTTP/1.0 2")):
+            if not response.startswith(ok):
                 errors += 1
 
     await asyncio.gather(*(client() for _ in range(connections)))

@@ -28,7 +28,6 @@ import os
 import shutil
 import sys
 import tempfile
-import time
 import urllib.request
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
@@ -39,14 +38,13 @@ sys.path.insert(0, str(ROOT))
 
 from bench.ppid_bench import (  # noqa: E402 - after the repository is importable
     HOST,
-    REQUEST_TIMEOUT,
     Result,
-    _percentile,
     compose_web_env,
     create_database,
     drop_database,
     free_port,
     migrate,
+    run_raw,
     start_gunicorn,
     stop,
     wait_ready,
@@ -125,40 +123,7 @@ async def run_get(name, port, path, headers, *, connections, duration, max_reque
     close the connection after every answer)."""
     extra = "".join(f"{key}: {value}\r\n" for key, value in headers.items())
     raw = f"GET {path} HTTP/1.1\r\nHost: {HOST}:{port}\r\n{extra}Connection: close\r\n\r\n".encode()
-    latencies: list[float] = []
-    errors = sent = 0
-    started = time.perf_counter()
-    deadline = started + duration
-
-    async def exchange() -> bytes:
-        reader, writer = await asyncio.open_connection(HOST, port)
-        try:
-            writer.write(raw)
-            return await reader.read()
-        finally:
-            writer.close()
-
-    async def client():
-        nonlocal errors, sent
-        while time.perf_counter() < deadline and sent < max_requests:
-            sent += 1
-            t0 = time.perf_counter()
-            try:
-                response = await asyncio.wait_for(exchange(), REQUEST_TIMEOUT)
-            except (OSError, TimeoutError):
-                errors += 1
-                continue
-            latencies.append(time.perf_counter() - t0)
-            if not response.startswith(ok):
-                errors += 1
-
-    await asyncio.gather(*(client() for _ in range(connections)))
-    seconds = time.perf_counter() - started
-    latencies.sort()
-    return Result(name=name, tool="asyncio", requests=len(latencies), errors=errors,
-                  seconds=seconds, rate=len(latencies) / seconds if seconds else 0.0,
-                  p50_ms=_percentile(latencies, 0.50) * 1000,
-                  p99_ms=_percentile(latencies, 0.99) * 1000)
+    return await run_raw(name, port, raw, connections=connections, duration=duration, max_requests=max_requests, ok=ok)
 
 
 @dataclass
