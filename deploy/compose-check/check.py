@@ -12,12 +12,14 @@ healthy, then:
 2. submits a PPID request for that OPD through the published API and finds its clock in the
    notifier (`GET /api/v1/clocks/…` with an administrator token minted inside a container)
    and its event in the OPD's queue;
-3. keeps submitting requests while the broker and then a worker restart, and finds every
+3. files a LAPOR! report with a photo, restarts lapor-web, downloads the photo again (it
+   lives in lapor's files volume) and finds the report's verification clock in the notifier;
+4. keeps submitting requests while the broker and then a worker restart, and finds every
    one's clock: nothing in flight is lost;
-4. backs up the PPID database and restores it into the stopped service as
+5. backs up the PPID database and restores it into the stopped service as
    docs/operations.md says, and sees the service resume (the request is still there, a new
    one reaches the notifier);
-5. `docker compose down -v`, whatever happened before.
+6. `docker compose down -v`, whatever happened before.
 
 It prints each step with its duration and the total, and exits non-zero at the first step
 that fails (with the containers' states and the last log lines). It runs under its own
@@ -28,7 +30,9 @@ not touched, but it publishes the same ports: stop such a deployment first.
 from __future__ import annotations
 
 import argparse
+import base64
 import contextlib
+import io
 import json
 import os
 import re
@@ -46,12 +50,20 @@ from pathlib import Path
 import pika
 import pika.exceptions
 import requests
+from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 PROJECT = "simpul-check"
 OPD_QUEUE = "opd.dinkes.compose-check"
 BASE_IMAGE_PATTERN = re.compile(r"^FROM\s+(\S+)", re.MULTILINE)
+# A citizen's report in Kuala Kapuas (kecamatan Selat), with an e-mail for its mail.
+REPORT = {
+    "classification": "pengaduan", "category": "infrastruktur",
+    "title": "Lampu jalan padam", "description": "Lampu jalan di depan sekolah padam sejak sepekan.",
+    "latitude": -3.0, "longitude": 114.39, "kecamatan": "62.03.01", "privacy": "public",
+    "name": "Pelapor Uji", "email": "pelapor@example.org",
+}
 APPLICANT = {
     "identity_type": "nik",
     "identity_number": "6203015203900001",
@@ -86,6 +98,7 @@ class Check:
         self.started = time.monotonic()
         self.admin_token = ""
         self.ppid = "http://127.0.0.1:8001"
+        self.lapor = "http://127.0.0.1:8002"
         self.notifier = "http://127.0.0.1:8004"
 
     # -- plumbing ---------------------------------------------------------------------
@@ -281,8 +294,8 @@ class Check:
             raise CheckFailed(f"submission answered {response.status_code}: {response.text[:500]}")
         return response.json()
 
-    def clock_of(self, number: str) -> list | None:
-        response = requests.get(f"{self.notifier}/api/v1/clocks/requests/{number}",
+    def clock_of(self, number: str, subject: str = "requests") -> list | None:
+        response = requests.get(f"{self.notifier}/api/v1/clocks/{subject}/{number}",
                                 headers=self.headers(), timeout=30)
         if response.status_code == 404:
             return None
@@ -296,6 +309,31 @@ class Check:
         self.eventually(f"the clock of {number} in the notifier", lambda: self.clock_of(number), timeout=120)
         key = self.eventually(f"the event of {number} in {OPD_QUEUE}", lambda: self.opd_event(number), timeout=60)
         return f"{number}'s clock is in the notifier, its event ({key}) in the OPD's queue"
+
+    def lapor_report(self) -> str:
+        """A citizen's report with a photo: the photo is kept in lapor's files volume, across
+        a restart of lapor-web, and the report's verification clock reaches the notifier."""
+        photo = io.BytesIO()
+        Image.new("RGB", (64, 48), (200, 40, 40)).save(photo, "JPEG")
+        body = {**REPORT, "attachments": [{"filename": "jalan.jpg",
+                                           "content_base64": base64.b64encode(photo.getvalue()).decode()}]}
+        response = requests.post(f"{self.lapor}/api/v1/reports", json=body, timeout=30)
+        if response.status_code != 201:
+            raise CheckFailed(f"report answered {response.status_code}: {response.text[:500]}")
+        number, token = response.json()["number"], response.json()["access_token"]
+        self.compose("restart", "lapor-web")
+        self.wait_healthy()
+        reporter = {"X-Access-Token": token}
+        listed = requests.get(f"{self.lapor}/api/v1/reports/{number}/attachments", headers=reporter, timeout=30)
+        if listed.status_code != 200 or len(listed.json()) != 1:
+            raise CheckFailed(f"attachments of {number}: {listed.status_code} {listed.text[:300]}")
+        kept = requests.get(f"{self.lapor}/api/v1/reports/{number}/attachments/{listed.json()[0]['id']}",
+                            headers=reporter, timeout=30)
+        if kept.status_code != 200 or not kept.content.startswith(b"\xff\xd8"):
+            raise CheckFailed(f"the photo of {number} after the restart: {kept.status_code}")
+        self.eventually(f"the clock of {number} in the notifier",
+                        lambda: self.clock_of(number, subject="reports"), timeout=120)
+        return f"{number}'s photo survived a lapor-web restart ({len(kept.content)} bytes); its clock is in the notifier"
 
     def restarts(self) -> str:
         submitted: list[str] = []
@@ -410,6 +448,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             check.step("an administrator token minted in ppid-web", check.mint_admin_token)
             check.step("an OPD system's broker login (make opd-login OPD=dinkes)", check.opd_login)
             check.step("a request's clock reaches the notifier, its event the OPD", check.first_request)
+            check.step("a LAPOR! report with a photo: the file in its volume, the clock in the notifier",
+                       check.lapor_report)
             check.step(f"{args.in_flight} requests while the broker and notifier-worker restart",
                        check.restarts)
             check.step("ppid's database backed up and restored, the service resumes",
