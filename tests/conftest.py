@@ -172,6 +172,16 @@ def close_broker_connections():
     return close
 
 
+
+@pytest.fixture(scope="module")
+def smtp():
+    """A real SMTP server for a test module's mail; `smtp_env(smtp, sender)` points a
+    service at it (tests/common/smtp_support.py)."""
+    from tests.common.smtp_support import smtp_server
+
+    with smtp_server() as sink:
+        yield sink
+
 def schema_validator(schema: dict, *, check_formats: bool = True):
     """The jsonschema validator for the draft a schema names in `$schema`.
 

@@ -43,3 +43,8 @@ def smtp_server() -> Iterator[CountingSink]:
         yield sink
     finally:
         controller.stop()
+
+
+def smtp_env(sink: CountingSink, sender: str) -> dict[str, str]:
+    """The settings that send a service's mail from `sender` to `sink`, giving up quickly."""
+    return {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(sink.port), "SMTP_FROM": sender, "SMTP_TIMEOUT_SECONDS": "5"}

@@ -14,7 +14,7 @@ from services.common.citizen import issue_token, wait_detached
 from services.lapor import __main__ as lapor_main
 from services.lapor import citizen_mail
 from services.lapor.models import Follower, Report, mail_queue, outbox
-from tests.common.smtp_support import smtp_server
+from tests.common.smtp_support import smtp_env
 from tests.lapor.steps import FOLLOW_UP, dispatch, opd_step
 from tests.lapor.support import REPORT_BODY, T0, LaporClient, backend_env
 
@@ -24,16 +24,9 @@ SENDER = "LAPOR! Kabupaten Kapuas <lapor@kapuaskab.go.id>"
 TRACKING = "https://lapor.kapuaskab.go.id/laporan/{number}"
 
 
-@pytest.fixture(scope="module")
-def smtp():
-    with smtp_server() as sink:
-        yield sink
-
-
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def mail_env(request, smtp, tmp_path_factory):
-    with backend_env(request.param, tmp_path_factory, SMTP_HOST="127.0.0.1", SMTP_PORT=str(smtp.port),
-                     SMTP_FROM=SENDER, SMTP_TIMEOUT_SECONDS="5", LAPOR_TRACKING_URL=TRACKING) as env:
+    with backend_env(request.param, tmp_path_factory, **smtp_env(smtp, SENDER), LAPOR_TRACKING_URL=TRACKING) as env:
         yield env
 
 

@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 
 from services.lapor import citizen_mail, closing
-from tests.common.smtp_support import smtp_server
+from tests.common.smtp_support import smtp_env
 from tests.lapor.steps import (
     COMPLETION,
     FOLLOW_UP,
@@ -26,17 +26,10 @@ REPORTER = REPORT_BODY["email"]
 FOLLOWER = "tetangga.pasar@example.org"
 
 
-@pytest.fixture(scope="module")
-def smtp():
-    with smtp_server() as sink:
-        yield sink
-
-
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def mail_env(request, smtp, tmp_path_factory):
-    with backend_env(request.param, tmp_path_factory, SMTP_HOST="127.0.0.1", SMTP_PORT=str(smtp.port),
-                     SMTP_FROM="LAPOR! Kabupaten Kapuas <lapor@kapuaskab.go.id>",
-                     SMTP_TIMEOUT_SECONDS="5") as env:
+    with backend_env(request.param, tmp_path_factory,
+                     **smtp_env(smtp, "LAPOR! Kabupaten Kapuas <lapor@kapuaskab.go.id>")) as env:
         yield env
 
 

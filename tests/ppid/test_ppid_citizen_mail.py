@@ -19,7 +19,7 @@ from services.ppid import __main__ as ppid_main
 from services.ppid import citizen_mail
 from services.ppid.config import PpidSettings
 from services.ppid.models import mail_queue, outbox
-from tests.common.smtp_support import smtp_server
+from tests.common.smtp_support import smtp_env
 from tests.ppid.support import (
     ATASAN,
     PELAKSANA,
@@ -36,17 +36,9 @@ SENDER = "PPID Kabupaten Kapuas <ppid@kapuaskab.go.id>"
 TRACKING = "https://ppid.kapuaskab.go.id/permohonan/{number}"
 
 
-@pytest.fixture(scope="module")
-def smtp():
-    with smtp_server() as sink:
-        yield sink
-
-
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def mail_env(request, smtp, tmp_path_factory):
-    with backend_env(request.param, tmp_path_factory, SMTP_HOST="127.0.0.1",
-                     SMTP_PORT=str(smtp.port), SMTP_FROM=SENDER, SMTP_TIMEOUT_SECONDS="5",
-                     PPID_TRACKING_URL=TRACKING) as env:
+    with backend_env(request.param, tmp_path_factory, **smtp_env(smtp, SENDER), PPID_TRACKING_URL=TRACKING) as env:
         yield env
 
 

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from services.common.citizen import REISSUE_ANSWER, wait_detached
-from tests.common.smtp_support import smtp_server
+from tests.common.smtp_support import smtp_env
 from tests.ppid.support import (
     REQUEST_BODY,
     T0,
@@ -26,16 +26,9 @@ ADDRESS = REQUEST_BODY["email"]  # siti.rahmawati@example.org
 SENDER = "PPID Kabupaten Kapuas <ppid@kapuaskab.go.id>"
 
 
-@pytest.fixture(scope="module")
-def smtp():
-    with smtp_server() as sink:
-        yield sink
-
-
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def mail_env(request, smtp, tmp_path_factory):
-    with backend_env(request.param, tmp_path_factory, SMTP_HOST="127.0.0.1",
-                     SMTP_PORT=str(smtp.port), SMTP_FROM=SENDER, SMTP_TIMEOUT_SECONDS="5") as env:
+    with backend_env(request.param, tmp_path_factory, **smtp_env(smtp, SENDER)) as env:
         yield env
 
 
