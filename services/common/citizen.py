@@ -33,6 +33,7 @@ from typing import Any
 
 from flask import Flask, current_app, request
 from marshmallow import Schema, fields, pre_load
+from sqlalchemy import Table, update
 from sqlalchemy.orm import Session
 
 from services.common import forms
@@ -200,6 +201,19 @@ class LostToken:
     contact_email: Callable[[Session, str], str | None]
     store_hash: Callable[[Session, str, str], None]
     mail: Callable[[str, str], MailContent]
+
+
+def hash_stored_in(table: Table) -> Callable[[Session, str, str], None]:
+    """`LostToken.store_hash` for a case table with `number` and `access_token_hash`.
+
+    A table update rather than the ORM's: the token is no part of what staff edit, so the
+    record's version (its ETag) stays as it is.
+    """
+
+    def store(session: Session, number: str, token_hash: str) -> None:
+        session.execute(update(table).where(table.c.number == number).values(access_token_hash=token_hash))
+
+    return store
 
 
 def normalise_email(address: str | None) -> str:

@@ -11,10 +11,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.common.citizen import CitizenAccess, LostToken, issue_token, reissue_token
+from services.common.citizen import (
+    CitizenAccess,
+    LostToken,
+    hash_stored_in,
+    issue_token,
+    reissue_token,
+)
 from services.common.errors import Invalid
 from services.common.files import inspect_upload
 from services.common.mailer import MailContent
@@ -158,13 +164,6 @@ def _contact_email(session: Session, number: str) -> str | None:
     )
 
 
-def _store_token_hash(session: Session, number: str, token_hash: str) -> None:
-    # A table update rather than the ORM's: the token is no part of the report staff edit,
-    # so its version (the ETag) stays as it is.
-    table = Report.__table__
-    session.execute(update(table).where(table.c.number == number).values(access_token_hash=token_hash))
-
-
 def _token_mail(number: str, secret: str) -> MailContent:
     return MailContent(
         subject=f"Token akses baru laporan {number}",
@@ -184,4 +183,4 @@ def _token_mail(number: str, secret: str) -> MailContent:
     )
 
 
-_LOST_TOKEN = LostToken(contact_email=_contact_email, store_hash=_store_token_hash, mail=_token_mail)
+_LOST_TOKEN = LostToken(contact_email=_contact_email, store_hash=hash_stored_in(Report.__table__), mail=_token_mail)

@@ -16,12 +16,18 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import func, literal, or_, select, update
+from sqlalchemy import func, literal, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from services.common import sla
 from services.common.auth import Principal
-from services.common.citizen import CitizenAccess, LostToken, issue_token, reissue_token
+from services.common.citizen import (
+    CitizenAccess,
+    LostToken,
+    hash_stored_in,
+    issue_token,
+    reissue_token,
+)
 from services.common.concurrency import require_match
 from services.common.errors import Forbidden, Invalid, NotFound
 from services.common.events import Event
@@ -313,13 +319,6 @@ def _contact_email(session: Session, number: str) -> str | None:
     )
 
 
-def _store_token_hash(session: Session, number: str, token_hash: str) -> None:
-    # A table update rather than the ORM's: the token is no part of what staff edit, so the
-    # record's version (its ETag) stays as it is.
-    table = Request.__table__
-    session.execute(update(table).where(table.c.number == number).values(access_token_hash=token_hash))
-
-
 def _token_mail(number: str, secret: str) -> MailContent:
     return MailContent(
         subject=f"Token akses baru permohonan informasi {number}",
@@ -340,7 +339,7 @@ def _token_mail(number: str, secret: str) -> MailContent:
     )
 
 
-_LOST_TOKEN = LostToken(contact_email=_contact_email, store_hash=_store_token_hash, mail=_token_mail)
+_LOST_TOKEN = LostToken(contact_email=_contact_email, store_hash=hash_stored_in(Request.__table__), mail=_token_mail)
 
 
 # -- reading ---------------------------------------------------------------------------------
