@@ -116,6 +116,11 @@ class OpdRegistry:
     def get(self, code: str) -> Opd | None:
         return self._by_code.get(code) if isinstance(code, str) else None
 
+    def name_of(self, code: str | None) -> str | None:
+        """The OPD's name, or None for no code or one the directory does not hold."""
+        opd = self.get(code) if code else None
+        return opd.name if opd else None
+
     def require(self, code: str) -> Opd:
         opd = self.get(code)
         if opd is None:

@@ -67,8 +67,7 @@ class Presenter:
         return instant.astimezone(self.cal.tz) if instant is not None else None
 
     def opd_name(self, code: str | None) -> str | None:
-        opd = self.opds.get(code) if code else None
-        return opd.name if opd else None
+        return self.opds.name_of(code)
 
     # -- pieces ----------------------------------------------------------------------------
 

@@ -131,8 +131,7 @@ class _Words:
         return format_date_id(instant.astimezone(self.tz).date())
 
     def opd(self, code: str | None) -> str | None:
-        opd = self.rt.opds.get(code) if code else None
-        return opd.name if opd else None
+        return self.rt.opds.name_of(code)
 
     def desk(self, opd: str | None) -> str:
         """Who answers: an OPD's PPID Pelaksana, or the PPID Utama of the regency."""

@@ -315,3 +315,10 @@ def test_the_registry_follows_a_new_list_and_keeps_its_regency(shipped):
     with pytest.raises(ValueError):
         registry.replace([])
     assert registry.codes() == ("dinkes", "dishub_baru"), "an invalid list leaves the current one"
+
+
+def test_name_of_gives_the_name_or_none(shipped):
+    assert shipped.name_of("dinkes") == shipped.require("dinkes").name
+    assert shipped.name_of(None) is None
+    assert shipped.name_of("") is None
+    assert shipped.name_of("tidak-ada") is None
