@@ -12,7 +12,10 @@ from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select, text
+
 from services.common.auth import mint_token
+from services.common.db import make_engine
 from services.common.migrations import upgrade
 from services.common.settings import Settings
 from tests.conftest import create_pg_database, drop_pg_database, pg_url_for, service_settings
@@ -81,3 +84,20 @@ def service_backend_env(service: str, build: Callable[..., SimpleNamespace], bac
         built.rt.dispose()
         if name:
             drop_pg_database(name)
+
+
+def search_plan(url: str, search, column, term: str) -> str:
+    """PostgreSQL's plan for `search` (a `services.common.listing.Search`) of `term` over
+    `select(column)` on the migrated database at `url`.
+
+    An empty table never tempts the planner into an index, so sequential scans are
+    forbidden: the plan names the migrated index only if the query's expression is its.
+    """
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("SET LOCAL enable_seqscan = off"))
+            compiled = search.apply(select(column), term).compile(conn)
+            return "\n".join(conn.exec_driver_sql(f"EXPLAIN {compiled}", compiled.params).scalars())
+    finally:
+        engine.dispose()

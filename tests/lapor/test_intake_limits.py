@@ -5,14 +5,13 @@ and the search behind the admins' `q` is the index the migration built."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select, text
 
-from services.common.db import make_engine
 from services.common.migrations import upgrade
 from services.lapor.models import REPORT_SEARCH, Report
 from tests.conftest import create_pg_database, drop_pg_database, pg_url_for
 from tests.lapor.support import REPORT_BODY, T0, build_env, lapor_staff
 from tests.ppid.test_ppid_public_exposure import _unauthenticated_views
+from tests.support import search_plan
 
 
 @pytest.fixture
@@ -57,16 +56,7 @@ def test_postgresql_answers_q_from_the_index_the_migration_built():
     url = pg_url_for(name)
     try:
         upgrade("lapor", url)
-        engine = make_engine(url)
-        try:
-            with engine.begin() as conn:
-                # An empty table never tempts the planner into an index: forbid sequential
-                # scans to learn whether the query's expression is the migrated index's.
-                conn.execute(text("SET LOCAL enable_seqscan = off"))
-                compiled = REPORT_SEARCH.apply(select(Report.id), "jalan").compile(conn)
-                plan = "\n".join(conn.exec_driver_sql(f"EXPLAIN {compiled}", compiled.params).scalars())
-        finally:
-            engine.dispose()
+        plan = search_plan(url, REPORT_SEARCH, Report.id, "jalan")
     finally:
         drop_pg_database(name)
     assert "ix_reports_search" in plan, plan

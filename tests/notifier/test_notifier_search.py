@@ -4,9 +4,7 @@ PostgreSQL, through the API)."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select, text
 
-from services.common.db import make_engine
 from services.common.http import create_flask_app
 from services.common.listing import MAX_QUERY_LENGTH
 from services.common.migrations import upgrade
@@ -28,6 +26,7 @@ from services.notifier.webhook_models import (
 )
 from tests.notifier import test_webhook_support as webhook_support
 from tests.notifier.notifier_support import sla_event, wib
+from tests.support import search_plan
 
 # The webhook modules' fixtures: a runtime on a migrated database, a receiving server.
 make_runtime = webhook_support.make_runtime
@@ -150,14 +149,5 @@ def test_the_openapi_documents_q(client):
 )
 def test_postgresql_answers_q_from_the_index_the_migration_built(pg_url, search, entity, index):
     upgrade("notifier", pg_url)
-    engine = make_engine(pg_url)
-    try:
-        with engine.begin() as conn:
-            # An empty table never tempts the planner into an index: forbid sequential
-            # scans to learn whether the query's expression is the migrated index's at all.
-            conn.execute(text("SET LOCAL enable_seqscan = off"))
-            compiled = search.apply(select(entity.id), "PPID-2026-000001").compile(conn)
-            plan = "\n".join(conn.exec_driver_sql(f"EXPLAIN {compiled}", compiled.params).scalars())
-    finally:
-        engine.dispose()
+    plan = search_plan(pg_url, search, entity.id, "PPID-2026-000001")
     assert index in plan, plan

@@ -9,14 +9,13 @@ import csv
 import io
 
 import pytest
-from sqlalchemy import select, text
 
-from services.common.db import make_engine
 from services.common.listing import MAX_QUERY_LENGTH
 from services.common.migrations import upgrade
 from services.ppid.dip_models import DIP_SEARCH, DipEntry
 from services.ppid.models import OBJECTION_SEARCH, REQUEST_SEARCH, Objection, Request
 from tests.ppid.support import ATASAN, PELAKSANA, T0, UTAMA, PpidClient
+from tests.support import search_plan
 
 REQ = "/api/v1/requests"
 DBD = "Data kasus demam berdarah (DBD) per kecamatan tahun 2025."
@@ -122,14 +121,5 @@ def test_the_openapi_documents_q_in_indonesian(ppid):
 )
 def test_postgresql_answers_q_from_the_index_the_migration_built(fresh_pg, search, entity, index):
     upgrade("ppid", fresh_pg)
-    engine = make_engine(fresh_pg)
-    try:
-        with engine.begin() as conn:
-            # An empty table never tempts the planner into an index: forbid sequential
-            # scans to learn whether the query's expression is the migrated index's at all.
-            conn.execute(text("SET LOCAL enable_seqscan = off"))
-            compiled = search.apply(select(entity.id), "DBD").compile(conn)
-            plan = "\n".join(conn.exec_driver_sql(f"EXPLAIN {compiled}", compiled.params).scalars())
-    finally:
-        engine.dispose()
+    plan = search_plan(fresh_pg, search, entity.id, "DBD")
     assert index in plan, plan

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from tests.siber.support import API, EDITOR, HUMAS, WIB, headers
+from tests.support import search_plan
 
 
 def test_every_save_is_a_revision_and_any_two_can_be_compared(siber):
@@ -105,22 +106,10 @@ def test_an_assignment_in_the_past_is_refused_and_one_can_be_cancelled(siber):
 
 
 def test_postgresql_answers_q_from_the_index_the_migration_built(make_pg_database):
-    from sqlalchemy import select, text
-
-    from services.common.db import make_engine
     from services.common.migrations import upgrade
     from services.siber.models import ARTICLE_SEARCH, Article
 
     url = make_pg_database("simpul_siber")
     upgrade("siber", url)
-    engine = make_engine(url)
-    try:
-        with engine.begin() as conn:
-            # An empty table never tempts the planner into an index: forbid sequential scans
-            # to learn whether the query's expression is the migrated index's at all.
-            conn.execute(text("SET LOCAL enable_seqscan = off"))
-            compiled = ARTICLE_SEARCH.apply(select(Article.id), "posyandu").compile(conn)
-            plan = "\n".join(conn.exec_driver_sql(f"EXPLAIN {compiled}", compiled.params).scalars())
-    finally:
-        engine.dispose()
+    plan = search_plan(url, ARTICLE_SEARCH, Article.id, "posyandu")
     assert "ix_articles_search" in plan, plan
