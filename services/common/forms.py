@@ -25,6 +25,8 @@ Field names stay English (they are identifiers); the messages are for people.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import copy
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
@@ -384,6 +386,19 @@ class Text(fields.String):
             raise ValidationError(f"Paling banyak {self.max_length} karakter.")
         return text
 
+
+
+class Base64Bytes(fields.String):
+    """A file's bytes sent as standard base64 text, as every body of the API is JSON."""
+
+    default_error_messages = {"invalid_base64": "Isi berkas harus dikodekan base64."}
+
+    def _deserialize(self, value, attr, data, **kwargs) -> bytes:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return base64.b64decode(text, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise self.make_error("invalid_base64") from exc
 
 def Choice(choices: Iterable[Any], **kwargs: Any) -> fields.String:  # noqa: N802 - reads like a field class
     """One of `choices` (a dict's keys, or a sequence), listed as an enum in the OpenAPI."""

@@ -4,33 +4,15 @@ in its own form and hand the decoded files to `attachments.add_attachments`."""
 
 from __future__ import annotations
 
-import base64
-import binascii
-
 from marshmallow import Schema, fields
 
 from services.common.filenames import FileName
-from services.common.forms import MESSAGES, Base, List, Nested, Whole
-
-BASE64_INVALID = "Isi berkas harus dikodekan base64."
-
-
-class Base64Content(fields.String):
-    """Bytes sent as standard base64 text."""
-
-    default_error_messages = {"invalid_base64": BASE64_INVALID}
-
-    def _deserialize(self, value, attr, data, **kwargs) -> bytes:
-        text = super()._deserialize(value, attr, data, **kwargs)
-        try:
-            return base64.b64decode(text, validate=True)
-        except (binascii.Error, ValueError) as exc:
-            raise self.make_error("invalid_base64") from exc
+from services.common.forms import MESSAGES, Base, Base64Bytes, List, Nested, Whole
 
 
 class AttachmentFileSchema(Base):
     filename = FileName(200, required=True, metadata={"description": "Nama berkas, mis. foto-jalan.jpg"})
-    content_base64 = Base64Content(
+    content_base64 = Base64Bytes(
         required=True,
         error_messages={**MESSAGES, "invalid": "Harus berupa teks base64."},
         metadata={"description": "Isi berkas (JPEG, PNG, WebP atau PDF) dalam base64"},

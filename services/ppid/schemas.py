@@ -7,9 +7,6 @@ the form, and rules between fields report together with the field errors.
 
 from __future__ import annotations
 
-import base64
-import binascii
-
 from marshmallow import Schema, ValidationError, fields, post_load, validate
 
 from services.common.errors import Invalid
@@ -17,6 +14,7 @@ from services.common.filenames import FileName
 from services.common.forms import (
     MESSAGES,
     Base,
+    Base64Bytes,
     Choice,
     Day,
     Flag,
@@ -38,17 +36,6 @@ def _messages(**extra: str) -> dict[str, str]:
 
 
 # -- requests ---------------------------------------------------------------------------------
-
-
-class Base64Bytes(fields.String):
-    default_error_messages = {"invalid_base64": "Isi berkas harus dikodekan base64."}
-
-    def _deserialize(self, value, attr, data, **kwargs) -> bytes:
-        text = super()._deserialize(value, attr, data, **kwargs)
-        try:
-            return base64.b64decode(text, validate=True)
-        except (binascii.Error, ValueError) as exc:
-            raise self.make_error("invalid_base64") from exc
 
 
 class ApplicantDocumentInSchema(Base):

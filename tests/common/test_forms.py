@@ -19,7 +19,7 @@ from sqlalchemy import MetaData
 from services.common.auth import login_required, roles_required
 from services.common.calendar_sync import calendar_state_table
 from services.common.errors import Invalid
-from services.common.forms import Base, Choice, Text, Whole, cross_field, indonesian
+from services.common.forms import Base, Base64Bytes, Choice, Text, Whole, cross_field, indonesian
 from services.common.http import PAGE, create_flask_app
 from services.common.outbox import plumbing_tables
 from services.common.settings import Settings
@@ -501,3 +501,13 @@ def test_a_clerks_dates_and_attachments_come_back_with_the_field_errors(ppid_app
     assert notice.value.messages["issued_at"] == ["Tidak boleh di masa depan."]
     assert set(ahead.value.messages) == {"name", "submitted_at"}
     assert "hari yang lalu" in stale.value.messages["submitted_at"][0]
+
+
+def test_base64_bytes_decodes_strict_base64_and_names_a_bad_one():
+    class Upload(Base):
+        content_base64 = Base64Bytes(required=True)
+
+    assert Upload().load({"content_base64": "aGFsbw=="}) == {"content_base64": b"halo"}
+    with pytest.raises(ValidationError) as refused:
+        Upload().load({"content_base64": "bukan base64!"})
+    assert refused.value.messages == {"content_base64": ["Isi berkas harus dikodekan base64."]}
