@@ -59,13 +59,18 @@ def relay_unpublished(rt, outbox: Table) -> dict[str, int]:
             select(outbox.c.event_id, outbox.c.id).where(outbox.c.published_at.is_(None)).order_by(outbox.c.id)
         ):
             expected.setdefault(event_id, row_id)
+    relay_all(rt)
+    return expected
+
+
+def relay_all(rt) -> None:
+    """Publish everything the service's outbox holds, as the worker's relay would."""
     relay = OutboxRelay(rt.engine, rt.outbox, AMQP_URL)
     try:
         while relay.relay_once():
             pass
     finally:
         relay.close()
-    return expected
 
 
 def drain(channel, name: str, expected_ids: Container[str] | dict) -> dict[str, list[Delivery]]:

@@ -17,11 +17,10 @@ import pytest
 from sqlalchemy import select
 
 from services.common.events import EXCHANGE
-from services.common.relay import OutboxRelay
 from services.ppid import events as ppid_events
 from services.ppid.events import EventContext
 from services.ppid.models import outbox
-from tests.broker_events import bound_queue, check_delivery, drain, relay_unpublished
+from tests.broker_events import bound_queue, check_delivery, drain, relay_all, relay_unpublished
 from tests.event_conventions import instants_not_in_utc
 from tests.ppid.support import AMQP_URL, ATASAN, PELAKSANA, PERSONAL_STRINGS, WIB
 
@@ -231,12 +230,7 @@ def test_a_reassignment_reaches_the_opd_it_leaves_and_the_one_it_reaches(ppid, o
         ).all()
     assert [r.routing_key for r in rows] == ["ppid.request.reassigned.disdik", "ppid.request.reassigned.dinkes"]
     assert len({r.event_id for r in rows}) == 1 and len({r.body for r in rows}) == 1
-    relay = OutboxRelay(rt.engine, rt.outbox, AMQP_URL)
-    try:
-        while relay.relay_once():
-            pass
-    finally:
-        relay.close()
+    relay_all(rt)
     event_id = rows[0].event_id
     # Dinas Kesehatan's system hears the case left it; Dinas Pendidikan's that it came.
     assert copies_of(channel, queues["dinkes"], event_id) == ["ppid.request.reassigned.dinkes"]
