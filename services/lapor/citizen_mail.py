@@ -176,8 +176,7 @@ def _context(rt: Runtime, session: Session, report: Report, step: str, params: d
         return format_date_id(instant.astimezone(tz).date()) if instant is not None else None
 
     def opd(code: str | None) -> str | None:
-        found = rt.opds.get(code) if code else None
-        return found.name if found else None
+        return rt.opds.name_of(code)
 
     regency = rt.opds.regency
     url = rt.settings.tracking_url

@@ -101,10 +101,7 @@ class Labels:
         self.places = wilayah.load(rt.settings.wilayah_file)
 
     def opd_name(self, code: str | None) -> str | None:
-        if code is None:
-            return None
-        known = self.opds.get(code)
-        return known.name if known else code
+        return None if code is None else self.opds.name_of(code) or code
 
 
 def _public_text(text: str | None) -> str | None:

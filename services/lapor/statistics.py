@@ -190,8 +190,7 @@ def opd_statistics(rt: Runtime, start: date, end: date, *, now: datetime, opd: s
     codes = [o.code for o in rt.opds if o.active]
     rows, total = per_opd(facts, codes, now)
     for row in rows:
-        known = rt.opds.get(row["opd"])
-        row["opd_name"] = known.name if known else row["opd"]
+        row["opd_name"] = rt.opds.name_of(row["opd"]) or row["opd"]
     if opd is not None:
         rows = [row for row in rows if row["opd"] == opd]
     return {"start": start, "end": end, "opds": rows, "total": total}

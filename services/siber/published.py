@@ -110,8 +110,7 @@ def last_change(article: Article) -> datetime:
 
 
 def _opd_name(rt: Runtime, code: str) -> str:
-    opd = rt.opds.get(code)
-    return opd.name if opd else code
+    return rt.opds.name_of(code) or code
 
 
 def _photo(photo: Photo) -> dict[str, Any]:
