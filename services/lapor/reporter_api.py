@@ -7,13 +7,11 @@ as its reporter sees it. A follower gives an e-mail address and gets a token to 
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from services.common.citizen import citizen_rate_limited
-from services.common.http import note_in_access_log, public_rate_limited, runtime
+from services.common.http import note_in_access_log, now, public_rate_limited, runtime
 from services.lapor import followers, reporter
 from services.lapor.intake import ACCESS
 from services.lapor.schemas import CitizenReportSchema
@@ -36,10 +34,6 @@ blp = Blueprint(
         "akses, dan pengikut laporan publik."
     ),
 )
-
-
-def now() -> datetime:
-    return runtime().clock()
 
 
 @blp.route("/reports/<string:number>/replies")
