@@ -144,6 +144,11 @@ NAMING_CONVENTION = {
 }
 
 
+
+def one_of(column: str, values) -> str:
+    """The SQL of a CHECK constraint keeping `column` to `values`: `status IN ('a', 'b')`."""
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
 class UtcDateTime(TypeDecorator):
     """A `timestamp with time zone` that takes aware datetimes and returns them in UTC.
 

@@ -28,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from services.common.calendar_sync import calendar_state_table
-from services.common.db import NAMING_CONVENTION, UtcDateTime
+from services.common.db import NAMING_CONVENTION, UtcDateTime, one_of
 from services.common.heartbeat import heartbeat_table
 from services.common.listing import Search
 from services.common.mailer import mail_queue_table
@@ -51,24 +51,20 @@ NUMBERS = Numbering(number_counters, outbox=outbox)
 NUMBER_PREFIX = "LPR"
 
 
-def _in(column: str, values) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
-
-
 class Report(Base):
     """A complaint, aspiration or information request (laporan)."""
 
     __tablename__ = "reports"
     __table_args__ = (
-        CheckConstraint(_in("status", domain.STATUSES), name="status"),
-        CheckConstraint(_in("channel", domain.CHANNELS), name="channel"),
-        CheckConstraint(_in("classification", domain.CLASSIFICATIONS), name="classification"),
-        CheckConstraint(_in("privacy", domain.PRIVACIES), name="privacy"),
+        CheckConstraint(one_of("status", domain.STATUSES), name="status"),
+        CheckConstraint(one_of("channel", domain.CHANNELS), name="channel"),
+        CheckConstraint(one_of("classification", domain.CLASSIFICATIONS), name="classification"),
+        CheckConstraint(one_of("privacy", domain.PRIVACIES), name="privacy"),
         CheckConstraint(
-            "archive_reason IS NULL OR " + _in("archive_reason", domain.ARCHIVE_REASONS), name="archive_reason"
+            "archive_reason IS NULL OR " + one_of("archive_reason", domain.ARCHIVE_REASONS), name="archive_reason"
         ),
         CheckConstraint(
-            "closed_reason IS NULL OR " + _in("closed_reason", domain.CLOSED_REASONS), name="closed_reason"
+            "closed_reason IS NULL OR " + one_of("closed_reason", domain.CLOSED_REASONS), name="closed_reason"
         ),
         CheckConstraint("rating IS NULL OR rating BETWEEN 1 AND 5", name="rating"),
         UniqueConstraint("year", "sequence", name="uq_reports_year_sequence"),
@@ -153,7 +149,7 @@ class Disposition(Base):
 
     __tablename__ = "dispositions"
     __table_args__ = (
-        CheckConstraint(_in("role", domain.DISPOSITION_ROLES), name="role"),
+        CheckConstraint(one_of("role", domain.DISPOSITION_ROLES), name="role"),
         Index("ix_dispositions_opd_active", "opd", "active"),
     )
 
@@ -175,8 +171,8 @@ class ReportMessage(Base):
 
     __tablename__ = "report_messages"
     __table_args__ = (
-        CheckConstraint(_in("kind", domain.MESSAGE_KINDS), name="kind"),
-        CheckConstraint(_in("author_kind", domain.AUTHOR_KINDS), name="author_kind"),
+        CheckConstraint(one_of("kind", domain.MESSAGE_KINDS), name="kind"),
+        CheckConstraint(one_of("author_kind", domain.AUTHOR_KINDS), name="author_kind"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -197,7 +193,7 @@ class Attachment(Base):
     """A file of a report or of one of its messages, kept in the chassis file store by key."""
 
     __tablename__ = "attachments"
-    __table_args__ = (CheckConstraint(_in("uploaded_by", domain.UPLOADERS), name="uploaded_by"),)
+    __table_args__ = (CheckConstraint(one_of("uploaded_by", domain.UPLOADERS), name="uploaded_by"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     report_id: Mapped[int] = mapped_column(

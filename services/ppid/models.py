@@ -28,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from services.common.calendar_sync import calendar_state_table
-from services.common.db import NAMING_CONVENTION, UtcDateTime
+from services.common.db import NAMING_CONVENTION, UtcDateTime, one_of
 from services.common.heartbeat import heartbeat_table
 from services.common.listing import Search
 from services.common.mailer import mail_queue_table
@@ -48,10 +48,6 @@ worker_heartbeats = heartbeat_table(Base.metadata)
 mail_queue = mail_queue_table(Base.metadata)
 
 
-def _in(column: str, values) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
-
-
 # Gap-free yearly numbers of requests (`PPID`) and objections (`KBR`): services.common.numbering.
 number_counters = number_counter_table(Base.metadata)
 NUMBERS = Numbering(number_counters, outbox=outbox)
@@ -68,13 +64,13 @@ class Request(Base):
 
     __tablename__ = "requests"
     __table_args__ = (
-        CheckConstraint(_in("status", ("received", "assigned", "answered", "withdrawn")), name="status"),
+        CheckConstraint(one_of("status", ("received", "assigned", "answered", "withdrawn")), name="status"),
         CheckConstraint(
-            _in("channel", ("web", "walk_in", "letter", "phone", "email", "fax")), name="channel"
+            one_of("channel", ("web", "walk_in", "letter", "phone", "email", "fax")), name="channel"
         ),
-        CheckConstraint(_in("obtain_method", ("inspect", "soft_copy", "hard_copy")), name="obtain_method"),
+        CheckConstraint(one_of("obtain_method", ("inspect", "soft_copy", "hard_copy")), name="obtain_method"),
         CheckConstraint(
-            _in("delivery_method", ("in_person", "post", "courier", "fax", "email")),
+            one_of("delivery_method", ("in_person", "post", "courier", "fax", "email")),
             name="delivery_method",
         ),
         UniqueConstraint("year", "sequence", name="uq_requests_year_sequence"),
@@ -146,7 +142,7 @@ class Applicant(Base):
 
     __tablename__ = "applicants"
     __table_args__ = (
-        CheckConstraint(_in("identity_type", ("nik", "legal_entity")), name="identity_type"),
+        CheckConstraint(one_of("identity_type", ("nik", "legal_entity")), name="identity_type"),
         CheckConstraint("phone IS NOT NULL OR email IS NOT NULL", name="contact"),
     )
 
@@ -194,7 +190,7 @@ class Notice(Base):
     __tablename__ = "notices"
     __table_args__ = (
         CheckConstraint(
-            _in("outcome", ("granted", "partially_granted", "rejected", "not_held", "not_documented")),
+            one_of("outcome", ("granted", "partially_granted", "rejected", "not_held", "not_documented")),
             name="outcome",
         ),
         CheckConstraint("fee_amount >= 0", name="fee_amount"),
@@ -269,9 +265,9 @@ class Objection(Base):
 
     __tablename__ = "objections"
     __table_args__ = (
-        CheckConstraint(_in("status", ("filed", "decided")), name="status"),
+        CheckConstraint(one_of("status", ("filed", "decided")), name="status"),
         CheckConstraint(
-            "decision IS NULL OR " + _in("decision", ("upheld", "overturned", "settled")),
+            "decision IS NULL OR " + one_of("decision", ("upheld", "overturned", "settled")),
             name="decision",
         ),
         UniqueConstraint("year", "sequence", name="uq_objections_year_sequence"),
@@ -320,10 +316,10 @@ class Dispute(Base):
 
     __tablename__ = "disputes"
     __table_args__ = (
-        CheckConstraint(_in("status", ("filed", "resolved")), name="status"),
+        CheckConstraint(one_of("status", ("filed", "resolved")), name="status"),
         CheckConstraint(
             "outcome IS NULL OR "
-            + _in(
+            + one_of(
                 "outcome",
                 ("mediated", "granted", "partially_granted", "rejected", "dismissed", "withdrawn"),
             ),
@@ -360,7 +356,7 @@ class ApplicantDocument(Base):
 
     __tablename__ = "applicant_documents"
     __table_args__ = (
-        CheckConstraint(_in("kind", ("identity_card", "power_of_attorney", "legal_entity_deed")), name="kind"),
+        CheckConstraint(one_of("kind", ("identity_card", "power_of_attorney", "legal_entity_deed")), name="kind"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

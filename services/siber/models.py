@@ -23,7 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from services.common.calendar_sync import calendar_state_table
-from services.common.db import NAMING_CONVENTION, UtcDateTime
+from services.common.db import NAMING_CONVENTION, UtcDateTime, one_of
 from services.common.heartbeat import heartbeat_table
 from services.common.listing import Search
 from services.common.outbox import plumbing_tables
@@ -39,16 +39,12 @@ calendar_state = calendar_state_table(Base.metadata)
 worker_heartbeats = heartbeat_table(Base.metadata)
 
 
-def _in(column: str, values) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
-
-
 class Article(Base):
     """A news article of one OPD, from draft to publication."""
 
     __tablename__ = "articles"
     __table_args__ = (
-        CheckConstraint(_in("status", ARTICLE_STATES), name="status"),
+        CheckConstraint(one_of("status", ARTICLE_STATES), name="status"),
         Index("ix_articles_opd_status", "opd", "status"),
         Index("ix_articles_status_published_at", "status", "published_at"),
         Index("ix_articles_status_scheduled_at", "status", "scheduled_at"),
@@ -116,7 +112,7 @@ class Photo(Base):
 
     __tablename__ = "photos"
     __table_args__ = (
-        CheckConstraint(_in("content_type", ("image/jpeg", "image/png", "image/webp")), name="content_type"),
+        CheckConstraint(one_of("content_type", ("image/jpeg", "image/png", "image/webp")), name="content_type"),
         Index("ix_photos_article_id", "article_id"),
         Index("ix_photos_pending", "renditions_ready"),
     )
@@ -185,7 +181,7 @@ class Assignment(Base):
 
     __tablename__ = "assignments"
     __table_args__ = (
-        CheckConstraint(_in("status", ASSIGNMENT_STATES), name="status"),
+        CheckConstraint(one_of("status", ASSIGNMENT_STATES), name="status"),
         Index("ix_assignments_opd_status", "opd", "status"),
     )
 
