@@ -11,6 +11,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from services.common import deadletters, migrations
 from services.common.logs import configure_logging
@@ -114,3 +115,11 @@ def _exec_gunicorn(service: ServiceDefinition, bind: str) -> int:
     ]
     os.execv(sys.executable, argv)  # noqa: S606 - fixed argv, no shell
     return 0  # not reached: execv replaces the process
+
+
+def aware_instant(raw: str) -> datetime:
+    """An argparse type for `--now`: an ISO 8601 instant with its offset (or `Z`)."""
+    value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        raise argparse.ArgumentTypeError("--now needs an offset, e.g. 2026-03-30T09:00:00+07:00")
+    return value

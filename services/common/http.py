@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import json
 import logging
 import re
@@ -32,7 +33,17 @@ from functools import wraps
 from http import HTTPStatus
 
 import orjson
-from flask import Flask, after_this_request, current_app, g, jsonify, request, send_from_directory
+from flask import (
+    Flask,
+    Response,
+    after_this_request,
+    current_app,
+    g,
+    jsonify,
+    request,
+    send_file,
+    send_from_directory,
+)
 from flask.json.provider import DefaultJSONProvider
 from flask_cors import CORS
 from flask_smorest import Api, Blueprint, abort
@@ -48,6 +59,7 @@ from werkzeug.routing import IntegerConverter
 from services.common import heartbeat
 from services.common.auth import init_auth
 from services.common.errors import DomainError, Invalid
+from services.common.filenames import normalise_filename
 from services.common.forms import LARGEST_WHOLE, NUL_IN_TEXT, indonesian
 from services.common.listing import DEFAULT_PAGE_SIZE, Page
 from services.common.logs import configure_logging, request_id_var
@@ -626,3 +638,20 @@ def header_text(name: str) -> str | None:
         return raw.encode("latin-1").decode("utf-8")
     except (UnicodeEncodeError, UnicodeDecodeError):
         return raw
+
+
+def file_download(filename: str, content_type: str, content: bytes) -> Response:
+    """A stored file as an attachment, never shown inline, never cached. The name is
+    normalised again for rows stored before uploads were, and `send_file` writes it per
+    RFC 6266 (`filename*` for what is not ASCII), so no name can make the header unsendable."""
+    response = send_file(
+        io.BytesIO(content),
+        mimetype=content_type,
+        as_attachment=True,
+        download_name=normalise_filename(filename) or "lampiran",
+        etag=False,
+        max_age=0,
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "no-store"
+    return response

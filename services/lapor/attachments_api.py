@@ -5,15 +5,11 @@ a published report (staff files of messages marked public only). The rules are i
 
 from __future__ import annotations
 
-import io
-
-from flask import Response, send_file
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from services.common.citizen import citizen_rate_limited
-from services.common.filenames import normalise_filename
-from services.common.http import public_rate_limited, runtime
+from services.common.http import file_download, public_rate_limited, runtime
 from services.lapor import attachments
 from services.lapor.attachment_schemas import AttachmentSchema, AttachmentUploadSchema
 from services.lapor.attachments import ACCESS
@@ -27,15 +23,6 @@ blp = Blueprint(
 
 _FILE_DOC = {"responses": {"200": {"description": "Berkas lampiran (selalu diunduh)",
                                    "content": {"application/octet-stream": {}}}}}
-
-
-def _download(filename: str, content_type: str, content: bytes) -> Response:
-    response = send_file(io.BytesIO(content), mimetype=content_type, as_attachment=True,
-                         download_name=normalise_filename(filename) or "lampiran",
-                         etag=False, max_age=0)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 @blp.route("/reports/<string:number>/attachments")
@@ -66,7 +53,7 @@ class ReportAttachment(MethodView):
     def get(self, number, attachment_id):
         """Unduh satu lampiran."""
         staff, token = ACCESS.caller()
-        return _download(*attachments.download(runtime(), staff, token, number, attachment_id))
+        return file_download(*attachments.download(runtime(), staff, token, number, attachment_id))
 
 
 @blp.route("/public/reports/<string:number>/attachments")
@@ -84,4 +71,4 @@ class PublicAttachment(MethodView):
     @blp.doc(**_FILE_DOC)
     def get(self, number, attachment_id):
         """Unduh satu lampiran publik."""
-        return _download(*attachments.public_download(runtime(), number, attachment_id))
+        return file_download(*attachments.public_download(runtime(), number, attachment_id))

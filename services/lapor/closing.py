@@ -19,7 +19,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from services.common.cli import Command
+from services.common.cli import Command, aware_instant
 from services.common.runtime import Runtime
 from services.common.worker import Timer
 from services.lapor import citizen_mail, domain, records
@@ -82,15 +82,8 @@ def timers(rt: Runtime) -> list[Timer]:
 
 
 def _configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--now", type=_instant, default=None,
+    parser.add_argument("--now", type=aware_instant, default=None,
                         help="the instant to close for (default: the current time)")
-
-
-def _instant(raw: str) -> datetime:
-    value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    if value.tzinfo is None:
-        raise argparse.ArgumentTypeError("--now needs an offset, e.g. 2026-03-30T09:00:00+07:00")
-    return value
 
 
 def _run(rt: Runtime, args: argparse.Namespace) -> int:

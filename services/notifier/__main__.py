@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import datetime
 
-from services.common.cli import Command, ServiceDefinition, main
+from services.common.cli import Command, ServiceDefinition, aware_instant, main
 from services.common.runtime import Runtime
 from services.common.worker import Timer, run_worker
 from services.notifier import consumers, handlers, reference
@@ -16,15 +15,8 @@ from services.notifier.config import NotifierSettings
 from services.notifier.tick import tick
 
 
-def _parse_now(raw: str) -> datetime:
-    value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    if value.tzinfo is None:
-        raise argparse.ArgumentTypeError("--now needs an offset, e.g. 2026-03-30T09:00:00+07:00")
-    return value
-
-
 def _configure_tick(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--now", type=_parse_now, default=None,
+    parser.add_argument("--now", type=aware_instant, default=None,
                         help="the instant to tick for (default: the current time)")
 
 

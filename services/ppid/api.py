@@ -7,9 +7,7 @@ to a shared record need the record's ETag in `If-Match`.
 
 from __future__ import annotations
 
-import io
-
-from flask import Response, send_file
+from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -20,9 +18,9 @@ from services.common.citizen import (
     citizen_rate_limited,
     reissue_after_answer,
 )
-from services.common.filenames import normalise_filename
 from services.common.http import (
     endpoint_label,
+    file_download,
     if_match_doc,
     if_match_header,
     note_in_access_log,
@@ -282,23 +280,6 @@ def _printable_doc(what: str, mimetype: str) -> dict:
             "responses": {"200": {"description": what, "content": {mimetype: {}}}}}
 
 
-def _download(filename: str, content_type: str, content: bytes) -> Response:
-    """A stored document as an attachment. The name is normalised again for rows stored
-    before uploads were, and `send_file` writes it per RFC 6266 (`filename*` for what is
-    not ASCII), so no name can make the header unsendable."""
-    response = send_file(
-        io.BytesIO(content),
-        mimetype=content_type,
-        as_attachment=True,
-        download_name=normalise_filename(filename) or "lampiran",
-        etag=False,
-        max_age=0,
-    )
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
 @blp.route("/requests/<string:number>/notice.html")
 class NoticeHtml(MethodView):
     @citizen_rate_limited
@@ -358,7 +339,7 @@ class ApplicantDocumentItem(MethodView):
     def get(self, query, number, document_id):
         """Unduh dokumen yang dilampirkan pemohon (setiap unduhan petugas dicatat untuk pemohon)"""
         staff, token = ACCESS.caller()
-        return _download(
+        return file_download(
             *handlers.get_applicant_document(
                 runtime(), number, document_id, now=now(), endpoint=endpoint_label(), staff=staff,
                 token=token, reason=given_reason(query.get("reason")) if staff is not None else None,
@@ -376,7 +357,7 @@ class NoticeAttachment(MethodView):
         filename, content_type, content = handlers.get_attachment(
             runtime(), number, attachment_id, staff=staff, token=token
         )
-        return _download(filename, content_type, content)
+        return file_download(filename, content_type, content)
 
 
 @blp.route("/requests/<string:number>/withdrawal")

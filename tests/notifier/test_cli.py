@@ -11,8 +11,8 @@ import sys
 import pytest
 from sqlalchemy import func, select
 
-from services.common.cli import migrate
-from services.notifier.__main__ import SERVICE, _parse_now, _run_tick
+from services.common.cli import aware_instant, migrate
+from services.notifier.__main__ import SERVICE, _run_tick
 from services.notifier.app import make_runtime
 from services.notifier.config import NotifierSettings
 from services.notifier.consumers import events_consumer
@@ -57,8 +57,8 @@ def test_migrate_seeds_and_the_tick_command_prints_what_it_did(tmp_path):
 
 
 def test_the_tick_command_reports_a_night_tick_and_refuses_a_naive_instant(rt, capsys):
-    _run_tick(rt, argparse.Namespace(now=_parse_now("2026-04-02T22:00:00+07:00")))
+    _run_tick(rt, argparse.Namespace(now=aware_instant("2026-04-02T22:00:00+07:00")))
     summary = json.loads(capsys.readouterr().out)
     assert summary["office_hours"] is False and summary["steps_sent"] == 0
     with pytest.raises(argparse.ArgumentTypeError, match="offset"):
-        _parse_now("2026-04-06T09:00:00")
+        aware_instant("2026-04-06T09:00:00")
