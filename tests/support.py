@@ -42,6 +42,17 @@ class Clock:
         return self.value
 
 
+
+class AppClient:
+    """A service's test env as its tests drive it: the Flask test client, the clock and the
+    runtime; each service's client adds its steps."""
+
+    def __init__(self, env: SimpleNamespace):
+        self.env = env
+        self.http = env.client
+        self.clock = env.clock
+        self.rt = env.rt
+
 def bearer_headers(role: str, opd: str | None = None, *, sub: str | None = None, name: str | None = None) -> dict:
     """The bearer token of one staff member: `bearer_headers("humas", "dinkes")`."""
     token = mint_token(

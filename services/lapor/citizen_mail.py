@@ -33,7 +33,7 @@ from services.common.mailer import (
 )
 from services.common.numbering import ChildRow
 from services.common.runtime import Runtime
-from services.lapor import domain
+from services.lapor import domain, records
 from services.lapor.models import Follower, Report, Reporter, ReportMessage, mail_queue
 
 SUBMITTED = "submitted"
@@ -149,12 +149,6 @@ def render(rt: Runtime, session: Session, mail: QueuedMail) -> MailContent | Non
     )
 
 
-def _original_number(session: Session, report: Report) -> str | None:
-    if report.duplicate_of_id is None:
-        return None
-    return session.scalar(select(Report.number).where(Report.id == report.duplicate_of_id))
-
-
 def _context(rt: Runtime, session: Session, report: Report, step: str, params: dict[str, Any]) -> dict[str, Any]:
     tz = rt.calendar.tz
     follower = params.get("audience") == FOLLOWER
@@ -200,7 +194,7 @@ def _context(rt: Runtime, session: Session, report: Report, step: str, params: d
         "archive_reason": domain.ARCHIVE_REASON_LABELS.get(report.archive_reason or ""),
         "archive_note": report.archive_note,
         "authority_body": report.authority_body,
-        "duplicate_of": _original_number(session, report),
+        "duplicate_of": records.duplicate_number(session, report),
         "closed_reason": domain.CLOSED_REASON_LABELS.get(report.closed_reason or ""),
         "rating": report.rating,
         "tracking_url": url.format(number=report.number) if url else None,

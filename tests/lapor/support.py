@@ -12,7 +12,7 @@ from types import SimpleNamespace
 from services.lapor.app import create_app
 from services.lapor.config import LaporSettings
 from tests.ppid.support import T0, staff_headers  # noqa: F401 - re-exported for the LAPOR! tests
-from tests.support import WIB, build_service_env, service_backend_env  # noqa: F401 - WIB re-exported
+from tests.support import WIB, AppClient, build_service_env, service_backend_env  # noqa: F401 - WIB re-exported
 
 LAPOR_ADMIN, LIAISON, ADMIN = "lapor_admin", "lapor_liaison", "admin"
 
@@ -54,14 +54,8 @@ def submit_report(client, expect: int = 201, **overrides) -> dict:
     return response.get_json()
 
 
-class LaporClient:
+class LaporClient(AppClient):
     """The Flask test client with the steps of a report spelled out."""
-
-    def __init__(self, env: SimpleNamespace):
-        self.env = env
-        self.http = env.client
-        self.clock = env.clock
-        self.rt = env.rt
 
     def submit(self, expect: int = 201, **overrides) -> dict:
         return submit_report(self.http, expect, **overrides)

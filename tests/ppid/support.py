@@ -26,7 +26,7 @@ from tests.conftest import (  # noqa: F401 - the PPID tests take AMQP_URL, drop_
     free_port,
     pg_url_for,
 )
-from tests.support import WIB, bearer_headers, build_service_env, service_backend_env
+from tests.support import WIB, AppClient, bearer_headers, build_service_env, service_backend_env
 
 # Monday 2 March 2026, 09:00 WIB: a plain working morning. Day 10 is Monday 16 March.
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=WIB)
@@ -64,13 +64,8 @@ def staff_headers(role: str, opd: str | None = None, *, sub: str | None = None, 
     return headers
 
 
-class PpidClient:
+class PpidClient(AppClient):
     """The Flask test client with the steps of a request spelled out."""
-
-    def __init__(self, env: SimpleNamespace):
-        self.env = env
-        self.http = env.client
-        self.clock = env.clock
 
     def submit(self, expect: int = 201, **overrides) -> dict:
         body = {**REQUEST_BODY, **overrides}

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from services.siber.app import create_app
 from services.siber.config import SiberSettings
 from services.siber.models import outbox
-from tests.support import WIB, bearer_headers, build_service_env, service_backend_env
+from tests.support import WIB, AppClient, bearer_headers, build_service_env, service_backend_env
 
 # Monday 2 March 2026, 09:00 WIB: a plain working morning, office hours already begun.
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=WIB)
@@ -37,14 +37,8 @@ ARTICLE_BODY: dict[str, Any] = {
 headers = bearer_headers
 
 
-class SiberClient:
+class SiberClient(AppClient):
     """The Flask test client with the newsroom's steps spelled out."""
-
-    def __init__(self, env: SimpleNamespace):
-        self.env = env
-        self.http = env.client
-        self.clock = env.clock
-        self.rt = env.rt
 
     def create(self, opd: str = "dinkes", expect: int = 201, **overrides) -> dict:
         body = {**ARTICLE_BODY, **overrides}
