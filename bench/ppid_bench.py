@@ -319,6 +319,16 @@ async def run_raw(name, port, raw: bytes, *, connections, duration, max_requests
     )
 
 
+
+def ratio(pair: tuple[Result, Result]) -> float:
+    """The service's rate as a share of the bare app's, in one round."""
+    return pair[0].rate / pair[1].rate if pair[1].rate else 0.0
+
+
+def median_pair(rounds: list[tuple[Result, Result]]) -> tuple[Result, Result]:
+    """The round of the median ratio: one real round, not an average of several."""
+    return sorted(rounds, key=ratio)[len(rounds) // 2]
+
 def _percentile(sorted_values: list[float], q: float) -> float:
     if not sorted_values:
         return 0.0
@@ -403,10 +413,7 @@ def main(argv: list[str] | None = None, target: Target = PPID) -> int:
                     print(*problems[-15:], sep="\n")
         shutil.rmtree(workdir, ignore_errors=True)
 
-    def ratio(pair: tuple[Result, Result]) -> float:
-        return pair[0].rate / pair[1].rate if pair[1].rate else 0.0
-
-    median = sorted(rounds, key=ratio)[len(rounds) // 2]
+    median = median_pair(rounds)
     ppid_result = median[0]
     met = (
         ratio(median) >= TARGET_RATIO

@@ -43,7 +43,9 @@ from bench.ppid_bench import (  # noqa: E402 - after the repository is importabl
     create_database,
     drop_database,
     free_port,
+    median_pair,
     migrate,
+    ratio,
     run_raw,
     start_gunicorn,
     stop,
@@ -198,13 +200,10 @@ def main(argv: list[str] | None = None) -> int:
         drop_database(db_name)
         shutil.rmtree(workdir, ignore_errors=True)
 
-    def ratio(pair: tuple[Result, Result]) -> float:
-        return pair[0].rate / pair[1].rate if pair[1].rate else 0.0
-
     summary = {"connections": args.connections, "web": web, "articles": args.articles, "pairs": {}}
     failed = False
     for label, rounds in results.items():
-        median = sorted(rounds, key=ratio)[len(rounds) // 2]
+        median = median_pair(rounds)
         failed = failed or any(r.errors for pair in rounds for r in pair)
         summary["pairs"][label] = {
             "rounds": [{"siber": asdict(s), "bare": asdict(b), "ratio": round(ratio((s, b)), 4)}
