@@ -53,7 +53,8 @@ class AppClient:
         self.clock = env.clock
         self.rt = env.rt
 
-def bearer_headers(role: str, opd: str | None = None, *, sub: str | None = None, name: str | None = None) -> dict:
+def bearer_headers(role: str, opd: str | None = None, *, sub: str | None = None, name: str | None = None,
+                   nip: str | None = None) -> dict:
     """The bearer token of one staff member: `bearer_headers("humas", "dinkes")`."""
     token = mint_token(
         _TOKEN_CONFIG,
@@ -61,6 +62,7 @@ def bearer_headers(role: str, opd: str | None = None, *, sub: str | None = None,
         [role],
         opd,
         name=name or " ".join(part for part in ("Petugas", role, opd) if part),
+        nip=nip,
     )
     return {"Authorization": f"Bearer {token}"}
 

@@ -12,10 +12,8 @@ from datetime import datetime
 import pytest
 from sqlalchemy import select
 
-from services.common.auth import mint_token
 from services.ppid.models import PersonalDataAccess, Request
 from tests.ppid.support import (
-    _TOKEN_CONFIG,
     ATASAN,
     PELAKSANA,
     REQUEST_BODY,
@@ -24,6 +22,7 @@ from tests.ppid.support import (
     staff_headers,
 )
 from tests.ppid.test_ppid_notice_print import pdf_text
+from tests.support import bearer_headers
 
 REQ = "/api/v1/requests"
 OBJ = "/api/v1/objections"
@@ -34,8 +33,7 @@ REASON = {"X-Access-Reason": "Dicetak untuk diserahkan kepada pemohon"}
 
 
 def signed(role: str, opd: str | None, name: str, nip: str) -> dict:
-    token = mint_token(_TOKEN_CONFIG, f"{role}-{nip}", [role], opd, name=name, nip=nip)
-    return {"Authorization": f"Bearer {token}", **REASON}
+    return {**bearer_headers(role, opd, sub=f"{role}-{nip}", name=name, nip=nip), **REASON}
 
 
 CLERK = signed(PELAKSANA, "dinkes", "Rina Marlina, S.Kom.", "198703122010012003")
