@@ -14,6 +14,14 @@ same row; by default (`exclusive=True`) only the relay holding a session advisor
 publishes, so the outbox goes out in id order and the others stand by. On SQLite every
 transaction starts with BEGIN IMMEDIATE and one relay runs per database.
 
+Waking up: between batches the relay waits for `poll_seconds`, or less. On PostgreSQL it
+LISTENs on the outbox's wake-up channel (`outbox.wakeup_channel`), which a unit of work that
+wrote events notifies in its own transaction, so the server wakes the relay at the producer's
+commit. The LISTEN is in place before the relay first looks at the outbox, so a commit between
+an empty claim and the wait still wakes it. Notifications are coalesced and lost while the
+listening session is down: the poll stays, and a lost notification costs one poll at most.
+SQLite only polls (or is woken by `wake()` from the same process).
+
 Messages are published `mandatory`: a message no queue is bound for comes back as a
 `basic.return`; its row stays unsent (with `attempts` bumped) and is retried with a growing
 pause until a queue exists for it. Nothing is dropped.
@@ -40,11 +48,14 @@ from urllib.parse import parse_qs, urlparse
 import pika
 import pika.channel
 import pika.exceptions
+import psycopg
+from psycopg import sql
 from sqlalchemy import Connection, Engine, Table, delete, func, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from services.common.db import is_sqlite
 from services.common.events import CONTENT_TYPE, EXCHANGE
+from services.common.outbox import wakeup_channel
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +70,8 @@ _FIRST_BACKOFF = 0.5
 # Statements that touch many ids are split so the parameter list stays well under the
 # limits of both drivers.
 _ID_CHUNK = 1000
+# How often a waiting relay looks at `stop` and `wake()` between notifications.
+_WAIT_SLICE_SECONDS = 0.1
 # Connecting, logging in, opening the channel and selecting confirms.
 OPEN_TIMEOUT_SECONDS = 30
 
@@ -271,6 +284,7 @@ class OutboxRelay:
         connection_name: str | None = None,
         exchange: str = EXCHANGE,
         declare_exchange: bool = True,
+        listen: bool = True,
     ):
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
@@ -291,6 +305,9 @@ class OutboxRelay:
         self._depth = 1 if self._sqlite else 2
         self._lock_key = zlib.crc32(f"simpul.outbox.{outbox.name}".encode())
         self._lock_conn: Connection | None = None
+        # Benchmarks turn listening off to measure the poll alone.
+        self._listens = listen and not self._sqlite
+        self._listener: Connection | None = None
         self._link: _BrokerLink | None = None
         self._seq = 0
         self._unconfirmed: OrderedDict[int, tuple[_Batch, int]] = OrderedDict()
@@ -382,8 +399,10 @@ class OutboxRelay:
         return result.rowcount
 
     def close(self) -> None:
-        """Roll back unconfirmed batches, drop the broker connection and the leadership."""
+        """Roll back unconfirmed batches, drop the broker connection, the leadership and
+        the listening session."""
         self._drop_broker()
+        self._drop_listener()
         lock_conn, self._lock_conn = self._lock_conn, None
         if lock_conn is not None:
             try:
@@ -427,6 +446,7 @@ class OutboxRelay:
                         return 0
                 if not self._ensure_leader():
                     return 0
+                self._ensure_listener()
                 self._ensure_channel()
                 while len(self._inflight) < depth:
                     if self._start_batch() is None:
@@ -618,6 +638,43 @@ class OutboxRelay:
         log.info("relay is now the active publisher of %s", self.outbox.name)
         return True
 
+    def _ensure_listener(self) -> None:
+        """On PostgreSQL: a session of its own LISTENing on the outbox's wake-up channel."""
+        if not self._listens or self._listener is not None:
+            return
+        conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        try:
+            driver = conn.connection.driver_connection
+            driver.execute(sql.SQL("LISTEN {}").format(sql.Identifier(wakeup_channel(self.outbox))))
+        except psycopg.Error as exc:
+            _discard(conn)
+            raise SQLAlchemyError(f"listening for outbox commits failed: {exc!r}") from exc
+        except BaseException:
+            _discard(conn)
+            raise
+        self._listener = conn
+
+    def _drop_listener(self) -> None:
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            # Back in the pool the session would go on listening, and collect notifications.
+            _discard(listener)
+
+    def _notified(self, seconds: float) -> bool:
+        """Wait up to `seconds` for a commit's notification; True if one (or more) came."""
+        driver = self._listener.connection.driver_connection
+        try:
+            came = any(True for _ in driver.notifies(timeout=seconds, stop_after=1))
+            if came:
+                # Commits that came meanwhile are all covered by the claim that follows.
+                for _ in driver.notifies(timeout=0):
+                    pass
+        except psycopg.Error as exc:
+            log.warning("lost the session listening for outbox commits; polling: %r", exc)
+            self._drop_listener()
+            return False
+        return came
+
     def _idle(self, stop: threading.Event) -> None:
         # Keep answering heartbeats while there is nothing to send.
         if self._link is not None:
@@ -631,6 +688,21 @@ class OutboxRelay:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return
-            if self._wake.wait(min(remaining, 0.1)):
+            if self._wake.is_set():
                 self._wake.clear()
                 return
+            slice_seconds = min(remaining, _WAIT_SLICE_SECONDS)
+            if self._listener is not None:
+                if self._notified(slice_seconds):
+                    return
+            elif self._wake.wait(slice_seconds):
+                self._wake.clear()
+                return
+
+
+def _discard(conn: Connection) -> None:
+    try:
+        conn.invalidate()
+        conn.close()
+    except SQLAlchemyError as exc:
+        log.debug("closing a relay session failed: %r", exc)
