@@ -7,20 +7,37 @@ theirs there, so an OPD with no one in the directory still sees its notices in t
 
 Every delivery is one row of the notification log, keyed by recipient: a retried step
 skips whoever was already told.
+
+A tick works on a batch of steps at once: `ContactBook` reads the directory once for the
+batch, `Deliveries` the log rows of all its steps, and `record_many` writes the batch's
+rows in one statement.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import (
+    JSON,
+    Text,
+    bindparam,
+    cast,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from services.common.registry import load_registry
 from services.notifier import directory, domain
-from services.notifier.models import Delivery
+from services.notifier.models import Contact, Delivery
 from services.notifier.recipients import Recipient, inbox_address
 from services.notifier.webhook_models import WebhookEndpoint
 from services.notifier.webhooks import topic_matches
@@ -46,14 +63,42 @@ def _place(opd: str | None) -> str:
     return opd or "kabupaten"
 
 
+class ContactBook:
+    """The active contacts, read once for a batch of steps.
+
+    `for_recipient` answers exactly as `directory.contacts_for` does; the directory holds a
+    few hundred contacts at most, so a batch reads them all in one statement.
+    """
+
+    def __init__(self, session: Session):
+        self._contacts = list(
+            session.scalars(select(Contact).where(Contact.active.is_(True)).order_by(Contact.id))
+        )
+
+    def for_recipient(self, recipient: Recipient, service: str) -> list[Contact]:
+        local = recipient.role in (domain.OFFICER, domain.HEAD)
+        by_service = recipient.role in (domain.OFFICER, domain.COORDINATOR)
+        return [
+            c for c in self._contacts
+            if c.role == recipient.role
+            and (not local or c.opd == recipient.opd)
+            and (not by_service or c.service is None or c.service == service)
+        ]
+
+
 def targets_for(
-    session: Session, recipients: Iterable[Recipient], service: str
+    session: Session,
+    recipients: Iterable[Recipient],
+    service: str,
+    contacts: ContactBook | None = None,
 ) -> list[Target]:
     registry = load_registry()
     targets: list[Target] = []
     for recipient in recipients:
         personal_inbox = False
-        for contact in directory.contacts_for(session, recipient, service):
+        found = (contacts.for_recipient(recipient, service) if contacts is not None
+                 else directory.contacts_for(session, recipient, service))
+        for contact in found:
             common = {"role": recipient.role, "contact_id": contact.id, "name": contact.name}
             channel = contact.preferred_channel
             if channel == domain.EMAIL and contact.email:
@@ -85,16 +130,27 @@ def targets_for(
     return list(unique.values())
 
 
-def webhook_reach(session: Session, routing_key: str) -> int:
+def enabled_endpoints(session: Session) -> list[WebhookEndpoint]:
+    """Every enabled webhook endpoint, for a batch to match its events against."""
+    return list(session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.enabled.is_(True))))
+
+
+def webhook_reach(
+    session: Session, routing_key: str, endpoints: Sequence[WebhookEndpoint] | None = None
+) -> int:
     """How many enabled webhook endpoints an event with this routing key would reach."""
     opd = routing_key.rsplit(".", 1)[1]
-    endpoints = session.scalars(
-        select(WebhookEndpoint).where(
-            WebhookEndpoint.enabled.is_(True),
-            or_(WebhookEndpoint.opd.is_(None), WebhookEndpoint.opd == opd),
-        )
+    if endpoints is None:
+        endpoints = session.scalars(
+            select(WebhookEndpoint).where(
+                WebhookEndpoint.enabled.is_(True),
+                or_(WebhookEndpoint.opd.is_(None), WebhookEndpoint.opd == opd),
+            )
+        ).all()
+    return sum(
+        1 for e in endpoints
+        if e.opd in (None, opd) and any(topic_matches(p, routing_key) for p in e.patterns)
     )
-    return sum(1 for e in endpoints if any(topic_matches(p, routing_key) for p in e.patterns))
 
 
 def done_keys(session: Session, *, step_id: int | None = None, digest_id: int | None = None) -> set[str]:
@@ -150,3 +206,118 @@ def record(
     row.attempts = (row.attempts or 0) + 1
     row.at = now
     session.flush()
+
+
+@dataclass(frozen=True)
+class Logged:
+    id: int
+    status: str
+
+
+class Deliveries:
+    """The log rows of a batch of steps, read in one statement: (step, recipient) -> row."""
+
+    def __init__(self, session: Session, step_ids: Sequence[int]):
+        self._rows: dict[tuple[int, str], Logged] = {}
+        self._done: dict[int, set[str]] = {}
+        if step_ids:
+            for row_id, step_id, key, status in session.execute(
+                select(Delivery.id, Delivery.step_id, Delivery.recipient_key, Delivery.status)
+                .where(Delivery.step_id.in_(list(step_ids)))
+            ):
+                self._rows[(step_id, key)] = Logged(row_id, status)
+                if status in FINAL:
+                    self._done.setdefault(step_id, set()).add(key)
+
+    def done(self, step_id: int) -> frozenset[str]:
+        return frozenset(self._done.get(step_id, ()))
+
+    def logged(self, step_id: int, key: str) -> Logged | None:
+        return self._rows.get((step_id, key))
+
+
+def delivery_row(
+    target: Target,
+    *,
+    kind: str,
+    title: str,
+    status: str,
+    now: datetime,
+    error: str | None = None,
+    step_id: int | None = None,
+    case_subject: str | None = None,
+    clock: str | None = None,
+    opd: str | None = None,
+) -> dict[str, Any]:
+    """The columns `record` writes for a first attempt, for `record_many`."""
+    return {
+        "step_id": step_id,
+        "digest_id": None,
+        "kind": kind,
+        "case_subject": case_subject,
+        "clock": clock,
+        "opd": opd,
+        "recipient_key": target.key,
+        "recipient_role": target.role,
+        "contact_id": target.contact_id,
+        "recipient_name": target.name,
+        "channel": target.channel,
+        "address": target.address,
+        "title": title,
+        "status": status,
+        "error": (error or None) and error[:500],
+        "attempts": 1,
+        "at": now,
+    }
+
+
+def bulk_insert(session: Session, model, rows: list[dict[str, Any]]) -> None:
+    """Insert many rows of a model in one statement.
+
+    On PostgreSQL the rows travel as one JSON document that the server unpacks
+    (`json_populate_recordset`): a multi-row VALUES with a placeholder per column and row
+    costs more to build and parse on the client than the server takes to insert it. SQLite
+    takes an executemany, which it runs in-process.
+    """
+    if not rows:
+        return
+    table = model.__table__
+    if session.get_bind().dialect.name != "postgresql":
+        session.execute(insert(table), rows)
+        return
+    names = list(rows[0])
+    rowset = func.json_populate_recordset(
+        literal_column(f'NULL::"{table.name}"'), cast(bindparam("rows", type_=Text), JSON)
+    ).table_valued(*names)
+    stmt = insert(table).from_select(names, select(*(rowset.c[name] for name in names)))
+    session.execute(stmt, {"rows": json.dumps(rows, default=_json_value)})
+
+
+def _json_value(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not a column value")
+
+
+def record_many(
+    session: Session, rows: list[dict[str, Any]], known: Mapping[int, Deliveries]
+) -> None:
+    """Write a batch's deliveries: new recipients in one INSERT, earlier attempts updated.
+
+    The steps are claimed by the caller, so no other worker writes their rows meanwhile.
+    """
+    new = []
+    for row in rows:
+        logged = known[row["step_id"]].logged(row["step_id"], row["recipient_key"])
+        if logged is None:
+            new.append(row)
+            continue
+        session.execute(
+            update(Delivery)
+            .where(Delivery.id == logged.id)
+            .values(title=row["title"], status=row["status"], error=row["error"], at=row["at"],
+                    attempts=Delivery.attempts + 1)
+            .execution_options(synchronize_session=False)
+        )
+    if new:
+        bulk_insert(session, Delivery, new)

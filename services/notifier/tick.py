@@ -16,6 +16,11 @@ with the worker and the time; a claimed step is left alone until the claim expir
 workers never send the same step. Each delivery is recorded as soon as it is made, so a
 step interrupted half-way resumes with the recipients not yet told. Every fact lives in the
 database: a restarted worker sends nothing twice.
+
+The work is set-based: a claimed batch is read in one transaction (steps, clocks, contacts,
+earlier deliveries), its mail goes out over the tick's one SMTP connection, each message
+recorded as soon as it is accepted, and one transaction per batch writes the rest (inbox
+messages, the log, the steps' state, their history and events).
 """
 
 from __future__ import annotations
@@ -43,10 +48,10 @@ from services.notifier import (
     recipients,
     webhooks,
 )
-from services.notifier import inbox as inbox_channel
 from services.notifier.directory import opd_names
 from services.notifier.email import Mailer, MailError
-from services.notifier.models import Clock, Step
+from services.notifier.email import render as render_notice
+from services.notifier.models import Clock, ClockHistory, InboxMessage, Step
 
 log = logging.getLogger(__name__)
 ACTIONS = {domain.REMIND: "reminded", domain.BREACH: "breached", domain.ESCALATE: "escalated"}
@@ -109,12 +114,7 @@ def tick(rt: Runtime, now: datetime, *, mailer: Mailer | None = None) -> TickSum
             batch = rt.settings.tick_batch_size
             while True:
                 claimed = claim_steps(rt, now, worker, batch)
-                for step_id in claimed:
-                    try:
-                        process_step(rt, step_id, now, worker, mailer, summary)
-                    except Exception:
-                        # The claim expires and another tick takes the step again.
-                        log.exception("step failed", extra={"step_id": step_id})
+                process_batch(rt, claimed, now, worker, mailer, summary)
                 if len(claimed) < batch:
                     break
             summary.digests = digest.send_digests(rt, now, worker, mailer)
@@ -216,84 +216,185 @@ class _Job:
     opd_name: str | None
     targets: tuple[dispatch.Target, ...]
     done: frozenset[str]
+    logged: dispatch.Deliveries
 
 
-def _load_job(rt: Runtime, step_id: int, now: datetime, worker: str, summary: TickSummary) -> _Job | None:
+@dataclass
+class _Mailed:
+    """A job after its mail went out: each email's status, and what is left to record."""
+
+    job: _Job
+    email_status: dict[str, str] = field(default_factory=dict)
+    temporary: list[str] = field(default_factory=list)
+    unrecorded: list[dict[str, Any]] = field(default_factory=list)
+
+
+def process_batch(
+    rt: Runtime, step_ids: list[int], now: datetime, worker: str, mailer: Mailer,
+    summary: TickSummary,
+) -> None:
+    """Tell the recipients of a batch of claimed steps.
+
+    Three phases: one transaction reads the steps, their clocks, the directory and the log
+    (withdrawing or skipping the steps that no longer hold); then each email goes out and
+    is recorded at once in its own transaction; then one transaction posts the inbox
+    messages, logs the deliveries, marks the steps sent and publishes their events. If a
+    phase fails for the batch, its steps are taken one by one, so one bad step holds back
+    no other.
+    """
+    jobs = _each_alone(lambda ids: _load_jobs(rt, ids, now, worker, summary), step_ids,
+                       lambda step_id: step_id)
+    mailed = []
+    for job in jobs:
+        try:
+            mailed.append(_send_mail(rt, job, now, mailer))
+        except Exception:
+            # The claim expires and another tick takes the step again.
+            log.exception("step failed", extra={"step_id": job.step_id})
+    _each_alone(lambda batch: _finish(rt, batch, now, worker, summary), mailed,
+                lambda m: m.job.step_id)
+
+
+def process_step(
+    rt: Runtime, step_id: int, now: datetime, worker: str, mailer: Mailer, summary: TickSummary
+) -> None:
+    process_batch(rt, [step_id], now, worker, mailer, summary)
+
+
+def _each_alone(work, items: list, step_of) -> list:
+    if not items:
+        return []
+    try:
+        return work(items)
+    except Exception:
+        if len(items) == 1:
+            log.exception("step failed", extra={"step_id": step_of(items[0])})
+            return []
+        log.exception("batch failed; its steps are taken one by one",
+                      extra={"steps": len(items)})
+    results = []
+    for item in items:
+        try:
+            results.extend(work([item]))
+        except Exception:
+            # The claim expires and another tick takes the step again.
+            log.exception("step failed", extra={"step_id": step_of(item)})
+    return results
+
+
+# -- phase 1: read the batch ---------------------------------------------------------------
+
+
+def _load_jobs(
+    rt: Runtime, step_ids: list[int], now: datetime, worker: str, summary: TickSummary
+) -> list[_Job]:
+    withdrawn = skipped = 0
+    jobs: list[_Job] = []
     with rt.uow() as uow:
         session = uow.session
-        step = session.get(Step, step_id)
-        if step is None or step.state != domain.PENDING or step.claimed_by != worker:
-            return None
-        clock = session.get(Clock, step.clock_id)
-        due_at = clock.due_at
-        if clock.stopped_at is not None or clock.run != step.run or due_at is None:
-            reason = "jam sudah berhenti" if clock.stopped_at is not None else "jam dimulai ulang"
-            _withdraw(session, step, clock, now, reason)
-            uow.commit()
-            summary.withdrawn += 1
-            return None
-        if clock.state == domain.PAUSED:
-            # Held by its owner (a pause arrived while the step was claimed): the resume
-            # plans the steps again from its new due instant.
-            _withdraw(session, step, clock, now, "jam dijeda")
-            uow.commit()
-            summary.withdrawn += 1
-            return None
-        if notification_plan.step_is_stale(step.kind, due_at, now):
-            _withdraw(session, step, clock, now, "pengingat kedaluwarsa: batas waktu sudah lewat")
-            uow.commit()
-            summary.withdrawn += 1
-            return None
-        later = _later_due_step(session, step, now)
-        if later is not None:
-            _skip(session, step, clock, now, later)
-            uow.commit()
-            summary.skipped += 1
-            return None
-        policy = clocks.PolicyBook(session).for_clock(clock.clock)
-        told = recipients.resolve_recipients(
-            step.notify, clock.opd, actor=recipients.actor(clock.role, clock.opd, clock.service)
-        )
-        targets = dispatch.targets_for(session, told, clock.service)
+        mine = {
+            step.id: step
+            for step in session.scalars(select(Step).where(Step.id.in_(step_ids)))
+            if step.state == domain.PENDING and step.claimed_by == worker
+        }
+        if not mine:
+            return []
+        clock_ids = sorted({step.clock_id for step in mine.values()})
+        by_id = {c.id: c for c in session.scalars(select(Clock).where(Clock.id.in_(clock_ids)))}
+        also_due = _due_steps_of(session, clock_ids, now)
+        policies = clocks.PolicyBook(session)
+        contacts = dispatch.ContactBook(session)
         names = opd_names(session)
-        return _Job(
-            step_id=step.id,
-            key=step.key,
-            kind=step.kind,
-            level=step.level,
-            attempts=step.attempts,
-            clock_id=clock.id,
-            subject=clock.subject,
-            clock=clock.clock,
-            service=clock.service,
-            opd=clock.opd,
-            run=clock.run,
-            due_at=due_at,
-            counting=clock.counting or domain.WORKING_DAYS,
-            label=policy.label,
-            action=policy.action_for(notification_plan.open_actions(clock.actions, due_at, now)),
-            opd_name=names.get(clock.opd) if clock.opd else None,
-            targets=tuple(targets),
-            done=frozenset(dispatch.done_keys(session, step_id=step.id)),
-        )
+        logged = dispatch.Deliveries(session, list(mine))
+        for step_id in step_ids:
+            step = mine.get(step_id)
+            if step is None:
+                continue
+            clock = by_id[step.clock_id]
+            reason = _withdrawal_reason(step, clock, now)
+            if reason is not None:
+                _withdraw(session, step, clock, now, reason)
+                withdrawn += 1
+                continue
+            later = _later_due_step(step, also_due.get((step.clock_id, step.run, step.kind), []))
+            if later is not None:
+                _skip(session, step, clock, now, later)
+                skipped += 1
+                continue
+            jobs.append(_job(rt, step, clock, now, policies, contacts, names, logged))
+        uow.commit()
+    summary.withdrawn += withdrawn
+    summary.skipped += skipped
+    return jobs
 
 
-def _later_due_step(session, step: Step, now: datetime) -> Step | None:
-    """A pending step of the same clock run and kind, also due now, that comes after `step`."""
-    due = session.scalars(
+def _withdrawal_reason(step: Step, clock: Clock, now: datetime) -> str | None:
+    if clock.stopped_at is not None:
+        return "jam sudah berhenti"
+    if clock.run != step.run or clock.due_at is None:
+        return "jam dimulai ulang"
+    if clock.state == domain.PAUSED:
+        # Held by its owner (a pause arrived while the step was claimed): the resume
+        # plans the steps again from its new due instant.
+        return "jam dijeda"
+    if notification_plan.step_is_stale(step.kind, clock.due_at, now):
+        return "pengingat kedaluwarsa: batas waktu sudah lewat"
+    return None
+
+
+def _due_steps_of(session, clock_ids: list[int], now: datetime) -> dict[tuple, list[Step]]:
+    """The pending steps due now of these clocks, by (clock, run, kind)."""
+    grouped: dict[tuple, list[Step]] = {}
+    for step in session.scalars(
         select(Step).where(
-            Step.clock_id == step.clock_id,
-            Step.run == step.run,
-            Step.kind == step.kind,
-            Step.state == domain.PENDING,
-            Step.send_after <= now,
-            Step.id != step.id,
+            Step.clock_id.in_(clock_ids), Step.state == domain.PENDING, Step.send_after <= now
         )
-    ).all()
+    ):
+        grouped.setdefault((step.clock_id, step.run, step.kind), []).append(step)
+    return grouped
+
+
+def _later_due_step(step: Step, same_kind: list[Step]) -> Step | None:
+    """A pending step of the same clock run and kind, also due now, that comes after `step`."""
+    # A step of this batch skipped a moment ago is no longer pending (same session).
+    due = [s for s in same_kind if s.id != step.id and s.state == domain.PENDING]
+    if not due:
+        return None
     mine = notification_plan.StepDue(step.key, step.kind, step.level, step.send_after)
     others = [notification_plan.StepDue(s.key, s.kind, s.level, s.send_after) for s in due]
     key = notification_plan.superseded_by(mine, others)
     return next((s for s in due if s.key == key), None)
+
+
+def _job(
+    rt: Runtime, step: Step, clock: Clock, now: datetime, policies: clocks.PolicyBook,
+    contacts: dispatch.ContactBook, names: dict[str, str], logged: dispatch.Deliveries,
+) -> _Job:
+    policy = policies.for_clock(clock.clock)
+    told = recipients.resolve_recipients(
+        step.notify, clock.opd, actor=recipients.actor(clock.role, clock.opd, clock.service)
+    )
+    return _Job(
+        step_id=step.id,
+        key=step.key,
+        kind=step.kind,
+        level=step.level,
+        attempts=step.attempts,
+        clock_id=clock.id,
+        subject=clock.subject,
+        clock=clock.clock,
+        service=clock.service,
+        opd=clock.opd,
+        run=clock.run,
+        due_at=clock.due_at,
+        counting=clock.counting or domain.WORKING_DAYS,
+        label=policy.label,
+        action=policy.action_for(notification_plan.open_actions(clock.actions, clock.due_at, now)),
+        opd_name=names.get(clock.opd) if clock.opd else None,
+        targets=tuple(dispatch.targets_for(None, told, clock.service, contacts)),
+        done=logged.done(step.id),
+        logged=logged,
+    )
 
 
 def _skip(session, step: Step, clock: Clock, now: datetime, later: Step) -> None:
@@ -328,95 +429,207 @@ def _notice(rt: Runtime, job: _Job, role: str, now: datetime) -> messages.Notice
     )
 
 
-def process_step(
-    rt: Runtime, step_id: int, now: datetime, worker: str, mailer: Mailer, summary: TickSummary
-) -> None:
-    job = _load_job(rt, step_id, now, worker, summary)
-    if job is None:
-        return
-    temporary: list[str] = []
-    email_status: dict[str, str] = {}
-    common = {"kind": job.kind, "step_id": job.step_id, "case_subject": job.subject,
-              "clock": job.clock, "opd": job.opd}
-    # Mail goes out first, each delivery recorded in its own transaction as soon as the
-    # server has accepted it: an interruption later cannot make it go out again.
+# -- phase 2: the mail -------------------------------------------------------------------
+
+
+def _send_mail(rt: Runtime, job: _Job, now: datetime, mailer: Mailer) -> _Mailed:
+    mailed = _Mailed(job)
+    notices: dict[str, messages.Notice] = {}
     for target in job.targets:
         if target.key in job.done or target.channel != domain.EMAIL:
             continue
-        notice = _notice(rt, job, target.role, now)
+        notice = _notice_for(rt, job, target.role, now, notices)
         if not mailer.enabled:
-            status, error = dispatch.SKIPPED, "SMTP_HOST tidak diatur; email tidak dikirim"
-        else:
-            try:
-                mailer.send(target.address, notice)
-                status, error = dispatch.SENT, None
-            except MailError as exc:
-                last_try = job.attempts + 1 >= rt.settings.max_send_attempts
-                status = dispatch.FAILED if exc.permanent or last_try else dispatch.RETRYING
-                error = str(exc)
-                if status == dispatch.RETRYING:
-                    temporary.append(f"{target.key}: {exc}")
-        email_status[target.key] = status
+            # Nothing left this machine: the row joins the batch's own transaction.
+            mailed.email_status[target.key] = dispatch.SKIPPED
+            mailed.unrecorded.append(_log_row(job, target, notice, now, dispatch.SKIPPED,
+                                              "SMTP_HOST tidak diatur; email tidak dikirim"))
+            continue
+        try:
+            mailer.send(target.address, notice)
+            status, error = dispatch.SENT, None
+        except MailError as exc:
+            last_try = job.attempts + 1 >= rt.settings.max_send_attempts
+            status = dispatch.FAILED if exc.permanent or last_try else dispatch.RETRYING
+            error = str(exc)
+            if status == dispatch.RETRYING:
+                mailed.temporary.append(f"{target.key}: {exc}")
+        mailed.email_status[target.key] = status
+        # Recorded in its own transaction as soon as the server has accepted it: an
+        # interruption later cannot make it go out again.
         with rt.uow() as uow:
             dispatch.record(uow.session, target, title=notice.title, status=status, error=error,
-                            now=now, **common)
+                            now=now, **_common(job))
             uow.commit()
+    return mailed
 
+
+def _common(job: _Job) -> dict[str, Any]:
+    return {"kind": job.kind, "step_id": job.step_id, "case_subject": job.subject,
+            "clock": job.clock, "opd": job.opd}
+
+
+def _log_row(
+    job: _Job, target: dispatch.Target, notice: messages.Notice, now: datetime, status: str,
+    error: str | None = None,
+) -> dict[str, Any]:
+    return dispatch.delivery_row(target, title=notice.title, status=status, error=error,
+                                 now=now, **_common(job))
+
+
+def _notice_for(
+    rt: Runtime, job: _Job, role: str, now: datetime, notices: dict[str, messages.Notice]
+) -> messages.Notice:
+    if role not in notices:
+        notices[role] = _notice(rt, job, role, now)
+    return notices[role]
+
+
+# -- phase 3: record the batch -------------------------------------------------------------
+
+
+def _finish(
+    rt: Runtime, batch: list[_Mailed], now: datetime, worker: str, summary: TickSummary
+) -> list[_Mailed]:
+    sent: list[dict[str, Any]] = []
+    retrying = 0
     with rt.uow() as uow:
         session = uow.session
-        step = session.scalars(select(Step).where(Step.id == job.step_id).with_for_update()).one()
-        if step.state != domain.PENDING or step.claimed_by != worker:
-            # Withdrawn while the mail went out (the clock stopped): the mail is on record,
-            # the step is not marked sent and no event claims it was.
-            uow.commit()
-            return
-        clock = session.get(Clock, job.clock_id)
-        sent_mail = sum(1 for status in email_status.values() if status == dispatch.SENT)
-        counts = {domain.EMAIL: sent_mail, domain.INBOX: 0, domain.WEBHOOK: 0}
-        routing_key = f"{outgoing.SERVICE}.sla.{ACTIONS[job.kind]}.{job.opd or 'none'}"
-        for target in job.targets:
-            if target.key in job.done or target.channel == domain.EMAIL:
-                continue
-            notice = _notice(rt, job, target.role, now)
-            status, error = dispatch.SENT, None
-            if target.channel == domain.INBOX:
-                inbox_channel.post(
-                    session, notice, sub=target.sub, role=target.staff_role,
-                    recipient_opd=target.recipient_opd, case_subject=job.subject,
-                    clock=job.clock, opd=job.opd, now=now,
-                )
-            elif not dispatch.webhook_reach(session, routing_key):
-                # The contact wants webhooks, but no subscription of theirs takes this event.
-                status, error = dispatch.FAILED, "tidak ada langganan webhook yang cocok"
-            dispatch.record(session, target, title=notice.title, status=status, error=error,
-                            now=now, **common)
-            counts[target.channel] += status == dispatch.SENT
-        if temporary:
-            step.attempts += 1
-            step.last_error = "; ".join(temporary)[:500]
-            step.claimed_at = None
-            step.claimed_by = None
-            step.send_after = rt.calendar.receipt_instant(
-                notification_plan.retry_after(step.attempts, now)
+        ids = sorted(m.job.step_id for m in batch)
+        held = set(
+            session.scalars(
+                select(Step.id)
+                .where(Step.id.in_(ids), Step.state == domain.PENDING, Step.claimed_by == worker)
+                .order_by(Step.id)
+                .with_for_update()
             )
-            clocks.record(session, clock, "step_retry", now, recorded_at=now,
-                          detail={"step": job.key, "attempt": step.attempts})
-            uow.commit()
-            summary.retrying += 1
-            return
-        step.state = domain.SENT
-        step.sent_at = now
-        step.attempts += 1
-        roles = sorted({t.role for t in job.targets})
-        clocks.record(session, clock, HISTORY[job.kind], now, recorded_at=now,
-                      detail={"step": job.key, "level": job.level, "notified": roles,
-                              "deliveries": counts})
-        outgoing.publish(uow, _step_event(job, now, roles, counts, rt))
+        )
+        # A step withdrawn while its mail went out (the clock stopped): the mail is on
+        # record, the step is not marked sent and no event claims it was.
+        live = [m for m in batch if m.job.step_id in held]
+        endpoints = dispatch.enabled_endpoints(session)
+        inbox_rows: list[dict[str, Any]] = []
+        log_rows: list[dict[str, Any]] = []
+        history: list[dict[str, Any]] = []
+        events = []
+        sent_ids = []
+        for mailed in live:
+            job = mailed.job
+            log_rows.extend(mailed.unrecorded)
+            counts = _deliver_in_app(rt, mailed, now, endpoints, inbox_rows, log_rows)
+            if mailed.temporary:
+                _retry_later(session, rt, job, mailed.temporary, now)
+                history.append(_history_row(job, "step_retry", now,
+                                            {"step": job.key, "attempt": job.attempts + 1}))
+                retrying += 1
+                continue
+            roles = sorted({t.role for t in job.targets})
+            history.append(_history_row(job, HISTORY[job.kind], now,
+                                        {"step": job.key, "level": job.level, "notified": roles,
+                                         "deliveries": counts}))
+            events.append(_step_event(job, now, roles, counts, rt))
+            sent_ids.append(job.step_id)
+            sent.append({"subject": job.subject, "clock": job.clock, "step": job.key,
+                         "opd": job.opd, "notified": roles, "deliveries": counts})
+        if inbox_rows:
+            dispatch.bulk_insert(session, InboxMessage, inbox_rows)
+        if log_rows:
+            dispatch.record_many(session, log_rows, {m.job.step_id: m.job.logged for m in live})
+        if sent_ids:
+            session.execute(
+                update(Step)
+                .where(Step.id.in_(sent_ids))
+                .values(state=domain.SENT, sent_at=now, attempts=Step.attempts + 1)
+                .execution_options(synchronize_session=False)
+            )
+        if history:
+            dispatch.bulk_insert(session, ClockHistory, history)
+        _publish(uow, events, endpoints)
         uow.commit()
-    summary.sent.append(
-        {"subject": job.subject, "clock": job.clock, "step": job.key, "opd": job.opd,
-         "notified": roles, "deliveries": counts}
+    summary.retrying += retrying
+    summary.sent.extend(sent)
+    return live
+
+
+def _retry_later(session, rt: Runtime, job: _Job, temporary: list[str], now: datetime) -> None:
+    """Back to pending, unclaimed, for a later attempt; `job.attempts` is what the claimed
+    step had (nothing else changes a claimed step's attempts)."""
+    attempts = job.attempts + 1
+    session.execute(
+        update(Step)
+        .where(Step.id == job.step_id)
+        .values(
+            attempts=attempts,
+            last_error="; ".join(temporary)[:500],
+            claimed_at=None,
+            claimed_by=None,
+            send_after=rt.calendar.receipt_instant(notification_plan.retry_after(attempts, now)),
+        )
+        .execution_options(synchronize_session=False)
     )
+
+
+def _deliver_in_app(
+    rt: Runtime, mailed: _Mailed, now: datetime, endpoints: list, inbox_rows: list,
+    log_rows: list,
+) -> dict[str, int]:
+    """The inbox and webhook deliveries of one step, added to the batch's rows; the counts."""
+    job = mailed.job
+    sent_mail = sum(1 for status in mailed.email_status.values() if status == dispatch.SENT)
+    counts = {domain.EMAIL: sent_mail, domain.INBOX: 0, domain.WEBHOOK: 0}
+    routing_key = f"{outgoing.SERVICE}.sla.{ACTIONS[job.kind]}.{job.opd or 'none'}"
+    notices: dict[str, messages.Notice] = {}
+    for target in job.targets:
+        if target.key in job.done or target.channel == domain.EMAIL:
+            continue
+        notice = _notice_for(rt, job, target.role, now, notices)
+        status, error = dispatch.SENT, None
+        if target.channel == domain.INBOX:
+            inbox_rows.append(_inbox_row(job, target, notice, now))
+        elif not dispatch.webhook_reach(None, routing_key, endpoints):
+            # The contact wants webhooks, but no subscription of theirs takes this event.
+            status, error = dispatch.FAILED, "tidak ada langganan webhook yang cocok"
+        log_rows.append(_log_row(job, target, notice, now, status, error))
+        counts[target.channel] += status == dispatch.SENT
+    return counts
+
+
+def _inbox_row(
+    job: _Job, target: dispatch.Target, notice: messages.Notice, now: datetime
+) -> dict[str, Any]:
+    """The row `inbox.post` would add, for the batch's one INSERT."""
+    text, _html = render_notice(notice)
+    personal = target.sub is not None
+    return {
+        "recipient_sub": target.sub,
+        "recipient_role": None if personal else target.staff_role,
+        "recipient_opd": None if personal else target.recipient_opd,
+        "kind": notice.kind,
+        "case_subject": job.subject,
+        "clock": job.clock,
+        "opd": job.opd,
+        "title": notice.title,
+        "body": text,
+        "created_at": now,
+    }
+
+
+def _history_row(job: _Job, entry: str, now: datetime, detail: dict[str, Any]) -> dict[str, Any]:
+    """The row `clocks.record` would add, for the batch's one INSERT."""
+    return {"clock_id": job.clock_id, "entry": entry, "at": now, "recorded_at": now,
+            "event_id": None, "event_type": None, "run": job.run, "due_at": None,
+            "detail": detail}
+
+
+def _publish(uow, events: list, endpoints: list) -> None:
+    """`outgoing.publish` for a batch: one outbox INSERT, webhook routing only where an
+    enabled endpoint takes the event (the endpoints are read once for the batch)."""
+    if not events:
+        return
+    uow.publish(*events)
+    for event in events:
+        if any(dispatch.webhook_reach(None, key, endpoints) for key in event.routing_keys):
+            webhooks.enqueue_for_event(uow.session, event.envelope(), now=event.time)
 
 
 def _step_event(job: _Job, now: datetime, roles: list[str], counts: dict[str, int], rt: Runtime):
