@@ -10,8 +10,10 @@ BENCH_PG_ADMIN_URL) and RabbitMQ (BENCH_AMQP_URL). It measures:
 (b) the relay's sustained rate: rows claimed, published, confirmed by the broker and marked
     sent, until the outbox is empty;
 (c) latency from a producer's commit to a consumer's commit (EventConsumer on a quorum
-    queue) at a steady 200 events/s, then 50 events/s, committed by four producer
-    processes while the relay and the consumer run as a worker process would.
+    queue) at a steady 5, 50 and 200 events/s, committed by four producer processes while
+    the relay and the consumer run as a worker process would. At each rate the relay woken
+    by the commit (LISTEN/NOTIFY, the default) runs right after the same relay polling
+    alone, its baseline in this run.
 """
 
 from __future__ import annotations
@@ -46,9 +48,12 @@ SERVICE = "bench"
 # A private exchange, so the benchmark's events reach no real subscriber of the broker.
 EXCHANGE = f"bench.events.{uuid.uuid4().hex[:8]}"
 LATENCY_SECONDS = 10
+# A slow rate runs longer, so its p99 is not just its slowest event.
+LATENCY_MIN_EVENTS = 100
 POLL_SECONDS = 0.2  # the relay's default
 PRODUCERS = 4
-LATENCY_RATES = (200, 50)  # events per second
+LATENCY_RATES = (5, 50, 200)  # events per second
+LATENCY_TARGET_P99_MS = 50
 
 
 def create_database() -> tuple[str, str]:
@@ -183,7 +188,9 @@ def produce(url: str, first: int, total: int, rate: int, started: float) -> dict
     return committed
 
 
-def latency(engine, url: str, outbox, inbox, *, rate: int) -> tuple[list[float], float]:
+def latency(
+    engine, url: str, outbox, inbox, *, rate: int, seconds: float, listen: bool
+) -> tuple[list[float], float]:
     """Commit-to-commit latencies in ms, and the rate actually committed (events/s).
 
     Producers run in their own processes and the relay and the consumer share one, as web
@@ -192,7 +199,9 @@ def latency(engine, url: str, outbox, inbox, *, rate: int) -> tuple[list[float],
     sessions = make_session_factory(engine)
     received: dict[str, float] = {}
     queue = f"bench.latency.{uuid.uuid4().hex[:6]}"
-    relay = OutboxRelay(engine, outbox, AMQP_URL, poll_seconds=POLL_SECONDS, exchange=EXCHANGE)
+    relay = OutboxRelay(
+        engine, outbox, AMQP_URL, poll_seconds=POLL_SECONDS, exchange=EXCHANGE, listen=listen
+    )
 
     def handler(uow: UnitOfWork, envelope: dict) -> None:
         event_id = envelope["id"]
@@ -216,7 +225,7 @@ def latency(engine, url: str, outbox, inbox, *, rate: int) -> tuple[list[float],
     for thread in threads:
         thread.start()
     committed: dict[str, float] = {}
-    total = rate * LATENCY_SECONDS
+    total = max(int(rate * seconds), LATENCY_MIN_EVENTS)
     try:
         if not consumer.ready.wait(30):
             raise RuntimeError("consumer did not start")
@@ -257,6 +266,9 @@ def main() -> int:
         "--rounds", type=int, default=3, help="alternating throughput rounds (median ratio shown)"
     )
     parser.add_argument("--skip-latency", action="store_true")
+    parser.add_argument(
+        "--latency-seconds", type=float, default=LATENCY_SECONDS, help="per rate and relay mode"
+    )
     parser.add_argument("--skip-throughput", action="store_true")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
@@ -278,7 +290,13 @@ def main() -> int:
             with engine.begin() as conn:
                 conn.execute(outbox.delete())
             for rate in LATENCY_RATES:
-                latencies[rate] = latency(engine, url, outbox, inbox, rate=rate)
+                latencies[rate] = {
+                    mode: latency(
+                        engine, url, outbox, inbox, rate=rate, seconds=args.latency_seconds,
+                        listen=mode == "woken",
+                    )
+                    for mode in ("polled", "woken")
+                }
     finally:
         engine.dispose()
         drop_database(name)
@@ -306,17 +324,36 @@ def main() -> int:
     print("  relay: claimed, published, confirmed by the broker, marked sent")
     print("  ratio: best relay / best raw; median: median of the rounds' relay/raw")
     if latencies:
-        print(
-            f"Latency, producer commit -> consumer commit, {LATENCY_SECONDS} s per row,"
-            f" relay polling every {POLL_SECONDS * 1000:.0f} ms, {PRODUCERS} producer processes"
-        )
-        print(f"{'target':>7} {'committed':>10} {'p50 (ms)':>9} {'p99 (ms)':>9}")
-    for rate, (values, offered) in latencies.items():
-        print(
-            f"{rate:>5}/s {offered:>8.0f}/s {percentile(values, 50):>9.1f}"
-            f" {percentile(values, 99):>9.1f}  ({len(values)}/{rate * LATENCY_SECONDS} consumed)"
-        )
+        print_latencies(latencies, args.latency_seconds)
     return 0
+
+
+def print_latencies(latencies: dict, seconds: float) -> None:
+    print(
+        f"Latency, producer commit -> consumer commit, {seconds:g} s (at least"
+        f" {LATENCY_MIN_EVENTS} events) per row, poll every {POLL_SECONDS * 1000:.0f} ms,"
+        f" {PRODUCERS} producer processes"
+    )
+    print(
+        f"{'rate':>7} {'relay':<7} {'committed':>10} {'p50 (ms)':>9} {'p99 (ms)':>9}"
+        f" {'p99/polled':>11} {'target':>13}"
+    )
+    for rate, modes in latencies.items():
+        polled_p99 = percentile(modes["polled"][0], 99)
+        for mode, (values, offered) in modes.items():
+            p99 = percentile(values, 99)
+            verdict = (
+                f"p99<={LATENCY_TARGET_P99_MS} {'met' if p99 <= LATENCY_TARGET_P99_MS else 'MISSED'}"
+                if mode == "woken" else ""
+            )
+            expected = max(int(rate * seconds), LATENCY_MIN_EVENTS)
+            print(
+                f"{rate:>5}/s {mode:<7} {offered:>8.0f}/s {percentile(values, 50):>9.1f}"
+                f" {p99:>9.1f} {p99 / polled_p99:>11.2f} {verdict:>13}"
+                f"  ({len(values)}/{expected} consumed)"
+            )
+    print("  polled: the relay looks every poll interval (the baseline);"
+          " woken: LISTEN/NOTIFY wakes it at the commit, the poll kept")
 
 
 if __name__ == "__main__":

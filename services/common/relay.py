@@ -308,6 +308,7 @@ class OutboxRelay:
         # Benchmarks turn listening off to measure the poll alone.
         self._listens = listen and not self._sqlite
         self._listener: Connection | None = None
+        self._drained = False
         self._link: _BrokerLink | None = None
         self._seq = 0
         self._unconfirmed: OrderedDict[int, tuple[_Batch, int]] = OrderedDict()
@@ -349,7 +350,9 @@ class OutboxRelay:
                 stop.wait(backoff)
                 backoff = min(backoff * 2, self.max_backoff)
                 continue
-            if sent == 0 and not self._inflight:
+            if not self._inflight and (sent == 0 or (self._drained and self._listener is not None)):
+                # A listening relay that emptied the outbox waits for the next commit's
+                # notification; one that drained meanwhile was already covered by the claim.
                 self._idle(stop)
         try:
             # Let what is already on the wire be confirmed and marked, so a clean stop
@@ -448,8 +451,13 @@ class OutboxRelay:
                     return 0
                 self._ensure_listener()
                 self._ensure_channel()
+                self._forget_notifications()
                 while len(self._inflight) < depth:
-                    if self._start_batch() is None:
+                    batch = self._start_batch()
+                    # A short batch took every row there was: claiming again at once would
+                    # only find the rows committed in between, and cost a transaction.
+                    self._drained = batch is None or len(batch.rows) < self.batch_size
+                    if self._drained:
                         break
             if not self._inflight:
                 return 0
@@ -674,6 +682,11 @@ class OutboxRelay:
             self._drop_listener()
             return False
         return came
+
+    def _forget_notifications(self) -> None:
+        """Drop the notifications already here: the claim about to run covers their commits."""
+        if self._listener is not None:
+            self._notified(0)
 
     def _idle(self, stop: threading.Event) -> None:
         # Keep answering heartbeats while there is nothing to send.
