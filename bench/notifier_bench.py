@@ -621,15 +621,20 @@ def consumer_bench(rt: Runtime, count: int, warmup_share: float) -> list[Consume
     notifier_commits: list[float] = []
     noop_commits: list[float] = []
     handle = consumers.make_handler(rt)
+    handle_group = consumers.make_group_handler(rt)
 
     def notifier_handler(uow, envelope):
         handle(uow, envelope)
         uow.after_commit(lambda: notifier_commits.append(time.monotonic()))
 
+    def notifier_group_handler(uow, envelopes):
+        handle_group(uow, envelopes)
+        uow.after_commit(lambda: notifier_commits.extend([time.monotonic()] * len(envelopes)))
+
     def noop_handler(uow, _envelope):
         uow.after_commit(lambda: noop_commits.append(time.monotonic()))
 
-    def build(purpose: str, handler) -> EventConsumer:
+    def build(purpose: str, handler, group_handler=None) -> EventConsumer:
         # As services.common.worker.make_consumer builds it, on the private exchange.
         name = f"bench.notifier.{purpose}.{tag}"
         return EventConsumer(
@@ -637,6 +642,7 @@ def consumer_bench(rt: Runtime, count: int, warmup_share: float) -> list[Consume
             queue=name,
             bindings=list(consumers.BINDINGS),
             handler=handler,
+            group_handler=group_handler,
             uow_factory=rt.uow,
             inbox=rt.inbox,
             amqp_url=settings.amqp_url,
@@ -645,7 +651,7 @@ def consumer_bench(rt: Runtime, count: int, warmup_share: float) -> list[Consume
             exchange=exchange,
         )
 
-    runs = [("notifier", build("events", notifier_handler), notifier_commits),
+    runs = [("notifier", build("events", notifier_handler, notifier_group_handler), notifier_commits),
             ("no-op", build("noop", noop_handler), noop_commits)]
     connection = pika.BlockingConnection(pika.URLParameters(AMQP_URL))
     channel = connection.channel()

@@ -30,7 +30,10 @@ instead of one per message, which is what limits a consumer's rate). If any of t
 that transaction is rolled back and the messages are handled one by one as above, so a
 failure never costs another message its effect, and the inbox skips whatever a handler had
 already committed on its own. Handlers therefore must not act outside the database except
-through `uow.after_commit`, which is the rule for redeliveries anyway.
+through `uow.after_commit`, which is the rule for redeliveries anyway. A consumer given a
+`group_handler` hands it the group's new events (in order, the inbox's duplicates left out)
+in one call, so it can do their work in a few statements; the one-by-one path still uses
+`handler`, which must have the same effects.
 
 Threads: pika connections are not thread-safe and `BlockingConnection` answers heartbeats
 only while called into. The thread that calls `run()` owns the connection and keeps pumping
@@ -80,6 +83,7 @@ _PUMP_SECONDS = 0.2
 _DRAIN_SECONDS = 10.0
 
 Handler = Callable[[UnitOfWork, dict[str, Any]], None]
+GroupHandler = Callable[[UnitOfWork, list[dict[str, Any]]], None]
 Check = Callable[[dict[str, Any]], None]
 
 
@@ -272,6 +276,7 @@ class EventConsumer:
         check: Check | None = None,
         probe: Callable[[], None] | None = None,
         declare_exchanges: bool = True,
+        group_handler: GroupHandler | None = None,
     ):
         if delivery_limit < 1:
             raise ValueError("delivery_limit must be at least 1")
@@ -281,6 +286,7 @@ class EventConsumer:
         self.queue = queue
         self.bindings = tuple(bindings)
         self.handler = handler
+        self.group_handler = group_handler
         self.uow_factory = uow_factory
         self.inbox = inbox
         self.amqp_url = amqp_url
@@ -521,9 +527,16 @@ class EventConsumer:
             with self.uow_factory() as uow:
                 ids = [str(envelope["id"]) for envelope in envelopes]
                 fresh = self._record_all_in_inbox(uow.session, ids)
+                new = []
                 for event_id, envelope in zip(ids, envelopes, strict=True):
                     if event_id in fresh:
                         fresh.discard(event_id)  # a second copy in the group is skipped
+                        new.append((event_id, envelope))
+                if self.group_handler is not None:
+                    if new:
+                        self.group_handler(uow, [envelope for _id, envelope in new])
+                else:
+                    for event_id, envelope in new:
                         with bound_event_id(event_id):
                             self.handler(uow, envelope)
                 uow.commit()

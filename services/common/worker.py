@@ -19,6 +19,7 @@ from services.common.consumer import (
     RECONNECT_BACKOFF_CAP,
     Check,
     EventConsumer,
+    GroupHandler,
     quiet_pika_connection_errors,
 )
 from services.common.heartbeat import HeartbeatWriter
@@ -48,12 +49,19 @@ class Timer:
 
 
 def make_consumer(
-    rt: Runtime, purpose: str, bindings: Sequence[str], handler, *, check: Check | None = None
+    rt: Runtime,
+    purpose: str,
+    bindings: Sequence[str],
+    handler,
+    *,
+    check: Check | None = None,
+    group_handler: GroupHandler | None = None,
 ) -> EventConsumer:
     """A consumer of this service with the queue `<service>.<purpose>`.
 
     `check` is the service's pure validation of an envelope, run before any database work:
     it raises `PermanentError` for an event no delivery can handle (dead-lettered at once).
+    `group_handler` does the work of several waiting events at once (see `EventConsumer`).
     """
     name = f"{rt.settings.service}.{purpose}"
     return EventConsumer(
@@ -68,6 +76,7 @@ def make_consumer(
         prefetch=rt.settings.consumer_prefetch,
         check=check,
         declare_exchanges=rt.settings.amqp_declare_exchanges,
+        group_handler=group_handler,
     )
 
 

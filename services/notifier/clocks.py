@@ -9,11 +9,11 @@ a tick never interleave on one clock.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Collection, Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from services.common.calendar import WorkingCalendar
@@ -50,6 +50,66 @@ class PolicyBook:
         return policy
 
 
+# -- a group of events ------------------------------------------------------------------
+
+
+class ClockBatch:
+    """The clocks a group of events touches, locked in one statement, and their writes.
+
+    A consumer handling a prefetch window in one transaction applies each event's
+    instructions against these rows in memory, then writes every new clock in one flush and
+    the history and steps of all of them in another, instead of a few round trips per event.
+    This holds only while no clock is touched twice in the group: the writes deferred for
+    one instruction read the clock as the group left it, so the caller applies a group
+    that repeats a clock event by event.
+    """
+
+    def __init__(self, session: Session, keys: Collection[tuple[str, str]]):
+        self._session = session
+        self.policies = PolicyBook(session)
+        self._clocks: dict[tuple[str, str], Clock] = {}
+        self._created: set[int] = set()
+        self._deferred: list[Callable[[], None]] = []
+        # Rows of new history entries and of the steps of new clocks, inserted in bulk.
+        self.history: list[dict[str, Any]] = []
+        self.steps: list[dict[str, Any]] = []
+        if keys:
+            # In id order, as every other locker of several clocks takes them.
+            rows = session.scalars(
+                select(Clock)
+                .where(tuple_(Clock.subject, Clock.clock).in_(sorted(keys)))
+                .order_by(Clock.id)
+                .with_for_update()
+            )
+            self._clocks = {(row.subject, row.clock): row for row in rows}
+
+    def clock(self, subject: str, kind: str) -> Clock | None:
+        return self._clocks.get((subject, kind))
+
+    def created(self, clock: Clock) -> None:
+        self._clocks[(clock.subject, clock.clock)] = clock
+        self._created.add(id(clock))
+
+    def is_new(self, clock: Clock) -> bool:
+        return id(clock) in self._created
+
+    def defer(self, work: Callable[[], None]) -> None:
+        self._deferred.append(work)
+
+    def finish(self) -> None:
+        """Insert the new clocks, then run the writes that need their ids, in event order."""
+        session = self._session
+        session.flush()
+        for work in self._deferred:
+            work()
+        self._deferred.clear()
+        for table, rows in ((ClockHistory.__table__, self.history), (Step.__table__, self.steps)):
+            if rows:
+                session.execute(insert(table), rows)
+                rows.clear()
+        session.flush()
+
+
 # -- history -----------------------------------------------------------------------------
 
 
@@ -64,20 +124,23 @@ def record(
     event_type: str | None = None,
     due_at: datetime | None = None,
     detail: dict[str, Any] | None = None,
+    batch: ClockBatch | None = None,
 ) -> None:
-    session.add(
-        ClockHistory(
-            clock_id=clock.id,
-            entry=entry,
-            at=at,
-            recorded_at=recorded_at,
-            event_id=event_id,
-            event_type=event_type,
-            run=clock.run,
-            due_at=due_at,
-            detail=detail,
-        )
-    )
+    row = {
+        "clock_id": clock.id,
+        "entry": entry,
+        "at": at,
+        "recorded_at": recorded_at,
+        "event_id": event_id,
+        "event_type": event_type,
+        "run": clock.run,
+        "due_at": due_at,
+        "detail": detail,
+    }
+    if batch is not None:
+        batch.history.append(row)
+    else:
+        session.add(ClockHistory(**row))
 
 
 # -- applying instructions ---------------------------------------------------------------
@@ -113,50 +176,72 @@ def apply_instructions(
     instructions: Instructions,
     envelope: dict[str, Any],
     now: datetime,
+    *,
+    batch: ClockBatch | None = None,
 ) -> list[str]:
     """Apply one event's stops, then its starts; returns the outcome per instruction.
 
     Stops come first: an event that closes one duty and opens the next (verified, so the
-    follow-up clock starts) must not see the new duty as a restart of the old.
+    follow-up clock starts) must not see the new duty as a restart of the old. With a
+    `batch` the clocks come from it and the writes wait for `batch.finish()`.
     """
     session = uow.session
-    policies = PolicyBook(session)
+    policies = batch.policies if batch is not None else PolicyBook(session)
     meta = {"event_id": str(envelope.get("id")), "event_type": envelope.get("type")}
     outcomes: list[str] = []
+    subject = instructions.subject
+
+    def locked(kind: str) -> Clock | None:
+        return batch.clock(subject, kind) if batch is not None else _locked(session, subject, kind)
+
+    def then(work: Callable[[], None]) -> None:
+        if batch is None:
+            work()
+        else:
+            batch.defer(work)
+
     for stop in instructions.stops:
-        clock = _locked(session, instructions.subject, stop.clock)
+        clock = locked(stop.clock)
         decision = clock_rules.decide_stop(
             snapshot(clock) if clock else None, instructions.at, cal, stop.outcome
         )
-        clock = _apply(session, clock, instructions.subject, stop.clock, decision, now, meta)
-        record(session, clock, decision.outcome, instructions.at, recorded_at=now,
-               due_at=clock.due_at, detail=_detail(clock, decision), **meta)
-        _after(uow, clock, decision, cal, policies, now)
+        clock = _apply(session, clock, subject, stop.clock, decision, now, meta, batch)
+
+        def stopped(clock=clock, decision=decision) -> None:
+            record(session, clock, decision.outcome, instructions.at, recorded_at=now,
+                   due_at=clock.due_at, detail=_detail(clock, decision), batch=batch, **meta)
+            _after(uow, clock, decision, cal, policies, now, batch)
+
+        then(stopped)
         outcomes.append(f"{stop.clock}:{decision.outcome}")
     for pause in instructions.pauses:
-        clock = _locked(session, instructions.subject, pause.clock)
+        clock = locked(pause.clock)
         decision = clock_rules.decide_pause(snapshot(clock) if clock else None, instructions.at)
         outcomes.append(_hold_or_run(uow, clock, pause.clock, decision, cal, policies, now,
-                                     instructions, meta))
+                                     instructions, meta, batch=batch))
     for resume in instructions.resumes:
-        clock = _locked(session, instructions.subject, resume.clock)
+        clock = locked(resume.clock)
         decision = clock_rules.decide_resume(
             snapshot(clock) if clock else None, resume, instructions.at, cal
         )
         outcomes.append(_hold_or_run(uow, clock, resume.clock, decision, cal, policies, now,
-                                     instructions, meta, due_at=resume.due_at))
+                                     instructions, meta, due_at=resume.due_at, batch=batch))
     for start in instructions.starts:
-        clock = _locked(session, instructions.subject, start.clock)
+        clock = locked(start.clock)
         decision = clock_rules.decide_start(
             snapshot(clock) if clock else None, start, instructions.at, cal
         )
-        clock = _apply(session, clock, instructions.subject, start.clock, decision, now, meta)
-        detail = _detail(clock, decision)
-        if decision.outcome == "stale":
-            detail["ignored_due_at"] = start.due_at.isoformat()
-        record(session, clock, decision.outcome, instructions.at, recorded_at=now,
-               due_at=start.due_at, detail=detail, **meta)
-        _after(uow, clock, decision, cal, policies, now)
+        clock = _apply(session, clock, subject, start.clock, decision, now, meta, batch)
+
+        def started(clock=clock, decision=decision, start=start) -> None:
+            detail = _detail(clock, decision)
+            if decision.outcome == "stale":
+                detail["ignored_due_at"] = start.due_at.isoformat()
+            record(session, clock, decision.outcome, instructions.at, recorded_at=now,
+                   due_at=start.due_at, detail=detail, batch=batch, **meta)
+            _after(uow, clock, decision, cal, policies, now, batch)
+
+        then(started)
         outcomes.append(f"{start.clock}:{decision.outcome}")
     return outcomes
 
@@ -173,6 +258,7 @@ def _hold_or_run(
     meta: dict[str, Any],
     *,
     due_at: datetime | None = None,
+    batch: ClockBatch | None = None,
 ) -> str:
     """Apply a pause or a resume. One for a clock the notifier does not hold is only
     logged: there is nothing to hold or run, and no retry would change that."""
@@ -182,16 +268,23 @@ def _hold_or_run(
             "outcome": outcome, "subject": instructions.subject, **meta})
         return outcome
     session = uow.session
-    clock = _apply(session, clock, instructions.subject, kind, decision, now, meta)
-    detail = _detail(clock, decision)
-    if decision.outcome in ("stale", "pause_ignored", "resume_ignored") and due_at is not None:
-        detail["ignored_due_at"] = due_at.isoformat()
+    clock = _apply(session, clock, instructions.subject, kind, decision, now, meta, batch)
     if decision.outcome.endswith("_ignored"):
         log.warning("clock instruction ignored", extra={
             "outcome": outcome, "subject": instructions.subject, "state": clock.state, **meta})
-    record(session, clock, decision.outcome, instructions.at, recorded_at=now,
-           due_at=due_at or clock.due_at, detail=detail, **meta)
-    _after(uow, clock, decision, cal, policies, now)
+
+    def held_or_run() -> None:
+        detail = _detail(clock, decision)
+        if decision.outcome in ("stale", "pause_ignored", "resume_ignored") and due_at is not None:
+            detail["ignored_due_at"] = due_at.isoformat()
+        record(session, clock, decision.outcome, instructions.at, recorded_at=now,
+               due_at=due_at or clock.due_at, detail=detail, batch=batch, **meta)
+        _after(uow, clock, decision, cal, policies, now, batch)
+
+    if batch is None:
+        held_or_run()
+    else:
+        batch.defer(held_or_run)
     return outcome
 
 
@@ -203,6 +296,7 @@ def _apply(
     decision: clock_rules.Decision,
     now: datetime,
     meta: dict[str, Any],
+    batch: ClockBatch | None = None,
 ) -> Clock:
     if clock is None:
         clock = Clock(
@@ -214,6 +308,8 @@ def _apply(
             updated_at=now,
         )
         session.add(clock)
+        if batch is not None:
+            batch.created(clock)
     for name, value in decision.changes.items():
         setattr(clock, name, value)
     if decision.new_run:
@@ -221,7 +317,8 @@ def _apply(
     if decision.changes:
         clock.last_event_id = meta["event_id"]
         clock.updated_at = now
-    session.flush()
+    if batch is None:
+        session.flush()
     return clock
 
 
@@ -248,13 +345,16 @@ def _after(
     cal: WorkingCalendar,
     policies: PolicyBook,
     now: datetime,
+    batch: ClockBatch | None = None,
 ) -> None:
     session = uow.session
-    if decision.cancel_pending:
+    new = batch is not None and batch.is_new(clock)
+    if decision.cancel_pending and not new:
         cancel_pending(session, clock, now, reason=decision.outcome)
     if decision.new_run:
         sync_steps(session, clock, policies.for_clock(clock.clock), cal, now,
-                   fresh_run=not decision.resumed)
+                   fresh_run=not decision.resumed, new_clock=new,
+                   into=batch.steps if batch is not None else None)
     if decision.publish:
         outgoing.publish(uow, outcome_event(clock, cal, now))
 
@@ -299,6 +399,8 @@ def sync_steps(
     now: datetime,
     *,
     fresh_run: bool,
+    new_clock: bool = False,
+    into: list[dict[str, Any]] | None = None,
 ) -> list[str]:
     """Make the clock's pending steps match its policy and the calendar; returns changed keys.
 
@@ -306,7 +408,9 @@ def sync_steps(
     new instants; steps the policy no longer has are cancelled. On a reschedule (not a
     fresh run) a reminder the policy only now asks for is skipped when its time has passed.
     A citizen's window has no steps: nobody on the staff is to be chased for it; nor has a
-    paused clock until it resumes.
+    paused clock until it resumes. A `new_clock` (not yet in the database before this unit
+    of work) has no steps to read. With `into` the rows of new steps are appended to it for
+    the caller to insert in bulk, and nothing is flushed.
     """
     started_at, due_at = clock.started_at, clock.due_at
     if clock.stopped_at is not None or started_at is None or due_at is None:
@@ -316,7 +420,7 @@ def sync_steps(
     planned = notification_plan.plan_steps(
         policy, started_at, due_at, cal, counting=clock.counting or domain.WORKING_DAYS
     )
-    existing = {
+    existing = {} if new_clock else {
         s.key: s
         for s in session.scalars(
             select(Step).where(Step.clock_id == clock.id, Step.run == clock.run)
@@ -329,21 +433,23 @@ def sync_steps(
         if row is None:
             if not fresh_run and step.kind == domain.REMIND and step.send_after < now:
                 continue
-            session.add(
-                Step(
-                    clock_id=clock.id,
-                    run=clock.run,
-                    key=step.key,
-                    kind=step.kind,
-                    level=step.level,
-                    notify=list(step.notify),
-                    planned_at=step.planned_at,
-                    send_after=send_after,
-                    state=domain.PENDING,
-                    attempts=0,
-                    created_at=now,
-                )
-            )
+            row = {
+                "clock_id": clock.id,
+                "run": clock.run,
+                "key": step.key,
+                "kind": step.kind,
+                "level": step.level,
+                "notify": list(step.notify),
+                "planned_at": step.planned_at,
+                "send_after": send_after,
+                "state": domain.PENDING,
+                "attempts": 0,
+                "created_at": now,
+            }
+            if into is not None:
+                into.append(row)
+            else:
+                session.add(Step(**row))
             changed.append(step.key)
         elif row.state == domain.PENDING:
             if row.send_after != send_after or list(row.notify) != list(step.notify):
@@ -358,7 +464,8 @@ def sync_steps(
             row.cancelled_at = now
             row.last_error = "dihapus dari kebijakan"
             changed.append(row.key)
-    session.flush()
+    if into is None:
+        session.flush()
     return changed
 
 

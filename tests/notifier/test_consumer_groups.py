@@ -1,0 +1,297 @@
+"""The notifier's consumer handling a prefetch window as one group.
+
+A group is written in a few statements (`make_group_handler`, `clocks.ClockBatch`); it must
+leave exactly what the same events handled one by one leave, be acked only once committed,
+and keep the inbox's deduplication. The first tests compare the two paths on one database;
+the last ones drain a real RabbitMQ backlog.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from datetime import timedelta
+
+import pika
+import pytest
+from sqlalchemy import func, select
+
+from services.common.consumer import EventConsumer, declare_consumer_queue
+from services.common.events import CONTENT_TYPE, EXCHANGE, new_event
+from services.notifier.consumers import make_check, make_group_handler, make_handler
+from services.notifier.models import Clock, ClockHistory, Step, inbox, outbox
+from tests.notifier.notifier_support import sla_event, wib
+
+DUE = wib(2026, 4, 7, 23, 59, 59)
+LATER_DUE = wib(2026, 4, 14, 23, 59, 59)
+
+
+def starts(subject, at, due=DUE, clock="ppid.response"):
+    return sla_event(subject, at=at, start=[{"clock": clock, "due_at": due.isoformat()}])
+
+
+def stops(subject, at, clock="ppid.response"):
+    return sla_event(subject, at=at, stop=[{"clock": clock}])
+
+
+def without_instructions(subject, at):
+    return new_event("ppid", "request", "viewed", subject=subject, opd="dinkes", time=at,
+                     data={"number": subject}).envelope()
+
+
+def one_by_one(rt, envelopes):
+    handle = make_handler(rt)
+    for envelope in envelopes:
+        with rt.uow() as uow:
+            handle(uow, envelope)
+            uow.commit()
+
+
+def as_group(rt, envelopes):
+    handle_group = make_group_handler(rt)
+    with rt.uow() as uow:
+        handle_group(uow, envelopes)
+        uow.commit()
+
+
+def effects(rt, prefix):
+    """What the events did to the clocks of subjects starting with `prefix`, ids left out."""
+    with rt.uow() as uow:
+        session = uow.session
+        clocks = session.scalars(
+            select(Clock).where(Clock.subject.startswith(prefix)).order_by(Clock.subject, Clock.clock)
+        ).all()
+        found = {}
+        for clock in clocks:
+            name = (clock.subject.removeprefix(prefix), clock.clock)
+            steps = session.execute(
+                select(Step.run, Step.key, Step.kind, Step.level, Step.notify, Step.planned_at,
+                       Step.send_after, Step.state, Step.last_error)
+                .where(Step.clock_id == clock.id).order_by(Step.run, Step.key)
+            ).all()
+            entries = session.execute(
+                select(ClockHistory.entry, ClockHistory.at, ClockHistory.event_type,
+                       ClockHistory.run, ClockHistory.due_at, ClockHistory.detail)
+                .where(ClockHistory.clock_id == clock.id).order_by(ClockHistory.id)
+            ).all()
+            found[name] = {
+                "clock": (clock.state, clock.run, clock.opd, clock.due_at, clock.started_at,
+                          clock.stopped_at, clock.late_seconds, clock.late_working_days),
+                "steps": [tuple(row) for row in steps],
+                "history": [tuple(row) for row in entries],
+            }
+        published = session.scalars(
+            select(outbox.c.routing_key).where(outbox.c.subject.startswith(prefix))
+            .order_by(outbox.c.id)
+        ).all()
+        return found, published
+
+
+def scenario(prefix):
+    """A mix a prefetch window can hold: new clocks, a met clock, a restart, an unknown
+    clock stopped, an event with no instructions, and a clock started then stopped."""
+    at = wib(2026, 3, 16, 10)
+    before = [starts(f"{prefix}met", at), starts(f"{prefix}restarted", at)]
+    window = [
+        *(starts(f"{prefix}new-{i}", at + timedelta(minutes=i)) for i in range(5)),
+        stops(f"{prefix}met", wib(2026, 3, 20, 9)),
+        starts(f"{prefix}restarted", wib(2026, 3, 23, 9), due=LATER_DUE),
+        stops(f"{prefix}never-started", wib(2026, 3, 23, 9)),
+        without_instructions(f"{prefix}new-0", wib(2026, 3, 23, 9)),
+    ]
+    return before, window
+
+
+def test_a_group_leaves_what_its_events_leave_one_by_one(rt):
+    before, window = scenario("requests/ONE-")
+    one_by_one(rt, before + window)
+    before, window = scenario("requests/GROUP-")
+    one_by_one(rt, before)
+    as_group(rt, window)
+    single, grouped = effects(rt, "requests/ONE-"), effects(rt, "requests/GROUP-")
+    assert grouped == single
+    clocks, published = grouped
+    assert clocks[("met", "ppid.response")]["clock"][0] == "met"
+    assert published == ["notifier.sla.met.dinkes"]
+    assert len(clocks[("new-4", "ppid.response")]["steps"]) == 6
+    restarted = clocks[("restarted", "ppid.response")]
+    assert [entry[0] for entry in restarted["history"]] == ["started", "restarted"]
+    assert [step[0] for step in restarted["steps"]].count(2) == 6
+
+
+def test_a_group_touching_one_clock_twice_applies_its_events_in_order(rt):
+    at = wib(2026, 3, 16, 10)
+    for prefix, apply in (("requests/ONE-", one_by_one), ("requests/GROUP-", as_group)):
+        apply(rt, [starts(f"{prefix}1", at), starts(f"{prefix}2", at),
+                   stops(f"{prefix}1", at + timedelta(hours=2))])
+    single, grouped = effects(rt, "requests/ONE-"), effects(rt, "requests/GROUP-")
+    assert grouped == single
+    clock = grouped[0][("1", "ppid.response")]
+    assert clock["clock"][0] == "met"
+    assert [entry[0] for entry in clock["history"]] == ["started", "stopped"]
+    assert {step[7] for step in clock["steps"]} == {"cancelled"}
+
+
+# --- behind RabbitMQ ---------------------------------------------------------------------
+
+
+def _publish_all(amqp_url, envelopes, routing_key):
+    connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
+    try:
+        channel = connection.channel()
+        channel.confirm_delivery()
+        for envelope in envelopes:
+            channel.basic_publish(
+                EXCHANGE, routing_key, json.dumps(envelope, separators=(",", ":")),
+                pika.BasicProperties(content_type=CONTENT_TYPE, message_id=envelope["id"],
+                                     delivery_mode=2),
+                mandatory=True,
+            )
+    finally:
+        connection.close()
+
+
+def _depth(amqp_url, queue) -> int:
+    connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
+    try:
+        return connection.channel().queue_declare(queue, passive=True).method.message_count
+    finally:
+        connection.close()
+
+
+class Groups:
+    """The notifier's handlers, counting what they handle; the group handler can fail its
+    first call once its work is done, as a crash before the commit would."""
+
+    def __init__(self, rt, *, fail_first=False):
+        self._handle = make_group_handler(rt)
+        self._handle_one = make_handler(rt)
+        self.sizes: list[int] = []
+        self.singles = 0
+        self._fail = fail_first
+
+    def one(self, uow, envelope):
+        self._handle_one(uow, envelope)
+        self.singles += 1
+
+    def __call__(self, uow, envelopes):
+        self._handle(uow, envelopes)
+        self.sizes.append(len(envelopes))
+        if self._fail:
+            self._fail = False
+            raise RuntimeError("the worker died before its commit")
+
+
+def _drain(rt, amqp_url, unique, groups, envelopes, *, expected_inbox):
+    service = f"t{unique}"
+    queue = f"notifier.groups_{unique}"
+    consumer = EventConsumer(
+        name=queue, queue=queue, bindings=[f"{service}.#"], handler=groups.one,
+        group_handler=groups, uow_factory=rt.uow, inbox=rt.inbox, amqp_url=amqp_url,
+        delivery_limit=3, check=make_check(rt),
+    )
+    # The queue exists, and holds the whole backlog, before the consumer takes any of it.
+    connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
+    try:
+        declare_consumer_queue(connection.channel(), queue, consumer.bindings,
+                               delivery_limit=consumer.delivery_limit)
+    finally:
+        connection.close()
+    _publish_all(amqp_url, envelopes, f"{service}.request.updated.dinkes")
+
+    def inbox_rows():
+        with rt.uow() as uow:
+            return uow.session.scalar(
+                select(func.count()).select_from(inbox).where(inbox.c.consumer == queue))
+
+    stop = threading.Event()
+    thread = threading.Thread(target=consumer.run, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while inbox_rows() < expected_inbox and time.monotonic() < deadline:
+            time.sleep(0.1)
+        # The acks follow the commit: give the last ones a moment to reach the broker.
+        while _depth(amqp_url, queue) and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        stop.set()
+        thread.join(timeout=20)
+    return consumer, inbox_rows()
+
+
+def _cleanup(amqp_url, consumer):
+    connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
+    try:
+        channel = connection.channel()
+        channel.queue_delete(consumer.queue)
+        channel.queue_delete(consumer.dead_queue)
+    finally:
+        connection.close()
+
+
+def _started(rt, prefix):
+    with rt.uow() as uow:
+        return uow.session.execute(
+            select(Clock.subject, func.count(ClockHistory.id))
+            .join(ClockHistory, ClockHistory.clock_id == Clock.id)
+            .where(Clock.subject.startswith(prefix), ClockHistory.entry == "started")
+            .group_by(Clock.subject)
+        ).all()
+
+
+@pytest.mark.parametrize("migrated", ["postgresql"], indirect=True)
+def test_a_backlog_is_handled_in_groups_once_each_and_acked(rt, amqp_url, unique):
+    prefix = f"requests/Q{unique}-"
+    at = wib(2026, 3, 16, 10)
+    envelopes = [starts(f"{prefix}{i}", at + timedelta(minutes=i)) for i in range(40)]
+    envelopes.insert(10, envelopes[3])  # the relay published one event twice
+    groups = Groups(rt)
+    consumer, inbox_rows = _drain(rt, amqp_url, unique, groups, envelopes, expected_inbox=40)
+    try:
+        assert inbox_rows == 40
+        assert max(groups.sizes) > 1, "the backlog was never handled as a group"
+        # The duplicate never reached a handler (the first message may come alone).
+        assert sum(groups.sizes) + groups.singles == 40
+        started = _started(rt, prefix)
+        assert len(started) == 40 and {count for _subject, count in started} == {1}
+        assert _depth(amqp_url, consumer.queue) == 0  # every message acked
+        assert _depth(amqp_url, consumer.dead_queue) == 0
+
+        # Redelivered after its commit (a lost ack): the inbox skips the whole group.
+        again = Groups(rt)
+        _publish_all(amqp_url, envelopes[:20], f"t{unique}.request.updated.dinkes")
+        consumer2, inbox_rows = _drain(rt, amqp_url, unique, again, [], expected_inbox=40)
+        assert inbox_rows == 40 and sum(again.sizes) + again.singles == 0
+        assert {count for _subject, count in _started(rt, prefix)} == {1}
+        assert _depth(amqp_url, consumer2.queue) == 0
+    finally:
+        _cleanup(amqp_url, consumer)
+
+
+@pytest.mark.parametrize("migrated", ["postgresql"], indirect=True)
+def test_a_group_that_fails_leaves_nothing_and_its_events_are_handled_one_by_one(
+    rt, amqp_url, unique
+):
+    prefix = f"requests/F{unique}-"
+    at = wib(2026, 3, 16, 10)
+    envelopes = [starts(f"{prefix}{i}", at + timedelta(minutes=i)) for i in range(30)]
+    groups = Groups(rt, fail_first=True)
+    consumer, inbox_rows = _drain(rt, amqp_url, unique, groups, envelopes, expected_inbox=30)
+    try:
+        assert inbox_rows == 30
+        assert groups.sizes and groups.sizes[0] > 1
+        # The failed group's events were handled again, one by one.
+        assert groups.singles >= groups.sizes[0]
+        started = _started(rt, prefix)
+        assert len(started) == 30 and {count for _subject, count in started} == {1}
+        with rt.uow() as uow:
+            steps = uow.session.scalar(
+                select(func.count()).select_from(Step).join(Clock, Clock.id == Step.clock_id)
+                .where(Clock.subject.startswith(prefix)))
+        assert steps == 30 * 6
+        assert _depth(amqp_url, consumer.queue) == 0
+        assert _depth(amqp_url, consumer.dead_queue) == 0
+    finally:
+        _cleanup(amqp_url, consumer)
