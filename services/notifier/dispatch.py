@@ -71,17 +71,18 @@ class ContactBook:
     """
 
     def __init__(self, session: Session):
-        self._contacts = list(
-            session.scalars(select(Contact).where(Contact.active.is_(True)).order_by(Contact.id))
-        )
+        self._by_role: dict[str, list[Contact]] = {}
+        for contact in session.scalars(
+            select(Contact).where(Contact.active.is_(True)).order_by(Contact.id)
+        ):
+            self._by_role.setdefault(contact.role, []).append(contact)
 
     def for_recipient(self, recipient: Recipient, service: str) -> list[Contact]:
         local = recipient.role in (domain.OFFICER, domain.HEAD)
         by_service = recipient.role in (domain.OFFICER, domain.COORDINATOR)
         return [
-            c for c in self._contacts
-            if c.role == recipient.role
-            and (not local or c.opd == recipient.opd)
+            c for c in self._by_role.get(recipient.role, ())
+            if (not local or c.opd == recipient.opd)
             and (not by_service or c.service is None or c.service == service)
         ]
 

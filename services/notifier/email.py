@@ -28,10 +28,13 @@ TEMPLATES = {"remind": "sla_notice", "breach": "sla_notice", "escalate": "sla_no
 
 def render(notice: Notice) -> tuple[str, str]:
     """(plain text, HTML) of a notice."""
-    base = TEMPLATES[notice.kind]
-    text = _env.get_template(f"{base}.txt").render(**notice.context)
-    html = _env.get_template(f"{base}.html").render(**notice.context)
-    return text, html
+    html = _env.get_template(f"{TEMPLATES[notice.kind]}.html").render(**notice.context)
+    return render_text(notice), html
+
+
+def render_text(notice: Notice) -> str:
+    """The plain text of a notice alone: what an in-app message shows."""
+    return _env.get_template(f"{TEMPLATES[notice.kind]}.txt").render(**notice.context)
 
 
 def build_message(settings: NotifierSettings, to: str, notice: Notice) -> EmailMessage:

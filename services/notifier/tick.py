@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import and_, or_, select, update
 
 from services.common.runtime import Runtime
 from services.notifier import (
@@ -49,8 +49,7 @@ from services.notifier import (
     webhooks,
 )
 from services.notifier.directory import opd_names
-from services.notifier.email import Mailer, MailError
-from services.notifier.email import render as render_notice
+from services.notifier.email import Mailer, MailError, render_text
 from services.notifier.models import Clock, ClockHistory, InboxMessage, Step
 
 log = logging.getLogger(__name__)
@@ -292,16 +291,13 @@ def _load_jobs(
     jobs: list[_Job] = []
     with rt.uow() as uow:
         session = uow.session
-        mine = {
-            step.id: step
-            for step in session.scalars(select(Step).where(Step.id.in_(step_ids)))
-            if step.state == domain.PENDING and step.claimed_by == worker
-        }
+        batch, also_due = _steps_and_due_siblings(session, step_ids, now)
+        mine = {step.id: step for step in batch
+                if step.state == domain.PENDING and step.claimed_by == worker}
         if not mine:
             return []
         clock_ids = sorted({step.clock_id for step in mine.values()})
         by_id = {c.id: c for c in session.scalars(select(Clock).where(Clock.id.in_(clock_ids)))}
-        also_due = _due_steps_of(session, clock_ids, now)
         policies = clocks.PolicyBook(session)
         contacts = dispatch.ContactBook(session)
         names = opd_names(session)
@@ -342,16 +338,27 @@ def _withdrawal_reason(step: Step, clock: Clock, now: datetime) -> str | None:
     return None
 
 
-def _due_steps_of(session, clock_ids: list[int], now: datetime) -> dict[tuple, list[Step]]:
-    """The pending steps due now of these clocks, by (clock, run, kind)."""
-    grouped: dict[tuple, list[Step]] = {}
-    for step in session.scalars(
+def _steps_and_due_siblings(
+    session, step_ids: list[int], now: datetime
+) -> tuple[list[Step], dict[tuple, list[Step]]]:
+    """The batch's steps, and the pending steps due now of their clocks by (clock, run,
+    kind), read in one statement."""
+    clocks_of_batch = select(Step.clock_id).where(Step.id.in_(step_ids)).scalar_subquery()
+    rows = session.scalars(
         select(Step).where(
-            Step.clock_id.in_(clock_ids), Step.state == domain.PENDING, Step.send_after <= now
+            or_(
+                Step.id.in_(step_ids),
+                and_(Step.clock_id.in_(clocks_of_batch), Step.state == domain.PENDING,
+                     Step.send_after <= now),
+            )
         )
-    ):
-        grouped.setdefault((step.clock_id, step.run, step.kind), []).append(step)
-    return grouped
+    ).all()
+    wanted = set(step_ids)
+    grouped: dict[tuple, list[Step]] = {}
+    for step in rows:
+        if step.state == domain.PENDING and step.send_after <= now:
+            grouped.setdefault((step.clock_id, step.run, step.kind), []).append(step)
+    return [step for step in rows if step.id in wanted], grouped
 
 
 def _later_due_step(step: Step, same_kind: list[Step]) -> Step | None:
@@ -598,7 +605,7 @@ def _inbox_row(
     job: _Job, target: dispatch.Target, notice: messages.Notice, now: datetime
 ) -> dict[str, Any]:
     """The row `inbox.post` would add, for the batch's one INSERT."""
-    text, _html = render_notice(notice)
+    text = render_text(notice)
     personal = target.sub is not None
     return {
         "recipient_sub": target.sub,
