@@ -46,13 +46,14 @@ test: $(STAMP)
 		|| echo "chromium is not installed and could not be: the /docs browser test will fail"
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+# `make bench QUICK=1`: the short developer's run (bench/run_all.py).
 # wrk is the load generator the PPID benchmark prefers (a Python one would compete with the
 # servers for the CPU); it comes from the system's packages when make may install them.
 bench: $(STAMP)
 	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
 		&& apt-get install -y -qq wrk >/dev/null 2>&1; } \
 		|| echo "wrk is not installed: the PPID benchmark uses its built-in load generator"
-	$(BIN)/python bench/run_all.py
+	$(BIN)/python bench/run_all.py $(if $(filter-out 0,$(QUICK)),--quick)
 
 # make token ROLE=ppid_pelaksana OPD=dinkes [SUB=u1] [NAME="Siti Rahma"] [NIP=198703122010012003]
 # (several roles: ROLE="ppid_utama admin"). Unknown roles, an OPD role without OPD= and an

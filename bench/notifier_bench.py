@@ -57,6 +57,7 @@ from sqlalchemy import event as sa_event
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench import summary  # noqa: E402
 from services.common.cli import migrate  # noqa: E402
 from services.common.consumer import EventConsumer, declare_consumer_queue  # noqa: E402
 from services.common.events import CONTENT_TYPE, new_event  # noqa: E402
@@ -72,6 +73,10 @@ AMQP_URL = os.environ.get("BENCH_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%
 # A Wednesday at ten in the morning, Kuala Kapuas time: a working day, inside office hours.
 NOW = datetime.fromisoformat("2026-06-10T10:00:00+07:00")
 DUE_STEPS = 1000
+# Issue 12's targets: a tick's steps per second, and the consumer's rate as a share of a
+# consumer with a handler that does nothing, draining the same backlog.
+TICK_TARGET_STEPS = 1000
+CONSUMER_TARGET_SHARE = 0.5
 INDEX_NODE = re.compile(r"(?:Index (?:Only )?Scan using|Bitmap Index Scan on) (\S+)")
 LOADED_TABLES = ("clocks", "notification_steps", "clock_history")
 # The steps of every loaded clock, as the seeded ppid.response policy plans them; offsets
@@ -727,12 +732,16 @@ def report(ticks: list[TickResult], consumed: list[ConsumeResult] | None, args, 
         median = statistics.median(t.seconds)
         runs = ", ".join(f"{s:.2f}" for s in t.seconds)
         print(f"{t.clocks:>12,} {median:>9.2f} {DUE_STEPS / median:>8.0f}  {runs}")
+        summary.record("notifier", f"tick, steps/s at {t.clocks:,} clocks", f"{DUE_STEPS / median:,.0f}",
+                       f">= {TICK_TARGET_STEPS:,}", DUE_STEPS / median >= TICK_TARGET_STEPS)
     if len(ticks) >= 2:
         small, large = ticks[0], ticks[-1]
         ratio = statistics.median(large.seconds) / statistics.median(small.seconds)
         verdict = "about the same" if ratio <= 1.5 else "NOT about the same"
         print(f"  ratio {large.clocks:,} / {small.clocks:,} clocks: {ratio:.2f}"
               f"  (target: near 1) -> {verdict}")
+        summary.record("notifier", f"tick time, {large.clocks:,} / {small.clocks:,} clocks",
+                       f"{ratio:.2f}", "<= 1.5", ratio <= 1.5)
     last = ticks[-1]
     delivered = ", ".join(f"{k} {v:,}" for k, v in sorted(last.per_tick.items()))
     print(f"  deliveries per tick: {delivered}  (SMTP_HOST unset: email recorded as skipped)")
@@ -775,7 +784,11 @@ def report(ticks: list[TickResult], consumed: list[ConsumeResult] | None, args, 
         for r in consumed:
             print(f"{r.name:>10} {r.rate:>9.0f} {r.consumed:>9,} {r.seconds:>7.1f}")
         if noop.rate:
-            print(f"  ratio notifier / no-op: {notifier.rate / noop.rate:.2f}")
+            share = notifier.rate / noop.rate
+            print(f"  ratio notifier / no-op: {share:.2f}  (target >= {CONSUMER_TARGET_SHARE})")
+            summary.record("notifier", "consumer, events/s against a no-op handler", f"{share:.2f}",
+                           f">= {CONSUMER_TARGET_SHARE}", share >= CONSUMER_TARGET_SHARE,
+                           f"{notifier.rate:,.0f} against {noop.rate:,.0f} events/s")
 
 
 def main() -> int:

@@ -51,10 +51,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.summary import record as record_figure  # noqa: E402 - after the repository is importable
+
 HOST = "127.0.0.1"
 PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 TARGET_RATIO = 0.25
 TARGET_P99_MS = 20.0
+TARGET_WORKER_RSS_MB = 100
 REQUESTS_PATH = "/api/v1/requests"
 ECHO_PATH = "/echo"
 REQUEST_TIMEOUT = 10.0  # seconds; a slower answer counts as an error
@@ -133,6 +136,39 @@ def start_gunicorn(app_spec: str, port: int, env: dict[str, str], log_path: Path
         argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
     )
     return process, log
+
+
+def worker_rss_mb(master) -> list[float]:
+    """Resident memory of a gunicorn master's workers, in MB (Linux's /proc; empty elsewhere).
+
+    Read right after the last round: a Python process rarely gives memory back, so this is
+    what the load made of the workers.
+    """
+    try:
+        pids = Path(f"/proc/{master.pid}/task/{master.pid}/children").read_text().split()
+    except OSError:
+        return []
+    sizes = []
+    for pid in pids:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        sizes += [int(line.split()[1]) / 1024 for line in status.splitlines() if line.startswith("VmRSS:")]
+    return sizes
+
+
+def report_worker_rss(service: str, master) -> None:
+    sizes = worker_rss_mb(master)
+    if not sizes:
+        return
+    largest = max(sizes)
+    print(f"  {service} web workers' resident memory after the load: "
+          + ", ".join(f"{size:.0f} MB" for size in sizes)
+          + f" (target <= {TARGET_WORKER_RSS_MB} MB each)")
+    record_figure(service, "web worker resident memory after the load, largest",
+                  f"{largest:.0f} MB", f"<= {TARGET_WORKER_RSS_MB} MB",
+                  largest <= TARGET_WORKER_RSS_MB, f"{len(sizes)} workers")
 
 
 def stop(process) -> None:
@@ -396,6 +432,7 @@ def main(argv: list[str] | None = None, target: Target = PPID) -> int:
                 run_load(name, ppid_port, target.path, target.body, duration=args.duration, **common),
                 run_load("echo", echo_port, ECHO_PATH, REQUEST_BODY, duration=args.duration, **common),
             ))
+        report_worker_rss(name, ppid[0])
     finally:
         for process, log in servers:
             stop(process)
@@ -420,6 +457,13 @@ def main(argv: list[str] | None = None, target: Target = PPID) -> int:
         and ppid_result.p99_ms < TARGET_P99_MS
         and not any(r.errors for pair in rounds for r in pair)
     )
+    errors = sum(r.errors for pair in rounds for r in pair)
+    record_figure(name, f"POST {target.path}, rate against a bare Flask echo", f"{ratio(median):.1%}",
+                  f">= {TARGET_RATIO:.0%}", ratio(median) >= TARGET_RATIO and not errors,
+                  f"{errors} failed requests" if errors else "")
+    record_figure(name, f"POST {target.path}, p99 at {args.connections} connections",
+                  f"{ppid_result.p99_ms:.1f} ms", f"< {TARGET_P99_MS:g} ms",
+                  ppid_result.p99_ms < TARGET_P99_MS)
     summary = {
         "connections": args.connections,
         "web": web,

@@ -36,6 +36,7 @@ from sqlalchemy import MetaData, insert
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.summary import record as record_figure  # noqa: E402
 from services.common.consumer import EventConsumer  # noqa: E402
 from services.common.db import make_engine, make_session_factory  # noqa: E402
 from services.common.events import CONTENT_TYPE, new_event  # noqa: E402
@@ -54,6 +55,7 @@ POLL_SECONDS = 0.2  # the relay's default
 PRODUCERS = 4
 LATENCY_RATES = (5, 50, 200)  # events per second
 LATENCY_TARGET_P99_MS = 50
+RELAY_TARGET_RATIO = 0.7
 
 
 def create_database() -> tuple[str, str]:
@@ -320,6 +322,8 @@ def main() -> int:
             f"{kind:<12} {best_raw:>16,.0f} {best_relay:>14,.0f} {best_relay / best_raw:>7.2f}"
             f" {median:>7.2f}  raw/relay: {samples}"
         )
+        record_figure("relay", f"confirmed relay against raw pika, {kind} queue", f"{median:.2f}",
+                      f">= {RELAY_TARGET_RATIO}", median >= RELAY_TARGET_RATIO)
     print("  raw: BlockingChannel.basic_publish, persistent, no confirms (client-side rate)")
     print("  relay: claimed, published, confirmed by the broker, marked sent")
     print("  ratio: best relay / best raw; median: median of the rounds' relay/raw")
@@ -347,6 +351,10 @@ def print_latencies(latencies: dict, seconds: float) -> None:
                 if mode == "woken" else ""
             )
             expected = max(int(rate * seconds), LATENCY_MIN_EVENTS)
+            if mode == "woken":
+                record_figure("relay", f"commit to consumer commit at {rate}/s, p99", f"{p99:.0f} ms",
+                              f"<= {LATENCY_TARGET_P99_MS} ms", p99 <= LATENCY_TARGET_P99_MS,
+                              f"polled: {polled_p99:.0f} ms")
             print(
                 f"{rate:>5}/s {mode:<7} {offered:>8.0f}/s {percentile(values, 50):>9.1f}"
                 f" {p99:>9.1f} {p99 / polled_p99:>11.2f} {verdict:>13}"

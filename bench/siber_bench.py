@@ -46,11 +46,13 @@ from bench.ppid_bench import (  # noqa: E402 - after the repository is importabl
     median_pair,
     migrate,
     ratio,
+    report_worker_rss,
     run_raw,
     start_gunicorn,
     stop,
     wait_ready,
 )
+from bench.summary import record as record_figure  # noqa: E402
 
 LIST_PATH = "/api/v1/public/articles"
 FEED_PATH = "/api/v1/public/feeds/all.atom"
@@ -193,6 +195,7 @@ def main(argv: list[str] | None = None) -> int:
                                      duration=args.duration, ok=pair.ok, **common)))
                 for _ in range(args.rounds)
             ]
+        report_worker_rss("siber", siber[0])
     finally:
         for process, log in servers:
             stop(process)
@@ -211,6 +214,8 @@ def main(argv: list[str] | None = None) -> int:
             "ratio": round(ratio(median), 4),
             "siber_p99_ms": round(median[0].p99_ms, 2),
         }
+        record_figure("siber", f"{label}, rate against bare Flask", f"{ratio(median):.1%}",
+                      note=f"p99 {median[0].p99_ms:.1f} ms")
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
