@@ -163,6 +163,19 @@ class _BrokerLink:
             self._until = None
             self.ioloop.remove_timeout(timer)
 
+    def watch(self, fd: int, on_readable: Callable[[], None]) -> None:
+        """Call `on_readable` whenever `fd` can be read while the loop runs (a database
+        session's notifications), then see whether what the relay waits for has come."""
+
+        def readable(_fd, _events) -> None:
+            on_readable()
+            self._progress()
+
+        self.ioloop.add_handler(fd, readable, self.ioloop.READ)
+
+    def unwatch(self, fd: int) -> None:
+        self.ioloop.remove_handler(fd)
+
     def _progress(self) -> None:
         # Called by every callback that may satisfy what the relay waits for.
         if self._until is not None and self._until():
@@ -309,6 +322,9 @@ class OutboxRelay:
         self._listens = listen and not self._sqlite
         self._listener: Connection | None = None
         self._drained = False
+        # The link whose loop watches the listening session, and that session's socket.
+        self._watched: tuple[_BrokerLink, int] | None = None
+        self._commits_waiting = False
         self._link: _BrokerLink | None = None
         self._seq = 0
         self._unconfirmed: OrderedDict[int, tuple[_Batch, int]] = OrderedDict()
@@ -431,6 +447,7 @@ class OutboxRelay:
                 log.debug("rolling back a relay batch failed: %r", exc)
         self._unconfirmed.clear()
         self._by_message.clear()
+        self._watched = None  # the link's loop, and what it watched, go with it
         link, self._link = self._link, None
         if link is not None:
             link.close()
@@ -451,23 +468,31 @@ class OutboxRelay:
                     return 0
                 self._ensure_listener()
                 self._ensure_channel()
-                self._forget_notifications()
-                while len(self._inflight) < depth:
-                    batch = self._start_batch()
-                    # A short batch took every row there was: claiming again at once would
-                    # only find the rows committed in between, and cost a transaction.
-                    self._drained = batch is None or len(batch.rows) < self.batch_size
-                    if self._drained:
-                        break
+                self._watch_commits()
+                self._top_up(depth)
             if not self._inflight:
                 return 0
             batch = self._inflight[0]
-            self._wait_for_confirms(batch)
+            deadline = time.monotonic() + CONFIRM_TIMEOUT_SECONDS
+            while not self._wait_for_confirms(batch, depth, deadline):
+                # A commit came while the broker persists this batch: send its rows now.
+                self._top_up(depth)
             self._inflight.popleft()
             return self._finish(batch)
         except BaseException:
             self.close()
             raise
+
+    def _top_up(self, depth: int) -> None:
+        self._commits_waiting = False
+        self._forget_notifications()
+        while len(self._inflight) < depth:
+            batch = self._start_batch()
+            # A short batch took every row there was: claiming again at once would only
+            # find the rows committed in between, and cost a transaction.
+            self._drained = batch is None or len(batch.rows) < self.batch_size
+            if self._drained:
+                return
 
     def _start_batch(self) -> _Batch | None:
         conn = self.engine.connect()
@@ -504,12 +529,16 @@ class OutboxRelay:
         self._link.turn()
         return batch
 
-    def _wait_for_confirms(self, batch: _Batch) -> None:
+    def _wait_for_confirms(self, batch: _Batch, depth: int, deadline: float) -> bool:
+        """True once the broker confirmed `batch`; False earlier if a commit's notification
+        came and the pipeline has room for another batch."""
         self._link.run_until(
-            lambda: batch.outstanding == 0,
-            CONFIRM_TIMEOUT_SECONDS,
+            lambda: batch.outstanding == 0
+            or (self._commits_waiting and len(self._inflight) < depth),
+            deadline - time.monotonic(),
             f"{batch.outstanding} message(s) unconfirmed",
         )
+        return batch.outstanding == 0
 
     def _finish(self, batch: _Batch) -> int:
         conn = batch.conn
@@ -662,7 +691,29 @@ class OutboxRelay:
             raise
         self._listener = conn
 
+    def _watch_commits(self) -> None:
+        """Let the broker link's loop, which runs while a batch awaits its confirms, also
+        notice commits, so their rows need not wait for that batch."""
+        if self._listener is None:
+            return
+        fd = self._listener.connection.driver_connection.fileno()
+        if self._watched == (self._link, fd):
+            return
+        self._unwatch_commits()
+        self._link.watch(fd, self._commit_readable)
+        self._watched = (self._link, fd)
+
+    def _commit_readable(self) -> None:
+        if self._listener is not None and self._notified(0):
+            self._commits_waiting = True
+
+    def _unwatch_commits(self) -> None:
+        watched, self._watched = self._watched, None
+        if watched is not None and watched[0] is self._link:
+            watched[0].unwatch(watched[1])
+
     def _drop_listener(self) -> None:
+        self._unwatch_commits()
         listener, self._listener = self._listener, None
         if listener is not None:
             # Back in the pool the session would go on listening, and collect notifications.
@@ -696,6 +747,8 @@ class OutboxRelay:
             except AMQP_ERRORS as exc:
                 log.warning("broker connection lost while idle: %r", exc)
                 self.close()
+        if self._commits_waiting:
+            return  # the link's loop took a commit's notification (`_watch_commits`)
         deadline = time.monotonic() + self.poll_seconds
         while not stop.is_set():
             remaining = deadline - time.monotonic()

@@ -17,6 +17,7 @@ from tests.common import test_outbox_relay as relay_tests
 broker = relay_tests.broker
 pg_plumbing = relay_tests.pg_plumbing
 plumbing = relay_tests.plumbing
+proxy = relay_tests.proxy
 event = relay_tests.event
 read_queue = relay_tests.read_queue
 wait_until = relay_tests.wait_until
@@ -133,6 +134,35 @@ def test_a_commit_between_an_empty_claim_and_the_wait_still_wakes_the_relay(
         assert relay.relay_once() == 1
     finally:
         relay.close()
+
+
+def queue_depth(channel, queue: str) -> int:
+    return channel.queue_declare(queue, passive=True).method.message_count
+
+
+def test_a_commit_while_a_batch_awaits_its_confirms_is_sent_without_waiting_for_them(
+    pg_plumbing, broker, proxy, unique
+):
+    service = f"t{unique}"
+    queue = broker.make_queue(f"{service}.#", f"test.wakeup.{unique}")
+    relay, stop, thread = idle_relay(
+        pg_plumbing, proxy.url(), broker.exchange, poll_seconds=LONG_POLL_SECONDS
+    )
+    first, second = event(service, seq=1), event(service, seq=2)
+    try:
+        proxy.answering.clear()  # the broker takes the messages but their confirms wait
+        pg_plumbing.commit_events(first)
+        wait_until(lambda: queue_depth(broker, queue) == 1, timeout=WOKEN_WITHIN_SECONDS)
+        pg_plumbing.commit_events(second)
+        wait_until(lambda: queue_depth(broker, queue) == 2, timeout=WOKEN_WITHIN_SECONDS)
+        assert relay.backlog()[0] == 2  # neither is marked sent before its confirm
+        proxy.answering.set()
+        wait_until(lambda: pg_plumbing.sent() == 2, timeout=10)
+    finally:
+        proxy.answering.set()
+        stop_relay(relay, stop, thread)
+    messages = read_queue(broker, queue, expected=2, timeout=5)
+    assert [properties.message_id for _m, properties, _b in messages] == [first.id, second.id]
 
 
 def test_the_poll_still_publishes_when_the_listening_session_is_killed(
