@@ -64,7 +64,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Insert
 
 from services.common.events import Event
-from services.common.outbox import UnitOfWork, outbox_row
+from services.common.outbox import UnitOfWork, outbox_row, wakeup_channel
 
 # At least this many digits; a year with a millionth case simply gets a seventh.
 DIGITS = 6
@@ -230,7 +230,7 @@ class Numbering:
         if alone:
             driver.autocommit = True
         try:
-            number, sequence = driver.execute(sql, params).fetchone()
+            number, sequence, _woken = driver.execute(sql, params).fetchone()
         finally:
             if alone and not driver.closed:
                 driver.autocommit = False
@@ -289,8 +289,10 @@ class Numbering:
                 ),
             ).cte("new_event")
         )
-        # Data-modifying CTEs run whether or not the final select reads them.
-        return select(new_case.c.number, new_case.c.sequence).add_cte(*ctes)
+        # Data-modifying CTEs run whether or not the final select reads them. The notification,
+        # delivered when the statement commits, wakes the relay as `UnitOfWork.publish` does.
+        wake = func.pg_notify(wakeup_channel(outbox), "")
+        return select(new_case.c.number, new_case.c.sequence, wake).add_cte(*ctes)
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,13 @@ from collections import Counter
 
 import psycopg
 from psycopg import sql
-from sqlalchemy import text
+from sqlalchemy import Column, Integer, MetaData, String, Table, text
+from sqlalchemy.orm import sessionmaker
 
-from services.common.outbox import wakeup_channel
+from services.common.db import make_engine
+from services.common.events import new_event
+from services.common.numbering import NumberedRow, Numbering, number_counter_table
+from services.common.outbox import UnitOfWork, plumbing_tables, wakeup_channel
 from services.common.relay import OutboxRelay
 from tests.common import test_outbox_relay as relay_tests
 
@@ -89,6 +93,37 @@ def test_a_unit_of_work_notifies_again_in_its_next_transaction(pg_plumbing, uniq
     # Two commits with events: two notifications (one payload each, so none coalesced away).
     assert len(notifications(url, channel, two_transactions)) == 2
     assert pg_plumbing.count() == 2
+
+
+def test_a_numbered_write_in_one_statement_notifies_at_its_commit(pg_url):
+    metadata = MetaData()
+    counters = number_counter_table(metadata)
+    outbox, _ = plumbing_tables(metadata)
+    reports = Table(
+        "reports", metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("number", String(20), nullable=False, unique=True),
+        Column("sequence", Integer, nullable=False),
+        Column("title", String(200), nullable=False),
+    )
+    engine = make_engine(pg_url)
+    metadata.create_all(engine)
+    numbering, sessions = Numbering(counters, outbox=outbox), sessionmaker(engine)
+
+    def write_numbered():
+        submitted = new_event(
+            "lapor", "report", "submitted", subject="reports/", opd="dinkes", data={"number": ""}
+        )
+        with UnitOfWork(sessions, outbox) as uow:
+            numbering.write(uow, "LPR", 2026, NumberedRow(reports, {"title": "Jalan rusak"}),
+                            event=submitted)
+            uow.commit()
+
+    try:
+        received = notifications(pg_url, wakeup_channel(outbox), write_numbered)
+    finally:
+        engine.dispose()
+    assert [n.channel for n in received] == [wakeup_channel(outbox)]
 
 
 def test_sqlite_units_of_work_write_events_without_notifying(sqlite_url, unique):
