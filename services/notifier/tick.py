@@ -111,9 +111,10 @@ def tick(rt: Runtime, now: datetime, *, mailer: Mailer | None = None) -> TickSum
         mailer = mailer or Mailer(rt.settings)
         try:
             batch = rt.settings.tick_batch_size
+            outage: list[MailError] = []
             while True:
                 claimed = claim_steps(rt, now, worker, batch)
-                process_batch(rt, claimed, now, worker, mailer, summary)
+                process_batch(rt, claimed, now, worker, mailer, summary, outage)
                 if len(claimed) < batch:
                     break
             summary.digests = digest.send_digests(rt, now, worker, mailer)
@@ -230,7 +231,7 @@ class _Mailed:
 
 def process_batch(
     rt: Runtime, step_ids: list[int], now: datetime, worker: str, mailer: Mailer,
-    summary: TickSummary,
+    summary: TickSummary, outage: list[MailError] | None = None,
 ) -> None:
     """Tell the recipients of a batch of claimed steps.
 
@@ -239,25 +240,21 @@ def process_batch(
     is recorded at once in its own transaction; then one transaction posts the inbox
     messages, logs the deliveries, marks the steps sent and publishes their events. If a
     phase fails for the batch, its steps are taken one by one, so one bad step holds back
-    no other.
+    no other. `outage` carries an unreachable SMTP server from one batch of a tick to the
+    next.
     """
+    outage = [] if outage is None else outage
     jobs = _each_alone(lambda ids: _load_jobs(rt, ids, now, worker, summary), step_ids,
                        lambda step_id: step_id)
     mailed = []
     for job in jobs:
         try:
-            mailed.append(_send_mail(rt, job, now, mailer))
+            mailed.append(_send_mail(rt, job, now, mailer, outage))
         except Exception:
             # The claim expires and another tick takes the step again.
             log.exception("step failed", extra={"step_id": job.step_id})
     _each_alone(lambda batch: _finish(rt, batch, now, worker, summary), mailed,
                 lambda m: m.job.step_id)
-
-
-def process_step(
-    rt: Runtime, step_id: int, now: datetime, worker: str, mailer: Mailer, summary: TickSummary
-) -> None:
-    process_batch(rt, [step_id], now, worker, mailer, summary)
 
 
 def _each_alone(work, items: list, step_of) -> list:
@@ -345,12 +342,12 @@ def _steps_and_due_siblings(
     kind), read in one statement."""
     clocks_of_batch = select(Step.clock_id).where(Step.id.in_(step_ids)).scalar_subquery()
     rows = session.scalars(
+        # Led by the clocks (a handful of steps each): the due instant alone matches most of
+        # the table once a province's clocks are open.
         select(Step).where(
-            or_(
-                Step.id.in_(step_ids),
-                and_(Step.clock_id.in_(clocks_of_batch), Step.state == domain.PENDING,
-                     Step.send_after <= now),
-            )
+            Step.clock_id.in_(clocks_of_batch),
+            or_(Step.id.in_(step_ids),
+                and_(Step.state == domain.PENDING, Step.send_after <= now)),
         )
     ).all()
     wanted = set(step_ids)
@@ -439,7 +436,9 @@ def _notice(rt: Runtime, job: _Job, role: str, now: datetime) -> messages.Notice
 # -- phase 2: the mail -------------------------------------------------------------------
 
 
-def _send_mail(rt: Runtime, job: _Job, now: datetime, mailer: Mailer) -> _Mailed:
+def _send_mail(
+    rt: Runtime, job: _Job, now: datetime, mailer: Mailer, outage: list[MailError]
+) -> _Mailed:
     mailed = _Mailed(job)
     notices: dict[str, messages.Notice] = {}
     for target in job.targets:
@@ -453,9 +452,15 @@ def _send_mail(rt: Runtime, job: _Job, now: datetime, mailer: Mailer) -> _Mailed
                                               "SMTP_HOST tidak diatur; email tidak dikirim"))
             continue
         try:
+            if outage:
+                # The server was unreachable a moment ago in this tick: every further
+                # message would wait out the same timeout; they are retried later.
+                raise outage[0]
             mailer.send(target.address, notice)
             status, error = dispatch.SENT, None
         except MailError as exc:
+            if exc.server_down and not outage:
+                outage.append(exc)
             last_try = job.attempts + 1 >= rt.settings.max_send_attempts
             status = dispatch.FAILED if exc.permanent or last_try else dispatch.RETRYING
             error = str(exc)

@@ -16,6 +16,7 @@ from services.notifier.consumers import events_consumer
 from services.notifier.email import Mailer
 from services.notifier.models import Delivery, InboxMessage, Step
 from services.notifier.tick import TickSummary, claim_steps, new_worker_id, process_batch, tick
+from tests.conftest import free_port
 from tests.notifier.notifier_support import sla_event, wib
 from tests.notifier.test_tick import OFFICER, contacts, sent_events
 
@@ -172,3 +173,45 @@ def test_workers_ticking_at_once_in_small_batches_send_each_step_once(migrated, 
     with first.uow() as uow:
         assert uow.session.scalar(select(func.count()).select_from(InboxMessage).where(InboxMessage.kind == "remind")) == 20
     assert len(sent_events(first, "notifier.sla.reminded")) == 20
+
+
+class CountingMailer(Mailer):
+    def __init__(self, settings):
+        super().__init__(settings)
+        self.connections = 0
+
+    def _connect(self):
+        self.connections += 1
+        return super()._connect()
+
+
+def test_an_unreachable_mail_server_is_tried_once_per_tick_and_nobody_is_told_twice(
+    rt, feed, smtp, make_rt, migrated
+):
+    contacts(rt)
+    start_requests(feed, rt, 4)
+    down = make_rt(migrated, SMTP_PORT=str(free_port()))
+    mailer = CountingMailer(down.settings)
+    now = wib(2026, 4, 2, 9)
+    summary = tick(down, now, mailer=mailer)
+    mailer.close()
+    assert (summary.retrying, summary.sent) == (4, [])
+    # One message's two tries for the four steps, then the morning digest's own two.
+    assert mailer.connections == 4
+    with down.uow() as uow:
+        emails = uow.session.execute(
+            select(Delivery.status, Delivery.error)
+            .where(Delivery.channel == "email", Delivery.step_id.is_not(None))
+        ).all()
+    assert len(emails) == 4 and all(s == "retrying" and "tidak terjangkau" in e for s, e in emails)
+    assert step_states(rt) == {"pending": 4}
+
+    summary = tick(rt, now + timedelta(hours=1))
+    assert len(summary.sent) == 4
+    subjects = [m["Subject"] for m in smtp.to(OFFICER)]
+    assert len(subjects) == 4 and len(set(subjects)) == 4
+    assert step_states(rt) == {"sent": 4}
+    with rt.uow() as uow:
+        assert uow.session.scalar(
+            select(func.count()).select_from(InboxMessage).where(InboxMessage.kind == "remind")
+        ) == 4, "the role's inbox was told on the first try, and only then"
