@@ -696,7 +696,12 @@ class OutboxRelay:
         notice commits, so their rows need not wait for that batch."""
         if self._listener is None:
             return
-        fd = self._listener.connection.driver_connection.fileno()
+        try:
+            fd = self._listener.connection.driver_connection.fileno()
+        except psycopg.Error as exc:
+            log.warning("lost the session listening for outbox commits; polling: %r", exc)
+            self._drop_listener()
+            return
         if self._watched == (self._link, fd):
             return
         self._unwatch_commits()
