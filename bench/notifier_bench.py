@@ -27,9 +27,11 @@ from BENCH_PG_ADMIN_URL) and RabbitMQ (BENCH_AMQP_URL). It measures:
     events that start a response clock, against the same consumer with a handler that does
     nothing, both on quorum queues bound to a private exchange (no other consumer of the
     broker sees these events), on the smallest size's database. The rate is counted from the
-    first to the last commit after a warm-up. The notifier's handler spends some fifteen
-    milliseconds on each event (it plans and writes six steps per clock), so the default
-    backlog is 5,000 events to keep the whole run near seven minutes on two cores.
+    first to the last commit after a warm-up. Both consumers take what waits in their
+    prefetch window as a group (one transaction); the notifier's is given its group handler,
+    as the service's worker is, which locks the group's clocks in one statement and writes
+    their history and steps (six per clock) in bulk. A summary line per figure goes to the
+    table of `make bench` (`bench/summary.py`).
 """
 
 from __future__ import annotations

@@ -191,7 +191,8 @@ def produce(url: str, first: int, total: int, rate: int, started: float) -> dict
 
 
 def latency(
-    engine, url: str, outbox, inbox, *, rate: int, seconds: float, listen: bool
+    engine, url: str, outbox, inbox, *, rate: int, seconds: float, listen: bool,
+    min_events: int = LATENCY_MIN_EVENTS,
 ) -> tuple[list[float], float]:
     """Commit-to-commit latencies in ms, and the rate actually committed (events/s).
 
@@ -227,7 +228,7 @@ def latency(
     for thread in threads:
         thread.start()
     committed: dict[str, float] = {}
-    total = max(int(rate * seconds), LATENCY_MIN_EVENTS)
+    total = max(int(rate * seconds), min_events)
     try:
         if not consumer.ready.wait(30):
             raise RuntimeError("consumer did not start")
@@ -272,6 +273,8 @@ def main() -> int:
         "--latency-seconds", type=float, default=LATENCY_SECONDS, help="per rate and relay mode"
     )
     parser.add_argument("--skip-throughput", action="store_true")
+    parser.add_argument("--latency-min-events", type=int, default=LATENCY_MIN_EVENTS,
+                        help="events per latency row at least, whatever the rate and seconds")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
 
@@ -295,6 +298,7 @@ def main() -> int:
                 latencies[rate] = {
                     mode: latency(
                         engine, url, outbox, inbox, rate=rate, seconds=args.latency_seconds,
+                        min_events=args.latency_min_events,
                         listen=mode == "woken",
                     )
                     for mode in ("polled", "woken")
@@ -328,14 +332,14 @@ def main() -> int:
     print("  relay: claimed, published, confirmed by the broker, marked sent")
     print("  ratio: best relay / best raw; median: median of the rounds' relay/raw")
     if latencies:
-        print_latencies(latencies, args.latency_seconds)
+        print_latencies(latencies, args.latency_seconds, args.latency_min_events)
     return 0
 
 
-def print_latencies(latencies: dict, seconds: float) -> None:
+def print_latencies(latencies: dict, seconds: float, min_events: int = LATENCY_MIN_EVENTS) -> None:
     print(
         f"Latency, producer commit -> consumer commit, {seconds:g} s (at least"
-        f" {LATENCY_MIN_EVENTS} events) per row, poll every {POLL_SECONDS * 1000:.0f} ms,"
+        f" {min_events} events) per row, poll every {POLL_SECONDS * 1000:.0f} ms,"
         f" {PRODUCERS} producer processes"
     )
     print(
@@ -350,7 +354,7 @@ def print_latencies(latencies: dict, seconds: float) -> None:
                 f"p99<={LATENCY_TARGET_P99_MS} {'met' if p99 <= LATENCY_TARGET_P99_MS else 'MISSED'}"
                 if mode == "woken" else ""
             )
-            expected = max(int(rate * seconds), LATENCY_MIN_EVENTS)
+            expected = max(int(rate * seconds), min_events)
             if mode == "woken":
                 record_figure("relay", f"commit to consumer commit at {rate}/s, p99", f"{p99:.0f} ms",
                               f"<= {LATENCY_TARGET_P99_MS} ms", p99 <= LATENCY_TARGET_P99_MS,

@@ -28,10 +28,11 @@ from bench import summary  # noqa: E402
 
 BENCHMARKS = ["relay_bench.py", "ppid_bench.py", "lapor_bench.py", "siber_bench.py", "notifier_bench.py"]
 QUICK_ARGS = {
-    "relay_bench.py": ["--events", "10000", "--rounds", "1", "--latency-seconds", "3"],
-    "ppid_bench.py": ["--duration", "3", "--warmup", "1", "--rounds", "1"],
-    "lapor_bench.py": ["--duration", "3", "--warmup", "1", "--rounds", "1"],
-    "siber_bench.py": ["--duration", "2", "--warmup", "1", "--rounds", "1", "--articles", "100"],
+    "relay_bench.py": ["--events", "10000", "--rounds", "1", "--latency-seconds", "2",
+                       "--latency-min-events", "30"],
+    "ppid_bench.py": ["--duration", "2", "--warmup", "1", "--rounds", "1"],
+    "lapor_bench.py": ["--duration", "2", "--warmup", "1", "--rounds", "1"],
+    "siber_bench.py": ["--duration", "1.5", "--warmup", "0.5", "--rounds", "1", "--articles", "100"],
     "notifier_bench.py": ["--sizes", "10000,100000", "--repeats", "1", "--events", "1000"],
 }
 
@@ -76,8 +77,10 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             command = [sys.executable, str(path), *(QUICK_ARGS.get(name, []) if quick else [])]
             print(f"== {' '.join([name, *command[2:]])}", flush=True)
+            began = time.monotonic()
             done = subprocess.run(command, cwd=HERE.parent, env=env)
             outcomes[name] = "ok" if done.returncode == 0 else f"failed (exit {done.returncode})"
+            print(f"== {name}: {time.monotonic() - began:.0f} s", flush=True)
         figures = summary.read(collected)
     finally:
         collected.unlink(missing_ok=True)
