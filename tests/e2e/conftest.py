@@ -22,7 +22,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-import pika
 import pytest
 import requests
 from aiosmtpd.controller import Controller
@@ -135,27 +134,6 @@ def eventually(check, timeout: float = 30.0, interval: float = 0.3):
     raise AssertionError(f"condition not met within {timeout}s (last value: {last!r})")
 
 
-def _queues(services: list[str]) -> list[str]:
-    names = [f"{s}.calendar" for s in services] + ["notifier.events"]
-    return names + [f"{n}.dead" for n in names]
-
-
-def _for_each_queue(amqp_url: str, names: list[str], action: str) -> None:
-    connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
-    try:
-        for name in names:
-            channel = connection.channel()
-            try:
-                getattr(channel, action)(queue=name)
-            except pika.exceptions.ChannelClosedByBroker:
-                pass  # the queue does not exist yet
-            finally:
-                if channel.is_open:
-                    channel.close()
-    finally:
-        connection.close()
-
-
 @contextmanager
 def own_vhost(amqp_url: str, label: str) -> Iterator[str]:
     """The URL of a virtual host of its own on the machine's broker, deleted afterwards:
@@ -223,20 +201,15 @@ def running_system(work: Path, services: list[str], amqp_url: str, *, ready_time
 
 @pytest.fixture(scope="module")
 def system(tmp_path_factory, amqp_url):
-    services = ["ppid", "notifier"]
-    _for_each_queue(amqp_url, _queues(services), "queue_purge")
-    try:
-        with running_system(
-            tmp_path_factory.mktemp("e2e"), services, amqp_url, ready_timeout=60,
-            WEB_CONCURRENCY="2",
-            NOTIFIER_WEBHOOK_ALLOW_PRIVATE="1",
-            # The scenario backdates a walk-in request to March, as when paper records of the
-            # year are entered late; the default allows 60 days.
-            PPID_OFFLINE_MAX_AGE_DAYS="400",
-        ) as running:
-            yield running
-    finally:
-        _for_each_queue(amqp_url, _queues(services), "queue_delete")
+    with own_vhost(amqp_url, "ppid") as vhost_url, running_system(
+        tmp_path_factory.mktemp("e2e"), ["ppid", "notifier"], vhost_url, ready_timeout=60,
+        WEB_CONCURRENCY="2",
+        NOTIFIER_WEBHOOK_ALLOW_PRIVATE="1",
+        # The scenario backdates a walk-in request to March, as when paper records of the
+        # year are entered late; the default allows 60 days.
+        PPID_OFFLINE_MAX_AGE_DAYS="400",
+    ) as running:
+        yield running
 
 
 def dump_logs(system: System) -> str:
