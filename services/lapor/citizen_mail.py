@@ -4,7 +4,9 @@ A reporter who gave an e-mail address hears at each step: the receipt (with the 
 token), a question from the admin, verification, disposition, the OPD's follow-up and
 progress, completion, a reopening, the closing, and the end of a report that is archived,
 postponed or not the regency's. Followers (citizens who follow a public report) hear the
-public steps only (`PUBLIC_STEPS`), and nothing of a rahasia report.
+public steps only (`PUBLIC_STEPS`), and nothing of a rahasia report; only followers who
+confirmed their address hear anything. A request to follow mails the address its
+confirmation token (`queue_follow_confirmation`), the one mail an unconfirmed address gets.
 
 The mails carry personal data (the address, the token), so LAPOR! sends them itself, never
 through an event: each is queued in the transaction of the change it reports
@@ -50,6 +52,8 @@ REOPENED = "reopened"
 CLOSED = "closed"
 
 REPORTER, FOLLOWER = "reporter", "follower"
+FOLLOW_CONFIRMATION = "follow_confirmation"
+FOLLOW_CONFIRMATION_SUBJECT = "Konfirmasi mengikuti laporan"
 
 # step -> (subject, what happened, in a sentence the reader understands)
 STEPS: dict[str, tuple[str, str]] = {
@@ -120,10 +124,23 @@ def queue_report_mail(rt: Runtime, session: Session, report: Report, step: str, 
         queue.queue(session, step, email, at=at, case_id=report.id, params={"audience": REPORTER})
         count += 1
     if step in PUBLIC_STEPS and report.privacy in domain.PUBLISHED_PRIVACIES:
-        for address in session.scalars(select(Follower.email).where(Follower.report_id == report.id)):
+        confirmed = select(Follower.email).where(
+            Follower.report_id == report.id, Follower.confirmed_at.is_not(None))
+        for address in session.scalars(confirmed):
             queue.queue(session, step, address, at=at, case_id=report.id, params={"audience": FOLLOWER})
             count += 1
     return count
+
+
+def queue_follow_confirmation(rt: Runtime, session: Session, report: Report, address: str,
+                              token: str, *, at: datetime) -> bool:
+    """Queue the mail carrying the token that confirms `address` as a follower of `report`;
+    False with mail off (the address then cannot confirm)."""
+    if not enabled(rt):
+        return False
+    mail_queue_of(rt).queue(session, FOLLOW_CONFIRMATION, address, at=at, case_id=report.id,
+                            params={"token": token, "audience": FOLLOWER})
+    return True
 
 
 # -- sending, in the worker -----------------------------------------------------------------
@@ -136,16 +153,34 @@ def mail_queue_of(rt: Runtime) -> MailQueue:
 
 def render(rt: Runtime, session: Session, mail: QueuedMail) -> MailContent | None:
     """The mail a queued row stands for; None when its report is gone."""
-    if mail.kind not in STEPS:
+    if mail.kind not in STEPS and mail.kind != FOLLOW_CONFIRMATION:
         raise ValueError(f"unknown mail kind {mail.kind!r}")
     report = session.get(Report, mail.case_id) if mail.case_id is not None else None
     if report is None:
         return None
+    if mail.kind == FOLLOW_CONFIRMATION:
+        return _follow_confirmation(rt, report, mail.params["token"])
     context = _context(rt, session, report, mail.kind, mail.params)
     return MailContent(
         subject=context["subject"],
         text=_env.get_template("mail_report.txt").render(**context),
         html=_env.get_template("mail_report.html").render(**context),
+    )
+
+
+def _follow_confirmation(rt: Runtime, report: Report, token: str) -> MailContent:
+    regency = rt.opds.regency
+    context = {
+        "subject": f"{FOLLOW_CONFIRMATION_SUBJECT}: {report.number}",
+        "number": report.number,
+        "title": report.title,
+        "token": token,
+        "regency": regency.name if regency else "Pemerintah Daerah",
+    }
+    return MailContent(
+        subject=context["subject"],
+        text=_env.get_template("mail_follow_confirmation.txt").render(**context),
+        html=_env.get_template("mail_follow_confirmation.html").render(**context),
     )
 
 

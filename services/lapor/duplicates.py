@@ -176,32 +176,40 @@ def merge_followers(session: Session, duplicate: Report, original: Report) -> in
     followers of `original`; addresses that already follow it (compared trimmed and
     case-folded) are not added twice. Returns how many were added.
 
-    A moved follower keeps its token hash and the time it started following, so the link it
-    was sent still works; the reporter's follow uses their report's token hash (the secret
-    they already hold) and dates from their submission. Runs in the caller's unit of work
-    (the archive of the duplicate).
+    A moved follower keeps its token hash, the time it started following and whether its
+    address is confirmed, so the link it was sent still works; the reporter's follow uses
+    their report's token hash (the secret they already hold), dates from their submission
+    and counts as confirmed (they filed the report themselves). An address still waiting
+    for its confirmation on the original becomes confirmed, with the confirmed follow's
+    token, when a confirmed follow of the same address arrives. Runs in the caller's unit
+    of work (the archive of the duplicate).
     """
     following = {
-        _address_key(email)
-        for email in session.scalars(select(Follower.email).where(Follower.report_id == original.id))
+        _address_key(row.email): row
+        for row in session.scalars(select(Follower).where(Follower.report_id == original.id))
     }
-    incoming: list[tuple[str, str, datetime]] = []
+    incoming: list[tuple[str, str, datetime, datetime | None]] = []
     reporter_email = session.scalars(
         select(Reporter.email).where(Reporter.report_id == duplicate.id)).one_or_none()
     if reporter_email:
-        incoming.append((reporter_email.strip(), duplicate.access_token_hash, duplicate.submitted_at))
+        incoming.append((reporter_email.strip(), duplicate.access_token_hash, duplicate.submitted_at,
+                         duplicate.submitted_at))
     incoming.extend(
-        (row.email, row.token_hash, row.created_at)
+        (row.email, row.token_hash, row.created_at, row.confirmed_at)
         for row in session.scalars(
             select(Follower).where(Follower.report_id == duplicate.id).order_by(Follower.id))
     )
     added = 0
-    for email, token_hash, since in incoming:
-        if _address_key(email) in following:
+    for email, token_hash, since, confirmed_at in incoming:
+        known = following.get(_address_key(email))
+        if known is not None:
+            if known.confirmed_at is None and confirmed_at is not None:
+                known.token_hash, known.confirmed_at = token_hash, confirmed_at
             continue
-        following.add(_address_key(email))
-        session.add(Follower(report_id=original.id, email=email, token_hash=token_hash,
-                             created_at=since))
+        row = Follower(report_id=original.id, email=email, token_hash=token_hash,
+                       created_at=since, confirmed_at=confirmed_at)
+        session.add(row)
+        following[_address_key(email)] = row
         added += 1
     session.flush()
     return added

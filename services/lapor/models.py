@@ -210,7 +210,11 @@ class Attachment(Base):
 
 
 class Follower(Base):
-    """A citizen who follows a public report instead of filing a duplicate."""
+    """A citizen who follows a public report instead of filing a duplicate.
+
+    The row exists from the request on, but mails reach it only once the address confirmed
+    (`confirmed_at`): whoever asks cannot sign up someone else's address. `token_hash` is the
+    hash of the token mailed to the address: it confirms, then ends the following."""
 
     __tablename__ = "followers"
     __table_args__ = (UniqueConstraint("report_id", "email", name="uq_followers_report_email"),)
@@ -222,6 +226,7 @@ class Follower(Base):
     email: Mapped[str] = mapped_column(String(254), nullable=False)
     token_hash: Mapped[str] = mapped_column(String(64), nullable=False)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class HistoryEntry(Base):

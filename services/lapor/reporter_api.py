@@ -2,7 +2,8 @@
 followers of a public report.
 
 The reporter replies, rejects the answer or accepts and rates it; each answer is the report
-as its reporter sees it. A follower gives an e-mail address and gets a token to stop.
+as its reporter sees it. A follower gives an e-mail address, which receives a token that
+confirms the following and later ends it.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from services.lapor import followers, reporter
 from services.lapor.intake import ACCESS
 from services.lapor.schemas import CitizenReportSchema
 from services.lapor.stage_schemas import (
+    ConfirmFollowSchema,
     FollowingSchema,
+    FollowRequestedSchema,
     FollowSchema,
     RatingSchema,
     RejectSchema,
@@ -78,12 +81,29 @@ class Rating(MethodView):
 class Followers(MethodView):
     @public_rate_limited
     @blp.arguments(FollowSchema)
-    @blp.response(201, FollowingSchema)
+    @blp.response(202, FollowRequestedSchema)
     def post(self, data, number):
-        """Ikuti laporan publik (alamat surel); jawaban memuat token untuk berhenti mengikuti"""
+        """Minta mengikuti laporan publik; token konfirmasi dikirim ke alamat surel
+
+        Jawabannya selalu sama, baik alamat itu sudah mengikuti maupun belum. Kabar
+        perkembangan baru dikirim setelah alamat dikonfirmasi.
+        """
         answer = followers.follow(runtime(), number, data["email"], now=now())
         note_in_access_log(number=answer["number"])
         return answer
+
+
+@blp.route("/reports/<string:number>/followers/confirm")
+class ConfirmFollow(MethodView):
+    @public_rate_limited
+    @blp.arguments(ConfirmFollowSchema)
+    @blp.response(200, FollowingSchema)
+    def post(self, data, number):
+        """Konfirmasi mengikuti laporan dengan token dari surel konfirmasi
+
+        Token yang sama dipakai untuk berhenti mengikuti.
+        """
+        return followers.confirm(runtime(), number, data["token"], now=now())
 
 
 @blp.route("/reports/<string:number>/followers/unfollow")
@@ -92,5 +112,5 @@ class Unfollow(MethodView):
     @blp.arguments(UnfollowSchema)
     @blp.response(200, UnfollowedSchema)
     def post(self, data, number):
-        """Berhenti mengikuti laporan, dengan token yang diterima saat mulai mengikuti"""
+        """Berhenti mengikuti laporan, dengan token dari surel konfirmasi"""
         return followers.unfollow(runtime(), number, data["token"])

@@ -113,6 +113,12 @@ class FollowSchema(Base):
     email = EmailAddress(required=True, metadata={"description": "Alamat surel untuk kabar perkembangan"})
 
 
+class ConfirmFollowSchema(Base):
+    """The token mailed to the address confirms that it follows the report."""
+
+    token = Text(200, min_length=20, required=True)
+
+
 class UnfollowSchema(Base):
     """The token the follower received by e-mail ends the following."""
 
@@ -157,9 +163,15 @@ class OpdReportSchema(Schema):
     reply_due_at = fields.DateTime(allow_none=True)
 
 
-class FollowingSchema(Schema):
-    """The answer to a new follower: the token that ends the following, shown once."""
+class FollowRequestedSchema(Schema):
+    """The one answer to every request to follow: it never says whether the address follows."""
 
     number = fields.String(required=True)
-    token = fields.String(required=True)
+    message = fields.String(required=True)
+
+
+class FollowingSchema(Schema):
+    """The answer to a confirmation: the report the address now follows."""
+
+    number = fields.String(required=True)
     message = fields.String(required=True)

@@ -136,6 +136,34 @@ def test_merge_followers_moves_the_reporter_and_followers_without_twins(lapor):
         uow.commit()
 
 
+def test_merged_followers_keep_their_confirmation_and_the_reporter_counts_as_confirmed(lapor):
+    rt = lapor.rt
+    original = add_report(rt)
+    duplicate = add_report(rt, email="pelapor.kedua@example.org")
+    with rt.uow() as uow:
+        uow.session.add_all([
+            Follower(report_id=original.id, email="menunggu@example.org", token_hash="a" * 64, created_at=T0),
+            Follower(report_id=duplicate.id, email="menunggu@example.org", token_hash="b" * 64, created_at=T0,
+                     confirmed_at=T0),
+            Follower(report_id=duplicate.id, email="belum@example.org", token_hash="c" * 64, created_at=T0),
+            Follower(report_id=duplicate.id, email="sudah@example.org", token_hash="d" * 64, created_at=T0,
+                     confirmed_at=T0 + timedelta(hours=1)),
+        ])
+        uow.commit()
+    with rt.uow() as uow:
+        assert merge_followers(uow.session, uow.session.get(Report, duplicate.id),
+                               uow.session.get(Report, original.id)) == 3
+        uow.commit()
+    with rt.uow() as uow:
+        rows = {row.email: (row.token_hash, row.confirmed_at) for row in uow.session.scalars(
+            select(Follower).where(Follower.report_id == original.id))}
+    assert rows["pelapor.kedua@example.org"][1] == duplicate.submitted_at
+    assert rows["belum@example.org"] == ("c" * 64, None)
+    assert rows["sudah@example.org"] == ("d" * 64, T0 + timedelta(hours=1))
+    # A confirmed follow of an address still pending on the original confirms it.
+    assert rows["menunggu@example.org"] == ("b" * 64, T0)
+
+
 def test_merge_followers_of_a_reporter_without_email_adds_only_followers(lapor):
     rt = lapor.rt
     original = add_report(rt)

@@ -64,7 +64,8 @@ def html_of(message) -> str:
 def follow(client: LaporClient, number: str, email: str = FOLLOWER) -> None:
     with client.rt.uow() as uow:
         report_id = uow.session.scalar(select(Report.id).where(Report.number == number))
-        uow.session.add(Follower(report_id=report_id, email=email, token_hash=issue_token()[1], created_at=T0))
+        uow.session.add(Follower(report_id=report_id, email=email, token_hash=issue_token()[1], created_at=T0,
+                                 confirmed_at=T0))
         uow.commit()
 
 

@@ -1,14 +1,17 @@
 """The reporter's word through the API, on SQLite and PostgreSQL: a reply, a rejection that
 reopens the report to the lead OPD, acceptance with a rating that closes it (once, and only
 after completion), the worker timer closing a report whose reply window passed, and the
-followers of a public report."""
+requests to follow a public report."""
 
 from __future__ import annotations
 
 import threading
 from datetime import datetime, timedelta
 
+from sqlalchemy import select
+
 from services.lapor import closing
+from services.lapor.models import Follower, Report
 from tests.lapor.steps import (
     COMPLETION,
     FOLLOW_UP,
@@ -149,28 +152,39 @@ def test_two_workers_close_each_report_once(lapor):
         assert types_of(lapor, number).count("closed") == 1
 
 
-def test_followers_of_a_public_report(lapor):
+def _follower_rows(lapor, number):
+    with lapor.rt.uow() as uow:
+        report_id = uow.session.scalars(select(Report.id).where(Report.number == number)).one()
+        return [(row.email, row.token_hash, row.confirmed_at) for row in uow.session.scalars(
+            select(Follower).where(Follower.report_id == report_id))]
+
+
+def test_a_request_to_follow_answers_the_same_and_waits_for_confirmation(lapor):
     number = lapor.submit()["number"]
     path = f"/api/v1/reports/{number}/followers"
-    followed = lapor.http.post(path, json={"email": "Warga.Lain@example.org"})
-    assert followed.status_code == 201, followed.get_json()
-    token = followed.get_json()["token"]
+    first = lapor.http.post(path, json={"email": "Warga.Lain@example.org"})
+    assert first.status_code == 202, first.get_json()
+    assert "token" not in first.get_json() and "konfirmasi" in first.get_json()["message"]
     again = lapor.http.post(path, json={"email": "warga.lain@EXAMPLE.org"})
-    assert again.status_code == 409 and again.get_json()["message"] == "Alamat surel ini sudah mengikuti laporan ini."
+    assert (again.status_code, again.get_json()) == (202, first.get_json())
+    (row,) = _follower_rows(lapor, number)
+    assert row[0] == "warga.lain@example.org" and row[2] is None
     assert lapor.http.post(path, json={"email": "bukan surel"}).status_code == 422
     assert "warga.lain" not in str(types_of(lapor, number))
 
-    wrong = lapor.http.post(f"{path}/unfollow", json={"token": "y" * 43})
+    wrong = lapor.http.post(f"{path}/confirm", json={"token": "y" * 43})
     assert wrong.status_code == 404
-    stopped = lapor.http.post(f"{path}/unfollow", json={"token": token})
-    assert stopped.status_code == 200
-    assert lapor.http.post(f"{path}/unfollow", json={"token": token}).status_code == 404
-    assert lapor.http.post(path, json={"email": "warga.lain@example.org"}).status_code == 201
+    assert wrong.get_json()["message"] == "Token konfirmasi tidak sesuai untuk laporan ini atau sudah digunakan."
+    assert lapor.http.post(f"{path}/confirm", json={"token": "pendek"}).status_code == 422
+    assert _follower_rows(lapor, number) == [row]
+    assert lapor.http.post(f"{path}/unfollow", json={"token": "y" * 43}).status_code == 404
 
     anonim = lapor.submit(privacy="anonim")["number"]
-    assert lapor.http.post(f"/api/v1/reports/{anonim}/followers", json={"email": "a@example.org"}).status_code == 201
+    assert lapor.http.post(f"/api/v1/reports/{anonim}/followers", json={"email": "a@example.org"}).status_code == 202
     secret = lapor.submit(privacy="rahasia")["number"]
     hidden = lapor.http.post(f"/api/v1/reports/{secret}/followers", json={"email": "a@example.org"})
+    assert hidden.status_code == 404 and hidden.get_json()["message"] == "Laporan tidak ditemukan."
+    hidden = lapor.http.post(f"/api/v1/reports/{secret}/followers/confirm", json={"token": "y" * 43})
     assert hidden.status_code == 404 and hidden.get_json()["message"] == "Laporan tidak ditemukan."
 
 

@@ -1,10 +1,12 @@
 """The reporter and the followers hear the steps after verification, by e-mail through a real
 SMTP server, on SQLite and PostgreSQL: the disposition, the OPD's response (quoted), its
 progress and completion, a reopening and the closing, whether by rating or by the timer.
-A follower who stopped following hears nothing more; a returned report mails nobody."""
+A follower hears nothing before confirming the address, nor after stopping; a returned
+report mails nobody."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -54,16 +56,35 @@ def subjects(client: LaporClient, smtp, address: str = REPORTER) -> list[str]:
     return [m["Subject"] for m in delivered(client, smtp)[address]]
 
 
-def follow(client: LaporClient, number: str) -> str:
-    response = client.http.post(f"/api/v1/reports/{number}/followers", json={"email": FOLLOWER})
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()["token"]
+def request_follow(client: LaporClient, number: str, email: str = FOLLOWER) -> dict:
+    response = client.http.post(f"/api/v1/reports/{number}/followers", json={"email": email})
+    assert response.status_code == 202, response.get_json()
+    return response.get_json()
+
+
+def mailed_token(message) -> str:
+    (token,) = re.findall(r"^    (\S{40,})\r?$", message.get_body(("plain",)).get_content(), re.MULTILINE)
+    return token
+
+
+def confirm(client: LaporClient, number: str, token: str):
+    return client.http.post(f"/api/v1/reports/{number}/followers/confirm", json={"token": token})
+
+
+def follow(client: LaporClient, smtp, number: str) -> str:
+    """Request, read the confirmation mail, confirm; the token that ends the following."""
+    request_follow(client, number)
+    (mail,) = delivered(client, smtp)[FOLLOWER]
+    token = mailed_token(mail)
+    confirmed = confirm(client, number, token)
+    assert confirmed.status_code == 200, confirmed.get_json()
+    return token
 
 
 def test_every_step_after_verification_reaches_the_reporter_and_the_followers(lapor, smtp):
     submitted = lapor.submit()
     number, token = submitted["number"], submitted["access_token"]
-    follow(lapor, number)
+    follow(lapor, smtp, number)
     delivered(lapor, smtp)
 
     dispatch(lapor, number)
@@ -98,7 +119,7 @@ def test_every_step_after_verification_reaches_the_reporter_and_the_followers(la
 def test_the_timer_mails_the_closing_and_an_unfollowed_citizen_hears_nothing(lapor, smtp):
     submitted = lapor.submit()
     number = submitted["number"]
-    token = follow(lapor, number)
+    token = follow(lapor, smtp, number)
     dispatch(lapor, number)
     opd_step(lapor, number, "follow-up", FOLLOW_UP)
     opd_step(lapor, number, "completion", COMPLETION)
@@ -115,9 +136,70 @@ def test_the_timer_mails_the_closing_and_an_unfollowed_citizen_hears_nothing(lap
 
 def test_a_return_mails_nobody(lapor, smtp):
     number = lapor.submit()["number"]
-    follow(lapor, number)
+    follow(lapor, smtp, number)
     dispatch(lapor, number)
     delivered(lapor, smtp)
     returned = opd_act(lapor, number, "return", {"reason": "Ini urusan Dinas PUPR, bukan kami."})
     assert returned.status_code == 200
     assert delivered(lapor, smtp) == {REPORTER: [], FOLLOWER: []}
+
+
+def test_a_follower_hears_nothing_until_the_address_confirms(lapor, smtp):
+    number = lapor.submit()["number"]
+    answer = request_follow(lapor, number)
+    (first,) = delivered(lapor, smtp)[FOLLOWER]
+    assert first["Subject"] == f"Konfirmasi mengikuti laporan: {number}"
+    stale = mailed_token(first)
+
+    dispatch(lapor, number)
+    assert delivered(lapor, smtp)[FOLLOWER] == []
+
+    # Asking again refreshes the pending request: one row, a new token, the old one dead.
+    assert request_follow(lapor, number) == answer
+    (second,) = delivered(lapor, smtp)[FOLLOWER]
+    token = mailed_token(second)
+    assert token != stale
+    refused = confirm(lapor, number, stale)
+    assert refused.status_code == 404 and "tidak sesuai" in refused.get_json()["message"]
+    opd_step(lapor, number, "follow-up", FOLLOW_UP)
+    assert delivered(lapor, smtp)[FOLLOWER] == []
+
+    confirmed = confirm(lapor, number, token)
+    assert confirmed.status_code == 200, confirmed.get_json()
+    assert confirmed.get_json()["number"] == number and number in confirmed.get_json()["message"]
+    assert confirm(lapor, number, token).status_code == 404
+    opd_step(lapor, number, "progress", PROGRESS)
+    assert [m["Subject"] for m in delivered(lapor, smtp)[FOLLOWER]] == [
+        f"Perkembangan penanganan laporan: {number}"]
+
+    # An address that already follows gets the same answer, no mail, and keeps its token.
+    assert request_follow(lapor, number) == answer
+    assert delivered(lapor, smtp)[FOLLOWER] == []
+    stopped = lapor.http.post(f"/api/v1/reports/{number}/followers/unfollow", json={"token": token})
+    assert stopped.status_code == 200
+
+
+def test_a_confirmed_follower_of_a_duplicate_stays_confirmed_on_the_original(lapor, smtp):
+    original = lapor.submit(email="pelapor.pertama@example.org")["number"]
+    copy = lapor.submit(email="pelapor.kedua@example.org")["number"]
+    follow(lapor, smtp, copy)
+    pending = "belum.konfirmasi@example.org"
+    request_follow(lapor, copy, pending)
+    citizen_mail.mail_queue_of(lapor.rt).send_due(lapor.rt, now=lapor.clock())
+    (asked,) = smtp.to(pending)
+    response = lapor.act(copy, "archive", {"reason": "duplicate", "duplicate_of": original})
+    assert response.status_code == 200, response.get_json()
+    delivered(lapor, smtp)
+    assert lapor.act(original, "verify", {}).status_code == 200
+    citizen_mail.mail_queue_of(lapor.rt).send_due(lapor.rt, now=lapor.clock())
+    for address in (FOLLOWER, "pelapor.kedua@example.org"):
+        assert [m["Subject"] for m in smtp.to(address)] == [f"Laporan telah diverifikasi: {original}"]
+    assert smtp.to(pending) == []
+
+    # The link mailed for the duplicate confirms the follow of the original.
+    confirmed = confirm(lapor, copy, mailed_token(asked))
+    assert confirmed.status_code == 200 and confirmed.get_json()["number"] == original
+    smtp.clear()
+    dispatch(lapor, original)
+    citizen_mail.mail_queue_of(lapor.rt).send_due(lapor.rt, now=lapor.clock())
+    assert [m["Subject"] for m in smtp.to(pending)] == [f"Laporan diteruskan ke perangkat daerah: {original}"]
