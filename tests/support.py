@@ -114,3 +114,18 @@ def search_plan(url: str, search, column, term: str) -> str:
             return "\n".join(conn.exec_driver_sql(f"EXPLAIN {compiled}", compiled.params).scalars())
     finally:
         engine.dispose()
+
+
+def unauthenticated_views(app):
+    """(rule, method, view function) of every API operation a caller reaches without a
+    bearer token."""
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/api/"):
+            continue
+        view = app.view_functions[rule.endpoint]
+        view_class = getattr(view, "view_class", None)
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            function = getattr(view_class, method.lower()) if view_class else view
+            doc = getattr(function, "_apidoc", {}).get("manual_doc", {})
+            if "security" not in doc:
+                yield rule.rule, method, function

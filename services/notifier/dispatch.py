@@ -276,7 +276,7 @@ def bulk_insert(session: Session, model, rows: list[dict[str, Any]]) -> None:
     """Insert many rows of a model in one statement.
 
     On PostgreSQL the rows travel as one JSON document that the server unpacks
-    (`json_populate_recordset`): a multi-row VALUES with a placeholder per column and row
+    (`json_populate_recordset`): a multi-row VALUES with one bound parameter per column and row
     costs more to build and parse on the client than the server takes to insert it. SQLite
     takes an executemany, which it runs in-process.
     """

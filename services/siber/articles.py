@@ -60,7 +60,7 @@ def create_article(rt: Runtime, principal, data: dict[str, Any]) -> tuple[dict[s
     with rt.uow() as uow:
         article = Article(
             opd=principal.opd,
-            # The slug ends with the id, known only after the insert: a unique placeholder
+            # The slug ends with the id, known only after the insert: a random interim slug
             # holds the unique column until then.
             slug=f"draf-{uuid4().hex}",
             title=data["title"],

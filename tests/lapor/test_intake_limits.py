@@ -10,8 +10,7 @@ from services.common.migrations import upgrade
 from services.lapor.models import REPORT_SEARCH, Report
 from tests.conftest import create_pg_database, drop_pg_database, pg_url_for
 from tests.lapor.support import REPORT_BODY, T0, build_env, lapor_staff
-from tests.ppid.test_ppid_public_exposure import _unauthenticated_views
-from tests.support import search_plan
+from tests.support import search_plan, unauthenticated_views
 
 
 @pytest.fixture
@@ -45,7 +44,7 @@ def test_token_guesses_and_reads_are_limited_and_staff_are_not(limited):
 
 
 def test_every_endpoint_reached_without_a_login_is_rate_limited(limited):
-    public = list(_unauthenticated_views(limited.app))
+    public = list(unauthenticated_views(limited.app))
     assert ("/api/v1/reports", "POST") in {(r, m) for r, m, _ in public}
     unlimited = [(r, m) for r, m, f in public if not getattr(f, "rate_limited", False)]
     assert unlimited == []

@@ -16,6 +16,7 @@ from tests.ppid.support import (
     build_env,
     staff_headers,
 )
+from tests.support import unauthenticated_views
 
 PELAKSANA, UTAMA = domain.PELAKSANA, domain.UTAMA
 
@@ -48,23 +49,8 @@ def test_public_reads_are_rate_limited(limited, path, status):
     assert staff == [status] * 5
 
 
-def _unauthenticated_views(app):
-    """(rule, method, view function) of every API operation a caller reaches without a
-    bearer token."""
-    for rule in app.url_map.iter_rules():
-        if not rule.rule.startswith("/api/"):
-            continue
-        view = app.view_functions[rule.endpoint]
-        view_class = getattr(view, "view_class", None)
-        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-            function = getattr(view_class, method.lower()) if view_class else view
-            doc = getattr(function, "_apidoc", {}).get("manual_doc", {})
-            if "security" not in doc:
-                yield rule.rule, method, function
-
-
 def test_every_endpoint_reached_without_a_login_is_rate_limited(limited):
-    public = list(_unauthenticated_views(limited.app))
+    public = list(unauthenticated_views(limited.app))
     assert ("/api/v1/public/requests", "GET") in {(r, m) for r, m, _ in public}
     unlimited = [(r, m) for r, m, f in public if not getattr(f, "rate_limited", False)]
     assert unlimited == []

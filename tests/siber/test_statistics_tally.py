@@ -5,7 +5,7 @@ from datetime import date, datetime, timedelta
 from services.common.calendar import WorkingCalendar
 from services.siber import statistics
 from services.siber.statistics import ArticleFacts, Period
-from tests.ppid.support import WIB
+from tests.support import WIB
 
 WEEK = Period(date(2026, 3, 2), date(2026, 3, 8))
 
