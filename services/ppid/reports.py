@@ -26,9 +26,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
@@ -616,6 +613,12 @@ def to_csv(columns: Sequence[tuple[str, str]], rows: Sequence[dict[str, Any]]) -
 
 def to_xlsx(columns: Sequence[tuple[str, str]], rows: Sequence[dict[str, Any]],
             title: str) -> bytes:
+    # openpyxl (and lxml under it) costs every web worker some 10 MB when imported with the
+    # app, for a download few requests ask for: it is imported by the first one that does.
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title[:31])
     bold = Font(bold=True)

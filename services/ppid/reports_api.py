@@ -42,7 +42,6 @@ from services.ppid.privacy import (
     given_reason,
     record_access,
 )
-from services.ppid.report_pdf import render_annual_report
 
 blp = Blueprint(
     "ppid_reports",
@@ -375,6 +374,9 @@ class AnnualReportPdf(MethodView):
         at = now()
         rt = runtime()
         report = annual(rt, year, query.get("opd"), at)
+        # reportlab's charts load with the first PDF asked for, not with every web worker.
+        from services.ppid.report_pdf import render_annual_report
+
         body = render_annual_report(report, generated_at=at.astimezone(rt.calendar.tz))
         name = f"laporan-ppid-{year}" + (f"-{query['opd']}" if query.get("opd") else "")
         return Response(body, mimetype="application/pdf",
