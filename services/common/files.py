@@ -26,13 +26,14 @@ import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
-
-from PIL import Image, ImageOps
 
 from services.common.errors import Invalid
 from services.common.filenames import normalise_filename
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/webp"})
 PDF = "application/pdf"
@@ -178,6 +179,10 @@ def _check_pdf(data: bytes, field: str) -> None:
 def _opened(data: bytes, real_type: str, max_pixels: int | None, field: str) -> Image.Image:
     """The image, decoded in full; refused when Pillow cannot, when it is another format than
     its first bytes say, or when it has more pixels than allowed (a decompression bomb)."""
+    # Pillow and its codecs load with the first image a worker inspects: imported with the
+    # app they would weigh on every web worker, most of which never see an upload.
+    from PIL import Image
+
     limit = min(max_pixels or Image.MAX_IMAGE_PIXELS, Image.MAX_IMAGE_PIXELS)
     unreadable = _refuse(field, "Gambar tidak dapat dibaca; kirim ulang berkas gambar yang utuh.")
     too_many = _refuse(
@@ -212,6 +217,8 @@ def _without_metadata(image: Image.Image, real_type: str) -> bytes:
 
     The pixels are pasted into a new image, so nothing of the original's `info` (EXIF, XMP,
     ICC profile, comments, PNG text) can be written back by an encoder that reads it."""
+    from PIL import Image, ImageOps
+
     upright = ImageOps.exif_transpose(image) or image
     has_alpha = upright.mode in ("RGBA", "LA", "PA") or "transparency" in upright.info
     if real_type == "image/jpeg":

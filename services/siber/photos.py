@@ -14,7 +14,6 @@ import logging
 import warnings
 from typing import Any
 
-from PIL import Image, ImageOps
 from sqlalchemy import func, select
 
 from services.common.errors import Invalid, NotFound
@@ -42,6 +41,10 @@ def _decoded(text: str) -> bytes:
 def _check_pixels(data: bytes, limit: int) -> None:
     """Refuse what declares too many pixels, reading the header only; what cannot even be
     opened is left to the store, which names the problem."""
+    # Pillow loads with the first photo a worker handles, not with the app (see
+    # `services.common.files`).
+    from PIL import Image
+
     try:
         with warnings.catch_warnings():
             # Pillow warns of a possible bomb on opening; the count below decides.
@@ -58,6 +61,8 @@ def _check_pixels(data: bytes, limit: int) -> None:
 
 
 def _size_of(data: bytes) -> tuple[int, int]:
+    from PIL import Image
+
     with Image.open(io.BytesIO(data)) as image:
         return image.size
 
@@ -169,6 +174,8 @@ def content(rt: Runtime, principal, photo_id: int, variant: str) -> tuple[bytes,
 
 def rendition(data: bytes, size: tuple[int, int]) -> bytes:
     """A JPEG no larger than `size`, the camera's orientation applied, without metadata."""
+    from PIL import Image, ImageOps
+
     with Image.open(io.BytesIO(data)) as image:
         upright = ImageOps.exif_transpose(image) or image
         if upright.mode in ("RGBA", "LA", "PA") or "transparency" in upright.info:

@@ -8,8 +8,6 @@ on ours.
 
 from __future__ import annotations
 
-import nh3
-
 TAGS = frozenset({
     "p", "br", "strong", "b", "em", "i", "u", "s", "sub", "sup",
     "h2", "h3", "h4", "blockquote", "ul", "ol", "li", "a",
@@ -23,6 +21,10 @@ CLEAN_CONTENT_TAGS = frozenset({"script", "style", "noscript", "template", "ifra
 
 def sanitize_html(html: str) -> str:
     """`html` reduced to the safe tag set; the same input always gives the same output."""
+    # nh3 loads with the first article a worker saves: the public site only reads bodies
+    # sanitised when they were written, and need not carry the library.
+    import nh3
+
     return nh3.clean(
         html,
         tags=set(TAGS),
@@ -36,4 +38,6 @@ def sanitize_html(html: str) -> str:
 
 def plain_text(html: str) -> str:
     """The body's words without any tag, for search and summaries."""
+    import nh3
+
     return nh3.clean(html, tags=set(), clean_content_tags=set(CLEAN_CONTENT_TAGS)).strip()
