@@ -27,13 +27,17 @@ from copy import deepcopy
 from dataclasses import dataclass
 from functools import wraps
 from types import SimpleNamespace
-from typing import Any, NoReturn, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol, TypeVar
 
-import jwt
-from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
-from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from flask import Flask, current_app, g, request
 from flask_smorest import abort
+
+# PyJWT imports cryptography whenever it is installed, some 10 MB in every process, even
+# for HS256: it is imported where a token is first read or signed, so a web worker that
+# only ever answers citizens never loads it. RS256 loads cryptography at startup, with its key.
+if TYPE_CHECKING:
+    import jwt
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
 log = logging.getLogger(__name__)
 
@@ -148,6 +152,8 @@ class JwtVerifier:
             if config.jwt_public_key:
                 self._public_key = _load_rsa_public_key(config.jwt_public_key)
             if config.jwt_jwks_url:
+                import jwt
+
                 # Only the key set is cached, for a bounded time: PyJWT's per-key cache
                 # never expires, so a key the provider withdrew would stay trusted.
                 self._jwks = jwt.PyJWKClient(
@@ -162,6 +168,8 @@ class JwtVerifier:
         """Return the principal of a valid token; raise `AuthError` for anything else."""
         if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_LENGTH:
             raise AuthError(MALFORMED)
+        import jwt
+
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
@@ -202,6 +210,8 @@ class JwtVerifier:
         if alg == "HS256":
             return self._secret
         if self._jwks is not None:
+            import jwt
+
             try:
                 signing_key = self._jwks.get_signing_key_from_jwt(token)
             except jwt.PyJWTError as exc:
@@ -227,6 +237,11 @@ def _lacks(claim: str) -> str:
 
 
 def _load_rsa_public_key(pem: str) -> RSAPublicKey:
+    # An RS256 deployment needs cryptography and loads it here, at startup, where a bad key
+    # fails the process.
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
     try:
         key = load_pem_public_key(pem.encode())
     except ValueError as exc:
@@ -289,6 +304,8 @@ def mint_token(
         claims["name"] = name
     if nip is not None:
         claims["nip"] = nip
+    import jwt
+
     return jwt.encode(claims, config.jwt_secret, algorithm="HS256")
 
 
