@@ -34,13 +34,16 @@ never half of each. Library holidays are computed once per year and cached.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
+import sys
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
+from functools import cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -215,6 +218,38 @@ def parse_overrides(doc: Mapping[str, Any]) -> tuple[list[AddedDay], list[Remove
     return list(snapshot.added.values()), list(snapshot.removed.values())
 
 
+_COUNTRY_MODULE = "holidays.countries.indonesia"
+
+
+@cache
+def _country() -> type[holidays.HolidayBase]:
+    """The `holidays` class of Indonesia (`COUNTRY`), its module loaded on its own.
+
+    `holidays.country_holidays` imports the package `holidays.countries`, whose `__init__`
+    imports every one of its 250-odd countries: some 7 MB in each process for the one it
+    asks for. The country's module is loaded from its file instead (the "importing a source
+    file directly" recipe of `importlib`), the one module lookup that needs.
+    """
+    module = sys.modules.get(_COUNTRY_MODULE)
+    if module is None:
+        path = Path(holidays.__file__).parent / "countries" / "indonesia.py"
+        spec = importlib.util.spec_from_file_location(_COUNTRY_MODULE, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[_COUNTRY_MODULE] = module
+        try:
+            spec.loader.exec_module(module)
+        except BaseException:
+            del sys.modules[_COUNTRY_MODULE]
+            raise
+    return module.Indonesia
+
+
+def _listed(year: int, category: str) -> Mapping[date, str]:
+    """What `holidays.country_holidays(COUNTRY, years=year, categories=(category,),
+    language=LANGUAGE)` lists, without its import of every other country."""
+    return _country()(years=year, categories=(category,), language=LANGUAGE)
+
+
 def warn_without_next_years_joint_leave(cal: WorkingCalendar, now: datetime) -> bool:
     """Log a warning when the calendar knows no cuti bersama for the year after `now`.
 
@@ -327,10 +362,7 @@ class WorkingCalendar:
             (holidays.GOVERNMENT, DayOffKind.JOINT_LEAVE),
             (holidays.PUBLIC, DayOffKind.NATIONAL_HOLIDAY),
         ):
-            found = holidays.country_holidays(
-                COUNTRY, years=year, categories=(category,), language=LANGUAGE
-            )
-            for day, name in found.items():
+            for day, name in _listed(year, category).items():
                 days[day] = DayOff(day, kind, name)
         return days
 

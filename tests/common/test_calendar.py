@@ -15,6 +15,7 @@ from pathlib import Path
 import holidays
 import pytest
 
+from services.common import calendar as calendar_module
 from services.common.calendar import AddedDay, DayOffKind, RemovedDay, WorkingCalendar
 
 WIB = WorkingCalendar().tz
@@ -506,13 +507,13 @@ def test_explanation_names_operator_overrides():
 
 def test_holidays_are_loaded_once_per_year(monkeypatch):
     calls = []
-    real = holidays.country_holidays
+    real = calendar_module._listed
 
-    def counting(*args, **kwargs):
-        calls.append(kwargs["years"])
-        return real(*args, **kwargs)
+    def counting(year, category):
+        calls.append(year)
+        return real(year, category)
 
-    monkeypatch.setattr(holidays, "country_holidays", counting)
+    monkeypatch.setattr(calendar_module, "_listed", counting)
     cal = WorkingCalendar()
     for hour in range(24):
         cal.due_at(wib(2026, 12, 23, hour), 10)
@@ -520,6 +521,17 @@ def test_holidays_are_loaded_once_per_year(monkeypatch):
     cal.due_at(wib(2026, 12, 23), 10)
     # One lookup per category (public, government) per year, whatever the overrides.
     assert sorted(calls) == [2026, 2026, 2027, 2027]
+
+
+def test_the_country_loaded_alone_lists_what_country_holidays_lists():
+    # The calendar loads Indonesia's module without the package's other countries; what it
+    # lists must be exactly the library's own lookup.
+    for year in (2024, 2026, 2027, 2030):
+        for category in (holidays.PUBLIC, holidays.GOVERNMENT):
+            expected = holidays.country_holidays(
+                "ID", years=year, categories=(category,), language="id"
+            )
+            assert dict(calendar_module._listed(year, category)) == dict(expected)
 
 
 def test_concurrent_readers_see_one_override_set_or_the_other():
