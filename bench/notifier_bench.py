@@ -1,6 +1,7 @@
 """Notifier benchmark: tick cost against the number of open clocks, and events consumed per second.
 
     .venv/bin/python bench/notifier_bench.py [--sizes 10000,1000000] [--repeats 3] [--events 5000]
+        [--only tick|consumer]
 
 Needs the local PostgreSQL (one throwaway database per size, created and dropped; admin URL
 from BENCH_PG_ADMIN_URL) and RabbitMQ (BENCH_AMQP_URL). It measures:
@@ -28,10 +29,12 @@ from BENCH_PG_ADMIN_URL) and RabbitMQ (BENCH_AMQP_URL). It measures:
     nothing, both on quorum queues bound to a private exchange (no other consumer of the
     broker sees these events), on the smallest size's database. The rate is counted from the
     first to the last commit after a warm-up. Both consumers take what waits in their
-    prefetch window as a group (one transaction); the notifier's is given its group handler,
-    as the service's worker is, which locks the group's clocks in one statement and writes
-    their history and steps (six per clock) in bulk. A summary line per figure goes to the
-    table of `make bench` (`bench/summary.py`).
+    prefetch window as a group (one transaction); the notifier's is given its group handler
+    and its check, as the service's worker is: the group's clocks are locked in one
+    statement, its policies and new ids read in another, and its clocks, history and steps
+    (six per clock) written in a third. `--only consumer` runs this part alone (on a
+    database of the first size), `--only tick` the ticks alone. A summary line per figure
+    goes to the table of `make bench` (`bench/summary.py`).
 """
 
 from __future__ import annotations
@@ -513,7 +516,8 @@ def explain_analyze(rt: Runtime, statement: str, parameters) -> list[str]:
         raw.close()
 
 
-def run_size(clocks: int, repeats: int, *, explain: bool, consume: int, warmup: float):
+def run_size(clocks: int, repeats: int, *, explain: bool, consume: int, warmup: float,
+             tick: bool = True):
     name, url = create_database()
     rt = None
     try:
@@ -523,11 +527,13 @@ def run_size(clocks: int, repeats: int, *, explain: bool, consume: int, warmup: 
         load = bulk_load(url, clocks, opds)
         print(
             f"  loaded in {load.insert_seconds:.1f} s + {load.index_seconds:.1f} s indexes"
-            f" + {load.vacuum_seconds:.1f} s vacuum; ticking {repeats} times ...",
-            flush=True,
+            f" + {load.vacuum_seconds:.1f} s vacuum", flush=True,
         )
-        result = measure_ticks(rt, url, load, repeats, explain)
-        print("  ticks: " + ", ".join(f"{s:.2f} s" for s in result.seconds), flush=True)
+        result = None
+        if tick:
+            print(f"  ticking {repeats} times ...", flush=True)
+            result = measure_ticks(rt, url, load, repeats, explain)
+            print("  ticks: " + ", ".join(f"{s:.2f} s" for s in result.seconds), flush=True)
         consumed = consumer_bench(rt, consume, warmup) if consume else None
         return result, consumed
     finally:
@@ -627,8 +633,11 @@ def consumer_bench(rt: Runtime, count: int, warmup_share: float) -> list[Consume
     events = ppid_events(count, opds)
     notifier_commits: list[float] = []
     noop_commits: list[float] = []
-    handle = consumers.make_handler(rt)
-    handle_group = consumers.make_group_handler(rt)
+    # As the service's worker builds its consumer: one check, shared by the consumer (which
+    # checks every message before its unit of work) and the handlers.
+    check = consumers.make_check(rt)
+    handle = consumers.make_handler(rt, check)
+    handle_group = consumers.make_group_handler(rt, check)
 
     def notifier_handler(uow, envelope):
         handle(uow, envelope)
@@ -641,7 +650,7 @@ def consumer_bench(rt: Runtime, count: int, warmup_share: float) -> list[Consume
     def noop_handler(uow, _envelope):
         uow.after_commit(lambda: noop_commits.append(time.monotonic()))
 
-    def build(purpose: str, handler, group_handler=None) -> EventConsumer:
+    def build(purpose: str, handler, group_handler=None, check=None) -> EventConsumer:
         # As services.common.worker.make_consumer builds it, on the private exchange.
         name = f"bench.notifier.{purpose}.{tag}"
         return EventConsumer(
@@ -650,6 +659,7 @@ def consumer_bench(rt: Runtime, count: int, warmup_share: float) -> list[Consume
             bindings=list(consumers.BINDINGS),
             handler=handler,
             group_handler=group_handler,
+            check=check,
             uow_factory=rt.uow,
             inbox=rt.inbox,
             amqp_url=settings.amqp_url,
@@ -658,7 +668,7 @@ def consumer_bench(rt: Runtime, count: int, warmup_share: float) -> list[Consume
             exchange=exchange,
         )
 
-    runs = [("notifier", build("events", notifier_handler, notifier_group_handler), notifier_commits),
+    runs = [("notifier", build("events", notifier_handler, notifier_group_handler, check), notifier_commits),
             ("no-op", build("noop", noop_handler), noop_commits)]
     connection = pika.BlockingConnection(pika.URLParameters(AMQP_URL))
     channel = connection.channel()
@@ -719,6 +729,13 @@ def _short(statement: str, width: int = 78) -> str:
 
 
 def report(ticks: list[TickResult], consumed: list[ConsumeResult] | None, args, guard) -> None:
+    if ticks:
+        report_ticks(ticks, args, guard)
+    if consumed:
+        report_consumer(consumed, args)
+
+
+def report_ticks(ticks: list[TickResult], args, guard) -> None:
     print()
     print(f"Notifier benchmark, PostgreSQL, tick at {NOW.isoformat()} (a working day, office hours)")
     print(f"{'open clocks':>12} {'steps':>10} {'pending':>10} {'history':>10}"
@@ -776,6 +793,9 @@ def report(ticks: list[TickResult], consumed: list[ConsumeResult] | None, args, 
         print(f"  -> {'sequential scan: ' + '; '.join(scans) if scans else 'no sequential scan'};"
               f" index used: {', '.join(used) or 'none'}")
 
+
+
+def report_consumer(consumed: list[ConsumeResult], args) -> None:
     if consumed:
         print()
         notifier = next(r for r in consumed if r.name == "notifier")
@@ -802,8 +822,13 @@ def main() -> int:
                         help="events in the backlog each consumer drains")
     parser.add_argument("--warmup", type=float, default=0.1, help="share of events left out")
     parser.add_argument("--top", type=int, default=8, help="statements shown")
+    parser.add_argument("--only", choices=("tick", "consumer"),
+                        help="run one part: the ticks at every size, or the consumer alone"
+                             " (on a database of the smallest size)")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s]
+    if args.only == "consumer":
+        sizes = sizes[:1]
     if not sizes or any(s < DUE_STEPS or s % DUE_STEPS for s in sizes) or args.repeats < 1:
         parser.error(f"sizes must be multiples of {DUE_STEPS}; repeats at least 1")
 
@@ -822,9 +847,11 @@ def main() -> int:
             print(f"== {size:,} open clocks", flush=True)
             result, drained = run_size(
                 size, args.repeats, explain=index == len(sizes) - 1,
-                consume=args.events if index == 0 else 0, warmup=args.warmup,
+                consume=args.events if index == 0 and args.only != "tick" else 0,
+                warmup=args.warmup, tick=args.only != "consumer",
             )
-            ticks.append(result)
+            if result is not None:
+                ticks.append(result)
             consumed = consumed or drained
     finally:
         guard.uninstall()

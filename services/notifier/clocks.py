@@ -8,12 +8,27 @@ a tick never interleave on one clock.
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, tuple_, update
+from psycopg import sql as pgsql
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    Table,
+    and_,
+    bindparam,
+    func,
+    insert,
+    select,
+    tuple_,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from services.common.calendar import WorkingCalendar
@@ -43,6 +58,12 @@ class PolicyBook:
             self._cache[kind] = policy_rules.parse_policy(kind, row.document) if row else None
         return self._cache[kind]
 
+    def preload(self, kinds: Iterable[str], documents: Mapping[str, Any]) -> None:
+        """Take the stored documents of these kinds as read (a kind not among them has none)."""
+        for kind in kinds:
+            document = documents.get(kind)
+            self._cache[kind] = policy_rules.parse_policy(kind, document) if document else None
+
     def for_clock(self, kind: str) -> policy_rules.Policy:
         policy = self._row(kind) or self._row(domain.DEFAULT_POLICY)
         if policy is None:
@@ -53,45 +74,133 @@ class PolicyBook:
 # -- a group of events ------------------------------------------------------------------
 
 
+class NewClock:
+    """A clock a group of events creates, kept out of the ORM session.
+
+    It carries the same attributes as a `Clock` row, so the rules and the writes read it
+    alike, but costs none of the ORM's bookkeeping: the group inserts its new clocks with
+    their history and steps (`insert_rows`) once their ids are drawn. The values of columns an
+    instruction does not set are those an ORM insert of a `Clock` leaves.
+    """
+
+    __slots__ = tuple(column.name for column in Clock.__table__.c)
+    # The column defaults of `models.Clock` (Python's and the server's) for what is unset.
+    _DEFAULTS: dict[str, Any] = {
+        "party": domain.STAFF,
+        "counting": domain.WORKING_DAYS,
+        "paused_seconds": 0,
+        "paused_working_days": 0,
+    }
+
+    def __init__(self, **values: Any):
+        for name in self.__slots__:
+            setattr(self, name, values.get(name, self._DEFAULTS.get(name)))
+
+    def row(self, *, with_id: bool = True) -> dict[str, Any]:
+        return {
+            name: getattr(self, name) for name in self.__slots__ if with_id or name != "id"
+        }
+
+
+def _which(session: Session, keys: Collection[tuple[str, str]]) -> Select:
+    """The clocks of these (subject, kind) pairs.
+
+    PostgreSQL reads the pairs as two array parameters: a list of pairs (`IN ((s, k),
+    ...)`) is planned as one index probe per pair, which costs it more than the lookup.
+    """
+    ordered = sorted(keys)
+    if session.get_bind().dialect.name != "postgresql":
+        return select(Clock).where(tuple_(Clock.subject, Clock.clock).in_(ordered))
+    wanted = func.unnest(
+        bindparam("subjects", [subject for subject, _kind in ordered], type_=ARRAY(String)),
+        bindparam("kinds", [kind for _subject, kind in ordered], type_=ARRAY(String)),
+    ).table_valued("subject", "clock").render_derived()
+    return select(Clock).join(
+        wanted, and_(Clock.subject == wanted.c.subject, Clock.clock == wanted.c.clock)
+    )
+
+
 class ClockBatch:
     """The clocks a group of events touches, locked in one statement, and their writes.
 
     A consumer handling a prefetch window in one transaction applies each event's
-    instructions against these rows in memory, then writes every new clock in one flush and
-    the history and steps of all of them in another, instead of a few round trips per event.
-    This holds only while no clock is touched twice in the group: the writes deferred for
-    one instruction read the clock as the group left it, so the caller applies a group
-    that repeats a clock event by event.
+    instructions against these rows in memory, then writes every new clock in one
+    statement and the history and steps of all of them in one more each, instead of a few
+    round trips per event. This holds only while no clock is touched twice in the group:
+    the writes deferred for one instruction read the clock as the group left it, so the
+    caller applies a group that repeats a clock event by event.
     """
 
-    def __init__(self, session: Session, keys: Collection[tuple[str, str]]):
+    def __init__(
+        self,
+        session: Session,
+        keys: Collection[tuple[str, str]],
+        *,
+        also: Mapping[str, ColumnElement[Any]] | None = None,
+    ):
+        """Lock the clocks of `keys`; `also` names scalar questions the caller wants
+        answered in the same round trip as the group's policies (`answers`)."""
         self._session = session
         self.policies = PolicyBook(session)
-        self._clocks: dict[tuple[str, str], Clock] = {}
-        self._created: set[int] = set()
+        self._clocks: dict[tuple[str, str], Clock | NewClock] = {}
+        self._created: list[NewClock] = []
         self._deferred: list[Callable[[], None]] = []
         # Rows of new history entries and of the steps of new clocks, inserted in bulk.
         self.history: list[dict[str, Any]] = []
         self.steps: list[dict[str, Any]] = []
+        self._ids: list[int] = []
         if keys:
             # In id order, as every other locker of several clocks takes them.
-            rows = session.scalars(
-                select(Clock)
-                .where(tuple_(Clock.subject, Clock.clock).in_(sorted(keys)))
-                .order_by(Clock.id)
-                .with_for_update()
-            )
+            rows = session.scalars(_which(session, keys).order_by(Clock.id).with_for_update(of=Clock))
             self._clocks = {(row.subject, row.clock): row for row in rows}
+        self.answers = self._prelude(keys, also or {})
 
-    def clock(self, subject: str, kind: str) -> Clock | None:
+    def _prelude(
+        self, keys: Collection[tuple[str, str]], also: Mapping[str, ColumnElement[Any]]
+    ) -> dict[str, Any]:
+        """On PostgreSQL, one statement reads the group's policies, draws an id for every
+        clock it may create and answers `also`; elsewhere each is asked when needed."""
+        session = self._session
+        if session.get_bind().dialect.name != "postgresql":
+            return {name: session.scalar(select(question)) for name, question in also.items()}
+        kinds = sorted({kind for _subject, kind in keys} | {domain.DEFAULT_POLICY})
+        missing = len(set(keys) - set(self._clocks))
+        policies = (
+            select(func.json_object_agg(Policy.clock, Policy.document))
+            .where(Policy.clock.in_(kinds))
+            .scalar_subquery()
+        )
+        sequence = func.pg_get_serial_sequence(Clock.__tablename__, "id")
+        ids = func.array(
+            select(func.nextval(sequence))
+            .select_from(func.generate_series(1, missing))
+            .scalar_subquery()
+        )
+        row = session.execute(select(
+            policies.label("policies"),
+            ids.label("ids"),
+            *(question.label(name) for name, question in also.items()),
+        )).one()
+        documents = row.policies or {}
+        if isinstance(documents, str):
+            documents = json.loads(documents)
+        self.policies.preload(kinds, documents)
+        self._ids = list(row.ids)
+        return {name: row._mapping[name] for name in also}
+
+    def clock(self, subject: str, kind: str) -> Clock | NewClock | None:
         return self._clocks.get((subject, kind))
 
-    def created(self, clock: Clock) -> None:
-        self._clocks[(clock.subject, clock.clock)] = clock
-        self._created.add(id(clock))
+    def create(self, subject: str, kind: str, now: datetime) -> NewClock:
+        """A clock the group starts (or stops before its start): inserted by `finish`."""
+        clock = NewClock(subject=subject, clock=kind, service=domain.service_of(kind), run=0,
+                         created_at=now, updated_at=now)
+        self._clocks[(subject, kind)] = clock
+        self._created.append(clock)
+        return clock
 
-    def is_new(self, clock: Clock) -> bool:
-        return id(clock) in self._created
+    def is_new(self, clock: Clock | NewClock) -> bool:
+        return isinstance(clock, NewClock)
 
     def defer(self, work: Callable[[], None]) -> None:
         self._deferred.append(work)
@@ -100,14 +209,85 @@ class ClockBatch:
         """Insert the new clocks, then run the writes that need their ids, in event order."""
         session = self._session
         session.flush()
+        postgres = session.get_bind().dialect.name == "postgresql"
+        created, self._created = self._created, []
+        if created and postgres:
+            # Drawn for every clock the group might create; those it did not are gaps.
+            ids = self._ids[: len(created)]
+        elif created:
+            ids = session.execute(
+                insert(Clock.__table__).returning(Clock.id, sort_by_parameter_order=True),
+                [clock.row(with_id=False) for clock in created],
+            ).scalars().all()
+        for clock, clock_id in zip(created, ids if created else [], strict=True):
+            clock.id = clock_id
         for work in self._deferred:
             work()
         self._deferred.clear()
-        for table, rows in ((ClockHistory.__table__, self.history), (Step.__table__, self.steps)):
-            if rows:
-                session.execute(insert(table), rows)
-                rows.clear()
+        parts = [
+            (Clock.__table__, [clock.row() for clock in created] if postgres else []),
+            (ClockHistory.__table__, self.history),
+            (Step.__table__, self.steps),
+        ]
+        insert_rows(session, [(table, rows) for table, rows in parts if rows])
+        self.history, self.steps = [], []
         session.flush()
+
+
+def insert_rows(session: Session, parts: list[tuple[Table, list[dict[str, Any]]]]) -> None:
+    """Insert the rows of several tables (each table's rows with the same keys), in order.
+
+    PostgreSQL takes them all in one statement, each table's columns as an array parameter
+    sent in binary (`INSERT ... SELECT * FROM unnest(...)`, one data-modifying WITH per
+    table): one round trip and one plan however many rows, where a multi-row VALUES costs
+    a parameter per value and psycopg's executemany a statement per row. The foreign keys
+    are checked at the end of the statement, when every row is in. Each value is converted
+    by its column's SQLAlchemy type, as any insert converts it. SQLite takes an ordinary
+    insert of many rows per table.
+    """
+    if not parts:
+        return
+    dialect = session.get_bind().dialect
+    if dialect.name != "postgresql":
+        for table, rows in parts:
+            session.execute(insert(table), rows)
+        return
+    statements: list[pgsql.Composable] = []
+    params: list[list[Any]] = []
+    for table, rows in parts:
+        names = list(rows[0])
+        arrays = []
+        for name in names:
+            column_type = table.c[name].type
+            convert = _converter(column_type, dialect)
+            params.append([convert(row[name]) for row in rows])
+            arrays.append(pgsql.SQL(f"%b::{_type_name(column_type, dialect)}[]"))
+        statements.append(pgsql.SQL("INSERT INTO {} ({}) SELECT * FROM unnest({})").format(
+            pgsql.Identifier(table.name),
+            pgsql.SQL(", ").join(map(pgsql.Identifier, names)),
+            pgsql.SQL(", ").join(arrays),
+        ))
+    *first, last = statements
+    if first:
+        ctes = [pgsql.SQL("{} AS ({})").format(pgsql.Identifier(f"w{n}"), statement)
+                for n, statement in enumerate(first)]
+        last = pgsql.SQL("WITH {} {}").format(pgsql.SQL(", ").join(ctes), last)
+    session.connection().connection.driver_connection.cursor().execute(last, params)
+
+
+def _type_name(column_type: Any, dialect: Any) -> str:
+    """The column's type without its length: an array of VARCHAR(32) is a VARCHAR[]."""
+    return column_type.compile(dialect).split("(", 1)[0]
+
+
+def _converter(column_type: Any, dialect: Any) -> Callable[[Any], Any]:
+    """A value as SQLAlchemy binds it for this column (JSON serialised, instants in UTC)."""
+    process = column_type._cached_bind_processor(dialect)
+    if process is None:
+        return lambda value: value
+    if column_type.should_evaluate_none:
+        return process  # JSON: None is stored as JSON null, as any insert stores it
+    return lambda value: None if value is None else process(value)
 
 
 # -- history -----------------------------------------------------------------------------
@@ -298,7 +478,9 @@ def _apply(
     meta: dict[str, Any],
     batch: ClockBatch | None = None,
 ) -> Clock:
-    if clock is None:
+    if clock is None and batch is not None:
+        clock = batch.create(subject, kind, now)
+    elif clock is None:
         clock = Clock(
             subject=subject,
             clock=kind,
@@ -308,8 +490,6 @@ def _apply(
             updated_at=now,
         )
         session.add(clock)
-        if batch is not None:
-            batch.created(clock)
     for name, value in decision.changes.items():
         setattr(clock, name, value)
     if decision.new_run:

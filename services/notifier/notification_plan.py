@@ -53,8 +53,12 @@ def plan_steps(
     """
     steps: list[PlannedStep] = []
     by_calendar = counting == domain.CALENDAR_DAYS
-    allowed = 0.0 if by_calendar else working_seconds_between(started_at, due_at, cal)
+    # The office time allowed is counted day by day: only a reminder given as a fraction
+    # of it needs it, and most policies have none.
+    allowed = None
     for reminder in policy.reminders:
+        if reminder.unit not in ("wd", "wh") and allowed is None:
+            allowed = 0.0 if by_calendar else working_seconds_between(started_at, due_at, cal)
         if reminder.unit == "wd":
             day = working_days_before(due_at.astimezone(cal.tz).date(), int(reminder.amount), cal)
             planned = datetime.combine(day, cal.office_start, tzinfo=cal.tz)

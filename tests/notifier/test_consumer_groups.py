@@ -17,11 +17,12 @@ import pika
 import pytest
 from sqlalchemy import func, select
 
-from services.common.consumer import EventConsumer, declare_consumer_queue
+from services.common import sla
+from services.common.consumer import EventConsumer, PermanentError, declare_consumer_queue
 from services.common.events import CONTENT_TYPE, EXCHANGE, new_event
 from services.notifier.consumers import make_check, make_group_handler, make_handler
 from services.notifier.models import Clock, ClockHistory, Step, inbox, outbox
-from tests.notifier.notifier_support import sla_event, wib
+from tests.notifier.notifier_support import clock_event, sla_event, wib
 
 DUE = wib(2026, 4, 7, 23, 59, 59)
 LATER_DUE = wib(2026, 4, 14, 23, 59, 59)
@@ -131,6 +132,208 @@ def test_a_group_touching_one_clock_twice_applies_its_events_in_order(rt):
     assert clock["clock"][0] == "met"
     assert [entry[0] for entry in clock["history"]] == ["started", "stopped"]
     assert {step[7] for step in clock["steps"]} == {"cancelled"}
+
+
+def every_column(rt, prefix):
+    """Every column of the clocks of subjects starting with `prefix`, and of their history
+    and steps, keyed by the clock's name; ids (rows', clocks', events') left out."""
+    def values(row, table, *leave_out):
+        return tuple(getattr(row, c.name) for c in table.__table__.c
+                     if c.name not in ("id", *leave_out))
+
+    with rt.uow() as uow:
+        session = uow.session
+        found = {}
+        for clock in session.scalars(select(Clock).where(Clock.subject.startswith(prefix))):
+            name = (clock.subject.removeprefix(prefix), clock.clock)
+            history = session.scalars(select(ClockHistory).where(ClockHistory.clock_id == clock.id)
+                                      .order_by(ClockHistory.id)).all()
+            steps = session.scalars(select(Step).where(Step.clock_id == clock.id)
+                                    .order_by(Step.run, Step.key)).all()
+            found[name] = {
+                "clock": values(clock, Clock, "subject", "last_event_id"),
+                "history": [values(h, ClockHistory, "clock_id", "event_id") for h in history],
+                "steps": [values(step, Step, "clock_id") for step in steps],
+            }
+        return found
+
+
+def every_kind_of_instruction(prefix):
+    """Events a window can hold beside plain starts: a pause, a resume, a clock counted in
+    calendar days, a citizen's window, a stop of a paused clock, a stop never started."""
+    at = wib(2027, 4, 5, 10)
+    asked, answered = wib(2027, 4, 6, 11), wib(2027, 4, 12, 9)
+    due, new_due = wib(2027, 4, 8, 23, 59, 59), wib(2027, 4, 15, 23, 59, 59)
+
+    def event(name, *instructions, when):
+        return clock_event(f"{prefix}{name}", *instructions, at=when, opd="dinkes")
+
+    before = [
+        event("to-pause", sla.start("lapor.verification", due, role="lapor_admin"), when=at),
+        event("to-resume", sla.start("lapor.verification", due), when=at),
+        event("to-resume", sla.pause("lapor.verification"), when=asked),
+        event("paused-then-done", sla.start("lapor.verification", due), when=at),
+        event("paused-then-done", sla.pause("lapor.verification"), when=asked),
+    ]
+    window = [
+        event("to-pause", sla.pause("lapor.verification"), when=asked),
+        event("to-resume", sla.resume("lapor.verification", new_due, role="lapor_admin"),
+              when=answered),
+        event("paused-then-done", sla.stop("lapor.verification"), when=answered),
+        event("calendar", sla.start("lapor.completion", wib(2027, 6, 4, 23, 59, 59),
+                                    counting="calendar_days", actions=["forward", "reply"]),
+              when=at),
+        event("citizen", sla.start("lapor.reporter_reply", new_due, party="citizen"), when=asked),
+        event("cancelled-unstarted", sla.stop("lapor.verification", outcome="cancelled"),
+              when=answered),
+        event("started-late", sla.start("lapor.verification", due,
+                                        started_at=wib(2027, 4, 1, 9)), when=at),
+    ]
+    return before, window
+
+
+@pytest.fixture
+def still_rt(migrated, make_rt):
+    """A runtime whose clock stands still: the instants of processing are equal too."""
+    return make_rt(migrated, clock=lambda: wib(2026, 3, 16, 10, 30))
+
+
+@pytest.mark.parametrize("scenario_of", [scenario, every_kind_of_instruction])
+def test_a_group_writes_every_column_as_its_events_one_by_one(still_rt, scenario_of):
+    """Not only the fields the rules judge: every column of the clocks, their history and
+    their steps, for new clocks started and stopped, paused, resumed, calendar-day clocks."""
+    rt = still_rt
+    for prefix, apply in (("requests/ALL1-", one_by_one), ("requests/ALL2-", as_group)):
+        before, window = scenario_of(prefix)
+        one_by_one(rt, before)
+        apply(rt, window)
+    single, grouped = every_column(rt, "requests/ALL1-"), every_column(rt, "requests/ALL2-")
+    assert grouped == single
+    assert len(grouped) >= 5
+
+
+def test_a_group_whose_clocks_are_new_leaves_ids_the_database_accepts(rt):
+    """New clocks of a group get ids their history and steps point to, and later groups
+    find them (the ids drawn for clocks a group did not create are left unused)."""
+    at = wib(2026, 3, 16, 10)
+    as_group(rt, [starts(f"requests/IDS-{i}", at) for i in range(3)])
+    as_group(rt, [stops(f"requests/IDS-{i}", at + timedelta(hours=1)) for i in range(3)]
+             + [starts("requests/IDS-new", at)])
+    with rt.uow() as uow:
+        rows = uow.session.execute(
+            select(Clock.subject, Clock.state, func.count(Step.id))
+            .outerjoin(Step, Step.clock_id == Clock.id)
+            .where(Clock.subject.startswith("requests/IDS-"))
+            .group_by(Clock.subject, Clock.state).order_by(Clock.subject)
+        ).all()
+    assert [tuple(row) for row in rows] == [
+        ("requests/IDS-0", "met", 6), ("requests/IDS-1", "met", 6), ("requests/IDS-2", "met", 6),
+        ("requests/IDS-new", "running", 6),
+    ]
+
+
+def test_one_check_reads_an_envelope_once_for_the_consumer_and_its_handlers(rt, monkeypatch):
+    from services.notifier import sla as notifier_sla
+
+    calls = []
+    parse = notifier_sla.parse_sla
+    monkeypatch.setattr(notifier_sla, "parse_sla", lambda e, **kw: calls.append(e) or parse(e, **kw))
+    check = make_check(rt)
+    envelopes = [starts(f"requests/CHK-{i}", wib(2026, 3, 16, 10)) for i in range(3)]
+    for envelope in envelopes:
+        check(envelope)  # as the consumer checks each message first
+    with rt.uow() as uow:
+        make_group_handler(rt, check)(uow, envelopes)
+        uow.commit()
+    assert len(calls) == 3
+    # A copy of an envelope (same id, another object) is read again, never taken on trust.
+    check(json.loads(json.dumps(envelopes[0])))
+    assert len(calls) == 4
+
+
+class _Delivery:
+    def __init__(self, tag):
+        self.delivery_tag = tag
+        self.routing_key = "ppid.request.updated.dinkes"
+
+
+class _Channel:
+    def __init__(self, log):
+        self._log = log
+
+    def basic_ack(self, tag):
+        self._log.append(("ack", tag))
+
+
+class _Connection:
+    """What the worker thread hands its acks to: here they are only written down."""
+
+    def __init__(self, log):
+        self.channel = _Channel(log)
+
+    def call(self, callback):
+        callback()
+
+
+def _consumer_logging_commits(rt, log, group_handler):
+    def uow_factory():
+        uow = rt.uow()
+        commit = uow.commit
+
+        def logged_commit():
+            commit()
+            log.append(("commit",))
+
+        uow.commit = logged_commit
+        return uow
+
+    return EventConsumer(name="notifier.acks", queue="notifier.acks", bindings=["#"],
+                         handler=make_handler(rt), group_handler=group_handler,
+                         uow_factory=uow_factory, inbox=rt.inbox, amqp_url="amqp://unused",
+                         check=make_check(rt))
+
+
+def _messages(envelopes):
+    return [(_Delivery(tag), None, json.dumps(envelope).encode())
+            for tag, envelope in enumerate(envelopes, start=1)]
+
+
+def test_a_group_is_acked_only_after_its_commit_and_a_duplicate_in_it_is_skipped(rt):
+    log = []
+    at = wib(2026, 3, 16, 10)
+    envelopes = [starts(f"requests/ACK-{i}", at) for i in range(4)]
+    envelopes.append(envelopes[1])  # published twice, both copies in one window
+    handled = []
+    handle_group = make_group_handler(rt)
+
+    def group_handler(uow, group):
+        handled.append([envelope["id"] for envelope in group])
+        handle_group(uow, group)
+
+    consumer = _consumer_logging_commits(rt, log, group_handler)
+    assert consumer._handle_group(_Connection(log), _messages(envelopes))
+    assert log == [("commit",)] + [("ack", tag) for tag in range(1, 6)]
+    assert handled == [[envelope["id"] for envelope in envelopes[:4]]]
+    assert len(_started(rt, "requests/ACK-")) == 4
+
+
+def test_a_group_that_fails_is_neither_committed_nor_acked(rt):
+    log = []
+    at = wib(2026, 3, 16, 10)
+    handle_group = make_group_handler(rt)
+
+    def failing(uow, group):
+        handle_group(uow, group)
+        raise RuntimeError("the database refused the last event")
+
+    consumer = _consumer_logging_commits(rt, log, failing)
+    envelopes = [starts(f"requests/NOACK-{i}", at) for i in range(3)]
+    assert not consumer._handle_group(_Connection(log), _messages(envelopes))
+    assert log == []
+    assert _started(rt, "requests/NOACK-") == []
+    with rt.uow() as uow:
+        assert uow.session.scalar(select(func.count()).select_from(inbox)
+                                  .where(inbox.c.consumer == "notifier.acks")) == 0
 
 
 # --- behind RabbitMQ ---------------------------------------------------------------------
@@ -293,5 +496,45 @@ def test_a_group_that_fails_leaves_nothing_and_its_events_are_handled_one_by_one
         assert steps == 30 * 6
         assert _depth(amqp_url, consumer.queue) == 0
         assert _depth(amqp_url, consumer.dead_queue) == 0
+    finally:
+        _cleanup(amqp_url, consumer)
+
+
+class Poisoned(Groups):
+    """Handlers that fail on one event: in a group it fails the group, alone it is refused."""
+
+    def __init__(self, rt, bad_subject):
+        super().__init__(rt)
+        self._bad = bad_subject
+
+    def one(self, uow, envelope):
+        if envelope["subject"] == self._bad:
+            raise PermanentError("this event can never be applied")
+        super().one(uow, envelope)
+
+    def __call__(self, uow, envelopes):
+        if any(envelope["subject"] == self._bad for envelope in envelopes):
+            self.sizes.append(len(envelopes))
+            raise RuntimeError("one event of the group failed")
+        super().__call__(uow, envelopes)
+
+
+@pytest.mark.parametrize("migrated", ["postgresql"], indirect=True)
+def test_one_bad_event_in_a_group_costs_the_others_nothing(rt, amqp_url, unique):
+    prefix = f"requests/P{unique}-"
+    at = wib(2026, 3, 16, 10)
+    envelopes = [starts(f"{prefix}{i}", at + timedelta(minutes=i)) for i in range(30)]
+    groups = Poisoned(rt, f"{prefix}5")
+    consumer, inbox_rows = _drain(rt, amqp_url, unique, groups, envelopes, expected_inbox=29)
+    try:
+        assert inbox_rows == 29
+        assert max(groups.sizes) > 1, "the bad event never came in a group"
+        started = {subject for subject, _count in _started(rt, prefix)}
+        assert started == {f"{prefix}{i}" for i in range(30) if i != 5}
+        deadline = time.monotonic() + 10
+        while _depth(amqp_url, consumer.dead_queue) < 1 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _depth(amqp_url, consumer.dead_queue) == 1  # the bad one, dead-lettered alone
+        assert _depth(amqp_url, consumer.queue) == 0
     finally:
         _cleanup(amqp_url, consumer)
