@@ -42,7 +42,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
 
-from psycopg.pq import TransactionStatus
 from sqlalchemy import (
     Column,
     Integer,
@@ -55,11 +54,12 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    literal_column,
     null,
     select,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Insert
 
@@ -181,8 +181,8 @@ class Numbering:
         check_prefix(prefix)
         if not event.subject.endswith("/") or event.data.get("number") not in ("", None):
             raise ValueError("a numbered event has a subject ending in '/' and an empty data.number")
-        session = uow.session
-        if session.get_bind().dialect.name != "postgresql":
+        if uow.dialect_name != "postgresql":
+            session = uow.session
             numbered = self.next(session, prefix, year)
             case_id = session.execute(
                 insert(case.table).returning(case.table.c.id),
@@ -219,14 +219,14 @@ class Numbering:
         }
         for index, child in enumerate(children):
             params.update({f"k{index}_{k}": v for k, v in child.row.items()})
-        # The unit of work's own connection, in autocommit for this one statement only, so
-        # what the unit of work writes after it is a transaction again. A unit of work that
-        # already wrote has its transaction open: the statement joins it, and the counter
-        # row then stays locked until its commit. Run on the driver: SQLAlchemy's
-        # bookkeeping around an execution (cache key, parameter processing, result set-up)
-        # cost as much CPU as everything else this write does.
-        driver = uow.session.connection().connection.driver_connection
-        alone = driver.info.transaction_status == TransactionStatus.IDLE
+        # The unit of work's connection, in autocommit for this one statement only, so what
+        # the unit of work writes after it is a transaction again. A unit of work that
+        # already read or wrote has its transaction open: the statement joins it, and the
+        # counter row then stays locked until its commit. One that had not needs no session
+        # at all: a pooled connection is enough. Run on the driver: SQLAlchemy's bookkeeping
+        # around an execution (cache key, parameter processing, result set-up) cost as much
+        # CPU as everything else this write does.
+        driver, alone = uow.autocommit_connection()
         if alone:
             driver.autocommit = True
         try:
@@ -265,13 +265,15 @@ class Numbering:
             for index, child in enumerate(children)
         ]
         subject = func.concat(bindparam("o_subject", type_=String), new_case.c.number)
+        # The paths are written into the statement: as parameters, the driver adapted two
+        # arrays for every submission.
         body = func.jsonb_set(
             func.jsonb_set(
                 cast(bindparam("o_body", type_=String), JSONB),
-                bindparam("subject_path", ["subject"], type_=ARRAY(Text)),
+                literal_column("'{subject}'::text[]"),
                 func.to_jsonb(subject),
             ),
-            bindparam("number_path", ["data", "number"], type_=ARRAY(Text)),
+            literal_column("'{data,number}'::text[]"),
             func.to_jsonb(new_case.c.number),
         )
         outbox = self.outbox

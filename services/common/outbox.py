@@ -13,7 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
+from psycopg.pq import TransactionStatus
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -34,6 +36,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from services.common.db import UtcDateTime
 from services.common.events import Event
 
+_IDLE = TransactionStatus.IDLE
 # SQLite only autoincrements an INTEGER PRIMARY KEY; PostgreSQL gets a bigint identity.
 _ID = BigInteger().with_variant(Integer, "sqlite")
 
@@ -104,17 +107,29 @@ def outbox_row(event: Event) -> dict:
     return rows[0]
 
 
+_UOW_KEY = "simpul_uow"  # the unit of work a session belongs to, in `session.info`
+_WATCHED_FACTORY = "_simpul_uow_events"
+
+
 class UnitOfWork:
     """A transaction that rolls back unless `commit()` is called, and records events.
 
-    ``with uow:`` opens a session; ``uow.publish(event)`` writes the event to the outbox in
-    the same transaction; leaving the block without ``commit()`` discards both.
+    ``with uow:`` opens a session (on its first use); ``uow.publish(event)`` writes the
+    event to the outbox in the same transaction; leaving the block without ``commit()``
+    discards both.
+
+    A unit of work whose one write is a statement that commits by itself (a citizen's
+    numbered submission, `services.common.numbering`) needs no session at all: it borrows a
+    pooled connection (`autocommit_connection`), and the session, with its transaction
+    bookkeeping, is only ever built when something uses it.
     """
 
     def __init__(self, session_factory: sessionmaker[Session], outbox: Table):
         self._session_factory = session_factory
         self._outbox = outbox
-        self.session: Session | None = None
+        self._session: Session | None = None
+        self._open = False
+        self._borrowed: Any = None  # a pooled DBAPI connection, when one was lent
         self.events: list[Event] = []
         self._after_commit: list[Callable[[], None]] = []
         self._uncommitted_writes = False
@@ -122,15 +137,44 @@ class UnitOfWork:
         self._notified = False
 
     def __enter__(self) -> UnitOfWork:
-        self.session = self._session_factory()
         self.events = []
         self._after_commit = []
         self._uncommitted_writes = False
         self._notified = False
-        event.listen(self.session, "after_flush", self._flushed)
-        event.listen(self.session, "do_orm_execute", self._executing)
-        event.listen(self.session, "after_transaction_end", self._transaction_ended)
+        self._open = True
         return self
+
+    @property
+    def session(self) -> Session | None:
+        """The unit of work's session, opened on first use; None outside the block."""
+        if self._session is None and self._open:
+            _watch(self._session_factory)
+            self._session = self._session_factory()
+            self._session.info[_UOW_KEY] = self
+        return self._session
+
+    @property
+    def dialect_name(self) -> str:
+        """The database's dialect, without opening a session when the factory has a bind."""
+        bind = self._session_factory.kw.get("bind")
+        return bind.dialect.name if bind is not None else self.session.get_bind().dialect.name
+
+    def autocommit_connection(self) -> tuple[Any, bool]:
+        """(psycopg connection, alone) for a statement run on the driver.
+
+        `alone` says the unit of work has no transaction open: the caller may run the
+        statement in autocommit. When the session has begun (something was read or
+        written), its own connection is lent and the statement joins its transaction.
+        Otherwise a pooled connection is borrowed until the block is left.
+        """
+        if self._session is not None and self._session.in_transaction():
+            driver = self._session.connection().connection.driver_connection
+            return driver, driver.info.transaction_status == _IDLE
+        if self._borrowed is None:
+            bind = self._session_factory.kw.get("bind") or self.session.get_bind()
+            self._borrowed = bind.raw_connection()
+        driver = self._borrowed.driver_connection
+        return driver, driver.info.transaction_status == _IDLE
 
     def _transaction_ended(self, _session, _transaction) -> None:
         # Also a savepoint's end: a rolled back savepoint takes its notification with it.
@@ -145,6 +189,16 @@ class UnitOfWork:
             self._uncommitted_writes = True
 
     def __exit__(self, exc_type, *_rest) -> None:
+        self._open = False
+        borrowed, self._borrowed = self._borrowed, None
+        try:
+            self._close_session(exc_type)
+        finally:
+            if borrowed is not None:
+                # Back to the pool, which rolls back whatever a failure left open.
+                borrowed.close()
+
+    def _close_session(self, exc_type) -> None:
         """Leave the block: what was not committed is discarded.
 
         A block that read (or committed) and left normally hands back rows as they were
@@ -153,7 +207,9 @@ class UnitOfWork:
         something it did not commit, is the session rolled back, which expires its rows:
         they would otherwise show values the database never kept.
         """
-        session, self.session = self.session, None
+        session, self._session = self._session, None
+        if session is None:
+            return
         try:
             if exc_type is not None or self._uncommitted_writes or _has_changes(session):
                 session.rollback()
@@ -179,7 +235,10 @@ class UnitOfWork:
             self._notified = True
 
     def commit(self) -> None:
-        self.session.commit()
+        # Without a session nothing is uncommitted: a borrowed connection only ever ran
+        # statements in autocommit.
+        if self._session is not None:
+            self._session.commit()
         self._uncommitted_writes = False
         callbacks, self._after_commit = self._after_commit, []
         for callback in callbacks:
@@ -190,7 +249,8 @@ class UnitOfWork:
         self._after_commit.append(callback)
 
     def rollback(self) -> None:
-        self.session.rollback()
+        if self._session is not None:
+            self._session.rollback()
         self.events = []
         self._after_commit = []
         self._uncommitted_writes = False
@@ -198,6 +258,42 @@ class UnitOfWork:
 
 def _has_changes(session: Session) -> bool:
     return bool(session.new or session.dirty or session.deleted)
+
+
+def _watch(factory: sessionmaker[Session]) -> None:
+    """Listen to the sessions of `factory` once, for every unit of work it serves.
+
+    Listening per session cost more CPU than the rest of a short unit of work's session
+    handling; a session made by the factory outside a unit of work is simply not followed.
+    """
+    if getattr(factory, _WATCHED_FACTORY, False):
+        return
+    event.listen(factory, "after_flush", _flushed)
+    event.listen(factory, "do_orm_execute", _executing)
+    event.listen(factory, "after_transaction_end", _transaction_ended)
+    setattr(factory, _WATCHED_FACTORY, True)
+
+
+def _owner(session: Session) -> UnitOfWork | None:
+    return session.info.get(_UOW_KEY)
+
+
+def _flushed(session, _flush_context) -> None:
+    uow = _owner(session)
+    if uow is not None:
+        uow._flushed(session, _flush_context)
+
+
+def _executing(state) -> None:
+    uow = _owner(state.session)
+    if uow is not None:
+        uow._executing(state)
+
+
+def _transaction_ended(session, transaction) -> None:
+    uow = _owner(session)
+    if uow is not None:
+        uow._transaction_ended(session, transaction)
 
 
 # -- migrations --------------------------------------------------------------------------

@@ -197,3 +197,26 @@ def test_what_follows_a_numbered_write_in_its_unit_of_work_is_still_a_transactio
     dialect = sessions.kw["bind"].dialect.name
     assert stored == (1 if dialect == "postgresql" else 0)
     assert numbered.number == "LPR-2026-000001"
+
+
+def test_a_numbered_write_alone_needs_no_session_and_gives_its_connection_back(case_tables):
+    """A unit of work whose one write is the numbered statement opens no session on
+    PostgreSQL (it borrows a pooled connection for the statement), and leaving the block
+    returns what it took to the pool, committed or not."""
+    numbers, sessions, outbox, reports, _ = case_tables
+    engine = sessions.kw["bind"]
+    for commit in (True, False):
+        event = new_event("lapor", "report", "submitted", subject="reports/", opd=None, data={"number": ""})
+        uow = UnitOfWork(sessions, outbox)
+        with uow:
+            numbers.write(uow, "LPR", 2026, NumberedRow(reports, {"title": "Banjir"}), event=event)
+            if engine.dialect.name == "postgresql":
+                assert uow._session is None
+            if commit:
+                uow.commit()
+        assert engine.pool.checkedout() == 0
+    with sessions() as session:
+        stored = session.scalar(select(func.count()).select_from(reports))
+        events = session.scalar(select(func.count()).select_from(outbox))
+    # On PostgreSQL the statement commits by itself; elsewhere only the committed block stays.
+    assert (stored, events) == ((2, 2) if engine.dialect.name == "postgresql" else (1, 1))
