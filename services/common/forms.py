@@ -343,9 +343,24 @@ def cross_field(*depends_on: str) -> Callable:
     return decorator
 
 
+_FAILED_MEMO = "_simpul_failed_fields"
+
+
 def _failed_fields(schema: Schema, data: Any, original: Any, partial: Any) -> set[str]:
     if not isinstance(original, Mapping) or not isinstance(data, Mapping):
         return set(schema.load_fields)
+    # Every rule of one load asks about the same data: the answer is kept for the next rule
+    # (the same objects, the same keys) rather than worked out per rule, on the busiest
+    # forms' hot path. Identity, not equality: a later load's data never matches.
+    memo = getattr(schema, _FAILED_MEMO, None)
+    if memo is not None and memo[0] is data and memo[1] is original and memo[2] == (partial, len(data)):
+        return memo[3]
+    failed = _fields_that_failed(schema, data, original, partial)
+    setattr(schema, _FAILED_MEMO, (data, original, (partial, len(data)), failed))
+    return failed
+
+
+def _fields_that_failed(schema: Schema, data: Mapping, original: Mapping, partial: Any) -> set[str]:
     failed = set()
     for name, field in schema.load_fields.items():
         if (field.attribute or name) in data:

@@ -16,7 +16,7 @@ from services.common.citizen import (
     citizen_rate_limited,
     reissue_after_answer,
 )
-from services.common.http import note_in_access_log, public_rate_limited, runtime
+from services.common.http import PlainAnswer, note_in_access_log, public_rate_limited, runtime
 from services.lapor import intake, verification
 from services.lapor.schemas import (
     CitizenReportSchema,
@@ -36,6 +36,7 @@ ACCESS = intake.ACCESS
 # The submission is the busiest endpoint; a marshmallow schema keeps no state between
 # loads, so it gets one instance for the life of the process.
 _SUBMIT_SCHEMA = SubmitReportSchema()
+_SUBMITTED = PlainAnswer(SubmittedSchema)
 
 
 @blp.route("/reports")
@@ -54,7 +55,7 @@ class Reports(MethodView):
         rt = runtime()
         submitted = intake.submit(rt, data, now=rt.clock())
         note_in_access_log(number=submitted["number"])
-        return submitted
+        return _SUBMITTED.response(submitted, 201)
 
 
 @blp.route("/reports/<string:number>")

@@ -8,6 +8,7 @@ that a report is loaded, locked and versioned one way.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -124,12 +125,25 @@ def event_context(rt: Runtime) -> EventContext:
     return EventContext(coordinator_opd=load_registry().coordinator_opd)
 
 
+# The loaders read each file once per process, but resolve the configured path on every
+# call, which cost the busiest form (a citizen's report checks both lists and presents the
+# answer with them) more than reading its fields: the configured path maps to its list once.
+@lru_cache(maxsize=8)
+def places_at(path: str) -> wilayah.Wilayah:
+    return wilayah.load(path)
+
+
+@lru_cache(maxsize=8)
+def categories_at(path: str) -> categories.Categories:
+    return categories.load(path)
+
+
 def places(rt: Runtime) -> wilayah.Wilayah:
-    return wilayah.load(rt.settings.wilayah_file)
+    return places_at(str(rt.settings.wilayah_file))
 
 
 def category_list(rt: Runtime) -> categories.Categories:
-    return categories.load(rt.settings.categories_file)
+    return categories_at(str(rt.settings.categories_file))
 
 
 def local_year(rt: Runtime, at: datetime) -> int:

@@ -25,14 +25,14 @@ from services.common.forms import (
 )
 from services.common.http import runtime
 from services.common.listing import SearchText
-from services.lapor import categories, domain, wilayah
+from services.lapor import domain, records
 from services.lapor.attachment_schemas import AttachmentFileSchema
 
 NUMBER_EXAMPLE = "LPR-2026-000123"
 
 
 def _category_known(code: str) -> None:
-    if code not in categories.load(runtime().settings.categories_file):
+    if code not in records.category_list(runtime()):
         raise ValidationError("Kategori tidak dikenal.")
 
 
@@ -82,7 +82,7 @@ class SubmitReportSchema(Base):
 
     @cross_field("latitude", "longitude", "kecamatan", "desa")
     def _location(self, data: dict, **_kwargs) -> None:
-        places = wilayah.load(runtime().settings.wilayah_file)
+        places = records.places(runtime())
         try:
             found = places.check_location(data.get("latitude"), data.get("longitude"),
                                           data.get("kecamatan"), data.get("desa"))

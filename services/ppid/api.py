@@ -19,6 +19,7 @@ from services.common.citizen import (
     reissue_after_answer,
 )
 from services.common.http import (
+    PlainAnswer,
     endpoint_label,
     file_download,
     if_match_doc,
@@ -79,6 +80,7 @@ ACCESS = handlers.ACCESS
 # busiest endpoint, and a marshmallow schema keeps no state between loads, so it gets one
 # instance for the life of the process.
 _SUBMIT_SCHEMA = SubmitRequestSchema()
+_SUBMITTED = PlainAnswer(SubmittedSchema)
 
 
 @blp.route("/requests")
@@ -94,7 +96,7 @@ class Requests(MethodView):
         """
         submitted = handlers.submit_request(runtime(), data, now=now())
         note_in_access_log(number=submitted["number"], opd=submitted["opd"])
-        return submitted
+        return _SUBMITTED.response(submitted, 201)
 
     @roles_required(*STAFF)
     @blp.arguments(RequestListQuerySchema, location="query")

@@ -207,3 +207,68 @@ def test_access_log_is_json_with_the_request_id_and_no_query(app, capsys):
     assert access and access[-1]["request_id"] == "req-42"
     assert access[-1]["path"] == "/api/v1/things" and access[-1]["status"] == 200
     assert all("6203015203900001" not in _json.dumps(line) for line in lines)
+
+
+# -- a busy endpoint's answer without marshmallow's dump ---------------------------------
+
+
+class _Explanation(ma.Schema):
+    day = ma.fields.String()
+    moved = ma.fields.Boolean()
+    days = ma.fields.Integer()
+    listed = ma.fields.Raw()
+
+
+class _Submitted(ma.Schema):
+    number = ma.fields.String()
+    at = ma.fields.DateTime()
+    opd = ma.fields.String(allow_none=True)
+    explanation = ma.fields.Nested(_Explanation)
+
+
+def _submitted(**changes):
+    from datetime import datetime, timedelta, timezone
+
+    wib = timezone(timedelta(hours=7))
+    data = {
+        "number": "PPID-2026-000001",
+        "at": datetime(2026, 3, 2, 9, 15, 30, 1234, tzinfo=wib),
+        "opd": None,
+        "explanation": {"day": "2026-03-02", "moved": False, "days": 10, "listed": [{"a": 1}], "extra": 1},
+        "not_in_the_schema": "x",
+    }
+    return {**data, **changes}
+
+
+def test_a_plain_answer_is_what_the_schema_dumps():
+    from services.common.http import PlainAnswer
+
+    answer = PlainAnswer(_Submitted)
+    for data in (_submitted(), _submitted(opd="dinkes"), {"number": "PPID-2026-000002"}):
+        assert answer.dump(data) == _Submitted().dump(data)
+    assert answer._plan is not None
+
+
+def test_a_plain_answer_leaves_what_it_cannot_copy_to_marshmallow():
+    from services.common.http import PlainAnswer
+
+    class Hooked(_Submitted):
+        @ma.post_dump
+        def _upper(self, data, **_):
+            return {**data, "number": data["number"].lower()}
+
+    hooked = PlainAnswer(Hooked)
+    assert hooked._plan is None
+    assert hooked.dump(_submitted())["number"] == "ppid-2026-000001"
+    # A value of another type than its field's is converted by marshmallow, as before.
+    odd = _submitted(number=12, explanation={"day": "x", "moved": 1, "days": "3", "listed": None})
+    assert PlainAnswer(_Submitted).dump(odd) == _Submitted().dump(odd)
+
+
+def test_a_plain_answer_is_sent_with_its_status_as_json(app):
+    from services.common.http import PlainAnswer
+
+    with app.test_request_context():
+        response = PlainAnswer(_Submitted).response(_submitted(), 201)
+    assert response.status_code == 201 and response.mimetype == "application/json"
+    assert response.get_json() == _Submitted().dump(_submitted())
