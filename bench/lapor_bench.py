@@ -1,11 +1,12 @@
 """LAPOR! benchmark: `POST /api/v1/reports` against a bare Flask echo, same gunicorn setup.
 
-    .venv/bin/python bench/lapor_bench.py [--duration 10] [--connections 16] [--json]
+    .venv/bin/python bench/lapor_bench.py [--duration 10] [--connections 16] [--paced-connections 8] [--json]
 
 The run, its rounds and its target are PPID's (`bench/ppid_bench.py`): a fresh PostgreSQL
 database migrated by `python -m services.lapor migrate`, the web app under gunicorn with
 compose's web settings, the echo app beside it, alternating rounds, the median round
-judged against 25% of the bare rate with a p99 under 20 ms. Only the submission differs:
+judged against 25% of the bare rate, then a fixed offered rate of half the service's own
+maximum (hey -q) whose p99 must be at most 20 ms. Only the submission differs:
 a citizen's complete report, with a point inside the regency and a way to reply.
 """
 
