@@ -5,12 +5,12 @@ connection is ever inherited by a child process.
 """
 
 import json
-import multiprocessing
 import os
 
 from gunicorn import util
 
-workers = int(os.environ.get("WEB_CONCURRENCY", min(2 * multiprocessing.cpu_count() + 1, 8)))
+# os rather than multiprocessing: what the master imports, every worker it forks carries.
+workers = int(os.environ.get("WEB_CONCURRENCY", min(2 * (os.cpu_count() or 1) + 1, 8)))
 threads = int(os.environ.get("WEB_THREADS", "1"))
 preload_app = False
 timeout = 30
