@@ -27,10 +27,18 @@ Messages are published `mandatory`: a message no queue is bound for comes back a
 pause until a queue exists for it. Nothing is dropped.
 
 Throughput: confirms are asynchronous and batched (the broker acks many messages at once),
-and on PostgreSQL `run()` keeps two batches in flight, so the broker persists one batch while
-the next is claimed and sent. One confirm per publish (`BlockingChannel.confirm_delivery`)
-would be an order of magnitude slower. The link to the broker is a `SelectConnection` whose
-I/O loop the relay runs from its own thread while it waits, through pika's public API only.
+and on PostgreSQL `run()` keeps three batches in flight: while this thread publishes one and
+the broker persists another, the next is claimed in a thread of its own (`_claimer`, one
+claim at a time, so batches still go out in id order), as the database's part of a batch
+costs about as much as the publishing. A claim reads the partial index of unsent rows in id
+order (`enable_sort` off for its transaction): statistics from a nearly empty outbox would
+otherwise have every claim of a large backlog read and sort all of it. Its transaction
+commits without waiting for the disk (`synchronous_commit` off): a commit lost in a server
+crash leaves its rows unsent, as they were before the claim, so they are published again. One
+confirm per publish (`BlockingChannel.confirm_delivery`) would be an order of magnitude
+slower. The link to the broker is a `SelectConnection` whose I/O loop the relay runs from its
+own thread while it waits, through pika's public API only; only the claims run elsewhere, and
+the claiming thread touches the database alone.
 """
 
 from __future__ import annotations
@@ -41,6 +49,7 @@ import time
 import zlib
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlparse
@@ -76,6 +85,10 @@ _WAIT_SLICE_SECONDS = 0.1
 OPEN_TIMEOUT_SECONDS = 30
 
 AMQP_ERRORS = (pika.exceptions.AMQPError, OSError)
+# Settings of the claiming transaction only (why: `_claim`).
+_CLAIM_SETTINGS = text(
+    "SELECT set_config('enable_sort', 'off', true), set_config('synchronous_commit', 'off', true)"
+)
 
 
 class ConfirmTimeout(pika.exceptions.AMQPError):
@@ -180,6 +193,14 @@ class _BrokerLink:
         # Called by every callback that may satisfy what the relay waits for.
         if self._until is not None and self._until():
             self.ioloop.stop()
+
+    def progress_threadsafe(self) -> None:
+        """From another thread: have the loop look again at what the relay waits for."""
+        try:
+            self.ioloop.add_callback_threadsafe(self._progress)
+        except (AttributeError, OSError, ValueError) as exc:
+            # The link closed meanwhile; its waiter is gone with it.
+            log.debug("waking the relay's closed broker link failed: %r", exc)
 
     def _raise_failure(self) -> None:
         if self._error is not None:
@@ -314,8 +335,9 @@ class OutboxRelay:
         self.declare_exchange = declare_exchange
         self.connection_name = connection_name or f"outbox-relay {outbox.name}"
         self._sqlite = is_sqlite(engine)
-        # Two open write transactions would deadlock on SQLite's single write lock.
-        self._depth = 1 if self._sqlite else 2
+        # Two open write transactions would deadlock on SQLite's single write lock. On
+        # PostgreSQL one batch is claimed while another is published and a third confirmed.
+        self._depth = 1 if self._sqlite else 3
         self._lock_key = zlib.crc32(f"simpul.outbox.{outbox.name}".encode())
         self._lock_conn: Connection | None = None
         # Benchmarks turn listening off to measure the poll alone.
@@ -328,9 +350,9 @@ class OutboxRelay:
         self._link: _BrokerLink | None = None
         self._seq = 0
         self._unconfirmed: OrderedDict[int, tuple[_Batch, int]] = OrderedDict()
-        # A return names the message by its id and routing key: an event that moves a case
-        # between OPDs is two rows with one id.
-        self._by_message: dict[tuple[str, str], tuple[_Batch, int]] = {}
+        # The claim running in `_claimer`'s thread while batches are in flight.
+        self._claiming: Future | None = None
+        self._claimer: ThreadPoolExecutor | None = None
         self._inflight: deque[_Batch] = deque()
         # Rows the broker returned or refused: id -> monotonic time before which they are
         # not claimed again. Kept in memory: after a restart they are simply tried again.
@@ -366,13 +388,14 @@ class OutboxRelay:
                 stop.wait(backoff)
                 backoff = min(backoff * 2, self.max_backoff)
                 continue
-            if not self._inflight and (sent == 0 or (self._drained and self._listener is not None)):
+            if not self._busy and (sent == 0 or (self._drained and self._listener is not None)):
                 # A listening relay that emptied the outbox waits for the next commit's
                 # notification; one that drained meanwhile was already covered by the claim.
                 self._idle(stop)
         try:
             # Let what is already on the wire be confirmed and marked, so a clean stop
-            # leaves no duplicates behind.
+            # leaves no duplicates behind; a claim not yet published is rolled back.
+            self._drop_claim()
             while self._inflight:
                 self._cycle(depth=0)
         except Exception as exc:
@@ -421,6 +444,9 @@ class OutboxRelay:
         """Roll back unconfirmed batches, drop the broker connection, the leadership and
         the listening session."""
         self._drop_broker()
+        claimer, self._claimer = self._claimer, None
+        if claimer is not None:
+            claimer.shutdown()
         self._drop_listener()
         lock_conn, self._lock_conn = self._lock_conn, None
         if lock_conn is not None:
@@ -439,6 +465,7 @@ class OutboxRelay:
                 log.debug("closing the relay's lock connection failed: %r", exc)
 
     def _drop_broker(self) -> None:
+        self._drop_claim()
         while self._inflight:
             batch = self._inflight.popleft()
             try:
@@ -446,7 +473,6 @@ class OutboxRelay:
             except SQLAlchemyError as exc:
                 log.debug("rolling back a relay batch failed: %r", exc)
         self._unconfirmed.clear()
-        self._by_message.clear()
         self._watched = None  # the link's loop, and what it watched, go with it
         link, self._link = self._link, None
         if link is not None:
@@ -457,13 +483,14 @@ class OutboxRelay:
     def _cycle(self, depth: int) -> int:
         """Top the pipeline up to `depth` batches, then finish the oldest one."""
         try:
+            if depth > 0 and self._link is not None and self._link.blocked:
+                # Claiming now would hold row locks (on SQLite, the database's write lock)
+                # for as long as the broker's alarm lasts: only what is in flight goes on.
+                self._link.turn()
+                if self._link.blocked:
+                    self._drop_claim()
+                    depth = 0
             if depth > 0:
-                if self._link is not None and self._link.blocked:
-                    # Claiming now would hold row locks (on SQLite, the database's write
-                    # lock) for as long as the broker's alarm lasts.
-                    self._link.turn()
-                    if self._link.blocked:
-                        return 0
                 if not self._ensure_leader():
                     return 0
                 self._ensure_listener()
@@ -483,58 +510,118 @@ class OutboxRelay:
             self.close()
             raise
 
-    def _top_up(self, depth: int) -> None:
-        self._commits_waiting = False
-        self._forget_notifications()
-        while len(self._inflight) < depth:
-            batch = self._start_batch()
-            # A short batch took every row there was: claiming again at once would only
-            # find the rows committed in between, and cost a transaction.
-            self._drained = batch is None or len(batch.rows) < self.batch_size
-            if self._drained:
-                return
+    @property
+    def _busy(self) -> bool:
+        return bool(self._inflight) or self._claiming is not None
 
-    def _start_batch(self) -> _Batch | None:
+    def _room(self, depth: int) -> bool:
+        return len(self._inflight) + (self._claiming is not None) < depth
+
+    def _top_up(self, depth: int) -> None:
+        """Publish a claim that came back and start claiming again while there is room.
+
+        With a batch in flight the next claim runs in `_claimer`'s thread, so the database
+        works on it while this thread publishes and the broker confirms; with none in
+        flight (always so with depth 1, and so on SQLite) it runs here.
+        """
+        self._drained = False
+        while True:
+            if self._claiming is not None:
+                if self._inflight and not self._claiming.done():
+                    return  # it comes back while the loop waits for confirms
+                claiming, self._claiming = self._claiming, None
+                self._publish(claiming.result())
+            # A short batch took every row there was: claiming again at once would only
+            # find the rows committed in between, and cost a transaction; unless a commit
+            # has been notified since that claim began.
+            if (self._drained and not self._commits_waiting) or not self._room(depth):
+                return
+            self._commits_waiting = False
+            self._forget_notifications()
+            statement = self._claim_statement()
+            if self._inflight:
+                self._claim_ahead(statement)
+            else:
+                self._publish(self._claim(statement))
+
+    def _claim_ahead(self, statement) -> None:
+        if self._claimer is None:
+            self._claimer = ThreadPoolExecutor(1, thread_name_prefix="outbox-claim")
+        self._claiming = self._claimer.submit(self._claim, statement)
+        # The loop may be waiting for confirms: let it see the claim come back.
+        self._claiming.add_done_callback(lambda _done, link=self._link: link.progress_threadsafe())
+
+    def _claim(self, statement) -> tuple[Connection, list] | None:
+        """Claim rows in a transaction left open; None (and no transaction) if none."""
         conn = self.engine.connect()
         try:
             conn.begin()
-            rows = conn.execute(self._claim_statement()).all()
+            if not self._sqlite:
+                # Statistics taken while the outbox was nearly empty make the planner read
+                # and sort every unsent row to find the first few hundred, each claim anew:
+                # a burst of tens of thousands then costs more than publishing it. Reading
+                # the partial index of unsent rows in id order needs no sort.
+                # The commit need not wait for the disk: a commit the server loses in a
+                # crash (its last fraction of a second) leaves its rows unsent, as they
+                # were before the claim, so they are published again. A duplicate at worst,
+                # never a loss, as with any relay crash.
+                conn.execute(_CLAIM_SETTINGS)
+            rows = conn.execute(statement).all()
         except BaseException:
             conn.close()
             raise
         if not rows:
             conn.close()
             return None
+        return conn, rows
+
+    def _drop_claim(self) -> None:
+        claiming, self._claiming = self._claiming, None
+        if claiming is None:
+            return
+        try:
+            claimed = claiming.result()
+        except Exception as exc:
+            log.debug("a relay claim failed while the relay stopped: %r", exc)
+            return
+        if claimed is not None:
+            try:
+                claimed[0].close()  # rolls the claim back: the rows stay unsent
+            except SQLAlchemyError as exc:
+                log.debug("rolling back a relay claim failed: %r", exc)
+
+    def _publish(self, claimed: tuple[Connection, list] | None) -> None:
+        if claimed is None:
+            self._drained = True
+            return
+        conn, rows = claimed
+        self._drained = len(rows) < self.batch_size
         rows.sort(key=lambda row: row.id)  # RETURNING promises no order
         batch = _Batch(conn=conn, rows=rows, outstanding=len(rows))
         self._inflight.append(batch)
         publish = self._link.channel.basic_publish
+        exchange, unconfirmed, seq = self.exchange, self._unconfirmed, self._seq
+        # basic_publish encodes the properties at once, so one object serves every row.
+        properties = pika.BasicProperties(
+            delivery_mode=pika.DeliveryMode.Persistent, content_type=CONTENT_TYPE
+        )
         for index, row in enumerate(rows):
-            self._seq += 1
-            self._unconfirmed[self._seq] = (batch, index)
-            self._by_message[(row.event_id, row.routing_key)] = (batch, index)
+            seq += 1
+            unconfirmed[seq] = (batch, index)
+            properties.message_id = row.event_id
+            properties.timestamp = int(row.created_at.timestamp())
             # The channel only buffers a publish; the batch is written by the loop.
-            publish(
-                self.exchange,
-                row.routing_key,
-                row.body.encode("utf-8"),
-                pika.BasicProperties(
-                    delivery_mode=pika.DeliveryMode.Persistent,
-                    message_id=row.event_id,
-                    content_type=CONTENT_TYPE,
-                    timestamp=int(row.created_at.timestamp()),
-                ),
-                mandatory=True,
-            )
+            publish(exchange, row.routing_key, row.body.encode("utf-8"), properties, mandatory=True)
+        self._seq = seq
         self._link.turn()
-        return batch
 
     def _wait_for_confirms(self, batch: _Batch, depth: int, deadline: float) -> bool:
-        """True once the broker confirmed `batch`; False earlier if a commit's notification
-        came and the pipeline has room for another batch."""
+        """True once the broker confirmed `batch`; False earlier if a claim came back, or
+        a commit's notification came and the pipeline has room for another batch."""
         self._link.run_until(
             lambda: batch.outstanding == 0
-            or (self._commits_waiting and len(self._inflight) < depth),
+            or (self._claiming is not None and self._claiming.done())
+            or (self._commits_waiting and self._room(depth)),
             deadline - time.monotonic(),
             f"{batch.outstanding} message(s) unconfirmed",
         )
@@ -543,8 +630,6 @@ class OutboxRelay:
     def _finish(self, batch: _Batch) -> int:
         conn = batch.conn
         try:
-            for row in batch.rows:
-                self._by_message.pop((row.event_id, row.routing_key), None)
             if batch.failed:
                 self._unclaim(conn, batch)
             conn.commit()
@@ -644,11 +729,15 @@ class OutboxRelay:
                 batch.failed.setdefault(batch.rows[index].id, "nacked")
 
     def _on_return(self, method, properties) -> None:
-        # A return precedes the confirm of the same message.
-        entry = self._by_message.get((properties.message_id, method.routing_key))
-        if entry is not None:
-            batch, index = entry
-            batch.failed[batch.rows[index].id] = f"unroutable: {method.reply_text}"
+        # A return precedes the confirm of the same message, so its batch is in flight. It
+        # names the message by id and routing key (an event that moves a case between OPDs
+        # is two rows with one id); returns are rare, so the rows are searched then rather
+        # than indexed for every publish.
+        key = (properties.message_id, method.routing_key)
+        for batch in self._inflight:
+            for row in batch.rows:
+                if (row.event_id, row.routing_key) == key:
+                    batch.failed[row.id] = f"unroutable: {method.reply_text}"
 
     # -- database side --------------------------------------------------------------------
 
