@@ -52,6 +52,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from swagger_ui_bundle import swagger_ui_path
+from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException, NotFound, TooManyRequests
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
@@ -429,6 +430,11 @@ def _check_json_depth(raw: bytes) -> None:
         return
     try:
         document = orjson.loads(raw)
+        # The views' parser takes the document from here rather than parsing the body a
+        # second time, when the standard parser it would use reads the same: orjson reads
+        # an integer beyond 64 bits as a float, the standard parser as an integer.
+        if not _may_be_wide_integer(document):
+            g.json_body = document
     except orjson.JSONDecodeError:
         # orjson refuses more than the standard parser (integers beyond 64 bits); what both
         # refuse is answered by the parser the views use, except what would crash it.
@@ -442,8 +448,29 @@ def _check_json_depth(raw: bytes) -> None:
         abort(400, message=_TOO_DEEP)
 
 
+_WIDE = float(2**63)
+
+
+def _may_be_wide_integer(document: object) -> bool:
+    """Whether `document` holds a whole float of 64 bits or more, as orjson reads an
+    integer too wide for 64 bits (a float written so, `1e19`, is sent to the standard
+    parser all the same)."""
+    stack = [document]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+        elif type(node) is float and abs(node) >= _WIDE and node.is_integer():
+            return True
+    return False
+
+
 def _depth(document: object) -> int:
     """How deeply lists and objects nest in `document`, without recursion."""
+    if isinstance(document, dict) and not any(isinstance(value, dict | list) for value in document.values()):
+        return 1  # a form of plain fields, as nearly every body is
     deepest, stack = 0, [(document, 1)]
     while stack:
         node, level = stack.pop()
@@ -458,6 +485,25 @@ def _depth(document: object) -> int:
             return deepest
         stack.extend((child, level + 1) for child in children)
     return deepest
+
+
+class GuardedJsonParser(FlaskParser):
+    """webargs' Flask parser, reading a JSON body the input guard already parsed.
+
+    A blueprint whose endpoints take JSON bodies sets it as its `ARGUMENTS_PARSER` before
+    declaring them (flask-smorest binds the parser when `@blp.arguments` runs). A body the
+    guard did not parse (not JSON, or what only the standard parser reads) is parsed by
+    webargs as before, with its own answers to what it cannot read.
+    """
+
+    def _raw_load_json(self, req):
+        document = g.get("json_body", _UNPARSED)
+        if document is _UNPARSED or not req.is_json:
+            return super()._raw_load_json(req)
+        return document
+
+
+_UNPARSED = object()
 
 
 def _install_security_headers(app: Flask) -> None:

@@ -16,7 +16,13 @@ from services.common.citizen import (
     citizen_rate_limited,
     reissue_after_answer,
 )
-from services.common.http import PlainAnswer, note_in_access_log, public_rate_limited, runtime
+from services.common.http import (
+    GuardedJsonParser,
+    PlainAnswer,
+    note_in_access_log,
+    public_rate_limited,
+    runtime,
+)
 from services.lapor import intake, verification
 from services.lapor.schemas import (
     CitizenReportSchema,
@@ -32,6 +38,8 @@ blp = Blueprint(
     description="Laporan warga (pengaduan, aspirasi, permintaan informasi) tanpa akun.",
 )
 ACCESS = intake.ACCESS
+# Before any `@blp.arguments` below, which bind the parser.
+blp.ARGUMENTS_PARSER = GuardedJsonParser()
 
 # The submission is the busiest endpoint; a marshmallow schema keeps no state between
 # loads, so it gets one instance for the life of the process.

@@ -19,6 +19,7 @@ from services.common.citizen import (
     reissue_after_answer,
 )
 from services.common.http import (
+    GuardedJsonParser,
     PlainAnswer,
     endpoint_label,
     file_download,
@@ -68,6 +69,8 @@ blp = Blueprint(
     ),
 )
 
+# Before any `@blp.arguments` below, which bind the parser.
+blp.ARGUMENTS_PARSER = GuardedJsonParser()
 IF_MATCH_DOC = if_match_doc("ETag data yang terakhir dimuat.")
 STAFF = domain.STAFF_ROLES
 ACCESS = handlers.ACCESS

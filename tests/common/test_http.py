@@ -272,3 +272,22 @@ def test_a_plain_answer_is_sent_with_its_status_as_json(app):
         response = PlainAnswer(_Submitted).response(_submitted(), 201)
     assert response.status_code == 201 and response.mimetype == "application/json"
     assert response.get_json() == _Submitted().dump(_submitted())
+
+
+def test_the_guarded_parser_reads_the_body_the_input_guard_parsed(app):
+    from flask import g
+
+    from services.common.http import GuardedJsonParser
+
+    parser = GuardedJsonParser()
+    with app.test_request_context(method="POST", data=b'{"name": "a"}', content_type="application/json"):
+        app.preprocess_request()
+        assert g.json_body == {"name": "a"}
+        g.json_body = {"name": "parsed once"}
+        assert parser._raw_load_json(__import__("flask").request) == {"name": "parsed once"}
+    # What the guard left to the standard parser (an integer beyond 64 bits) is parsed by webargs.
+    with app.test_request_context(method="POST", data=b'{"n": 123456789012345678901234567890}',
+                                  content_type="application/json"):
+        app.preprocess_request()
+        assert "json_body" not in g
+        assert parser._raw_load_json(__import__("flask").request) == {"n": 123456789012345678901234567890}
