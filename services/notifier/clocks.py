@@ -24,12 +24,14 @@ from sqlalchemy import (
     bindparam,
     func,
     insert,
+    literal,
     select,
+    true,
     tuple_,
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from services.common.calendar import WorkingCalendar
 from services.common.events import Event
@@ -149,22 +151,29 @@ class ClockBatch:
         self.history: list[dict[str, Any]] = []
         self.steps: list[dict[str, Any]] = []
         self._ids: list[int] = []
+        self._calendar_answers: notification_plan.CalendarAnswers | None = None
+        also = also or {}
+        if session.get_bind().dialect.name == "postgresql":
+            self.answers = self._read_at_once(keys, also)
+            return
         if keys:
             # In id order, as every other locker of several clocks takes them.
             rows = session.scalars(_which(session, keys).order_by(Clock.id).with_for_update(of=Clock))
             self._clocks = {(row.subject, row.clock): row for row in rows}
-        self.answers = self._prelude(keys, also or {})
+        self.answers = {name: session.scalar(select(question)) for name, question in also.items()}
 
-    def _prelude(
+    def _read_at_once(
         self, keys: Collection[tuple[str, str]], also: Mapping[str, ColumnElement[Any]]
     ) -> dict[str, Any]:
-        """On PostgreSQL, one statement reads the group's policies, draws an id for every
-        clock it may create and answers `also`; elsewhere each is asked when needed."""
+        """One statement locks the group's clocks, reads its policies, draws an id for each
+        clock it may create (those it does not create are gaps) and answers `also`.
+
+        The questions are uncorrelated subqueries, each run once for the statement; the
+        locked clocks are joined to a single row, which carries the answers when no clock
+        exists yet.
+        """
         session = self._session
-        if session.get_bind().dialect.name != "postgresql":
-            return {name: session.scalar(select(question)) for name, question in also.items()}
         kinds = sorted({kind for _subject, kind in keys} | {domain.DEFAULT_POLICY})
-        missing = len(set(keys) - set(self._clocks))
         policies = (
             select(func.json_object_agg(Policy.clock, Policy.document))
             .where(Policy.clock.in_(kinds))
@@ -173,20 +182,39 @@ class ClockBatch:
         sequence = func.pg_get_serial_sequence(Clock.__tablename__, "id")
         ids = func.array(
             select(func.nextval(sequence))
-            .select_from(func.generate_series(1, missing))
+            .select_from(func.generate_series(1, len(keys)))
             .scalar_subquery()
         )
-        row = session.execute(select(
+        questions = [
             policies.label("policies"),
             ids.label("ids"),
             *(question.label(name) for name, question in also.items()),
-        )).one()
-        documents = row.policies or {}
+        ]
+        if keys:
+            # In id order, as every other locker of several clocks takes them.
+            locked = _which(session, keys).order_by(Clock.id).with_for_update(of=Clock).subquery()
+            one = select(literal(1).label("one")).subquery()
+            statement = select(aliased(Clock, locked), *questions).select_from(one).outerjoin(
+                locked, true()
+            )
+        else:
+            statement = select(*questions)
+        rows = session.execute(statement).all()
+        if keys:
+            self._clocks = {(row[0].subject, row[0].clock): row[0] for row in rows if row[0]}
+        first = rows[0]._mapping
+        documents = first["policies"] or {}
         if isinstance(documents, str):
             documents = json.loads(documents)
         self.policies.preload(kinds, documents)
-        self._ids = list(row.ids)
-        return {name: row._mapping[name] for name in also}
+        self._ids = list(first["ids"])
+        return {name: first[name] for name in also}
+
+    def answers_of(self, cal: WorkingCalendar) -> notification_plan.CalendarAnswers:
+        """The calendar's answers the group's plans share."""
+        if self._calendar_answers is None or self._calendar_answers.cal is not cal:
+            self._calendar_answers = notification_plan.CalendarAnswers(cal)
+        return self._calendar_answers
 
     def clock(self, subject: str, kind: str) -> Clock | NewClock | None:
         return self._clocks.get((subject, kind))
@@ -534,7 +562,8 @@ def _after(
     if decision.new_run:
         sync_steps(session, clock, policies.for_clock(clock.clock), cal, now,
                    fresh_run=not decision.resumed, new_clock=new,
-                   into=batch.steps if batch is not None else None)
+                   into=batch.steps if batch is not None else None,
+                   answers=batch.answers_of(cal) if batch is not None else None)
     if decision.publish:
         outgoing.publish(uow, outcome_event(clock, cal, now))
 
@@ -581,6 +610,7 @@ def sync_steps(
     fresh_run: bool,
     new_clock: bool = False,
     into: list[dict[str, Any]] | None = None,
+    answers: notification_plan.CalendarAnswers | None = None,
 ) -> list[str]:
     """Make the clock's pending steps match its policy and the calendar; returns changed keys.
 
@@ -598,7 +628,8 @@ def sync_steps(
     if clock.party == domain.CITIZEN or clock.state == domain.PAUSED:
         return []
     planned = notification_plan.plan_steps(
-        policy, started_at, due_at, cal, counting=clock.counting or domain.WORKING_DAYS
+        policy, started_at, due_at, cal, counting=clock.counting or domain.WORKING_DAYS,
+        answers=answers,
     )
     existing = {} if new_clock else {
         s.key: s

@@ -15,8 +15,10 @@ itself is the due instant; its notice, like every step, goes out at the next off
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from typing import Any
 
 from services.common.calendar import (
     WorkingCalendar,
@@ -38,6 +40,43 @@ class PlannedStep:
     notify: tuple[str, ...]
 
 
+class CalendarAnswers:
+    """The calendar's answers a plan asks for, kept for the plans of one unit of work.
+
+    Clocks started together are mostly due on the same days, so their plans ask the same
+    questions (the working day two before the due date, the office opening after the breach,
+    the working days after it): a group of them asks each once. Only pure answers of one
+    calendar are kept, so a plan reads the same with or without them.
+    """
+
+    def __init__(self, cal: WorkingCalendar):
+        self.cal = cal
+        self._known: dict[tuple, Any] = {}
+
+    def _answer(self, key: tuple, compute: Callable[[], Any]) -> Any:
+        known = self._known.get(key, _UNKNOWN)
+        if known is _UNKNOWN:
+            known = self._known[key] = compute()
+        return known
+
+    def receipt_instant(self, moment: datetime) -> datetime:
+        return self._answer(("receipt", moment), lambda: self.cal.receipt_instant(moment))
+
+    def add_working_days(self, day: date, n: int) -> date:
+        return self._answer(("after", day, n), lambda: self.cal.add_working_days(day, n))
+
+    def working_days_before(self, day: date, n: int) -> date:
+        return self._answer(("before", day, n), lambda: working_days_before(day, n, self.cal))
+
+    def shift_working_time(self, moment: datetime, seconds: float) -> datetime:
+        # The answer keeps the zone `moment` was given in: it is part of the question.
+        return self._answer(("shift", moment, moment.tzinfo, seconds),
+                            lambda: shift_working_time(moment, seconds, self.cal))
+
+
+_UNKNOWN = object()
+
+
 def plan_steps(
     policy: Policy,
     started_at: datetime,
@@ -45,12 +84,16 @@ def plan_steps(
     cal: WorkingCalendar,
     *,
     counting: str = domain.WORKING_DAYS,
+    answers: CalendarAnswers | None = None,
 ) -> list[PlannedStep]:
     """Every step of a clock's run in send order: reminders, the breach notice, escalations.
 
     A reminder whose instant is not strictly between the start and the due instant is left
     out: telling someone "two days left" about a duty that was only given one day is noise.
+    `answers` (of this calendar) lets the plans of one unit of work share the calendar's
+    answers.
     """
+    days = answers if answers is not None and answers.cal is cal else CalendarAnswers(cal)
     steps: list[PlannedStep] = []
     by_calendar = counting == domain.CALENDAR_DAYS
     # The office time allowed is counted day by day: only a reminder given as a fraction
@@ -60,22 +103,22 @@ def plan_steps(
         if reminder.unit not in ("wd", "wh") and allowed is None:
             allowed = 0.0 if by_calendar else working_seconds_between(started_at, due_at, cal)
         if reminder.unit == "wd":
-            day = working_days_before(due_at.astimezone(cal.tz).date(), int(reminder.amount), cal)
+            day = days.working_days_before(due_at.astimezone(cal.tz).date(), int(reminder.amount))
             planned = datetime.combine(day, cal.office_start, tzinfo=cal.tz)
         elif reminder.unit == "wh":
-            planned = shift_working_time(due_at, -reminder.amount * 3600, cal)
+            planned = days.shift_working_time(due_at, -reminder.amount * 3600)
         elif allowed > 0:
-            planned = shift_working_time(started_at, reminder.amount * allowed, cal)
+            planned = days.shift_working_time(started_at, reminder.amount * allowed)
         else:
             # Calendar time, or a duty given no office time at all.
             planned = (started_at + (due_at - started_at) * reminder.amount).replace(microsecond=0)
-        send_after = cal.receipt_instant(planned)
+        send_after = days.receipt_instant(planned)
         if started_at < planned and send_after < due_at:
             steps.append(
                 PlannedStep(reminder.key, domain.REMIND, None, planned, send_after, reminder.notify)
             )
     breach_planned = due_at + timedelta(seconds=1)
-    breach_at = cal.receipt_instant(breach_planned)
+    breach_at = days.receipt_instant(breach_planned)
     steps.append(
         PlannedStep(
             domain.BREACH, domain.BREACH, None, breach_planned, breach_at, policy.breach_notify
@@ -83,7 +126,7 @@ def plan_steps(
     )
     base = breach_at.astimezone(cal.tz)
     for level in policy.escalations:
-        day = cal.add_working_days(base.date(), level.after_working_days)
+        day = days.add_working_days(base.date(), level.after_working_days)
         planned = datetime.combine(day, base.timetz())
         steps.append(
             PlannedStep(
@@ -91,7 +134,7 @@ def plan_steps(
                 domain.ESCALATE,
                 level.level,
                 planned,
-                cal.receipt_instant(planned),
+                days.receipt_instant(planned),
                 level.notify,
             )
         )

@@ -16,11 +16,13 @@ from datetime import timedelta
 import pika
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 
 from services.common import sla
 from services.common.consumer import EventConsumer, PermanentError, declare_consumer_queue
 from services.common.events import CONTENT_TYPE, EXCHANGE, new_event
-from services.notifier.consumers import make_check, make_group_handler, make_handler
+from services.notifier.clocks import ClockBatch
+from services.notifier.consumers import clock_keys, make_check, make_group_handler, make_handler
 from services.notifier.models import Clock, ClockHistory, Step, inbox, outbox
 from tests.notifier.notifier_support import clock_event, sla_event, wib
 
@@ -538,3 +540,18 @@ def test_one_bad_event_in_a_group_costs_the_others_nothing(rt, amqp_url, unique)
         assert _depth(amqp_url, consumer.queue) == 0
     finally:
         _cleanup(amqp_url, consumer)
+
+
+@pytest.mark.parametrize("migrated", ["postgresql"], indirect=True)
+def test_a_group_holds_the_locks_of_its_clocks_until_it_commits(rt):
+    """The statement that reads a group's policies and ids also locks its clocks: a tick or
+    another consumer wanting one of them waits until the group is done."""
+    at = wib(2026, 3, 16, 10)
+    one_by_one(rt, [starts("requests/LOCK-1", at)])
+    envelope = stops("requests/LOCK-1", at + timedelta(hours=1))
+    with rt.uow() as uow:
+        batch = ClockBatch(uow.session, clock_keys(make_check(rt)(envelope)))
+        assert batch.clock("requests/LOCK-1", "ppid.response") is not None
+        with rt.uow() as other, pytest.raises(OperationalError, match="could not obtain lock"):
+            other.session.scalars(select(Clock).where(Clock.subject == "requests/LOCK-1")
+                                  .with_for_update(nowait=True)).all()
