@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import inspect
 import io
 import json
 import logging
@@ -31,6 +32,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from functools import wraps
 from http import HTTPStatus
+from types import FunctionType, MethodType
 
 import orjson
 from flask import (
@@ -134,7 +136,7 @@ def create_flask_app(
     settings = rt.settings
     # gunicorn replaced the CLI's process, so the web process sets up its own JSON logs.
     configure_logging(settings.service, settings.log_level)
-    app = Flask(f"simpul.{settings.service}")
+    app = _Flask(f"simpul.{settings.service}")
     if settings.trusted_proxies:
         # Behind reverse proxies the connection's peer is the nearest proxy; the client is
         # the address those proxies appended to X-Forwarded-For. Only that many entries are
@@ -192,6 +194,30 @@ def create_flask_app(
             rt.calendar_sync.refresh_if_stale()
 
     return app
+
+
+class _Flask(Flask):
+    """Flask, asking once per plain function whether it is a coroutine function.
+
+    Flask asks before it calls every view and every request hook, a dozen times a request,
+    and `inspect.iscoroutinefunction` unwraps its argument each time; that cost a citizen's
+    submission more CPU than its rate limit. A plain function or method whose code is not a
+    coroutine's is returned as it is, exactly what Flask would return; anything else (a
+    partial, a callable object, a function marked as a coroutine) is still Flask's to judge.
+    """
+
+    def ensure_sync(self, func):
+        plain = func.__func__ if type(func) is MethodType else func
+        if (
+            type(plain) is FunctionType
+            and not plain.__code__.co_flags & _COROUTINE_FLAGS
+            and not hasattr(plain, "_is_coroutine_marker")
+        ):
+            return func
+        return super().ensure_sync(func)
+
+
+_COROUTINE_FLAGS = inspect.CO_COROUTINE | inspect.CO_ITERABLE_COROUTINE
 
 
 class OrjsonProvider(DefaultJSONProvider):

@@ -291,3 +291,27 @@ def test_the_guarded_parser_reads_the_body_the_input_guard_parsed(app):
         app.preprocess_request()
         assert "json_body" not in g
         assert parser._raw_load_json(__import__("flask").request) == {"n": 123456789012345678901234567890}
+
+
+def test_flask_is_asked_about_coroutines_only_for_what_is_not_a_plain_function(app):
+    import functools
+
+    def plain():
+        return None
+
+    class View:
+        def get(self):
+            return None
+
+    async def coroutine():
+        return None
+
+    method = View().get
+    assert app.ensure_sync(plain) is plain and app.ensure_sync(method) is method
+    partial = functools.partial(plain)
+    assert app.ensure_sync(partial) is partial  # Flask's own answer for a partial
+    try:
+        wrapped = app.ensure_sync(coroutine)
+    except RuntimeError:  # Flask without its async extra says so: still Flask's judgement
+        return
+    assert wrapped is not coroutine
