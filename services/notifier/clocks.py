@@ -17,10 +17,12 @@ from typing import Any
 from psycopg import sql as pgsql
 from sqlalchemy import (
     ColumnElement,
+    Integer,
     Select,
     String,
     Table,
     and_,
+    any_,
     bindparam,
     func,
     insert,
@@ -104,22 +106,51 @@ class NewClock:
         }
 
 
-def _which(session: Session, keys: Collection[tuple[str, str]]) -> Select:
-    """The clocks of these (subject, kind) pairs.
+# The statements of `ClockBatch._read_at_once`, built once: SQLAlchemy then finds their
+# compiled form by the statement's own key instead of working one out for every group.
+_GROUP_STATEMENTS: dict[tuple, Select] = {}
 
-    PostgreSQL reads the pairs as two array parameters: a list of pairs (`IN ((s, k),
-    ...)`) is planned as one index probe per pair, which costs it more than the lookup.
-    """
-    ordered = sorted(keys)
-    if session.get_bind().dialect.name != "postgresql":
-        return select(Clock).where(tuple_(Clock.subject, Clock.clock).in_(ordered))
-    wanted = func.unnest(
-        bindparam("subjects", [subject for subject, _kind in ordered], type_=ARRAY(String)),
-        bindparam("kinds", [kind for _subject, kind in ordered], type_=ARRAY(String)),
-    ).table_valued("subject", "clock").render_derived()
-    return select(Clock).join(
-        wanted, and_(Clock.subject == wanted.c.subject, Clock.clock == wanted.c.clock)
+
+def _group_statement(locks: bool, also: Mapping[str, ColumnElement[Any]]) -> Select:
+    key = (locks, tuple((name, id(question)) for name, question in also.items()))
+    statement = _GROUP_STATEMENTS.get(key)
+    if statement is None:
+        statement = _GROUP_STATEMENTS[key] = _build_group_statement(locks, also)
+    return statement
+
+
+def _build_group_statement(locks: bool, also: Mapping[str, ColumnElement[Any]]) -> Select:
+    policies = (
+        select(func.json_object_agg(Policy.clock, Policy.document))
+        .where(Policy.clock == any_(bindparam("policy_kinds", type_=ARRAY(String))))
+        .scalar_subquery()
     )
+    sequence = func.pg_get_serial_sequence(Clock.__tablename__, "id")
+    ids = func.array(
+        select(func.nextval(sequence))
+        .select_from(func.generate_series(1, bindparam("count", type_=Integer)))
+        .scalar_subquery()
+    )
+    questions = [
+        policies.label("policies"),
+        ids.label("ids"),
+        *(question.label(name) for name, question in also.items()),
+    ]
+    if not locks:
+        return select(*questions)
+    wanted = func.unnest(
+        bindparam("subjects", type_=ARRAY(String)), bindparam("kinds", type_=ARRAY(String))
+    ).table_valued("subject", "clock").render_derived()
+    # In id order, as every other locker of several clocks takes them.
+    locked = (
+        select(Clock)
+        .join(wanted, and_(Clock.subject == wanted.c.subject, Clock.clock == wanted.c.clock))
+        .order_by(Clock.id)
+        .with_for_update(of=Clock)
+        .subquery()
+    )
+    one = select(literal(1).label("one")).subquery()
+    return select(aliased(Clock, locked), *questions).select_from(one).outerjoin(locked, true())
 
 
 class ClockBatch:
@@ -158,7 +189,12 @@ class ClockBatch:
             return
         if keys:
             # In id order, as every other locker of several clocks takes them.
-            rows = session.scalars(_which(session, keys).order_by(Clock.id).with_for_update(of=Clock))
+            rows = session.scalars(
+                select(Clock)
+                .where(tuple_(Clock.subject, Clock.clock).in_(sorted(keys)))
+                .order_by(Clock.id)
+                .with_for_update(of=Clock)
+            )
             self._clocks = {(row.subject, row.clock): row for row in rows}
         self.answers = {name: session.scalar(select(question)) for name, question in also.items()}
 
@@ -172,34 +208,14 @@ class ClockBatch:
         locked clocks are joined to a single row, which carries the answers when no clock
         exists yet.
         """
-        session = self._session
+        ordered = sorted(keys)
         kinds = sorted({kind for _subject, kind in keys} | {domain.DEFAULT_POLICY})
-        policies = (
-            select(func.json_object_agg(Policy.clock, Policy.document))
-            .where(Policy.clock.in_(kinds))
-            .scalar_subquery()
-        )
-        sequence = func.pg_get_serial_sequence(Clock.__tablename__, "id")
-        ids = func.array(
-            select(func.nextval(sequence))
-            .select_from(func.generate_series(1, len(keys)))
-            .scalar_subquery()
-        )
-        questions = [
-            policies.label("policies"),
-            ids.label("ids"),
-            *(question.label(name) for name, question in also.items()),
-        ]
-        if keys:
-            # In id order, as every other locker of several clocks takes them.
-            locked = _which(session, keys).order_by(Clock.id).with_for_update(of=Clock).subquery()
-            one = select(literal(1).label("one")).subquery()
-            statement = select(aliased(Clock, locked), *questions).select_from(one).outerjoin(
-                locked, true()
-            )
-        else:
-            statement = select(*questions)
-        rows = session.execute(statement).all()
+        rows = self._session.execute(_group_statement(bool(keys), also), {
+            "subjects": [subject for subject, _kind in ordered],
+            "kinds": [kind for _subject, kind in ordered],
+            "policy_kinds": kinds,
+            "count": len(keys),
+        }).all()
         if keys:
             self._clocks = {(row[0].subject, row[0].clock): row[0] for row in rows if row[0]}
         first = rows[0]._mapping
@@ -280,27 +296,38 @@ def insert_rows(session: Session, parts: list[tuple[Table, list[dict[str, Any]]]
         for table, rows in parts:
             session.execute(insert(table), rows)
         return
-    statements: list[pgsql.Composable] = []
-    params: list[list[Any]] = []
-    for table, rows in parts:
-        names = list(rows[0])
-        arrays = []
-        for name in names:
-            column_type = table.c[name].type
-            convert = _converter(column_type, dialect)
-            params.append([convert(row[name]) for row in rows])
-            arrays.append(pgsql.SQL(f"%b::{_type_name(column_type, dialect)}[]"))
+    shape = tuple((table, tuple(rows[0])) for table, rows in parts)
+    params = [
+        _column(rows, name, table.c[name].type, dialect)
+        for (table, rows), (_table, names) in zip(parts, shape, strict=True)
+        for name in names
+    ]
+    connection = session.connection().connection.driver_connection
+    statement = _STATEMENTS.get(shape)
+    if statement is None:
+        statement = _STATEMENTS[shape] = _unnest_insert(shape, dialect).as_string(connection)
+    connection.cursor().execute(statement, params)
+
+
+# The statement of each shape of rows (tables and their columns): a group's are few.
+_STATEMENTS: dict[tuple, str] = {}
+
+
+def _unnest_insert(shape: tuple, dialect: Any) -> pgsql.Composable:
+    statements = []
+    for table, names in shape:
+        arrays = [pgsql.SQL(f"%b::{_type_name(table.c[name].type, dialect)}[]") for name in names]
         statements.append(pgsql.SQL("INSERT INTO {} ({}) SELECT * FROM unnest({})").format(
             pgsql.Identifier(table.name),
             pgsql.SQL(", ").join(map(pgsql.Identifier, names)),
             pgsql.SQL(", ").join(arrays),
         ))
     *first, last = statements
-    if first:
-        ctes = [pgsql.SQL("{} AS ({})").format(pgsql.Identifier(f"w{n}"), statement)
-                for n, statement in enumerate(first)]
-        last = pgsql.SQL("WITH {} {}").format(pgsql.SQL(", ").join(ctes), last)
-    session.connection().connection.driver_connection.cursor().execute(last, params)
+    if not first:
+        return last
+    ctes = [pgsql.SQL("{} AS ({})").format(pgsql.Identifier(f"w{n}"), statement)
+            for n, statement in enumerate(first)]
+    return pgsql.SQL("WITH {} {}").format(pgsql.SQL(", ").join(ctes), last)
 
 
 def _type_name(column_type: Any, dialect: Any) -> str:
@@ -308,14 +335,15 @@ def _type_name(column_type: Any, dialect: Any) -> str:
     return column_type.compile(dialect).split("(", 1)[0]
 
 
-def _converter(column_type: Any, dialect: Any) -> Callable[[Any], Any]:
-    """A value as SQLAlchemy binds it for this column (JSON serialised, instants in UTC)."""
+def _column(rows: list[dict[str, Any]], name: str, column_type: Any, dialect: Any) -> list[Any]:
+    """A column's values as SQLAlchemy binds them (JSON serialised, instants in UTC)."""
     process = column_type._cached_bind_processor(dialect)
     if process is None:
-        return lambda value: value
+        return [row[name] for row in rows]
     if column_type.should_evaluate_none:
-        return process  # JSON: None is stored as JSON null, as any insert stores it
-    return lambda value: None if value is None else process(value)
+        # JSON: None is stored as JSON null, as any insert stores it.
+        return [process(row[name]) for row in rows]
+    return [None if (value := row[name]) is None else process(value) for row in rows]
 
 
 # -- history -----------------------------------------------------------------------------
