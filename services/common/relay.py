@@ -514,15 +514,21 @@ class OutboxRelay:
     def _busy(self) -> bool:
         return bool(self._inflight) or self._claiming is not None
 
-    def _room(self, depth: int) -> bool:
-        return len(self._inflight) + (self._claiming is not None) < depth
+    def _may_claim(self, depth: int, publishing: int = 0) -> bool:
+        # A short batch took every row there was: claiming again at once would only find
+        # the rows committed in between, and cost a transaction; unless a commit has been
+        # notified since that claim began.
+        if self._drained and not self._commits_waiting:
+            return False
+        return len(self._inflight) + publishing + (self._claiming is not None) < depth
 
     def _top_up(self, depth: int) -> None:
-        """Publish a claim that came back and start claiming again while there is room.
+        """Publish a claim that came back and claim again while the pipeline has room.
 
-        With a batch in flight the next claim runs in `_claimer`'s thread, so the database
-        works on it while this thread publishes and the broker confirms; with none in
-        flight (always so with depth 1, and so on SQLite) it runs here.
+        With a batch in flight or about to be published, the next claim runs in
+        `_claimer`'s thread, so the database works on it while this thread publishes and
+        the broker confirms; with none (always so with depth 1, and so on SQLite) it runs
+        here.
         """
         self._drained = False
         while True:
@@ -530,19 +536,25 @@ class OutboxRelay:
                 if self._inflight and not self._claiming.done():
                     return  # it comes back while the loop waits for confirms
                 claiming, self._claiming = self._claiming, None
-                self._publish(claiming.result())
-            # A short batch took every row there was: claiming again at once would only
-            # find the rows committed in between, and cost a transaction; unless a commit
-            # has been notified since that claim began.
-            if (self._drained and not self._commits_waiting) or not self._room(depth):
-                return
-            self._commits_waiting = False
-            self._forget_notifications()
-            statement = self._claim_statement()
-            if self._inflight:
-                self._claim_ahead(statement)
+                claimed = claiming.result()
+            elif self._may_claim(depth):
+                if self._inflight:
+                    self._claim_ahead(self._next_claim())
+                    continue
+                claimed = self._claim(self._next_claim())
             else:
-                self._publish(self._claim(statement))
+                return
+            self._drained = claimed is None or len(claimed[1]) < self.batch_size
+            if claimed is not None:
+                if self._may_claim(depth, publishing=1):
+                    self._claim_ahead(self._next_claim())
+                self._publish(*claimed)
+
+    def _next_claim(self):
+        self._commits_waiting = False
+        # The claim about to run covers the commits notified so far.
+        self._forget_notifications()
+        return self._claim_statement()
 
     def _claim_ahead(self, statement) -> None:
         if self._claimer is None:
@@ -590,12 +602,7 @@ class OutboxRelay:
             except SQLAlchemyError as exc:
                 log.debug("rolling back a relay claim failed: %r", exc)
 
-    def _publish(self, claimed: tuple[Connection, list] | None) -> None:
-        if claimed is None:
-            self._drained = True
-            return
-        conn, rows = claimed
-        self._drained = len(rows) < self.batch_size
+    def _publish(self, conn: Connection, rows: list) -> None:
         rows.sort(key=lambda row: row.id)  # RETURNING promises no order
         batch = _Batch(conn=conn, rows=rows, outstanding=len(rows))
         self._inflight.append(batch)
@@ -621,7 +628,7 @@ class OutboxRelay:
         self._link.run_until(
             lambda: batch.outstanding == 0
             or (self._claiming is not None and self._claiming.done())
-            or (self._commits_waiting and self._room(depth)),
+            or (self._commits_waiting and self._may_claim(depth)),
             deadline - time.monotonic(),
             f"{batch.outstanding} message(s) unconfirmed",
         )
