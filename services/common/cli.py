@@ -13,7 +13,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from services.common import deadletters, migrations
 from services.common.logs import configure_logging
 from services.common.registry import load_registry
 from services.common.runtime import Runtime
@@ -69,6 +68,8 @@ def main(service: ServiceDefinition, argv: Sequence[str] | None = None) -> int:
     if argv[:1] == ["deadletters"]:
         # Its own parser reads the rest, `--help` included (which lists its commands).
         # Same AMQP_URL variable and default as the settings; no database needed.
+        from services.common import deadletters
+
         return deadletters.main(argv[1:], prog=f"python -m services.{service.name} deadletters")
     args = parser.parse_args(argv)
 
@@ -80,6 +81,8 @@ def main(service: ServiceDefinition, argv: Sequence[str] | None = None) -> int:
         migrate(service, settings)
         return 0
     if args.command == "makemigration":
+        from services.common import migrations
+
         migrations.revision(service.name, settings.database_url, args.message, args.rev_id)
         return 0
     rt = service.build_runtime(settings)
@@ -93,6 +96,10 @@ def main(service: ServiceDefinition, argv: Sequence[str] | None = None) -> int:
 
 
 def migrate(service: ServiceDefinition, settings: Settings) -> None:
+    # alembic and pika are the commands' own: a web worker imports this module with a
+    # service's command list and must not carry them (some 10 MB each worker).
+    from services.common import migrations
+
     migrations.upgrade(service.name, settings.database_url)
     rt = service.build_runtime(settings)
     try:

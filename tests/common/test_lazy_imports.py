@@ -30,6 +30,8 @@ DEFERRED = (
     "cryptography",
     "holidays.countries",
     "nh3",
+    "alembic",
+    "pika",
 )
 
 
