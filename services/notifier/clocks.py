@@ -282,9 +282,10 @@ def insert_rows(session: Session, parts: list[tuple[Table, list[dict[str, Any]]]
     """Insert the rows of several tables (each table's rows with the same keys), in order.
 
     PostgreSQL takes them all in one statement, each table's columns as an array parameter
-    sent in binary (`INSERT ... SELECT * FROM unnest(...)`, one data-modifying WITH per
-    table): one round trip and one plan however many rows, where a multi-row VALUES costs
-    a parameter per value and psycopg's executemany a statement per row. The foreign keys
+    sent in binary (`INSERT ... SELECT ... FROM unnest(...)`, one data-modifying WITH per
+    table), a value all rows share as one parameter: one round trip and one plan however
+    many rows, where a multi-row VALUES costs a parameter per value and psycopg's
+    executemany a statement per row. The foreign keys
     are checked at the end of the statement, when every row is in. Each value is converted
     by its column's SQLAlchemy type, as any insert converts it. SQLite takes an ordinary
     insert of many rows per table.
@@ -296,32 +297,63 @@ def insert_rows(session: Session, parts: list[tuple[Table, list[dict[str, Any]]]
         for table, rows in parts:
             session.execute(insert(table), rows)
         return
-    shape = tuple((table, tuple(rows[0])) for table, rows in parts)
-    params = [
-        _column(rows, name, table.c[name].type, dialect)
-        for (table, rows), (_table, names) in zip(parts, shape, strict=True)
-        for name in names
-    ]
+    shape = []
+    params: dict[str, Any] = {}
+    for t, (table, rows) in enumerate(parts):
+        names = tuple(rows[0])
+        alike = []
+        for c, name in enumerate(names):
+            values = [row[name] for row in rows]
+            # A value every row shares is sent once (most columns of new clocks and their
+            # steps: their kind, state, run, instants of recording). The first column stays
+            # an array: it gives the statement its rows.
+            same = c > 0 and _all_alike(values)
+            converted = _convert(values[:1] if same else values, table.c[name].type, dialect)
+            params[f"t{t}c{c}"] = converted[0] if same else converted
+            alike.append(same)
+        shape.append((table, names, tuple(alike)))
     connection = session.connection().connection.driver_connection
-    statement = _STATEMENTS.get(shape)
+    key = tuple(shape)
+    statement = _STATEMENTS.get(key)
     if statement is None:
-        statement = _STATEMENTS[shape] = _unnest_insert(shape, dialect).as_string(connection)
+        statement = _STATEMENTS[key] = _unnest_insert(key, dialect).as_string(connection)
     connection.cursor().execute(statement, params)
 
 
-# The statement of each shape of rows (tables and their columns): a group's are few.
+# The statement of each shape of rows (tables, their columns, those sent once): few.
 _STATEMENTS: dict[tuple, str] = {}
+
+
+def _all_alike(values: list[Any]) -> bool:
+    """Whether every value is the first one. JSON objects are never taken as alike: equal
+    ones may differ in the order of their keys, which a `json` column keeps."""
+    first = values[0]
+    if isinstance(first, dict):
+        return False
+    return all(value == first and type(value) is type(first) for value in values)
 
 
 def _unnest_insert(shape: tuple, dialect: Any) -> pgsql.Composable:
     statements = []
-    for table, names in shape:
-        arrays = [pgsql.SQL(f"%b::{_type_name(table.c[name].type, dialect)}[]") for name in names]
-        statements.append(pgsql.SQL("INSERT INTO {} ({}) SELECT * FROM unnest({})").format(
-            pgsql.Identifier(table.name),
-            pgsql.SQL(", ").join(map(pgsql.Identifier, names)),
-            pgsql.SQL(", ").join(arrays),
-        ))
+    for t, (table, names, alike) in enumerate(shape):
+        selected, arrays, unnested = [], [], []
+        for c, (name, same) in enumerate(zip(names, alike, strict=True)):
+            cast = _type_name(table.c[name].type, dialect)
+            if same:
+                selected.append(pgsql.SQL(f"%(t{t}c{c})b::{cast}"))
+            else:
+                selected.append(pgsql.SQL("u.{}").format(pgsql.Identifier(name)))
+                arrays.append(pgsql.SQL(f"%(t{t}c{c})b::{cast}[]"))
+                unnested.append(pgsql.Identifier(name))
+        statements.append(
+            pgsql.SQL("INSERT INTO {} ({}) SELECT {} FROM unnest({}) AS u ({})").format(
+                pgsql.Identifier(table.name),
+                pgsql.SQL(", ").join(map(pgsql.Identifier, names)),
+                pgsql.SQL(", ").join(selected),
+                pgsql.SQL(", ").join(arrays),
+                pgsql.SQL(", ").join(unnested),
+            )
+        )
     *first, last = statements
     if not first:
         return last
@@ -335,15 +367,15 @@ def _type_name(column_type: Any, dialect: Any) -> str:
     return column_type.compile(dialect).split("(", 1)[0]
 
 
-def _column(rows: list[dict[str, Any]], name: str, column_type: Any, dialect: Any) -> list[Any]:
-    """A column's values as SQLAlchemy binds them (JSON serialised, instants in UTC)."""
+def _convert(values: list[Any], column_type: Any, dialect: Any) -> list[Any]:
+    """Values as SQLAlchemy binds them for this column (JSON serialised, instants in UTC)."""
     process = column_type._cached_bind_processor(dialect)
     if process is None:
-        return [row[name] for row in rows]
+        return values
     if column_type.should_evaluate_none:
         # JSON: None is stored as JSON null, as any insert stores it.
-        return [process(row[name]) for row in rows]
-    return [None if (value := row[name]) is None else process(value) for row in rows]
+        return [process(value) for value in values]
+    return [None if value is None else process(value) for value in values]
 
 
 # -- history -----------------------------------------------------------------------------
