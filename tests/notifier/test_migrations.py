@@ -95,3 +95,30 @@ def test_0007_keeps_older_clocks_working_day_and_unpaused_and_goes_back_cleanly(
         upgrade("notifier", database_url)
     finally:
         engine.dispose()
+
+
+def test_0008_writes_fewer_index_entries_per_new_clock_and_goes_back_cleanly(database_url):
+    from alembic import command
+
+    from services.common.migrations import alembic_config
+
+    def indexes(connection):
+        inspector = inspect(connection)
+        return ({i["name"] for i in inspector.get_indexes("notification_steps")},
+                {i["name"] for i in inspector.get_indexes("clocks")})
+
+    upgrade("notifier", database_url)
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            steps, clocks = indexes(connection)
+        assert "ix_notification_steps_clock_id_state" not in steps
+        assert "ix_notification_steps_due" in steps and "ix_clocks_stopped_at" in clocks
+        command.downgrade(alembic_config("notifier", database_url), "0007")
+        with engine.connect() as connection:
+            assert "ix_notification_steps_clock_id_state" in indexes(connection)[0]
+        upgrade("notifier", database_url)
+        with engine.connect() as connection:
+            assert "ix_notification_steps_clock_id_state" not in indexes(connection)[0]
+    finally:
+        engine.dispose()
