@@ -401,6 +401,12 @@ class Text(fields.String):
             raise ValidationError(f"Paling banyak {self.max_length} karakter.")
         return text
 
+    def _validate(self, value: Any) -> None:
+        # Most texts have no validator beyond their own checks above; marshmallow would build
+        # an empty `And` for each of them on every load.
+        if self.validators:
+            super()._validate(value)
+
 
 
 class Base64Bytes(fields.String):
