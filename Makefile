@@ -47,12 +47,13 @@ test: $(STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # `make bench QUICK=1`: the short developer's run (bench/run_all.py).
-# wrk is the load generator the PPID benchmark prefers (a Python one would compete with the
-# servers for the CPU); it comes from the system's packages when make may install them.
+# wrk (full speed) and hey (a fixed offered rate, for the latency) are the load generators
+# the PPID and LAPOR! benchmarks prefer (a Python one would compete with the servers for the
+# CPU); they come from the system's packages when make may install them.
 bench: $(STAMP)
-	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
-		&& apt-get install -y -qq wrk >/dev/null 2>&1; } \
-		|| echo "wrk is not installed: the PPID benchmark uses its built-in load generator"
+	@command -v wrk >/dev/null && command -v hey >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+		&& apt-get install -y -qq wrk hey >/dev/null 2>&1; } \
+		|| echo "wrk or hey is not installed: the PPID benchmark uses its built-in load generator"
 	$(BIN)/python bench/run_all.py $(if $(filter-out 0,$(QUICK)),--quick)
 
 # make token ROLE=ppid_pelaksana OPD=dinkes [SUB=u1] [NAME="Siti Rahma"] [NIP=198703122010012003]
