@@ -16,11 +16,12 @@ shows an instant in the regency's zone itself. A calendar date stays `YYYY-MM-DD
 
 from __future__ import annotations
 
+import math
 import re
 import sys
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import orjson
@@ -105,6 +106,23 @@ def new_event(
     ):
         if not pattern.match(value):
             raise ValueError(f"event {name} {value!r} must be lower-case letters, digits, underscores")
+    return _new_event(
+        service, entity, action, subject=subject, opd=opd, data=data, time=time, from_opd=from_opd
+    )
+
+
+def _new_event(
+    service: str,
+    entity: str,
+    action: str,
+    *,
+    subject: str,
+    opd: str | None,
+    data: dict[str, Any] | None,
+    time: datetime | None,
+    from_opd: str | None,
+) -> Event:
+    """`new_event` for names already checked (a catalogue checks them when declared)."""
     opd_code = _opd_code(opd)
     if not subject:
         raise ValueError("an event needs a subject (the case it is about)")
@@ -116,8 +134,7 @@ def new_event(
     when = time or datetime.now(UTC)
     if when.tzinfo is None or when.utcoffset() is None:
         raise ValueError("event time must be timezone-aware")
-    # A copy in JSON's own types: instants become UTC text once, here.
-    body = _in_utc(orjson.loads(_dumps(data or {})), "data")
+    body = _event_data(data or {})
     return Event(
         id=str(uuid.uuid4()),
         source=f"/simpul/{service}",
@@ -142,6 +159,59 @@ def instant(value: datetime) -> str:
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError("datetimes in events must be timezone-aware")
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+# The values a copy takes as they are, without a round trip through JSON text: exactly
+# the types orjson writes and reads back unchanged (a str or int subclass such as an enum,
+# a float that is not finite, an int beyond 64 bits take the round trip, as orjson writes
+# them otherwise or refuses them).
+_SCALARS = (str, bool, type(None))
+_INT_RANGE = range(-(2**63), 2**64)
+
+
+class _NotPlain(Exception):
+    """Text that reads as a date-time not written in UTC with `Z`: the careful copy's."""
+
+
+def _event_data(data: dict[str, Any]) -> dict[str, Any]:
+    """A copy of `data` in JSON's own types, every instant in UTC with `Z`.
+
+    Data of plain text, numbers, instants and dates (nearly every event's) is copied in one
+    walk; anything else takes the round trip through JSON text and the check of every
+    date-time text with its path, which rewrites or refuses it.
+    """
+    try:
+        return _json_copy(data)
+    except _NotPlain:
+        return _in_utc(orjson.loads(_dumps(data)), "data")
+
+
+def _json_copy(value: Any) -> Any:
+    """`value` in JSON's own types, as `orjson.loads(_dumps(value))` would give it;
+    _NotPlain for date-time text with an offset other than `Z`, or none."""
+    kind = type(value)
+    if kind is str:
+        if value.endswith("Z") or _DATE_TIME_TEXT.match(value) is None:
+            return value
+        raise _NotPlain
+    if kind in _SCALARS:
+        return value
+    if kind is dict:
+        if all(type(key) is str for key in value):
+            return {key: _json_copy(item) for key, item in value.items()}
+    elif kind is list:
+        return [_json_copy(item) for item in value]
+    elif kind is datetime:
+        return instant(value)
+    elif kind is date:
+        return value.isoformat()
+    elif kind is int:
+        if value in _INT_RANGE:
+            return value
+    elif kind is float:
+        if math.isfinite(value):
+            return value
+    return orjson.loads(_dumps(value))
 
 
 # Text that reads as a date-time (a producer formatted an instant itself).
@@ -348,6 +418,10 @@ class EventCatalogue:
     def types(self) -> dict[str, EventType]:
         return {t.name: t for t in self._types.values()}
 
+    def declared(self, entity: str, action: str) -> EventType | None:
+        """The declared type `<service>.<entity>.<action>`, None if there is none."""
+        return self._types.get((entity, action))
+
     def event(
         self,
         entity: str,
@@ -380,7 +454,7 @@ class EventCatalogue:
             raise ValueError(f"{declared.name} moves no case between OPDs: it takes no from_opd")
         else:
             left = None
-        return new_event(
+        return _new_event(
             self.service, entity, action, subject=subject, opd=opd, data=data, time=time,
             from_opd=left,
         )

@@ -166,7 +166,9 @@ def report_event(
     data = {**report_data(report, supporting_opds), **fields}
     if clocks:
         data["sla"] = sla.instructions(*clocks)
-    declared = CATALOGUE.types[f"{CATALOGUE.service}.report.{action}"]
+    declared = CATALOGUE.declared("report", action)
+    if declared is None:
+        raise KeyError(f"{CATALOGUE.service}.report.{action}")
     # A move needs the OPD it leaves, and only a move takes one: the catalogue refuses both.
     route = {"from_opd": from_opd} if declared.routes_to == ROUTE_MOVE or from_opd is not None else {}
     target = opd if opd is not None else report.lead_opd

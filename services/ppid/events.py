@@ -206,7 +206,7 @@ def _event(
 ) -> Event:
     if clocks:
         data["sla"] = sla.instructions(*clocks)
-    declared = CATALOGUE.types.get(f"{CATALOGUE.service}.{entity}.{action}")
+    declared = CATALOGUE.declared(entity, action)
     # Only a move names the OPD it leaves; the catalogue refuses it on any other type.
     route = {"from_opd": from_opd} if declared and declared.routes_to == ROUTE_MOVE else {}
     return CATALOGUE.event(entity, action, subject=subject, opd=opd, time=at, data=data, **route)
