@@ -223,6 +223,8 @@ class Calendar(Protocol):
 
     def working_days_between(self, start: datetime, end: datetime) -> int: ...
 
+    def explain_due(self, received_at: datetime, n_working_days: int) -> dict[str, Any]: ...
+
 
 _END_OF_DAY = time(23, 59, 59)
 
@@ -230,6 +232,13 @@ _END_OF_DAY = time(23, 59, 59)
 def working_due(cal: Calendar, start: datetime, days: int) -> datetime:
     """The end of working day `days` after `start` (day 0 after the office-hours rule)."""
     return cal.due_at(start, days)
+
+
+def explained_working_due(cal: Calendar, start: datetime, days: int) -> tuple[datetime, dict[str, Any]]:
+    """`working_due` and the explanation a reporter is shown, from one computation: the
+    due instant is read back from the explanation (in the calendar's zone)."""
+    explanation = cal.explain_due(start, days)
+    return datetime.fromisoformat(explanation["due_at"]).astimezone(cal.tz), explanation
 
 
 def calendar_due(cal: Calendar, start: datetime, days: int) -> datetime:

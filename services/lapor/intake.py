@@ -76,8 +76,8 @@ def submit(rt: Runtime, data: dict[str, Any], *, now: datetime, channel: str = "
         "updated_at": now,
         "version": 1,
     }
-    row.update(status=domain.SUBMITTED, submitted_at=now,
-               verification_due_at=domain.working_due(rt.calendar, now, days))
+    due_at, explanation = domain.explained_working_due(rt.calendar, now, days)
+    row.update(status=domain.SUBMITTED, submitted_at=now, verification_due_at=due_at)
     reporter = {"name": data.get("name"), "phone": data.get("phone"), "email": data.get("email")}
     history = {"at": now, "action": "submitted", "actor_kind": records.CITIZEN}
     event = ev.report_event(
@@ -110,7 +110,7 @@ def submit(rt: Runtime, data: dict[str, Any], *, now: datetime, channel: str = "
         "status_label": domain.STATUS_LABELS[row["status"]],
         "submitted_at": presenter.local(now),
         "due_at": presenter.local(row["verification_due_at"]),
-        "due_explanation": rt.calendar.explain_due(now, days),
+        "due_explanation": explanation,
         "message": (
             f"Laporan Anda tercatat dengan nomor {number}. Admin LAPOR! memverifikasinya dalam "
             f"{days} hari kerja. Simpan token akses ini untuk memantau laporan; token hanya "

@@ -173,6 +173,11 @@ class Calendar(Protocol):
 
     def days_taken(self, received_at: datetime, done_at: datetime) -> int: ...
 
+    def explain_due(self, received_at: datetime, n_working_days: int) -> dict[str, Any]: ...
+
+    @property
+    def tz(self) -> Any: ...
+
 
 class Staff(Protocol):
     """What the rules need of `services.common.auth.Principal`."""
@@ -228,6 +233,18 @@ def normalise_phone(raw: str) -> str | None:
 def request_deadlines(cal: Calendar, submitted_at: datetime) -> tuple[datetime, datetime]:
     """(effective receipt instant, notice due) for a request received at `submitted_at`."""
     return cal.receipt_instant(submitted_at), cal.due_at(submitted_at, NOTICE_DAYS)
+
+
+def explained_deadlines(cal: Calendar, submitted_at: datetime) -> tuple[datetime, datetime, dict[str, Any]]:
+    """`request_deadlines` and the explanation a citizen is shown, from one computation.
+
+    The explanation carries both instants: a submission reads them back from it (the same
+    instants in the calendar's zone) instead of counting the working days a second time.
+    """
+    explanation = cal.explain_due(submitted_at, NOTICE_DAYS)
+    received_at = datetime.fromisoformat(explanation["effective_received_at"]).astimezone(cal.tz)
+    due_at = datetime.fromisoformat(explanation["due_at"]).astimezone(cal.tz)
+    return received_at, due_at, explanation
 
 
 def extended_due(cal: Calendar, submitted_at: datetime) -> datetime:
