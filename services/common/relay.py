@@ -295,6 +295,13 @@ class _Batch:
     rows: list
     outstanding: int = 0
     failed: dict[int, str] = field(default_factory=dict)  # row id -> why it stays unsent
+    by_message: dict | None = None  # (event id, routing key) -> row, see `row_for`
+
+    def row_for(self, message_id: str, routing_key: str):
+        # Indexed at the batch's first return only: most batches never see one.
+        if self.by_message is None:
+            self.by_message = {(row.event_id, row.routing_key): row for row in self.rows}
+        return self.by_message.get((message_id, routing_key))
 
 
 class OutboxRelay:
@@ -594,7 +601,7 @@ class OutboxRelay:
         try:
             claimed = claiming.result()
         except Exception as exc:
-            log.debug("a relay claim failed while the relay stopped: %r", exc)
+            log.debug("a relay claim failed while its batches were dropped: %r", exc)
             return
         if claimed is not None:
             try:
@@ -737,14 +744,13 @@ class OutboxRelay:
 
     def _on_return(self, method, properties) -> None:
         # A return precedes the confirm of the same message, so its batch is in flight. It
-        # names the message by id and routing key (an event that moves a case between OPDs
-        # is two rows with one id); returns are rare, so the rows are searched then rather
-        # than indexed for every publish.
-        key = (properties.message_id, method.routing_key)
+        # names the message by id and routing key: an event that moves a case between OPDs
+        # is two rows with one id.
         for batch in self._inflight:
-            for row in batch.rows:
-                if (row.event_id, row.routing_key) == key:
-                    batch.failed[row.id] = f"unroutable: {method.reply_text}"
+            row = batch.row_for(properties.message_id, method.routing_key)
+            if row is not None:
+                batch.failed[row.id] = f"unroutable: {method.reply_text}"
+                return
 
     # -- database side --------------------------------------------------------------------
 
