@@ -400,24 +400,30 @@ def _install_docs_assets(app: Flask) -> None:
 
 
 def _install_request_ids(app: Flask) -> None:
+    # The hooks below take the request and `g` out of their proxies once: each read through
+    # a proxy looks them up again, and the hooks read them a dozen times a request.
+
     @app.before_request
     def _start():
-        incoming = request.headers.get("X-Request-ID", "")
-        g.request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
-        g.request_started = time.perf_counter()
-        g.request_id_token = request_id_var.set(g.request_id)
+        ctx_g = g._get_current_object()
+        incoming = request._get_current_object().headers.get("X-Request-ID", "")
+        ctx_g.request_id = request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        ctx_g.request_started = time.perf_counter()
+        ctx_g.request_id_token = request_id_var.set(request_id)
 
     @app.after_request
     def _finish(response):
-        response.headers["X-Request-ID"] = g.get("request_id", "")
-        if request.path not in ("/healthz", "/readyz") and access_log.isEnabledFor(logging.INFO):
+        req, ctx_g = request._get_current_object(), g._get_current_object()
+        response.headers["X-Request-ID"] = ctx_g.get("request_id", "")
+        if req.path not in ("/healthz", "/readyz") and access_log.isEnabledFor(logging.INFO):
             # The path only: query strings and bodies may carry personal data.
+            rule = req.url_rule
             line = {
-                "method": request.method,
-                "path": request.url_rule.rule if request.url_rule else request.path,
+                "method": req.method,
+                "path": rule.rule if rule else req.path,
                 "status": response.status_code,
-                "ms": round((time.perf_counter() - g.get("request_started", 0)) * 1000, 1),
-                **g.get("access_log_fields", {}),
+                "ms": round((time.perf_counter() - ctx_g.get("request_started", 0)) * 1000, 1),
+                **ctx_g.get("access_log_fields", {}),
             }
             # The record built directly: `access_log.info` would also look up the calling
             # line in the stack, which no access line shows, on every request.
@@ -440,15 +446,16 @@ def _install_input_guards(app: Flask) -> None:
 
     @app.before_request
     def _guard_input():
-        if "\x00" in request.path:
+        req = request._get_current_object()
+        if "\x00" in req.path:
             raise NotFound()
-        refused = sorted({key for key, value in request.args.items(multi=True)
+        refused = sorted({key for key, value in req.args.items(multi=True)
                           if "\x00" in key or "\x00" in value})
         if refused:
             raise Invalid(_MESSAGES_ID[422], {key.replace("\x00", "") or SCHEMA_ERRORS: [NUL_IN_TEXT]
                                               for key in refused})
-        if request.method in _BODY_METHODS and request.is_json:
-            _check_json_depth(request.get_data(cache=True))
+        if req.method in _BODY_METHODS and req.is_json:
+            _check_json_depth(req.get_data(cache=True))
 
 
 def _check_json_depth(raw: bytes) -> None:
@@ -613,7 +620,8 @@ def public_rate_limited(view):
         limiter: RateLimiter = current_app.extensions["simpul_limiter"]
         # Counted per endpoint, so a client reading its case does not use up its submissions.
         # No peer address (a unix socket) counts as 127.0.0.1, as Flask-Limiter did.
-        verdict = limiter.hit(request.endpoint, request.remote_addr or "127.0.0.1")
+        req = request._get_current_object()
+        verdict = limiter.hit(req.endpoint, req.remote_addr or "127.0.0.1")
         if verdict is not None:
 
             # After the request rather than on the view's result, so the headers also reach
