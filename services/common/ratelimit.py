@@ -68,6 +68,11 @@ class WorkerMemoryStorage(Storage):
         return ValueError
 
     def incr(self, key: str, expiry: float, amount: int = 1) -> int:
+        return self.count(key, expiry, amount)[0]
+
+    def count(self, key: str, expiry: float, amount: int = 1) -> tuple[int, float]:
+        """`incr`, also answering when the window ends: what `get` and `get_expiry` would
+        say right after it, without looking the counter up twice more."""
         now = time.time()
         with self._lock:
             if now >= self._next_sweep:
@@ -76,7 +81,7 @@ class WorkerMemoryStorage(Storage):
             if counter is None or counter[1] <= now:
                 counter = self._counters[key] = [0, now + expiry]
             counter[0] += amount
-            return int(counter[0])
+            return int(counter[0]), counter[1]
 
     def get(self, key: str) -> int:
         counter = self._counters.get(key)
@@ -175,13 +180,36 @@ class RateLimiter:
         return verdict
 
     def _count(self, identifiers: tuple[str, ...]) -> Verdict:
+        # Exactly this store: a subclass may count otherwise (its own `incr`).
+        if type(self.storage) is WorkerMemoryStorage:
+            return self._count_in_memory(self.storage, identifiers)
         for item in self.limits:
             if not self._strategy.hit(item, *identifiers):
                 return self._verdict(item, identifiers, allowed=False)
         return self._verdict(self.limits[0], identifiers, allowed=True)
 
-    def _verdict(self, item: RateLimitItem, identifiers: tuple[str, ...], *, allowed: bool) -> Verdict:
-        reset, remaining = self._strategy.get_window_stats(item, *identifiers)
+    def _count_in_memory(self, storage: WorkerMemoryStorage, identifiers: tuple[str, ...]) -> Verdict:
+        # The strategy's hit, then its window statistics, read the counter three times
+        # under keys built twice; in this process's memory one increment answers all.
+        first = None
+        for item in self.limits:
+            count, reset = storage.count(item.key_for(*identifiers), item.get_expiry())
+            stats = (reset, max(0, item.amount - count))
+            if count > item.amount:
+                return self._verdict(item, identifiers, allowed=False, stats=stats)
+            first = first or (item, stats)
+        item, stats = first
+        return self._verdict(item, identifiers, allowed=True, stats=stats)
+
+    def _verdict(
+        self,
+        item: RateLimitItem,
+        identifiers: tuple[str, ...],
+        *,
+        allowed: bool,
+        stats: tuple[float, int] | None = None,
+    ) -> Verdict:
+        reset, remaining = stats or self._strategy.get_window_stats(item, *identifiers)
         headers = {
             "X-RateLimit-Limit": str(item.amount),
             "X-RateLimit-Remaining": str(remaining),
