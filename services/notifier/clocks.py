@@ -21,9 +21,11 @@ from sqlalchemy import (
     Select,
     String,
     Table,
+    Text,
     and_,
     any_,
     bindparam,
+    cast,
     func,
     insert,
     literal,
@@ -32,10 +34,12 @@ from sqlalchemy import (
     tuple_,
     update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, REGCLASS
 from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql import sqltypes
 
 from services.common.calendar import WorkingCalendar
+from services.common.db import UtcDateTime
 from services.common.events import Event
 from services.common.outbox import UnitOfWork
 from services.notifier import clock_rules, domain, notification_plan, outgoing
@@ -47,6 +51,12 @@ log = logging.getLogger(__name__)
 
 
 # -- policies ----------------------------------------------------------------------------
+
+
+# Policies parsed by `PolicyBook.preload_text`, by the kinds asked for and the documents'
+# text; a few shapes of groups, so few entries.
+_PARSED_POLICIES: dict[tuple[tuple[str, ...], str | None], dict[str, Any]] = {}
+_PARSED_KEPT = 32
 
 
 class PolicyBook:
@@ -67,6 +77,20 @@ class PolicyBook:
         for kind in kinds:
             document = documents.get(kind)
             self._cache[kind] = policy_rules.parse_policy(kind, document) if document else None
+
+    def preload_text(self, kinds: tuple[str, ...], text: str | None) -> None:
+        """As `preload`, from the documents as one JSON object's text. Policies are immutable
+        and change rarely: the ones parsed from the same text are reused, so a group does
+        not validate its policies again while nobody edits them."""
+        key = (kinds, text)
+        parsed = _PARSED_POLICIES.get(key)
+        if parsed is None:
+            self._cache = {}
+            self.preload(kinds, json.loads(text) if text else {})
+            if len(_PARSED_POLICIES) >= _PARSED_KEPT:
+                _PARSED_POLICIES.clear()
+            parsed = _PARSED_POLICIES[key] = dict(self._cache)
+        self._cache.update(parsed)
 
     def for_clock(self, kind: str) -> policy_rules.Policy:
         policy = self._row(kind) or self._row(domain.DEFAULT_POLICY)
@@ -121,11 +145,15 @@ def _group_statement(locks: bool, also: Mapping[str, ColumnElement[Any]]) -> Sel
 
 def _build_group_statement(locks: bool, also: Mapping[str, ColumnElement[Any]]) -> Select:
     policies = (
-        select(func.json_object_agg(Policy.clock, Policy.document))
+        # As text: the parsed policies are kept by it (`PolicyBook.preload_text`).
+        select(cast(func.json_object_agg(Policy.clock, Policy.document), Text))
         .where(Policy.clock == any_(bindparam("policy_kinds", type_=ARRAY(String))))
         .scalar_subquery()
     )
-    sequence = func.pg_get_serial_sequence(Clock.__tablename__, "id")
+    # Looked up once for the statement, not once for every id drawn.
+    sequence = select(
+        cast(func.pg_get_serial_sequence(Clock.__tablename__, "id"), REGCLASS)
+    ).scalar_subquery()
     ids = func.array(
         select(func.nextval(sequence))
         .select_from(func.generate_series(1, bindparam("count", type_=Integer)))
@@ -219,10 +247,7 @@ class ClockBatch:
         if keys:
             self._clocks = {(row[0].subject, row[0].clock): row[0] for row in rows if row[0]}
         first = rows[0]._mapping
-        documents = first["policies"] or {}
-        if isinstance(documents, str):
-            documents = json.loads(documents)
-        self.policies.preload(kinds, documents)
+        self.policies.preload_text(tuple(kinds), first["policies"])
         self._ids = list(first["ids"])
         return {name: first[name] for name in also}
 
@@ -368,7 +393,21 @@ def _type_name(column_type: Any, dialect: Any) -> str:
 
 
 def _convert(values: list[Any], column_type: Any, dialect: Any) -> list[Any]:
-    """Values as SQLAlchemy binds them for this column (JSON serialised, instants in UTC)."""
+    """Values as SQLAlchemy binds them for this column (JSON serialised, instants in UTC).
+
+    The two kinds of value a group writes most are bound without a call per value into
+    SQLAlchemy: an instant goes as it is (PostgreSQL stores the instant, whatever zone it
+    is given in; a naive one, which names none, is refused as its type refuses it), and a
+    JSON value as the text psycopg's adapter would write, which the statement casts.
+    """
+    if isinstance(column_type, UtcDateTime):
+        for value in values:
+            if value is not None and value.utcoffset() is None:
+                raise ValueError(f"naive datetime {value.isoformat()} cannot be stored")
+        return values
+    if isinstance(column_type, sqltypes.JSON) and not column_type.none_as_null:
+        dumps = dialect._json_serializer or json.dumps
+        return [dumps(value) for value in values]
     process = column_type._cached_bind_processor(dialect)
     if process is None:
         return values
