@@ -23,7 +23,7 @@ from services.common.consumer import EventConsumer, PermanentError, declare_cons
 from services.common.events import CONTENT_TYPE, EXCHANGE, new_event
 from services.notifier.clocks import ClockBatch
 from services.notifier.consumers import clock_keys, make_check, make_group_handler, make_handler
-from services.notifier.models import Clock, ClockHistory, Step, inbox, outbox
+from services.notifier.models import Clock, ClockHistory, Policy, Step, inbox, outbox
 from tests.notifier.notifier_support import clock_event, sla_event, wib
 
 DUE = wib(2026, 4, 7, 23, 59, 59)
@@ -555,3 +555,34 @@ def test_a_group_holds_the_locks_of_its_clocks_until_it_commits(rt):
         with rt.uow() as other, pytest.raises(OperationalError, match="could not obtain lock"):
             other.session.scalars(select(Clock).where(Clock.subject == "requests/LOCK-1")
                                   .with_for_update(nowait=True)).all()
+
+
+def test_a_group_reads_a_policy_edited_after_an_earlier_group(still_rt):
+    """A group reuses the policies it parsed only while their stored documents are the
+    same: one edited since is read as edited, as the one-by-one path reads it."""
+    rt = still_rt
+    at = wib(2026, 3, 16, 10)
+    as_group(rt, [starts("requests/POL0-a", at), starts("requests/POL0-b", at)])
+    with rt.uow() as uow:
+        policy = uow.session.get(Policy, "ppid.response")
+        document = dict(policy.document)
+        document["reminders"] = []
+        policy.document = document
+        uow.commit()
+    one_by_one(rt, [starts("requests/POL1-a", at), starts("requests/POL1-b", at)])
+    as_group(rt, [starts("requests/POL2-a", at), starts("requests/POL2-b", at)])
+    single, grouped = every_column(rt, "requests/POL1-"), every_column(rt, "requests/POL2-")
+    assert grouped == single
+    kinds = {row[2] for clock in grouped.values() for row in clock["steps"]}
+    assert "remind" not in kinds and "breach" in kinds
+
+
+def test_a_group_refuses_an_instant_without_a_zone_as_the_column_type_does():
+    from sqlalchemy.dialects import postgresql
+
+    from services.notifier.clocks import _convert
+
+    column = ClockHistory.__table__.c.at.type
+    with pytest.raises(ValueError, match="naive datetime"):
+        _convert([DUE, DUE.replace(tzinfo=None)], column, postgresql.dialect())
+    assert _convert([DUE, None], column, postgresql.dialect()) == [DUE, None]
