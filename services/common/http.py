@@ -463,6 +463,13 @@ def _check_json_depth(raw: bytes) -> None:
         return
     try:
         document = orjson.loads(raw)
+        # A form of plain fields, as nearly every body is, answers both questions below in
+        # one pass over its values.
+        flat_wide = _flat_form_wide(document)
+        if flat_wide is not None:
+            if not flat_wide:
+                g.json_body = document
+            return
         # The views' parser takes the document from here rather than parsing the body a
         # second time, when the standard parser it would use reads the same: orjson reads
         # an integer beyond 64 bits as a float, the standard parser as an integer.
@@ -482,6 +489,22 @@ def _check_json_depth(raw: bytes) -> None:
 
 
 _WIDE = float(2**63)
+
+
+def _flat_form_wide(document: object) -> bool | None:
+    """For an object none of whose values is an object or a list (its depth is 1): whether
+    it holds a whole float of 64 bits or more (`_may_be_wide_integer`). None for any other
+    document."""
+    if type(document) is not dict:
+        return None
+    wide = False
+    for value in document.values():
+        kind = type(value)
+        if kind is dict or kind is list:
+            return None
+        if kind is float and abs(value) >= _WIDE and value.is_integer():
+            wide = True
+    return wide
 
 
 def _may_be_wide_integer(document: object) -> bool:
