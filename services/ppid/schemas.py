@@ -121,6 +121,8 @@ class SubmitRequestSchema(Base):
 
     @cross_field("documents")
     def _acceptable_documents(self, data: dict, **_kwargs) -> None:
+        if not data.get("documents"):
+            return  # none attached, as on most forms: nothing to count (the limit is >= 0)
         settings = runtime().settings
         # A document that failed its own fields is reported by them already (None keeps
         # the others' positions).
