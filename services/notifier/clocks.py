@@ -311,9 +311,9 @@ def insert_rows(session: Session, parts: list[tuple[Table, list[dict[str, Any]]]
     table), a value all rows share as one parameter: one round trip and one plan however
     many rows, where a multi-row VALUES costs a parameter per value and psycopg's
     executemany a statement per row. The foreign keys
-    are checked at the end of the statement, when every row is in. Each value is converted
-    by its column's SQLAlchemy type, as any insert converts it. SQLite takes an ordinary
-    insert of many rows per table.
+    are checked at the end of the statement, when every row is in. Each value is bound as
+    its column's SQLAlchemy type binds it (`_convert`: instants and JSON without a call per
+    value). SQLite takes an ordinary insert of many rows per table.
     """
     if not parts:
         return
