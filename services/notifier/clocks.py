@@ -406,8 +406,7 @@ def _convert(values: list[Any], column_type: Any, dialect: Any) -> list[Any]:
                 raise ValueError(f"naive datetime {value.isoformat()} cannot be stored")
         return values
     if isinstance(column_type, sqltypes.JSON) and not column_type.none_as_null:
-        dumps = dialect._json_serializer or json.dumps
-        return [dumps(value) for value in values]
+        return _json_texts(values, dialect._json_serializer or json.dumps)
     process = column_type._cached_bind_processor(dialect)
     if process is None:
         return values
@@ -415,6 +414,24 @@ def _convert(values: list[Any], column_type: Any, dialect: Any) -> list[Any]:
         # JSON: None is stored as JSON null, as any insert stores it.
         return [process(value) for value in values]
     return [None if value is None else process(value) for value in values]
+
+
+def _json_texts(values: list[Any], dumps: Callable[[Any], str]) -> list[str]:
+    """Each value's JSON text; equal lists of strings (the recipients of a group's steps:
+    a few lists, one per step of the policy) are serialised once. Only strings: 1, 1.0 and
+    True are equal keys with different texts."""
+    texts: dict[tuple[str, ...], str] = {}
+    converted = []
+    for value in values:
+        if type(value) is not list or not all(type(item) is str for item in value):
+            converted.append(dumps(value))
+            continue
+        key = tuple(value)
+        text = texts.get(key)
+        if text is None:
+            text = texts[key] = dumps(value)
+        converted.append(text)
+    return converted
 
 
 # -- history -----------------------------------------------------------------------------

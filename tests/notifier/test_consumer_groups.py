@@ -586,3 +586,12 @@ def test_a_group_refuses_an_instant_without_a_zone_as_the_column_type_does():
     with pytest.raises(ValueError, match="naive datetime"):
         _convert([DUE, DUE.replace(tzinfo=None)], column, postgresql.dialect())
     assert _convert([DUE, None], column, postgresql.dialect()) == [DUE, None]
+
+
+def test_a_group_writes_json_values_as_their_own_text():
+    """Equal lists of recipients are serialised once; values that are only equal as
+    Python numbers (1, 1.0, True) keep their own JSON text."""
+    from services.notifier.clocks import _json_texts
+
+    values = [["officer"], ["officer"], [1], [1.0], [True], {"a": [1]}, None, ["head", "sekda"]]
+    assert _json_texts(values, json.dumps) == [json.dumps(value) for value in values]
