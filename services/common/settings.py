@@ -283,7 +283,7 @@ class Settings:
             ),
             "opd_file": opd_file,
             "outbox_stuck_seconds": env.int("OUTBOX_STUCK_SECONDS", 300),
-            "relay_batch_size": env.int("RELAY_BATCH_SIZE", 500),
+            "relay_batch_size": env.int("RELAY_BATCH_SIZE", 2000),
             "relay_poll_seconds": env.int("RELAY_POLL_MS", 200) / 1000,
             "consumer_delivery_limit": env.int("CONSUMER_DELIVERY_LIMIT", 5),
             "consumer_prefetch": env.int("CONSUMER_PREFETCH", 50),
