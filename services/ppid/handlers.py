@@ -190,7 +190,7 @@ def submit_request(
     written is `submission_store`'s business.
     """
     submitted_at = submitted_at or now
-    received_at, due_at = domain.request_deadlines(rt.calendar, submitted_at)
+    received_at, due_at, explanation = domain.explained_deadlines(rt.calendar, submitted_at)
     requested_opd = data.get("requested_opd")
     assign_named = rt.settings.assign_named_opd
     opd = requested_opd if (requested_opd and assign_named) else None
@@ -272,7 +272,7 @@ def submit_request(
         "submitted_at": presenter.local(submitted_at),
         "received_at": presenter.local(received_at),
         "due_at": presenter.local(due_at),
-        "due_explanation": rt.calendar.explain_due(submitted_at, domain.NOTICE_DAYS),
+        "due_explanation": explanation,
         "opd": opd,
         "opd_name": presenter.opd_name(opd),
         "message": (
