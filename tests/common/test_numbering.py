@@ -9,7 +9,7 @@ import threading
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import Column, ForeignKey, Integer, MetaData, String, Table, func, select
+from sqlalchemy import MetaData, func, select
 from sqlalchemy.orm import sessionmaker
 
 from services.common.db import make_engine
@@ -24,7 +24,7 @@ from services.common.numbering import (
     number_counter_table,
     parse_number,
 )
-from services.common.outbox import UnitOfWork, plumbing_tables
+from services.common.outbox import UnitOfWork
 
 
 def test_a_number_is_prefix_year_and_at_least_six_digits():
@@ -122,27 +122,9 @@ def test_concurrent_writers_leave_no_gap(numbering):
 
 
 @pytest.fixture
-def case_tables(database_url):
+def case_tables(make_numbered_tables, database_url):
     """A service's schema in miniature: reports with a child row, counters and the outbox."""
-    metadata = MetaData()
-    counters = number_counter_table(metadata)
-    outbox, _ = plumbing_tables(metadata)
-    reports = Table(
-        "reports", metadata,
-        Column("id", Integer, primary_key=True, autoincrement=True),
-        Column("number", String(20), nullable=False, unique=True),
-        Column("sequence", Integer, nullable=False),
-        Column("title", String(200), nullable=False),
-    )
-    reporters = Table(
-        "reporters", metadata,
-        Column("report_id", ForeignKey("reports.id"), primary_key=True),
-        Column("name", String(200), nullable=False),
-    )
-    engine = make_engine(database_url)
-    metadata.create_all(engine)
-    yield Numbering(counters, outbox=outbox), sessionmaker(engine), outbox, reports, reporters
-    engine.dispose()
+    return make_numbered_tables(database_url)
 
 
 def test_a_numbered_write_puts_the_number_in_its_row_and_its_event(case_tables):

@@ -6,93 +6,20 @@ import ast
 import inspect
 import json
 import logging
-import socket
 import threading
 import time
-import uuid
 from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
 
-import pika
 import pytest
-from sqlalchemy import MetaData, func, select, update
+from sqlalchemy import select, update
 
 from services.common import relay as relay_module
 from services.common.consumer import EventConsumer
-from services.common.db import make_engine, make_session_factory
 from services.common.events import CONTENT_TYPE, new_event
-from services.common.outbox import UnitOfWork, plumbing_tables
 from services.common.relay import ConfirmTimeout, OutboxRelay
 
-AMQP_HOST = ("127.0.0.1", 5672)
-
-
 # -- helpers ------------------------------------------------------------------------------
-
-
-class Plumbing:
-    def __init__(self, url: str):
-        self.engine = make_engine(url)
-        metadata = MetaData()
-        self.outbox, self.inbox = plumbing_tables(metadata)
-        metadata.create_all(self.engine)
-        self.sessions = make_session_factory(self.engine)
-
-    def uow(self) -> UnitOfWork:
-        return UnitOfWork(self.sessions, self.outbox)
-
-    def commit_events(self, *events) -> None:
-        with self.uow() as uow:
-            uow.publish(*events)
-            uow.commit()
-
-    def count(self, *where) -> int:
-        with self.engine.connect() as conn:
-            return conn.execute(
-                select(func.count()).select_from(self.outbox).where(*where)
-            ).scalar()
-
-    def sent(self) -> int:
-        return self.count(self.outbox.c.published_at.is_not(None))
-
-
-@pytest.fixture
-def plumbing(database_url):
-    p = Plumbing(database_url)
-    yield p
-    p.engine.dispose()
-
-
-@pytest.fixture
-def pg_plumbing(pg_url):
-    p = Plumbing(pg_url)
-    yield p
-    p.engine.dispose()
-
-
-@pytest.fixture
-def broker(amqp_url):
-    """A channel, a private events exchange (so the test's events reach no real subscriber
-    of the shared broker) and queues bound to it; all deleted after the test."""
-    connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
-    channel = connection.channel()
-    exchange = f"test.events.{uuid.uuid4().hex[:8]}"
-    channel.exchange_declare(exchange, exchange_type="topic", durable=True)
-    created: list[str] = []
-
-    def make_queue(binding: str, name: str) -> str:
-        channel.queue_declare(name, durable=True)
-        channel.queue_bind(name, exchange, routing_key=binding)
-        created.append(name)
-        return name
-
-    channel.make_queue = make_queue
-    channel.exchange = exchange
-    yield channel
-    for name in created:
-        channel.queue_delete(name)
-    channel.exchange_delete(exchange)
-    connection.close()
 
 
 def read_queue(channel, queue: str, expected: int, timeout: float = 30.0) -> list:
@@ -109,6 +36,23 @@ def read_queue(channel, queue: str, expected: int, timeout: float = 30.0) -> lis
     return messages
 
 
+def assert_all_arrived_in_order(broker, queue: str, produced: list[str]) -> tuple[int, int, int]:
+    """Every event arrived, each subject's first deliveries in order; returns the number of
+    deliveries, of duplicates among them and of subjects."""
+    bodies = [json.loads(body) for _, _, body in read_queue(broker, queue, expected=len(produced))]
+    received = [b["id"] for b in bodies]
+    assert set(received) == set(produced), "an event was lost"
+    first_seen: dict[str, list[int]] = defaultdict(list)
+    seen: set[str] = set()
+    for b in bodies:
+        if b["id"] not in seen:
+            seen.add(b["id"])
+            first_seen[b["subject"]].append(b["data"]["seq"])
+    for subject, seqs in first_seen.items():
+        assert seqs == sorted(seqs), f"events of {subject} were reordered"
+    return len(received), len(received) - len(seen), len(first_seen)
+
+
 def wait_until(condition, timeout: float = 30.0, interval: float = 0.05) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -117,95 +61,18 @@ def wait_until(condition, timeout: float = 30.0, interval: float = 0.05) -> None
         time.sleep(interval)
 
 
-class FlakyProxy:
-    """A TCP forwarder to the broker that a test can cut, and keep refusing for a while.
-
-    It disrupts only the connections made through it, so other users of the shared broker
-    are left alone.
-    """
-
-    def __init__(self, target=AMQP_HOST):
-        self.target = target
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.listener.settimeout(0.1)
-        self.port = self.listener.getsockname()[1]
-        self.up = threading.Event()
-        self.up.set()
-        # Cleared, the broker's answers are held back: it accepts but never confirms.
-        self.answering = threading.Event()
-        self.answering.set()
-        self.closed = False
-        self.cuts = 0
-        self._sockets: list[socket.socket] = []
-        self._lock = threading.Lock()
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def url(self) -> str:
-        return f"amqp://guest:guest@127.0.0.1:{self.port}/%2F"
-
-    def _accept(self) -> None:
-        while not self.closed:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                continue
-            if not self.up.is_set():
-                client.close()  # the "broker" is down: refuse
-                continue
-            upstream = socket.create_connection(self.target)
-            with self._lock:
-                self._sockets += [client, upstream]
-            threading.Thread(target=self._pump, args=(client, upstream), daemon=True).start()
-            threading.Thread(
-                target=self._pump, args=(upstream, client, self.answering), daemon=True
-            ).start()
-
-    @staticmethod
-    def _pump(source: socket.socket, sink: socket.socket, gate=None) -> None:
-        try:
-            while data := source.recv(65536):
-                while gate is not None and not gate.wait(0.1):
-                    pass
-                sink.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for s in (source, sink):
-                try:
-                    s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-
-    def cut(self, down_for: float = 0.0) -> None:
-        """Drop every forwarded connection; refuse new ones for `down_for` seconds."""
-        if down_for:
-            self.up.clear()
-            threading.Timer(down_for, self.up.set).start()
-        with self._lock:
-            sockets, self._sockets = self._sockets, []
-        for s in sockets:
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            s.close()
-        self.cuts += 1
-
-    def close(self) -> None:
-        self.closed = True
-        self.cut()
-        self.listener.close()
-
-
-@pytest.fixture
-def proxy():
-    p = FlakyProxy()
-    yield p
-    p.close()
-
-
 def event(service: str, subject: str = "reports/LPR-2026-000001", **data):
     return new_event(service, "report", "dispatched", subject=subject, opd="dinkes", data=data)
+
+
+def commit_numbered(plumbing, service: str, start: int, count: int, subjects: int) -> list[str]:
+    """Commits the events numbered `start` on (`seq`) in one transaction, taking turns over
+    `subjects` subjects so each subject's order can be checked; returns their ids."""
+    batch = [
+        event(service, subject=f"reports/{i % subjects}", seq=i) for i in range(start, start + count)
+    ]
+    plumbing.commit_events(*batch)
+    return [e.id for e in batch]
 
 
 def run_in_thread(relay: OutboxRelay):
@@ -274,12 +141,7 @@ def test_no_event_lost_or_reordered_while_the_broker_connection_breaks(
 
     def produce():
         for start in range(0, total, per_commit):
-            batch = [
-                event(service, subject=f"reports/{i % 100}", seq=i)
-                for i in range(start, start + per_commit)
-            ]
-            plumbing.commit_events(*batch)
-            produced.extend(e.id for e in batch)
+            produced.extend(commit_numbered(plumbing, service, start, per_commit, subjects=100))
             time.sleep(0.03)  # a steady stream of work, spread over a few seconds
 
     producer = threading.Thread(target=produce, daemon=True)
@@ -297,30 +159,18 @@ def test_no_event_lost_or_reordered_while_the_broker_connection_breaks(
         thread.join(30)
     assert not thread.is_alive()
 
-    messages = read_queue(broker, queue, expected=total)
-    bodies = [json.loads(body) for _, _, body in messages]
-    received_ids = [b["id"] for b in bodies]
-    assert set(received_ids) == set(produced), "an event was lost"
-    duplicates = len(received_ids) - len(set(received_ids))
     # Duplicates are allowed (broker commit without a database commit), never losses.
-    first_seen: dict[str, list[int]] = defaultdict(list)
-    seen: set[str] = set()
-    for b in bodies:
-        if b["id"] not in seen:
-            seen.add(b["id"])
-            first_seen[b["subject"]].append(b["data"]["seq"])
-    assert len(first_seen) == 100
-    for subject, seqs in first_seen.items():
-        assert seqs == sorted(seqs), f"events of {subject} were reordered"
+    deliveries, duplicates, subjects = assert_all_arrived_in_order(broker, queue, produced)
+    assert subjects == 100
     reconnects = [r for r in caplog.records if "broker unavailable" in r.getMessage()]
     assert proxy.cuts == 2 and reconnects, "the relay never saw the disruption"
-    print(f"\n{len(received_ids)} deliveries, {duplicates} duplicates, {len(reconnects)} retries")
+    print(f"\n{deliveries} deliveries, {duplicates} duplicates, {len(reconnects)} retries")
 
 
 def test_relay_carries_on_after_the_broker_closes_its_connection(
-    sqlite_url, broker, amqp_url, unique, close_broker_connections
+    sqlite_plumbing, broker, amqp_url, unique, close_broker_connections
 ):
-    plumbing = Plumbing(sqlite_url)
+    plumbing = sqlite_plumbing
     service = f"t{unique}"
     queue = broker.make_queue(f"{service}.#", f"test.relay.{unique}")
     name = f"test-relay-{unique}"
@@ -358,9 +208,7 @@ def test_two_relays_on_postgresql_publish_each_row_once(
     queue = broker.make_queue(f"{service}.#", f"test.relay.{unique}")
     total = 4000
     for start in range(0, total, 500):
-        pg_plumbing.commit_events(
-            *(event(service, subject=f"reports/{i % 10}", seq=i) for i in range(start, start + 500))
-        )
+        commit_numbered(pg_plumbing, service, start, 500, subjects=10)
     relays = [
         OutboxRelay(
             pg_plumbing.engine,

@@ -3,22 +3,17 @@ earlier ones are published and confirmed, and that loses nothing when the broker
 
 from __future__ import annotations
 
-import json
 import threading
-from collections import defaultdict
 
 from sqlalchemy import text
 
 from services.common.relay import _CLAIM_SETTINGS, OutboxRelay
-from tests.common import test_outbox_relay as relay_tests
-
-broker = relay_tests.broker
-pg_plumbing = relay_tests.pg_plumbing
-proxy = relay_tests.proxy
-event = relay_tests.event
-read_queue = relay_tests.read_queue
-wait_until = relay_tests.wait_until
-run_in_thread = relay_tests.run_in_thread
+from tests.common.test_outbox_relay import (
+    assert_all_arrived_in_order,
+    commit_numbered,
+    run_in_thread,
+    wait_until,
+)
 
 CLAIMER_THREAD = "outbox-claim"
 
@@ -26,29 +21,27 @@ CLAIMER_THREAD = "outbox-claim"
 def commit_backlog(plumbing, service: str, total: int, per_commit: int = 500) -> list[str]:
     produced = []
     for start in range(0, total, per_commit):
-        batch = [
-            event(service, subject=f"reports/{i % 20}", seq=i)
-            for i in range(start, start + per_commit)
-        ]
-        plumbing.commit_events(*batch)
-        produced.extend(e.id for e in batch)
+        produced.extend(commit_numbered(plumbing, service, start, per_commit, subjects=20))
     return produced
 
 
-def assert_all_arrived_in_order(broker, queue: str, produced: list[str]) -> int:
-    """Every event arrived, each subject's first deliveries in order; returns the duplicates."""
-    bodies = [json.loads(body) for _, _, body in read_queue(broker, queue, expected=len(produced))]
-    received = [b["id"] for b in bodies]
-    assert set(received) == set(produced), "an event was lost"
-    first_seen: dict[str, list[int]] = defaultdict(list)
-    seen: set[str] = set()
-    for b in bodies:
-        if b["id"] not in seen:
-            seen.add(b["id"])
-            first_seen[b["subject"]].append(b["data"]["seq"])
-    for subject, seqs in first_seen.items():
-        assert seqs == sorted(seqs), f"events of {subject} were reordered"
-    return len(received) - len(seen)
+def hold_claims_ahead(relay, release: threading.Event, from_claim: int = 1):
+    """Makes a claim in the claiming thread, from the relay's `from_claim`-th claim on, wait
+    for `release`; returns an event set once one waits, and the threads each claim ran in."""
+    holding = threading.Event()
+    claimed_in: list[str] = []
+    claim = relay._claim
+
+    def claim_and_hold(statement):
+        name = threading.current_thread().name
+        claimed_in.append(name)
+        if name.startswith(CLAIMER_THREAD) and len(claimed_in) >= from_claim and not release.is_set():
+            holding.set()
+            release.wait(10)
+        return claim(statement)
+
+    relay._claim = claim_and_hold
+    return holding, claimed_in
 
 
 def test_a_claim_running_ahead_when_the_broker_connection_drops_loses_nothing(
@@ -63,20 +56,9 @@ def test_a_claim_running_ahead_when_the_broker_connection_drops_loses_nothing(
         pg_plumbing.engine, pg_plumbing.outbox, proxy.url(), exchange=broker.exchange,
         batch_size=200, poll_seconds=0.05, max_backoff=0.5,
     )
-    claiming_ahead = threading.Event()
     cut_done = threading.Event()
-    claimed_in: list[str] = []
-    claim = relay._claim
-
-    def claim_and_hold_one(statement):
-        name = threading.current_thread().name
-        claimed_in.append(name)
-        if name.startswith(CLAIMER_THREAD) and len(claimed_in) >= 5 and not cut_done.is_set():
-            claiming_ahead.set()
-            cut_done.wait(10)  # hold this claim open until the broker connection is gone
-        return claim(statement)
-
-    relay._claim = claim_and_hold_one
+    # One claim is held open until the broker connection is gone.
+    claiming_ahead, claimed_in = hold_claims_ahead(relay, cut_done, from_claim=5)
     stop, thread = run_in_thread(relay)
     try:
         assert claiming_ahead.wait(30), "no batch was claimed ahead"
@@ -101,17 +83,8 @@ def test_a_stop_with_a_claim_running_ahead_leaves_its_rows_unsent(pg_plumbing, b
         pg_plumbing.engine, pg_plumbing.outbox, amqp_url, exchange=broker.exchange,
         batch_size=200, poll_seconds=0.05,
     )
-    claiming_ahead = threading.Event()
     release = threading.Event()
-    claim = relay._claim
-
-    def claim_and_hold(statement):
-        if threading.current_thread().name.startswith(CLAIMER_THREAD):
-            claiming_ahead.set()
-            release.wait(10)
-        return claim(statement)
-
-    relay._claim = claim_and_hold
+    claiming_ahead, _ = hold_claims_ahead(relay, release)
     stop, thread = run_in_thread(relay)
     try:
         assert claiming_ahead.wait(30), "no batch was claimed ahead"

@@ -8,24 +8,13 @@ from collections import Counter
 
 import psycopg
 from psycopg import sql
-from sqlalchemy import Column, Integer, MetaData, String, Table, text
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy import text
 
-from services.common.db import make_engine
 from services.common.events import new_event
-from services.common.numbering import NumberedRow, Numbering, number_counter_table
-from services.common.outbox import UnitOfWork, plumbing_tables, wakeup_channel
+from services.common.numbering import NumberedRow
+from services.common.outbox import UnitOfWork, wakeup_channel
 from services.common.relay import OutboxRelay
-from tests.common import test_outbox_relay as relay_tests
-
-broker = relay_tests.broker
-pg_plumbing = relay_tests.pg_plumbing
-plumbing = relay_tests.plumbing
-proxy = relay_tests.proxy
-event = relay_tests.event
-read_queue = relay_tests.read_queue
-wait_until = relay_tests.wait_until
-run_in_thread = relay_tests.run_in_thread
+from tests.common.test_outbox_relay import event, read_queue, run_in_thread, wait_until
 
 # Far longer than any wake-up may take: an event out before it was not waiting for a poll.
 LONG_POLL_SECONDS = 30.0
@@ -95,20 +84,8 @@ def test_a_unit_of_work_notifies_again_in_its_next_transaction(pg_plumbing, uniq
     assert pg_plumbing.count() == 2
 
 
-def test_a_numbered_write_in_one_statement_notifies_at_its_commit(pg_url):
-    metadata = MetaData()
-    counters = number_counter_table(metadata)
-    outbox, _ = plumbing_tables(metadata)
-    reports = Table(
-        "reports", metadata,
-        Column("id", Integer, primary_key=True, autoincrement=True),
-        Column("number", String(20), nullable=False, unique=True),
-        Column("sequence", Integer, nullable=False),
-        Column("title", String(200), nullable=False),
-    )
-    engine = make_engine(pg_url)
-    metadata.create_all(engine)
-    numbering, sessions = Numbering(counters, outbox=outbox), sessionmaker(engine)
+def test_a_numbered_write_in_one_statement_notifies_at_its_commit(make_numbered_tables, pg_url):
+    numbering, sessions, outbox, reports, _ = make_numbered_tables(pg_url)
 
     def write_numbered():
         submitted = new_event(
@@ -119,20 +96,13 @@ def test_a_numbered_write_in_one_statement_notifies_at_its_commit(pg_url):
                             event=submitted)
             uow.commit()
 
-    try:
-        received = notifications(pg_url, wakeup_channel(outbox), write_numbered)
-    finally:
-        engine.dispose()
+    received = notifications(pg_url, wakeup_channel(outbox), write_numbered)
     assert [n.channel for n in received] == [wakeup_channel(outbox)]
 
 
-def test_sqlite_units_of_work_write_events_without_notifying(sqlite_url, unique):
-    sqlite = relay_tests.Plumbing(sqlite_url)
-    try:
-        sqlite.commit_events(event(f"t{unique}"))
-        assert sqlite.count() == 1
-    finally:
-        sqlite.engine.dispose()
+def test_sqlite_units_of_work_write_events_without_notifying(sqlite_plumbing, unique):
+    sqlite_plumbing.commit_events(event(f"t{unique}"))
+    assert sqlite_plumbing.count() == 1
 
 
 def test_the_relay_publishes_at_the_commit_not_at_the_poll(pg_plumbing, broker, amqp_url, unique):
