@@ -352,6 +352,9 @@ class OutboxRelay:
         # Benchmarks turn listening off to measure the poll alone.
         self._listens = listen and not self._sqlite
         self._listener: Connection | None = None
+        # Whether this top-up's last claim came back short, taking every row there was:
+        # no claim again until a commit is notified or the next top-up. Reset as each
+        # top-up starts, so it cannot stand in for `_backlog`, which outlives it.
         self._drained = False
         # Whether the last claim came back full: a backlog, which claims run ahead for.
         self._backlog = False
