@@ -83,12 +83,11 @@ class Event:
         return envelope
 
     def to_json(self) -> str:
-        if self._data_json is None:
-            return _dumps(self.envelope())
         envelope = self.envelope()
-        del envelope["data"]
-        # `data` is the envelope's last member, as `envelope()` orders it.
-        return f'{_dumps(envelope)[:-1]},"data":{self._data_json}}}'
+        if self._data_json is not None:
+            # The builder's text of `data`, written into the envelope as it is.
+            envelope["data"] = orjson.Fragment(self._data_json)
+        return _dumps(envelope)
 
 
 def new_event(

@@ -260,3 +260,19 @@ def test_the_schema_check_itself_rejects_a_broken_envelope(validator):
     missing = {k: v for k, v in envelope.items() if k != "source"}
     with pytest.raises(jsonschema.ValidationError):
         validator.validate(missing)
+
+
+def test_the_builders_data_text_writes_the_same_envelope_as_serialising_it_afresh():
+    import dataclasses
+
+    from services.common.events import _dumps
+
+    event = new_event(
+        "lapor", "report", "submitted", subject="LPR-1", opd="dinkes",
+        data={"number": "LPR-1", "at": datetime(2026, 1, 5, 9, 0, tzinfo=UTC), "n": [1, 2]},
+    )
+    assert event._data_json is not None
+    assert event.to_json() == _dumps(event.envelope())
+    # A copy with other data does not carry the builder's text: it is written afresh.
+    copy = dataclasses.replace(event, data={"number": "LPR-2"})
+    assert json.loads(copy.to_json())["data"] == {"number": "LPR-2"}
