@@ -525,8 +525,6 @@ def _may_be_wide_integer(document: object) -> bool:
 
 def _depth(document: object) -> int:
     """How deeply lists and objects nest in `document`, without recursion."""
-    if isinstance(document, dict) and not any(isinstance(value, dict | list) for value in document.values()):
-        return 1  # a form of plain fields, as nearly every body is
     deepest, stack = 0, [(document, 1)]
     while stack:
         node, level = stack.pop()
