@@ -334,3 +334,19 @@ def test_an_unreachable_redis_lets_requests_through_at_once(caplog):
     # One attempt, then the store is left alone until RETRY_STORE_SECONDS have passed.
     assert time.monotonic() - started < 1.0
     assert len([r for r in caplog.records if r.name == "simpul.ratelimit"]) == 1
+
+
+def test_the_memory_stores_one_increment_answers_as_the_librarys_strategy_would(clock):
+    # The in-memory counting reads its counter once; `limits`' strategy reads it three times.
+    # Both must give every client the same verdicts and headers.
+    class CountedByTheStrategy(WorkerMemoryStorage):
+        pass
+
+    fast = RateLimiter("3/minute;2/second", "memory://")
+    assert type(fast.storage) is WorkerMemoryStorage
+    slow = RateLimiter("3/minute;2/second", "memory://")
+    slow.storage = CountedByTheStrategy()
+    slow._strategy = type(slow._strategy)(slow.storage)
+    for step in range(8):
+        assert fast.hit("ep", "c") == slow.hit("ep", "c"), step
+        clock.now += 0.4
