@@ -574,6 +574,13 @@ class WorkingCalendar:
         `skipped_days` lists every non-working day from the local receipt date up to the
         due date, including those that moved day 0.
         """
+        return self.explained_due(received_at, n_working_days)[2]
+
+    def explained_due(
+        self, received_at: datetime, n_working_days: int
+    ) -> tuple[datetime, datetime, dict[str, Any]]:
+        """(day zero's instant, due instant, `explain_due`'s explanation) from one count of
+        working days, for a caller that stores the instants and shows the explanation."""
         snap = self._overrides
         effective, moved = self._receipt(received_at, snap)
         received_local = received_at.astimezone(self.tz)
@@ -595,7 +602,7 @@ class WorkingCalendar:
         )
         if skipped:
             closing += f", dengan {len(skipped)} hari libur dan akhir pekan tidak dihitung"
-        return {
+        explanation = {
             "received_at": received_local.isoformat(),
             "effective_received_at": effective.isoformat(),
             "day_zero": day0.isoformat(),
@@ -613,6 +620,7 @@ class WorkingCalendar:
             "due_at": due.isoformat(),
             "summary": opening + closing + ".",
         }
+        return effective, due, explanation
 
 
 # -- office time ---------------------------------------------------------------------------

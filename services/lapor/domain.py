@@ -223,7 +223,9 @@ class Calendar(Protocol):
 
     def working_days_between(self, start: datetime, end: datetime) -> int: ...
 
-    def explain_due(self, received_at: datetime, n_working_days: int) -> dict[str, Any]: ...
+    def explained_due(
+        self, received_at: datetime, n_working_days: int
+    ) -> tuple[datetime, datetime, dict[str, Any]]: ...
 
 
 _END_OF_DAY = time(23, 59, 59)
@@ -235,10 +237,10 @@ def working_due(cal: Calendar, start: datetime, days: int) -> datetime:
 
 
 def explained_working_due(cal: Calendar, start: datetime, days: int) -> tuple[datetime, dict[str, Any]]:
-    """`working_due` and the explanation a reporter is shown, from one computation: the
-    due instant is read back from the explanation (in the calendar's zone)."""
-    explanation = cal.explain_due(start, days)
-    return datetime.fromisoformat(explanation["due_at"]).astimezone(cal.tz), explanation
+    """`working_due` and the explanation a reporter is shown, from one count of the
+    working days."""
+    _day_zero, due_at, explanation = cal.explained_due(start, days)
+    return due_at, explanation
 
 
 def calendar_due(cal: Calendar, start: datetime, days: int) -> datetime:

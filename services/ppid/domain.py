@@ -173,7 +173,9 @@ class Calendar(Protocol):
 
     def days_taken(self, received_at: datetime, done_at: datetime) -> int: ...
 
-    def explain_due(self, received_at: datetime, n_working_days: int) -> dict[str, Any]: ...
+    def explained_due(
+        self, received_at: datetime, n_working_days: int
+    ) -> tuple[datetime, datetime, dict[str, Any]]: ...
 
     @property
     def tz(self) -> Any: ...
@@ -236,15 +238,9 @@ def request_deadlines(cal: Calendar, submitted_at: datetime) -> tuple[datetime, 
 
 
 def explained_deadlines(cal: Calendar, submitted_at: datetime) -> tuple[datetime, datetime, dict[str, Any]]:
-    """`request_deadlines` and the explanation a citizen is shown, from one computation.
-
-    The explanation carries both instants: a submission reads them back from it (the same
-    instants in the calendar's zone) instead of counting the working days a second time.
-    """
-    explanation = cal.explain_due(submitted_at, NOTICE_DAYS)
-    received_at = datetime.fromisoformat(explanation["effective_received_at"]).astimezone(cal.tz)
-    due_at = datetime.fromisoformat(explanation["due_at"]).astimezone(cal.tz)
-    return received_at, due_at, explanation
+    """`request_deadlines` and the explanation a citizen is shown, from one count of the
+    working days."""
+    return cal.explained_due(submitted_at, NOTICE_DAYS)
 
 
 def extended_due(cal: Calendar, submitted_at: datetime) -> datetime:

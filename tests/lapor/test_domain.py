@@ -245,3 +245,13 @@ def test_the_limits_are_settings():
                                              ("(0513) 21017", "051321017"), ("12345", None), ("0812abc", None)])
 def test_phone_numbers(raw, normal):
     assert domain.normalise_phone(raw) == normal
+
+
+@pytest.mark.parametrize("days", [0, 3, 10])
+def test_explained_working_due_is_working_due_with_its_explanation(days):
+    # The intake takes the due instant and the reporter's explanation from one count.
+    for start in (T0, T0 + timedelta(hours=9), T0 + timedelta(days=5, hours=3)):
+        due_at, explanation = domain.explained_working_due(CAL, start, days)
+        assert due_at == domain.working_due(CAL, start, days)
+        assert due_at.tzinfo == WIB
+        assert explanation == CAL.explain_due(start, days)

@@ -80,6 +80,15 @@ def test_request_deadlines(submitted, day0, due, extended):
     assert domain.extended_due(CAL, submitted) == extended
 
 
+@pytest.mark.parametrize(("submitted", "day0", "due", "extended"), DEADLINES)
+def test_explained_deadlines_are_the_request_deadlines_with_their_explanation(submitted, day0, due, extended):
+    # A submission takes its instants and its explanation from one count of working days.
+    received, notice_due, explanation = domain.explained_deadlines(CAL, submitted)
+    assert (received, notice_due) == domain.request_deadlines(CAL, submitted)
+    assert (received.tzinfo, notice_due.tzinfo) == (WIB, WIB)
+    assert explanation == CAL.explain_due(submitted, domain.NOTICE_DAYS)
+
+
 def test_extension_moves_due_to_day_17_once_and_only_in_time():
     req = new_request()
     previous = domain.extend(req, CAL, "coordination", now=wib(2026, 3, 16, 15))
