@@ -55,7 +55,9 @@ log = logging.getLogger(__name__)
 
 # Policies parsed by `PolicyBook.preload_text`, by the kinds asked for and the documents'
 # text; a few shapes of groups, so few entries.
-_PARSED_POLICIES: dict[tuple[tuple[str, ...], str | None], dict[str, Any]] = {}
+_PARSED_POLICIES: dict[
+    tuple[tuple[str, ...], str | None], dict[str, policy_rules.Policy | None]
+] = {}
 _PARSED_KEPT = 32
 
 
@@ -72,24 +74,23 @@ class PolicyBook:
             self._cache[kind] = policy_rules.parse_policy(kind, row.document) if row else None
         return self._cache[kind]
 
-    def preload(self, kinds: Iterable[str], documents: Mapping[str, Any]) -> None:
-        """Take the stored documents of these kinds as read (a kind not among them has none)."""
-        for kind in kinds:
-            document = documents.get(kind)
-            self._cache[kind] = policy_rules.parse_policy(kind, document) if document else None
-
     def preload_text(self, kinds: tuple[str, ...], text: str | None) -> None:
-        """As `preload`, from the documents as one JSON object's text. Policies are immutable
-        and change rarely: the ones parsed from the same text are reused, so a group does
-        not validate its policies again while nobody edits them."""
+        """Take the stored documents of these kinds, as one JSON object's text, as read (a
+        kind not among them has none). Policies are immutable and change rarely: the ones
+        parsed from the same text are reused, so a group does not validate its policies
+        again while nobody edits them."""
         key = (kinds, text)
         parsed = _PARSED_POLICIES.get(key)
         if parsed is None:
-            self._cache = {}
-            self.preload(kinds, json.loads(text) if text else {})
+            documents = json.loads(text) if text else {}
+            parsed = {
+                kind: policy_rules.parse_policy(kind, documents[kind]) if documents.get(kind)
+                else None
+                for kind in kinds
+            }
             if len(_PARSED_POLICIES) >= _PARSED_KEPT:
                 _PARSED_POLICIES.clear()
-            parsed = _PARSED_POLICIES[key] = dict(self._cache)
+            _PARSED_POLICIES[key] = parsed
         self._cache.update(parsed)
 
     def for_clock(self, kind: str) -> policy_rules.Policy:
