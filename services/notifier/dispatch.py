@@ -29,14 +29,13 @@ from sqlalchemy import (
     func,
     insert,
     literal_column,
-    or_,
     select,
     update,
 )
 from sqlalchemy.orm import Session
 
 from services.common.registry import load_registry
-from services.notifier import directory, domain
+from services.notifier import domain
 from services.notifier.models import Contact, Delivery
 from services.notifier.recipients import Recipient, inbox_address
 from services.notifier.webhook_models import WebhookEndpoint
@@ -88,18 +87,13 @@ class ContactBook:
 
 
 def targets_for(
-    session: Session,
-    recipients: Iterable[Recipient],
-    service: str,
-    contacts: ContactBook | None = None,
+    recipients: Iterable[Recipient], service: str, contacts: ContactBook
 ) -> list[Target]:
     registry = load_registry()
     targets: list[Target] = []
     for recipient in recipients:
         personal_inbox = False
-        found = (contacts.for_recipient(recipient, service) if contacts is not None
-                 else directory.contacts_for(session, recipient, service))
-        for contact in found:
+        for contact in contacts.for_recipient(recipient, service):
             common = {"role": recipient.role, "contact_id": contact.id, "name": contact.name}
             channel = contact.preferred_channel
             if channel == domain.EMAIL and contact.email:
@@ -136,31 +130,13 @@ def enabled_endpoints(session: Session) -> list[WebhookEndpoint]:
     return list(session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.enabled.is_(True))))
 
 
-def webhook_reach(
-    session: Session, routing_key: str, endpoints: Sequence[WebhookEndpoint] | None = None
-) -> int:
-    """How many enabled webhook endpoints an event with this routing key would reach."""
+def webhook_reach(routing_key: str, endpoints: Sequence[WebhookEndpoint]) -> int:
+    """How many of these enabled webhook endpoints (`enabled_endpoints`) an event with this
+    routing key would reach."""
     opd = routing_key.rsplit(".", 1)[1]
-    if endpoints is None:
-        endpoints = session.scalars(
-            select(WebhookEndpoint).where(
-                WebhookEndpoint.enabled.is_(True),
-                or_(WebhookEndpoint.opd.is_(None), WebhookEndpoint.opd == opd),
-            )
-        ).all()
     return sum(
         1 for e in endpoints
         if e.opd in (None, opd) and any(topic_matches(p, routing_key) for p in e.patterns)
-    )
-
-
-def done_keys(session: Session, *, step_id: int | None = None, digest_id: int | None = None) -> set[str]:
-    column = Delivery.step_id if step_id is not None else Delivery.digest_id
-    owner = step_id if step_id is not None else digest_id
-    return set(
-        session.scalars(
-            select(Delivery.recipient_key).where(column == owner, Delivery.status.in_(FINAL))
-        )
     )
 
 
@@ -185,28 +161,23 @@ def record(
         select(Delivery).where(column == owner, Delivery.recipient_key == target.key)
     ).one_or_none()
     if row is None:
-        row = Delivery(
-            step_id=step_id,
-            digest_id=digest_id,
-            kind=kind,
-            case_subject=case_subject,
-            clock=clock,
+        session.add(Delivery(**delivery_row(
+            target, kind=kind, title=title, status=status, now=now, error=error,
+            step_id=step_id, digest_id=digest_id, case_subject=case_subject, clock=clock,
             opd=opd,
-            recipient_key=target.key,
-            recipient_role=target.role,
-            contact_id=target.contact_id,
-            recipient_name=target.name,
-            channel=target.channel,
-            address=target.address,
-            attempts=0,
-        )
-        session.add(row)
-    row.title = title
-    row.status = status
-    row.error = (error or None) and error[:500]
-    row.attempts = (row.attempts or 0) + 1
-    row.at = now
+        )))
+    else:
+        row.title = title
+        row.status = status
+        row.error = _short(error)
+        row.attempts = (row.attempts or 0) + 1
+        row.at = now
     session.flush()
+
+
+def _short(error: str | None) -> str | None:
+    """The error as the log keeps it: none for an empty one, at most 500 characters."""
+    return (error or None) and error[:500]
 
 
 @dataclass(frozen=True)
@@ -246,14 +217,15 @@ def delivery_row(
     now: datetime,
     error: str | None = None,
     step_id: int | None = None,
+    digest_id: int | None = None,
     case_subject: str | None = None,
     clock: str | None = None,
     opd: str | None = None,
 ) -> dict[str, Any]:
-    """The columns `record` writes for a first attempt, for `record_many`."""
+    """The columns of a recipient's first attempt, for `record` and `record_many`."""
     return {
         "step_id": step_id,
-        "digest_id": None,
+        "digest_id": digest_id,
         "kind": kind,
         "case_subject": case_subject,
         "clock": clock,
@@ -266,7 +238,7 @@ def delivery_row(
         "address": target.address,
         "title": title,
         "status": status,
-        "error": (error or None) and error[:500],
+        "error": _short(error),
         "attempts": 1,
         "at": now,
     }

@@ -35,22 +35,39 @@ def post(
     opd: str | None = None,
     now: datetime,
 ) -> InboxMessage:
-    text, _html = email_channel.render(notice)
-    message = InboxMessage(
-        recipient_sub=sub,
-        recipient_role=None if sub else role,
-        recipient_opd=None if sub else recipient_opd,
-        kind=notice.kind,
-        case_subject=case_subject,
-        clock=clock,
-        opd=opd,
-        title=notice.title,
-        body=text,
-        created_at=now,
-    )
+    message = InboxMessage(**message_row(
+        notice, sub=sub, role=role, recipient_opd=recipient_opd, case_subject=case_subject,
+        clock=clock, opd=opd, now=now,
+    ))
     session.add(message)
     session.flush()
     return message
+
+
+def message_row(
+    notice: Notice,
+    *,
+    sub: str | None = None,
+    role: str | None = None,
+    recipient_opd: str | None = None,
+    case_subject: str | None = None,
+    clock: str | None = None,
+    opd: str | None = None,
+    now: datetime,
+) -> dict[str, Any]:
+    """The columns of the message `post` adds, also for a tick's one INSERT of a batch's."""
+    return {
+        "recipient_sub": sub,
+        "recipient_role": None if sub else role,
+        "recipient_opd": None if sub else recipient_opd,
+        "kind": notice.kind,
+        "case_subject": case_subject,
+        "clock": clock,
+        "opd": opd,
+        "title": notice.title,
+        "body": email_channel.render_text(notice),
+        "created_at": now,
+    }
 
 
 def as_item(message: InboxMessage, read_at: datetime | None) -> dict[str, Any]:

@@ -42,6 +42,7 @@ from services.notifier import (
     digest,
     dispatch,
     domain,
+    inbox,
     messages,
     notification_plan,
     outgoing,
@@ -49,7 +50,7 @@ from services.notifier import (
     webhooks,
 )
 from services.notifier.directory import opd_names
-from services.notifier.email import Mailer, MailError, render_text
+from services.notifier.email import Mailer, MailError
 from services.notifier.models import Clock, ClockHistory, InboxMessage, Step
 
 log = logging.getLogger(__name__)
@@ -215,8 +216,12 @@ class _Job:
     action: str
     opd_name: str | None
     targets: tuple[dispatch.Target, ...]
-    done: frozenset[str]
     logged: dispatch.Deliveries
+
+    @property
+    def done(self) -> frozenset[str]:
+        """The recipients an earlier attempt at this step already told."""
+        return self.logged.done(self.step_id)
 
 
 @dataclass
@@ -395,8 +400,7 @@ def _job(
         label=policy.label,
         action=policy.action_for(notification_plan.open_actions(clock.actions, clock.due_at, now)),
         opd_name=names.get(clock.opd) if clock.opd else None,
-        targets=tuple(dispatch.targets_for(None, told, clock.service, contacts)),
-        done=logged.done(step.id),
+        targets=tuple(dispatch.targets_for(told, clock.service, contacts)),
         logged=logged,
     )
 
@@ -598,7 +602,7 @@ def _deliver_in_app(
         status, error = dispatch.SENT, None
         if target.channel == domain.INBOX:
             inbox_rows.append(_inbox_row(job, target, notice, now))
-        elif not dispatch.webhook_reach(None, routing_key, endpoints):
+        elif not dispatch.webhook_reach(routing_key, endpoints):
             # The contact wants webhooks, but no subscription of theirs takes this event.
             status, error = dispatch.FAILED, "tidak ada langganan webhook yang cocok"
         log_rows.append(_log_row(job, target, notice, now, status, error))
@@ -610,20 +614,9 @@ def _inbox_row(
     job: _Job, target: dispatch.Target, notice: messages.Notice, now: datetime
 ) -> dict[str, Any]:
     """The row `inbox.post` would add, for the batch's one INSERT."""
-    text = render_text(notice)
-    personal = target.sub is not None
-    return {
-        "recipient_sub": target.sub,
-        "recipient_role": None if personal else target.staff_role,
-        "recipient_opd": None if personal else target.recipient_opd,
-        "kind": notice.kind,
-        "case_subject": job.subject,
-        "clock": job.clock,
-        "opd": job.opd,
-        "title": notice.title,
-        "body": text,
-        "created_at": now,
-    }
+    return inbox.message_row(notice, sub=target.sub, role=target.staff_role,
+                             recipient_opd=target.recipient_opd, case_subject=job.subject,
+                             clock=job.clock, opd=job.opd, now=now)
 
 
 def _history_row(job: _Job, entry: str, now: datetime, detail: dict[str, Any]) -> dict[str, Any]:
@@ -640,7 +633,7 @@ def _publish(uow, events: list, endpoints: list) -> None:
         return
     uow.publish(*events)
     for event in events:
-        if any(dispatch.webhook_reach(None, key, endpoints) for key in event.routing_keys):
+        if any(dispatch.webhook_reach(key, endpoints) for key in event.routing_keys):
             webhooks.enqueue_for_event(uow.session, event.envelope(), now=event.time)
 
 

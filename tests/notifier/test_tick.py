@@ -59,6 +59,24 @@ def notified(smtp) -> set[str]:
             for r in rcpts}
 
 
+def tick_at_once(runtimes, at):
+    """Each runtime ticks in its own thread, all released together; their summaries."""
+    barrier = threading.Barrier(len(runtimes))
+    results = [None] * len(runtimes)
+
+    def work(n, rt):
+        barrier.wait()
+        results[n] = tick(rt, at)
+
+    threads = [threading.Thread(target=work, args=(n, rt)) for n, rt in enumerate(runtimes)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert None not in results, "every worker finished its tick"
+    return results
+
+
 def sent_events(rt, type_):
     with rt.engine.connect() as conn:
         bodies = conn.execute(select(outbox.c.body).order_by(outbox.c.id)).scalars()
@@ -229,6 +247,12 @@ def test_a_passing_smtp_failure_is_retried_without_telling_anyone_twice(rt, feed
     summary = tick(rt, wib(2026, 4, 2, 8, 6))
     assert [s["step"] for s in summary.sent] == ["remind:-2wd"]
     assert notified(smtp) == {"flaky@dinkes.kapuaskab.go.id"}
+    with rt.uow() as uow:
+        log = {row.address: (row.status, row.attempts, row.error) for row in uow.session.scalars(
+            select(Delivery).where(Delivery.channel == "email"))}
+    assert log["flaky@dinkes.kapuaskab.go.id"] == ("sent", 2, None), "the first row, retried"
+    status, attempts, error = log["gone@dinkes.kapuaskab.go.id"]
+    assert (status, attempts) == ("failed", 1) and "550" in error
 
 
 def test_without_contacts_the_role_inbox_of_the_opd_still_gets_the_notice(rt, feed, smtp):
@@ -250,19 +274,8 @@ def test_two_workers_ticking_at_once_send_each_notification_once(migrated, make_
         due = first.calendar.due_at(received, 10)
         assert consumer.process(sla_event(f"requests/PPID-2026-{n:06d}", at=received,
                                           start=[{"clock": "ppid.response", "due_at": due.isoformat()}]))
-    barrier = threading.Barrier(2)
-    results = {}
-
-    def work(name, rt):
-        barrier.wait()
-        results[name] = tick(rt, wib(2026, 4, 2, 9))
-
-    threads = [threading.Thread(target=work, args=(n, r)) for n, r in (("a", first), ("b", second))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert len(results["a"].sent) + len(results["b"].sent) == 20
+    summaries = tick_at_once([first, second], wib(2026, 4, 2, 9))
+    assert sum(len(summary.sent) for summary in summaries) == 20
     assert len(smtp.to(OFFICER)) == 20 and len(smtp.to(HEAD)) == 1, "20 reminders, one digest"
     with first.uow() as uow:
         assert uow.session.scalar(

@@ -5,20 +5,20 @@ its mail, one step that cannot be told, and workers ticking at once with small b
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import event, func, select
 
-from services.notifier import messages
+from services.notifier import directory, dispatch, messages
 from services.notifier.consumers import events_consumer
 from services.notifier.email import Mailer
-from services.notifier.models import Delivery, InboxMessage, Step
+from services.notifier.models import Contact, Delivery, InboxMessage, Step
+from services.notifier.recipients import Recipient
 from services.notifier.tick import TickSummary, claim_steps, new_worker_id, process_batch, tick
 from tests.conftest import free_port
 from tests.notifier.notifier_support import sla_event, wib
-from tests.notifier.test_tick import OFFICER, contacts, sent_events
+from tests.notifier.test_tick import ADMIN, OFFICER, contacts, sent_events, tick_at_once
 
 RECEIVED = wib(2026, 3, 16, 10)  # its reminder is due on 2 April at eight
 
@@ -54,6 +54,46 @@ def statements_of_one_batch(rt, now) -> tuple[int, TickSummary]:
     finally:
         event.remove(rt.engine, "before_cursor_execute", count)
     return len(seen), summary
+
+
+def test_a_batchs_contact_book_finds_whom_the_directory_finds(rt):
+    contacts(rt)
+    directory.create_contact(rt, ADMIN, {"role": "officer", "opd": "dinkes", "name": "Any",
+                                         "email": "semua@dinkes.kapuaskab.go.id"})
+    directory.create_contact(rt, ADMIN, {"role": "officer", "opd": "dinsos", "service": "ppid",
+                                         "name": "Elsewhere", "email": "x@dinsos.kapuaskab.go.id"})
+    with rt.uow() as uow:
+        gone = uow.session.scalars(select(Contact).where(Contact.name == "Rina")).one()
+        gone.active = False
+        uow.commit()
+    with rt.uow() as uow:
+        book = dispatch.ContactBook(uow.session)
+        asked = [(Recipient(role, opd), service)
+                 for role in ("officer", "head", "coordinator", "sekda")
+                 for opd in ("dinkes", "dinsos", None) for service in ("ppid", "lapor")]
+        for recipient, service in asked:
+            expected = [c.id for c in directory.contacts_for(uow.session, recipient, service)]
+            found = [c.id for c in book.for_recipient(recipient, service)]
+            assert found == expected, (recipient, service)
+        assert any(book.for_recipient(r, s) for r, s in asked)
+
+
+def test_a_contact_who_prefers_the_inbox_gets_the_notice_in_their_own(rt, feed):
+    directory.create_contact(rt, ADMIN, {"role": "officer", "opd": "dinkes", "service": "ppid",
+                                         "name": "Rina", "preferred_channel": "inbox",
+                                         "sub": "rina"})
+    start_requests(feed, rt, 1)
+    assert [s["step"] for s in tick(rt, wib(2026, 4, 2, 9)).sent] == ["remind:-2wd"]
+    with rt.uow() as uow:
+        rows = uow.session.execute(
+            select(InboxMessage.recipient_sub, InboxMessage.recipient_role,
+                   InboxMessage.recipient_opd, InboxMessage.case_subject, InboxMessage.body)
+            .where(InboxMessage.kind == "remind")
+        ).all()
+    assert len(rows) == 1, "her own inbox takes the place of the role's"
+    sub, role, opd, subject, body = rows[0]
+    assert (sub, role, opd, subject) == ("rina", None, None, "requests/PPID-2026-000000")
+    assert "Dinas Kesehatan" in body
 
 
 def test_a_batch_takes_as_many_statements_for_twelve_steps_as_for_three(rt, feed):
@@ -154,19 +194,8 @@ def test_workers_ticking_at_once_in_small_batches_send_each_step_once(migrated, 
     contacts(first)
     consumer = events_consumer(first)
     start_requests(consumer.process, first, 20)
-    barrier = threading.Barrier(2)
-    results = {}
-
-    def work(name, rt):
-        barrier.wait()
-        results[name] = tick(rt, wib(2026, 4, 2, 9))
-
-    threads = [threading.Thread(target=work, args=(n, r)) for n, r in (("a", first), ("b", second))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert len(results["a"].sent) + len(results["b"].sent) == 20
+    summaries = tick_at_once([first, second], wib(2026, 4, 2, 9))
+    assert sum(len(summary.sent) for summary in summaries) == 20
     subjects = [m["Subject"] for m in smtp.to(OFFICER)]
     assert len(subjects) == 20 and len(set(subjects)) == 20
     assert step_states(first) == {"sent": 20}
