@@ -11,6 +11,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from services.notifier import domain
@@ -30,7 +31,7 @@ class Reminder:
     amount: float
     notify: tuple[str, ...]
 
-    @property
+    @cached_property  # asked for every planned step of every clock
     def key(self) -> str:
         if self.unit == "pct":
             return f"remind:{_number(self.amount * 100)}%"
@@ -48,7 +49,7 @@ class Escalation:
     after_working_days: int
     notify: tuple[str, ...]
 
-    @property
+    @cached_property
     def key(self) -> str:
         return f"escalate:{self.level}"
 
