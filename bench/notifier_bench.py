@@ -1,7 +1,7 @@
 """Notifier benchmark: tick cost against the number of open clocks, and events consumed per second.
 
     .venv/bin/python bench/notifier_bench.py [--sizes 10000,1000000] [--repeats 3] [--events 5000]
-        [--only tick|consumer]
+        [--consumer-rounds 3] [--only tick|consumer]
 
 Needs the local PostgreSQL (one throwaway database per size, created and dropped; admin URL
 from BENCH_PG_ADMIN_URL) and RabbitMQ (BENCH_AMQP_URL). It measures:
@@ -28,7 +28,9 @@ from BENCH_PG_ADMIN_URL) and RabbitMQ (BENCH_AMQP_URL). It measures:
     events that start a response clock, against the same consumer with a handler that does
     nothing, both on quorum queues bound to a private exchange (no other consumer of the
     broker sees these events), on the smallest size's database. The rate is counted from the
-    first to the last commit after a warm-up. Both consumers take what waits in their
+    first to the last commit after a warm-up. The two drain in `--consumer-rounds` rounds
+    (3), each on a fresh backlog, in alternating order; the median round's ratio is the
+    figure. Both consumers take what waits in their
     prefetch window as a group (one transaction); the notifier's is given its group handler
     and its check, as the service's worker is: the group's clocks are locked in one
     statement, its policies and new ids read in another, and its clocks, history and steps
@@ -517,7 +519,7 @@ def explain_analyze(rt: Runtime, statement: str, parameters) -> list[str]:
 
 
 def run_size(clocks: int, repeats: int, *, explain: bool, consume: int, warmup: float,
-             tick: bool = True):
+             tick: bool = True, consumer_rounds: int = 3):
     name, url = create_database()
     rt = None
     try:
@@ -534,7 +536,7 @@ def run_size(clocks: int, repeats: int, *, explain: bool, consume: int, warmup: 
             print(f"  ticking {repeats} times ...", flush=True)
             result = measure_ticks(rt, url, load, repeats, explain)
             print("  ticks: " + ", ".join(f"{s:.2f} s" for s in result.seconds), flush=True)
-        consumed = consumer_bench(rt, consume, warmup) if consume else None
+        consumed = consumer_bench(rt, consume, warmup, consumer_rounds) if consume else None
         return result, consumed
     finally:
         if rt is not None:
@@ -559,15 +561,16 @@ class ConsumeResult:
     seconds: float
 
 
-def ppid_events(count: int, opds: list[str]) -> list:
-    """`ppid.request.submitted` as the PPID service publishes it, each starting a response clock."""
+def ppid_events(count: int, opds: list[str], first: int = 0) -> list:
+    """`ppid.request.submitted` as the PPID service publishes it, each starting a response
+    clock; numbered from `first`, so that backlogs of several rounds start different clocks."""
     now = datetime.now(UTC)
     events = []
     for i in range(count):
         opd = opds[i % len(opds)]
         received = now - timedelta(seconds=count - i)
         due = received + timedelta(days=14)
-        number = f"PPID-2026-{800000 + i:06d}"
+        number = f"PPID-2026-{800000 + first + i:06d}"
         events.append(
             new_event(
                 "ppid",
@@ -624,13 +627,16 @@ def steady_rate(commits: list[float], warmup: int) -> float:
     return (len(window) - 1) / elapsed if elapsed > 0 else 0.0
 
 
-def consumer_bench(rt: Runtime, count: int, warmup_share: float) -> list[ConsumeResult]:
-    """The notifier's handler and a no-op handler, each draining the same backlog."""
+def consumer_bench(rt: Runtime, count: int, warmup_share: float,
+                   rounds: int = 3) -> list[tuple[ConsumeResult, ConsumeResult]]:
+    """The notifier's handler and a no-op handler, each draining the same backlog, in
+    `rounds` rounds whose order alternates (a shared machine's speed drifts by more than
+    the difference measured); each round publishes a fresh backlog of `count` events to both
+    queues. Returns (notifier, no-op) per round."""
     tag = uuid.uuid4().hex[:8]
     exchange = f"bench.events.{tag}"
     settings = rt.settings
     opds = _opd_codes(settings.database_url)
-    events = ppid_events(count, opds)
     notifier_commits: list[float] = []
     noop_commits: list[float] = []
     # As the service's worker builds its consumer: one check, shared by the consumer (which
@@ -672,45 +678,33 @@ def consumer_bench(rt: Runtime, count: int, warmup_share: float) -> list[Consume
             ("no-op", build("noop", noop_handler), noop_commits)]
     connection = pika.BlockingConnection(pika.URLParameters(AMQP_URL))
     channel = connection.channel()
-    results = []
+    results: list[tuple[ConsumeResult, ConsumeResult]] = []
     try:
         for _name, consumer, _commits in runs:
             declare_consumer_queue(channel, consumer.queue, consumer.bindings,
                                    delivery_limit=consumer.delivery_limit, exchange=exchange)
-        print(f"  publishing {count:,} events to {exchange} ...", flush=True)
-        for ev in events:
-            channel.basic_publish(
-                exchange,
-                ev.routing_key,
-                ev.to_json().encode(),
-                pika.BasicProperties(
-                    delivery_mode=pika.DeliveryMode.Persistent,
-                    message_id=ev.id,
-                    content_type=CONTENT_TYPE,
-                    timestamp=int(ev.time.timestamp()),
-                ),
-            )
-        deadline = time.monotonic() + 120
-        while any(_depth(channel, c.queue) < count for _n, c, _l in runs):
-            if time.monotonic() > deadline:
-                raise SystemExit("the broker never held the whole backlog")
-            time.sleep(0.1)
         warmup = int(count * warmup_share)
-        for name, consumer, commits in runs:
-            print(f"  draining with the {name} handler ...", flush=True)
-            seconds = drain(consumer, commits, count, timeout=max(120.0, count / 20))
-            dead = _depth(channel, consumer.dead_queue)
-            if dead:
-                raise SystemExit(f"{dead} events were dead-lettered by the {name} consumer")
-            results.append(ConsumeResult(name, count, len(commits), steady_rate(commits, warmup),
-                                         seconds))
+        for number in range(rounds):
+            publish_backlog(channel, exchange, ppid_events(count, opds, first=number * count),
+                            [consumer.queue for _n, consumer, _l in runs])
+            measured = {}
+            for name, consumer, commits in (runs if number % 2 == 0 else runs[::-1]):
+                print(f"  round {number + 1}: draining with the {name} handler ...", flush=True)
+                commits.clear()
+                seconds = drain(consumer, commits, count, timeout=max(120.0, count / 20))
+                dead = _depth(channel, consumer.dead_queue)
+                if dead:
+                    raise SystemExit(f"{dead} events were dead-lettered by the {name} consumer")
+                measured[name] = ConsumeResult(name, count, len(commits),
+                                               steady_rate(commits, warmup), seconds)
+            results.append((measured["notifier"], measured["no-op"]))
         with psycopg.connect(settings.database_url) as conn:
             started = conn.execute(
                 "SELECT count(*) FROM clocks WHERE subject LIKE 'requests/PPID-2026-8%'"
                 " AND state = 'running'"
             ).fetchone()[0]
-        if started != count:
-            raise SystemExit(f"the notifier consumer started {started} of {count} clocks")
+        if started != count * rounds:
+            raise SystemExit(f"the notifier consumer started {started} of {count * rounds} clocks")
     finally:
         for _name, consumer, _commits in runs:
             channel.queue_delete(consumer.queue)
@@ -718,6 +712,29 @@ def consumer_bench(rt: Runtime, count: int, warmup_share: float) -> list[Consume
         channel.exchange_delete(exchange)
         connection.close()
     return results
+
+
+def publish_backlog(channel, exchange: str, events: list, queues: list[str]) -> None:
+    """Publish the events (each reaches every queue bound to the exchange) and wait until
+    every queue holds them all."""
+    print(f"  publishing {len(events):,} events to {exchange} ...", flush=True)
+    for ev in events:
+        channel.basic_publish(
+            exchange,
+            ev.routing_key,
+            ev.to_json().encode(),
+            pika.BasicProperties(
+                delivery_mode=pika.DeliveryMode.Persistent,
+                message_id=ev.id,
+                content_type=CONTENT_TYPE,
+                timestamp=int(ev.time.timestamp()),
+            ),
+        )
+    deadline = time.monotonic() + 120
+    while any(_depth(channel, queue) < len(events) for queue in queues):
+        if time.monotonic() > deadline:
+            raise SystemExit("the broker never held the whole backlog")
+        time.sleep(0.1)
 
 
 # --- the report ------------------------------------------------------------------------
@@ -728,7 +745,8 @@ def _short(statement: str, width: int = 78) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
-def report(ticks: list[TickResult], consumed: list[ConsumeResult] | None, args, guard) -> None:
+def report(ticks: list[TickResult], consumed: list[tuple[ConsumeResult, ConsumeResult]] | None,
+           args, guard) -> None:
     if ticks:
         report_ticks(ticks, args, guard)
     if consumed:
@@ -795,22 +813,28 @@ def report_ticks(ticks: list[TickResult], args, guard) -> None:
 
 
 
-def report_consumer(consumed: list[ConsumeResult], args) -> None:
-    if consumed:
-        print()
-        notifier = next(r for r in consumed if r.name == "notifier")
-        noop = next(r for r in consumed if r.name == "no-op")
-        print(f"Events consumed, steady state ({notifier.events:,} ppid.request.submitted events each"
-              f" starting a clock, first {args.warmup:.0%} as warm-up)")
-        print(f"{'handler':>10} {'events/s':>9} {'consumed':>9} {'wall s':>7}")
-        for r in consumed:
-            print(f"{r.name:>10} {r.rate:>9.0f} {r.consumed:>9,} {r.seconds:>7.1f}")
-        if noop.rate:
-            share = notifier.rate / noop.rate
-            print(f"  ratio notifier / no-op: {share:.2f}  (target >= {CONSUMER_TARGET_SHARE})")
-            summary.record("notifier", "consumer, events/s against a no-op handler", f"{share:.2f}",
-                           f">= {CONSUMER_TARGET_SHARE}", share >= CONSUMER_TARGET_SHARE,
-                           f"{notifier.rate:,.0f} against {noop.rate:,.0f} events/s")
+def report_consumer(rounds: list[tuple[ConsumeResult, ConsumeResult]], args) -> None:
+    if not rounds:
+        return
+    print()
+    print(f"Events consumed, steady state ({rounds[0][0].events:,} ppid.request.submitted events"
+          f" per round each starting a clock, first {args.warmup:.0%} as warm-up, rounds in"
+          " alternating order)")
+    print(f"{'round':>5} {'notifier/s':>11} {'no-op/s':>9} {'ratio':>6} {'wall s':>12}")
+    for number, (notifier, noop) in enumerate(rounds, 1):
+        print(f"{number:>5} {notifier.rate:>11.0f} {noop.rate:>9.0f} {_share(notifier, noop):>6.2f}"
+              f" {notifier.seconds:>5.1f} / {noop.seconds:<5.1f}")
+    notifier, noop = sorted(rounds, key=lambda pair: _share(*pair))[len(rounds) // 2]
+    share = _share(notifier, noop)
+    print(f"  median round's ratio notifier / no-op: {share:.2f}  (target >= {CONSUMER_TARGET_SHARE})")
+    summary.record("notifier", "consumer, events/s against a no-op handler", f"{share:.2f}",
+                   f">= {CONSUMER_TARGET_SHARE}", share >= CONSUMER_TARGET_SHARE,
+                   f"median of {len(rounds)} rounds: {notifier.rate:,.0f} against "
+                   f"{noop.rate:,.0f} events/s")
+
+
+def _share(notifier: ConsumeResult, noop: ConsumeResult) -> float:
+    return notifier.rate / noop.rate if noop.rate else 0.0
 
 
 def main() -> int:
@@ -820,6 +844,8 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--events", type=int, default=5_000,
                         help="events in the backlog each consumer drains")
+    parser.add_argument("--consumer-rounds", type=int, default=3,
+                        help="alternating rounds of the two consumers, each on a fresh backlog")
     parser.add_argument("--warmup", type=float, default=0.1, help="share of events left out")
     parser.add_argument("--top", type=int, default=8, help="statements shown")
     parser.add_argument("--only", choices=("tick", "consumer"),
@@ -831,6 +857,8 @@ def main() -> int:
         sizes = sizes[:1]
     if not sizes or any(s < DUE_STEPS or s % DUE_STEPS for s in sizes) or args.repeats < 1:
         parser.error(f"sizes must be multiples of {DUE_STEPS}; repeats at least 1")
+    if args.consumer_rounds < 1:
+        parser.error("consumer rounds at least 1")
 
     guard = LoopbackOnly()
     guard.install()
@@ -848,7 +876,7 @@ def main() -> int:
             result, drained = run_size(
                 size, args.repeats, explain=index == len(sizes) - 1,
                 consume=args.events if index == 0 and args.only != "tick" else 0,
-                warmup=args.warmup, tick=args.only != "consumer",
+                warmup=args.warmup, tick=args.only != "consumer", consumer_rounds=args.consumer_rounds,
             )
             if result is not None:
                 ticks.append(result)
