@@ -548,15 +548,8 @@ class EventConsumer:
                 exc,
             )
             return False
-        tags = [method.delivery_tag for method, _properties, _body in group]
-
-        def ack_all() -> None:
-            # One call into the connection's thread for the group, not one per message: each
-            # call wakes that thread, which then competes with this one for the interpreter.
-            for tag in tags:
-                session.channel.basic_ack(tag)
-
-        session.call(ack_all)
+        for method, _properties, _body in group:
+            session.call(functools.partial(session.channel.basic_ack, method.delivery_tag))
         return True
 
     def _handle(self, session: _Session, method, properties, body: bytes) -> None:
