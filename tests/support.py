@@ -12,7 +12,8 @@ from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, text
+from sqlalchemy import CheckConstraint, select, text
+from sqlalchemy.dialects import postgresql
 
 from services.common.auth import mint_token
 from services.common.db import make_engine
@@ -129,3 +130,31 @@ def unauthenticated_views(app):
             doc = getattr(function, "_apidoc", {}).get("manual_doc", {})
             if "security" not in doc:
                 yield rule.rule, method, function
+
+
+def stored_checks(conn, tables) -> dict[tuple[str, str], str]:
+    """{(table, constraint name): definition} of the CHECK constraints PostgreSQL keeps on
+    `tables` (a `probe_` prefix, of `model_checks`' copies, left out of the table's name)."""
+    rows = conn.execute(text(
+        "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint "
+        "WHERE contype = 'c' AND conrelid::regclass::text = ANY(:tables)"
+    ), {"tables": list(tables)})
+    return {(table.removeprefix("probe_"), name): definition for table, name, definition in rows}
+
+
+def model_checks(conn, metadata, tables) -> dict[tuple[str, str], str]:
+    """The models' CHECK constraints of `tables` as PostgreSQL stores them, added to empty
+    copies of the tables, which are dropped again (compare_metadata does not compare CHECK
+    constraints)."""
+    dialect = postgresql.psycopg.dialect()
+    for table in tables:
+        conn.execute(text(f"CREATE TEMP TABLE probe_{table} (LIKE {table})"))
+        for constraint in metadata.tables[table].constraints:
+            if isinstance(constraint, CheckConstraint):
+                name = dialect.identifier_preparer.format_constraint(constraint)
+                sql = constraint.sqltext.compile(dialect=dialect, compile_kwargs={"literal_binds": True})
+                conn.execute(text(f"ALTER TABLE probe_{table} ADD CONSTRAINT {name} CHECK ({sql})"))
+    checks = stored_checks(conn, [f"probe_{table}" for table in tables])
+    conn.execute(text(f"DROP TABLE {', '.join(f'probe_{table}' for table in tables)}"))
+    return checks
+

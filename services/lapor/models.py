@@ -10,7 +10,6 @@ Instants are stored in UTC and always come back time-zone aware, on SQLite too.
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime
 
 from sqlalchemy import (
@@ -26,12 +25,10 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
-from sqlalchemy.sql.expression import ColumnElement
 
 from services.common.calendar_sync import calendar_state_table
-from services.common.db import NAMING_CONVENTION, UtcDateTime, one_of
+from services.common.db import NAMING_CONVENTION, ListedValues, UtcDateTime, one_of
 from services.common.heartbeat import heartbeat_table
 from services.common.listing import Search
 from services.common.mailer import mail_queue_table
@@ -42,42 +39,6 @@ from services.lapor import domain
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-
-
-class ListedValues(ColumnElement):
-    """A CHECK keeping a text column to listed values, for the table a citizen's report
-    writes: `one_of`'s `status IN ('a', 'b')` on SQLite, `status::text = ANY ('{a,b}'::text[])`
-    on PostgreSQL.
-
-    PostgreSQL reads a table's CHECK expressions back from their stored node text and plans
-    them again for every INSERT or UPDATE statement. `IN (…)` is stored as an array built
-    from one cast constant per value, which each statement parses and folds again; one array
-    constant is half the text and nothing to fold: about 150,000 fewer instructions per
-    report (its six listed checks). The values accepted are the same.
-    """
-
-    inherit_cache = False
-
-    def __init__(self, column: str, values, *, or_null: bool = False):
-        self.column, self.values, self.or_null = column, tuple(values), or_null
-        if not all(_PLAIN_VALUE.fullmatch(v) for v in self.values):
-            raise ValueError(f"listed values are written unquoted in an array literal: {self.values!r}")
-
-    def _or_null(self, test: str) -> str:
-        return f"{self.column} IS NULL OR {test}" if self.or_null else test
-
-
-_PLAIN_VALUE = re.compile(r"[a-z][a-z0-9_]*")
-
-
-@compiles(ListedValues)
-def _listed_in(element: ListedValues, _compiler, **_kw) -> str:
-    return element._or_null(one_of(element.column, element.values))
-
-
-@compiles(ListedValues, "postgresql")
-def _listed_any(element: ListedValues, _compiler, **_kw) -> str:
-    return element._or_null(f"{element.column}::text = ANY ('{{{','.join(element.values)}}}'::text[])")
 
 
 outbox, inbox = plumbing_tables(Base.metadata)

@@ -171,3 +171,33 @@ def test_an_outbox_instant_comes_back_aware_in_utc_from_sqlite(tmp_path):
                 created_at=datetime(2026, 4, 7, 10), attempts=0))
     finally:
         engine.dispose()
+
+
+def test_listed_values_are_an_in_list_on_sqlite_and_one_array_constant_on_postgresql():
+    from sqlalchemy import CheckConstraint, Column, Table
+    from sqlalchemy.dialects import postgresql, sqlite
+    from sqlalchemy.schema import CreateTable
+
+    from services.common.db import ListedValues
+
+    table = Table(
+        "cases", MetaData(),
+        Column("status", String(20)),
+        Column("reason", String(20)),
+        CheckConstraint(ListedValues("status", ("open", "closed")), name="ck_status"),
+        CheckConstraint(ListedValues("reason", ("spam", "duplicate"), or_null=True), name="ck_reason"),
+    )
+    lite = str(CreateTable(table).compile(dialect=sqlite.dialect()))
+    assert "CHECK (status IN ('open', 'closed'))" in lite
+    assert "CHECK (reason IS NULL OR reason IN ('spam', 'duplicate'))" in lite
+    pg = str(CreateTable(table).compile(dialect=postgresql.psycopg.dialect()))
+    assert "CHECK (status::text = ANY ('{open,closed}'::text[]))" in pg
+    assert "CHECK (reason IS NULL OR reason::text = ANY ('{spam,duplicate}'::text[]))" in pg
+
+
+@pytest.mark.parametrize("value", ["Open", "two words", "it's", "a,b", "{x}", ""])
+def test_a_listed_value_that_an_array_literal_would_misread_is_refused(value):
+    from services.common.db import ListedValues
+
+    with pytest.raises(ValueError, match="unquoted"):
+        ListedValues("status", ("open", value))

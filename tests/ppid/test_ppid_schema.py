@@ -11,14 +11,14 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import CheckConstraint, select, text
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import select, text
 
 from services.common.db import make_engine
 from services.common.migrations import alembic_config, upgrade
 from services.ppid import handlers
 from services.ppid.models import Base, NumberCounter, Request
 from tests.ppid.support import REQUEST_BODY, WIB, build_env
+from tests.support import model_checks, stored_checks
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
@@ -36,40 +36,6 @@ def test_migrations_match_the_models(backend, tmp_path, fresh_pg):
 _SUBMISSION_TABLES = ("requests", "applicants")
 
 
-def _stored_checks(conn, tables) -> dict[tuple[str, str], str]:
-    rows = conn.execute(text(
-        "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint "
-        "WHERE contype = 'c' AND conrelid::regclass::text = ANY(:tables)"
-    ), {"tables": list(tables)})
-    return {(table.removeprefix("probe_"), name): definition for table, name, definition in rows}
-
-
-def _model_checks(conn, tables) -> dict[tuple[str, str], str]:
-    """The models' CHECK constraints as PostgreSQL stores them, added to empty copies of
-    their tables (compare_metadata does not compare CHECK constraints)."""
-    dialect = postgresql.psycopg.dialect()
-    for table in tables:
-        conn.execute(text(f"CREATE TEMP TABLE probe_{table} (LIKE {table})"))
-        for constraint in Base.metadata.tables[table].constraints:
-            if isinstance(constraint, CheckConstraint):
-                name = dialect.identifier_preparer.format_constraint(constraint)
-                sql = constraint.sqltext.compile(dialect=dialect, compile_kwargs={"literal_binds": True})
-                conn.execute(text(f"ALTER TABLE probe_{table} ADD CONSTRAINT {name} CHECK ({sql})"))
-    return _stored_checks(conn, [f"probe_{table}" for table in tables])
-
-
-def _migrate_to(url: str, revision: str) -> None:
-    cfg = alembic_config("ppid", url)
-    engine = make_engine(url, pool_size=1)
-    try:
-        with engine.connect() as connection:
-            cfg.attributes["connection"] = connection
-            command.downgrade(cfg, revision)
-            connection.commit()
-    finally:
-        engine.dispose()
-
-
 def test_the_submission_tables_keep_the_models_checks_as_array_constants(fresh_pg):
     """Migration 0012 stores the listed values of requests and applicants as one array
     constant, as the models write them; the values refused stay refused, and going back
@@ -80,8 +46,8 @@ def test_the_submission_tables_keep_the_models_checks_as_array_constants(fresh_p
     engine = make_engine(fresh_pg, pool_size=1)
     try:
         with engine.begin() as conn:
-            stored, modelled = _stored_checks(conn, _SUBMISSION_TABLES), _model_checks(conn, _SUBMISSION_TABLES)
-            conn.execute(text("DROP TABLE probe_requests, probe_applicants"))
+            stored = stored_checks(conn, _SUBMISSION_TABLES)
+            modelled = model_checks(conn, Base.metadata, _SUBMISSION_TABLES)
         assert stored == modelled
         assert stored["requests", "ck_requests_status"] == (
             "CHECK (((status)::text = ANY ('{received,assigned,answered,withdrawn}'::text[])))"
@@ -92,9 +58,9 @@ def test_the_submission_tables_keep_the_models_checks_as_array_constants(fresh_p
         with pytest.raises(Exception, match="ck_applicants_identity_type"), engine.begin() as conn:
             conn.execute(text("UPDATE applicants SET identity_type = 'paspor'"))
 
-        _migrate_to(fresh_pg, "0011")
+        command.downgrade(alembic_config("ppid", fresh_pg), "0011")
         with engine.connect() as conn:
-            downgraded = _stored_checks(conn, _SUBMISSION_TABLES)
+            downgraded = stored_checks(conn, _SUBMISSION_TABLES)
         assert downgraded["requests", "ck_requests_status"] == (
             "CHECK (((status)::text = ANY ((ARRAY['received'::character varying, "
             "'assigned'::character varying, 'answered'::character varying, "
@@ -103,7 +69,7 @@ def test_the_submission_tables_keep_the_models_checks_as_array_constants(fresh_p
         assert set(downgraded) == set(stored)
         upgrade("ppid", fresh_pg)
         with engine.connect() as conn:
-            assert _stored_checks(conn, _SUBMISSION_TABLES) == stored
+            assert stored_checks(conn, _SUBMISSION_TABLES) == stored
     finally:
         engine.dispose()
 
