@@ -177,9 +177,6 @@ class Calendar(Protocol):
         self, received_at: datetime, n_working_days: int
     ) -> tuple[datetime, datetime, dict[str, Any]]: ...
 
-    @property
-    def tz(self) -> Any: ...
-
 
 class Staff(Protocol):
     """What the rules need of `services.common.auth.Principal`."""

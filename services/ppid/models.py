@@ -34,6 +34,7 @@ from services.common.listing import Search
 from services.common.mailer import mail_queue_table
 from services.common.numbering import Numbering, number_counter_table
 from services.common.outbox import plumbing_tables
+from services.ppid import domain
 
 
 class Base(DeclarativeBase):
@@ -59,23 +60,15 @@ class NumberCounter(Base):
     __table__ = number_counters
 
 
-# The listed values of the submission's tables, also written out by migration 0012.
-REQUEST_STATUSES = ("received", "assigned", "answered", "withdrawn")
-REQUEST_CHANNELS = ("web", "walk_in", "letter", "phone", "email", "fax")
-OBTAIN_METHODS = ("inspect", "soft_copy", "hard_copy")
-DELIVERY_METHODS = ("in_person", "post", "courier", "fax", "email")
-IDENTITY_TYPES = ("nik", "legal_entity")
-
-
 class Request(Base):
     """A request for public information (permohonan informasi publik)."""
 
     __tablename__ = "requests"
     __table_args__ = (
-        CheckConstraint(ListedValues("status", REQUEST_STATUSES), name="status"),
-        CheckConstraint(ListedValues("channel", REQUEST_CHANNELS), name="channel"),
-        CheckConstraint(ListedValues("obtain_method", OBTAIN_METHODS), name="obtain_method"),
-        CheckConstraint(ListedValues("delivery_method", DELIVERY_METHODS), name="delivery_method"),
+        CheckConstraint(ListedValues("status", domain.REQUEST_STATUSES), name="status"),
+        CheckConstraint(ListedValues("channel", domain.CHANNELS), name="channel"),
+        CheckConstraint(ListedValues("obtain_method", domain.OBTAIN_METHODS), name="obtain_method"),
+        CheckConstraint(ListedValues("delivery_method", domain.DELIVERY_METHODS), name="delivery_method"),
         UniqueConstraint("year", "sequence", name="uq_requests_year_sequence"),
         Index("ix_requests_opd_status", "opd", "status"),
         Index("ix_requests_received_at", "received_at"),
@@ -145,7 +138,7 @@ class Applicant(Base):
 
     __tablename__ = "applicants"
     __table_args__ = (
-        CheckConstraint(ListedValues("identity_type", IDENTITY_TYPES), name="identity_type"),
+        CheckConstraint(ListedValues("identity_type", domain.IDENTITY_TYPES), name="identity_type"),
         CheckConstraint("phone IS NOT NULL OR email IS NOT NULL", name="contact"),
     )
 
