@@ -23,22 +23,9 @@ from services.notifier.messages import Notice
 from services.notifier.models import INBOX_SEARCH, InboxMessage, InboxRead
 
 
-def post(
-    session: Session,
-    notice: Notice,
-    *,
-    sub: str | None = None,
-    role: str | None = None,
-    recipient_opd: str | None = None,
-    case_subject: str | None = None,
-    clock: str | None = None,
-    opd: str | None = None,
-    now: datetime,
-) -> InboxMessage:
-    message = InboxMessage(**message_row(
-        notice, sub=sub, role=role, recipient_opd=recipient_opd, case_subject=case_subject,
-        clock=clock, opd=opd, now=now,
-    ))
+def post(session: Session, notice: Notice, **recipient_and_case: Any) -> InboxMessage:
+    """Add the message of `notice`; the keywords are `message_row`'s."""
+    message = InboxMessage(**message_row(notice, **recipient_and_case))
     session.add(message)
     session.flush()
     return message
@@ -55,7 +42,8 @@ def message_row(
     opd: str | None = None,
     now: datetime,
 ) -> dict[str, Any]:
-    """The columns of the message `post` adds, also for a tick's one INSERT of a batch's."""
+    """The columns of a message: to the person `sub`, or else to everyone of `role` (at
+    `recipient_opd`); for `post`, and for a tick's one INSERT of a batch's messages."""
     return {
         "recipient_sub": sub,
         "recipient_role": None if sub else role,
