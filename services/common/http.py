@@ -491,10 +491,15 @@ def _check_json_depth(raw: bytes) -> None:
 _WIDE = float(2**63)
 
 
+def _is_wide(value: object) -> bool:
+    """A whole float of 64 bits or more: how orjson reads an integer too wide for 64 bits
+    (a float written so, `1e19`, is sent to the standard parser all the same)."""
+    return type(value) is float and abs(value) >= _WIDE and value.is_integer()
+
+
 def _flat_form_wide(document: object) -> bool | None:
     """For an object none of whose values is an object or a list (its depth is 1): whether
-    it holds a whole float of 64 bits or more (`_may_be_wide_integer`). None for any other
-    document."""
+    it holds a wide value (`_is_wide`). None for any other document."""
     if type(document) is not dict:
         return None
     wide = False
@@ -502,15 +507,12 @@ def _flat_form_wide(document: object) -> bool | None:
         kind = type(value)
         if kind is dict or kind is list:
             return None
-        if kind is float and abs(value) >= _WIDE and value.is_integer():
-            wide = True
+        wide = wide or _is_wide(value)
     return wide
 
 
 def _may_be_wide_integer(document: object) -> bool:
-    """Whether `document` holds a whole float of 64 bits or more, as orjson reads an
-    integer too wide for 64 bits (a float written so, `1e19`, is sent to the standard
-    parser all the same)."""
+    """Whether `document` holds a wide value (`_is_wide`) at any depth."""
     stack = [document]
     while stack:
         node = stack.pop()
@@ -518,7 +520,7 @@ def _may_be_wide_integer(document: object) -> bool:
             stack.extend(node.values())
         elif isinstance(node, list):
             stack.extend(node)
-        elif type(node) is float and abs(node) >= _WIDE and node.is_integer():
+        elif _is_wide(node):
             return True
     return False
 
