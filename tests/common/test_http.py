@@ -293,8 +293,18 @@ def test_the_guarded_parser_reads_the_body_the_input_guard_parsed(app):
         assert parser._raw_load_json(__import__("flask").request) == {"n": 123456789012345678901234567890}
 
 
-def test_flask_is_asked_about_coroutines_only_for_what_is_not_a_plain_function(app):
+def test_flask_is_asked_about_coroutines_only_for_what_is_not_a_plain_function(app, monkeypatch):
     import functools
+
+    import flask
+
+    asked = []
+
+    def flasks_own(self, func):
+        asked.append(func)
+        return "Flask's answer"
+
+    monkeypatch.setattr(flask.Flask, "ensure_sync", flasks_own)
 
     def plain():
         return None
@@ -306,12 +316,14 @@ def test_flask_is_asked_about_coroutines_only_for_what_is_not_a_plain_function(a
     async def coroutine():
         return None
 
+    def marked():
+        return None
+
+    marked._is_coroutine_marker = object()
     method = View().get
     assert app.ensure_sync(plain) is plain and app.ensure_sync(method) is method
+    assert asked == []
     partial = functools.partial(plain)
-    assert app.ensure_sync(partial) is partial  # Flask's own answer for a partial
-    try:
-        wrapped = app.ensure_sync(coroutine)
-    except RuntimeError:  # Flask without its async extra says so: still Flask's judgement
-        return
-    assert wrapped is not coroutine
+    for judged in (partial, coroutine, marked):
+        assert app.ensure_sync(judged) == "Flask's answer"
+    assert asked == [partial, coroutine, marked]
