@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import threading
-from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -154,26 +153,6 @@ def test_a_numbered_write_puts_the_number_in_its_row_and_its_event(case_tables):
     assert envelope["subject"] == "reports/LPR-2026-000002"
     assert envelope["data"] == {"number": "LPR-2026-000002", "status": "new"}
     assert rows[1].routing_key == "lapor.report.submitted.dinkes"
-
-
-def test_a_numbered_events_body_is_the_completed_events_own_json(case_tables):
-    """The outbox row holds what `uow.publish` would write for the event with its number,
-    byte for byte, on both databases; input that looks like JSON or like a number stays text."""
-    numbers, sessions, outbox, reports, _ = case_tables
-    tricky = 'PPID-2026-000001", "number": "x \\u0000 {"data"} ÄÖ 漢字'
-    event = new_event("lapor", "report", "submitted", subject="reports/", opd="dinkes",
-                      time=datetime(2026, 3, 2, 2, tzinfo=UTC),
-                      data={"number": "", "title": tricky, "nested": {"number": "LPR-2026-000009"}})
-    uow = UnitOfWork(sessions, outbox)
-    with uow:
-        numbered = numbers.write(uow, "LPR", 2026, NumberedRow(reports, {"title": "x"}), event=event)
-        uow.commit()
-    with sessions() as session:
-        body = session.scalar(select(outbox.c.body))
-    completed = replace(event, subject=f"reports/{numbered.number}",
-                        data={**event.data, "number": numbered.number})
-    assert body == completed.to_json()
-    assert json.loads(body)["data"]["title"] == tricky
 
 
 def test_a_numbered_event_must_leave_the_number_to_the_write(case_tables):
