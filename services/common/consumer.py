@@ -398,9 +398,9 @@ class EventConsumer:
         now = datetime.now(UTC)
         ids = list(dict.fromkeys(event_ids))
         if dialect == "postgresql":
-            # The ids as one array: one statement text whatever the group's size, where a row
-            # of parameters per event made a new statement for each size, parsed and planned
-            # again (a quarter of the notifier's consumer thread's time).
+            # The ids as one array: one statement text whatever the group's size. A row of
+            # parameters per event made a text per size, each built, parsed and planned on
+            # its own; the array saved 20-30 us of Python per event (consumer benchmark).
             # A concurrent copy of the same event waits here for the first one's outcome.
             returned = session.execute(
                 _inbox_insert_statement(self.inbox), {"consumer": self.name, "ids": ids, "now": now}
