@@ -55,7 +55,7 @@ from typing import Any
 
 import pika
 import pika.exceptions
-from sqlalchemy import Table, bindparam, func, insert, select, text
+from sqlalchemy import String, Table, bindparam, func, insert, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DataError, DBAPIError
 from sqlalchemy.orm import Session
@@ -257,7 +257,9 @@ class _Session:
 @functools.cache
 def _inbox_insert_statement(inbox: Table):
     """PostgreSQL's insert of a group's event ids into `inbox`, skipping those already in."""
-    ids = func.unnest(bindparam("ids", type_=postgresql.ARRAY(inbox.c.event_id.type)))
+    # An array of unbounded text: a cast to the column's VARCHAR(64)[] would cut a longer id
+    # short without a word, where the insert refuses it.
+    ids = func.unnest(bindparam("ids", type_=postgresql.ARRAY(String())))
     return (
         postgresql.insert(inbox)
         .from_select(
