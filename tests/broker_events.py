@@ -50,6 +50,18 @@ def bound_queue(service: str) -> Iterator[tuple[Any, str]]:
         connection.close()
 
 
+def delete_queues(*names: str) -> None:
+    """Delete queues a test's consumer declared: they are durable, and would outlive the test
+    on the machine's broker."""
+    connection = pika.BlockingConnection(pika.URLParameters(AMQP_URL))
+    try:
+        channel = connection.channel()
+        for name in names:
+            channel.queue_delete(name)
+    finally:
+        connection.close()
+
+
 def relay_unpublished(rt, outbox: Table) -> dict[str, int]:
     """The ids of the events not yet published, with their order of writing, once the
     outbox relay has published them all."""
