@@ -66,11 +66,15 @@ def test_two_workers_publish_each_due_article_once(siber):
 def test_the_worker_process_does_its_rounds_and_catches_up_after_a_restart(siber, monkeypatch):
     # The day's duties, an article scheduled for a time that passed while no worker ran, a photo.
     suffix = uuid.uuid4().hex[:8]
-    monkeypatch.setattr(
-        chassis_worker, "calendar_consumer",
-        lambda rt: chassis_worker.make_consumer(rt, f"calendar_test_{suffix}", ["notifier.calendar.updated.#"],
-                                                rt.calendar_sync.handle_event),
-    )
+    built = []
+
+    def calendar_consumer(rt):
+        consumer = chassis_worker.make_consumer(rt, f"calendar_test_{suffix}", ["notifier.calendar.updated.#"],
+                                                rt.calendar_sync.handle_event)
+        built.append(consumer)
+        return consumer
+
+    monkeypatch.setattr(chassis_worker, "calendar_consumer", calendar_consumer)
     at = datetime(2026, 3, 2, 10, 0, tzinfo=WIB)
     [due] = _scheduled(siber, at, 1)
     article = siber.create("dinkes")
@@ -96,5 +100,5 @@ def test_the_worker_process_does_its_rounds_and_catches_up_after_a_restart(siber
     finally:
         stop.set()
         thread.join(timeout=40)
-        delete_queues(f"siber.calendar_test_{suffix}", f"siber.calendar_test_{suffix}.dead")
+        delete_queues(*(name for consumer in built for name in (consumer.queue, consumer.dead_queue)))
     assert not thread.is_alive()
