@@ -416,9 +416,8 @@ def run_hey(name, port, path, body, *, rate, connections, duration) -> Result:
                 out = (Path(tmp) / f"{len(processes)}.csv").open("w", encoding="utf-8")
                 outputs.append(out)
                 processes.append(subprocess.Popen(  # noqa: S603 - fixed argv
-                    [shutil.which("hey"), "-z", f"{duration:g}s", "-c", "1",
-                     "-q", f"{rate / connections:.2f}", "-t", f"{int(REQUEST_TIMEOUT)}",
-                     "-o", "csv", "-m", "POST", "-T", "application/json", "-D", str(payload), url],
+                    hey_argv(url, payload, per_second=rate / connections, connections=1,
+                             duration=duration, csv=True),
                     stdout=out, stderr=subprocess.DEVNULL,
                 ))
         finally:
@@ -429,6 +428,15 @@ def run_hey(name, port, path, body, *, rate, connections, duration) -> Result:
         rows = [row for number in range(len(processes))
                 for row in hey_csv_rows((Path(tmp) / f"{number}.csv").read_text(encoding="utf-8"))]
     return paced_result(name, rows, seconds=duration, offered=rate)
+
+
+def hey_argv(url: str, payload, *, per_second: float, connections: int, duration: float,
+             csv: bool = False) -> list[str]:
+    """hey POSTing the JSON file `payload` to `url` for `duration` seconds, each of its
+    `connections` workers at most `per_second` requests a second; `csv`: one line per answer."""
+    return [shutil.which("hey"), "-z", f"{duration:g}s", "-c", str(connections),
+            "-q", f"{per_second:.2f}", "-t", f"{int(REQUEST_TIMEOUT)}", *(["-o", "csv"] if csv else []),
+            "-m", "POST", "-T", "application/json", "-D", str(payload), url]
 
 
 def start_offsets(rate: float, connections: int) -> list[float]:
@@ -487,9 +495,8 @@ def run_hey_in_phase(name, port, path, body, *, rate, connections, duration) -> 
         payload.write(json.dumps(body))
     try:
         out = subprocess.run(  # noqa: S603 - fixed argv
-            [shutil.which("hey"), "-z", f"{duration:g}s", "-c", str(connections),
-             "-q", f"{rate / connections:.2f}", "-t", f"{int(REQUEST_TIMEOUT)}", "-m", "POST",
-             "-T", "application/json", "-D", payload.name, f"http://{HOST}:{port}{path}"],
+            hey_argv(f"http://{HOST}:{port}{path}", payload.name, per_second=rate / connections,
+                     connections=connections, duration=duration),
             capture_output=True, text=True, check=True,
         ).stdout
     finally:
