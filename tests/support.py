@@ -157,4 +157,3 @@ def model_checks(conn, metadata, tables) -> dict[tuple[str, str], str]:
     checks = stored_checks(conn, [f"probe_{table}" for table in tables])
     conn.execute(text(f"DROP TABLE {', '.join(f'probe_{table}' for table in tables)}"))
     return checks
-

@@ -211,6 +211,7 @@ def rewrite_listed_checks(op, listed: dict[str, tuple[ListedValues, ...]], check
         )
         op.execute(f"ALTER TABLE {table} {changes}")
 
+
 class UtcDateTime(TypeDecorator):
     """A `timestamp with time zone` that takes aware datetimes and returns them in UTC.
 
