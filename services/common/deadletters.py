@@ -9,10 +9,11 @@
 is `AMQP_URL` (default: the local development broker).
 
 Listing is non-destructive: it takes at most the messages the queue held when it started,
-without acking them, and hands them all back. A replay republishes a dead letter to its
-original queue through the default exchange with publisher confirms, and only then removes
-the dead copy: a failure in between leaves a duplicate (which the consumer's inbox absorbs),
-never a loss.
+without acking them, and hands them all back, returning once the queue holds them again (so
+a `show` right after a `list` finds what the list showed). A replay republishes a dead
+letter to its original queue through the default exchange with publisher confirms, and only
+then removes the dead copy: a failure in between leaves a duplicate (which the consumer's
+inbox absorbs), never a loss.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import argparse
 import json
 import os
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -128,12 +130,35 @@ def _browse(
         settled: set[int] = set()
         channel.confirm_delivery()
         yield channel, borrowed, settled
+        returned = 0
         for method, _properties, _body in borrowed:
             if method.delivery_tag not in settled:
                 channel.basic_nack(method.delivery_tag, requeue=True)
+                returned += 1
+        if returned:
+            _await_ready(channel, dead, returned)
     finally:
         if connection.is_open:
             connection.close()
+
+
+# How long a listing waits for the messages it handed back to be ready again.
+RETURN_TIMEOUT = 5.0
+
+
+def _await_ready(channel, queue: str, count: int, timeout: float = RETURN_TIMEOUT) -> None:
+    """Wait until `queue` holds at least `count` ready messages, or `timeout` passes.
+
+    A quorum queue takes a requeued message back asynchronously (a command its log must
+    commit first), after the nack and even after the connection has closed: a `show` run
+    right after a `list` could find the queue empty and say the message is not there.
+    Someone else taking messages meanwhile only makes this wait the full timeout.
+    """
+    deadline = time.monotonic() + timeout
+    while channel.queue_declare(queue, passive=True).method.message_count < count:
+        if time.monotonic() >= deadline:
+            return
+        channel.connection.sleep(0.01)
 
 
 def list_dead(amqp_url: str, queue: str) -> list[dict[str, Any]]:
