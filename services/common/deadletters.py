@@ -155,10 +155,13 @@ def _await_ready(channel, queue: str, count: int, timeout: float = RETURN_TIMEOU
     Someone else taking messages meanwhile only makes this wait the full timeout.
     """
     deadline = time.monotonic() + timeout
-    while channel.queue_declare(queue, passive=True).method.message_count < count:
-        if time.monotonic() >= deadline:
-            return
-        channel.connection.sleep(0.01)
+    try:
+        while channel.queue_declare(queue, passive=True).method.message_count < count:
+            if time.monotonic() >= deadline:
+                return
+            channel.connection.sleep(0.01)
+    except pika.exceptions.ChannelClosedByBroker:
+        return  # the queue was deleted meanwhile: there is nothing left to wait for
 
 
 def list_dead(amqp_url: str, queue: str) -> list[dict[str, Any]]:

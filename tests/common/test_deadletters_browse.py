@@ -90,3 +90,14 @@ def test_the_wait_gives_up_after_its_timeout_when_messages_were_taken(amqp_url, 
         assert 0.3 <= time.monotonic() - started < 2.0
     finally:
         connection.close()
+
+
+def test_the_wait_ends_quietly_when_the_queue_is_deleted(amqp_url, dead_queue):
+    delete_queues(dead_queue)
+    connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
+    try:
+        started = time.monotonic()
+        deadletters._await_ready(connection.channel(), dead_queue, 3)
+        assert time.monotonic() - started < 1.0
+    finally:
+        connection.close()
