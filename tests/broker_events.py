@@ -62,6 +62,20 @@ def delete_queues(*names: str) -> None:
         connection.close()
 
 
+def delete_consumer_queues(*consumers) -> None:
+    """Delete each consumer's queue and its dead-letter queue."""
+    delete_queues(*(name for consumer in consumers for name in (consumer.queue, consumer.dead_queue)))
+
+
+def messages_ready(queue: str) -> int:
+    """How many messages `queue` holds ready for a consumer (not those taken, unacked)."""
+    connection = pika.BlockingConnection(pika.URLParameters(AMQP_URL))
+    try:
+        return connection.channel().queue_declare(queue, passive=True).method.message_count
+    finally:
+        connection.close()
+
+
 def relay_unpublished(rt, outbox: Table) -> dict[str, int]:
     """The ids of the events not yet published, with their order of writing, once the
     outbox relay has published them all."""

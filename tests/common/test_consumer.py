@@ -18,7 +18,7 @@ from services.common.consumer import EventConsumer, PermanentError
 from services.common.db import make_engine, make_session_factory
 from services.common.events import CONTENT_TYPE, new_event
 from services.common.outbox import UnitOfWork, plumbing_tables
-from tests.broker_events import delete_queues
+from tests.broker_events import delete_consumer_queues
 
 
 class World:
@@ -134,7 +134,7 @@ def consumers(amqp_url):
     for _, stop, thread in running:
         stop.set()
         thread.join(30)
-    delete_queues(*(name for consumer, _, _ in running for name in (consumer.queue, consumer.dead_queue)))
+    delete_consumer_queues(*(consumer for consumer, _, _ in running))
 
 
 def make_consumer(world: World, amqp_url: str, unique: str, **options) -> EventConsumer:

@@ -11,20 +11,21 @@ import pika
 import pytest
 
 from services.common import deadletters
-from services.common.consumer import dead_letter_queue
-from tests.broker_events import delete_queues
+from services.common.consumer import dead_letter_queue, declare_consumer_queue
+from tests.broker_events import delete_queues, messages_ready
 
 PERSISTENT = pika.DeliveryMode.Persistent
 
 
 @pytest.fixture
 def dead_queue(amqp_url, unique):
-    """A consumer's dead-letter queue, declared as the chassis declares it (quorum)."""
-    name = dead_letter_queue(f"test.browse.{unique}")
+    """A consumer's dead-letter queue, declared by the chassis, holding three messages."""
+    queue = f"test.browse.{unique}"
+    name = dead_letter_queue(queue)
     connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
     try:
         channel = connection.channel()
-        channel.queue_declare(name, durable=True, arguments={"x-queue-type": "quorum"})
+        declare_consumer_queue(channel, queue, [], delivery_limit=5)
         channel.confirm_delivery()
         for number in range(3):
             channel.basic_publish(
@@ -34,21 +35,13 @@ def dead_queue(amqp_url, unique):
     finally:
         connection.close()
     yield name
-    delete_queues(name)
-
-
-def ready(amqp_url: str, queue: str) -> int:
-    connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
-    try:
-        return connection.channel().queue_declare(queue, passive=True).method.message_count
-    finally:
-        connection.close()
+    delete_queues(queue, name)
 
 
 def test_a_listing_returns_once_every_message_is_ready_again(amqp_url, dead_queue):
     for _ in range(20):
         assert len(deadletters.list_dead(amqp_url, dead_queue)) == 3
-        assert ready(amqp_url, dead_queue) == 3
+        assert messages_ready(dead_queue) == 3
         assert [m["message_id"] for m in deadletters.show(amqp_url, dead_queue, "m1")] == ["m1"]
 
 

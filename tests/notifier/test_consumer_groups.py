@@ -24,6 +24,7 @@ from services.common.events import CONTENT_TYPE, EXCHANGE, new_event
 from services.notifier.clocks import ClockBatch
 from services.notifier.consumers import clock_keys, make_check, make_group_handler, make_handler
 from services.notifier.models import Clock, ClockHistory, Policy, Step, inbox, outbox
+from tests.broker_events import messages_ready
 from tests.notifier.notifier_support import clock_event, sla_event, wib
 
 DUE = wib(2026, 4, 7, 23, 59, 59)
@@ -357,14 +358,6 @@ def _publish_all(amqp_url, envelopes, routing_key):
         connection.close()
 
 
-def _depth(amqp_url, queue) -> int:
-    connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
-    try:
-        return connection.channel().queue_declare(queue, passive=True).method.message_count
-    finally:
-        connection.close()
-
-
 class Groups:
     """The notifier's handlers, counting what they handle; the group handler can fail its
     first call once its work is done, as a crash before the commit would."""
@@ -418,7 +411,7 @@ def _drain(rt, amqp_url, unique, groups, envelopes, *, expected_inbox):
         while inbox_rows() < expected_inbox and time.monotonic() < deadline:
             time.sleep(0.1)
         # The acks follow the commit: give the last ones a moment to reach the broker.
-        while _depth(amqp_url, queue) and time.monotonic() < deadline:
+        while messages_ready(queue) and time.monotonic() < deadline:
             time.sleep(0.1)
     finally:
         stop.set()
@@ -461,8 +454,8 @@ def test_a_backlog_is_handled_in_groups_once_each_and_acked(rt, amqp_url, unique
         assert sum(groups.sizes) + groups.singles == 40
         started = _started(rt, prefix)
         assert len(started) == 40 and {count for _subject, count in started} == {1}
-        assert _depth(amqp_url, consumer.queue) == 0  # every message acked
-        assert _depth(amqp_url, consumer.dead_queue) == 0
+        assert messages_ready(consumer.queue) == 0  # every message acked
+        assert messages_ready(consumer.dead_queue) == 0
 
         # Redelivered after its commit (a lost ack): the inbox skips the whole group.
         again = Groups(rt)
@@ -470,7 +463,7 @@ def test_a_backlog_is_handled_in_groups_once_each_and_acked(rt, amqp_url, unique
         consumer2, inbox_rows = _drain(rt, amqp_url, unique, again, [], expected_inbox=40)
         assert inbox_rows == 40 and sum(again.sizes) + again.singles == 0
         assert {count for _subject, count in _started(rt, prefix)} == {1}
-        assert _depth(amqp_url, consumer2.queue) == 0
+        assert messages_ready(consumer2.queue) == 0
     finally:
         _cleanup(amqp_url, consumer)
 
@@ -496,8 +489,8 @@ def test_a_group_that_fails_leaves_nothing_and_its_events_are_handled_one_by_one
                 select(func.count()).select_from(Step).join(Clock, Clock.id == Step.clock_id)
                 .where(Clock.subject.startswith(prefix)))
         assert steps == 30 * 6
-        assert _depth(amqp_url, consumer.queue) == 0
-        assert _depth(amqp_url, consumer.dead_queue) == 0
+        assert messages_ready(consumer.queue) == 0
+        assert messages_ready(consumer.dead_queue) == 0
     finally:
         _cleanup(amqp_url, consumer)
 
@@ -534,10 +527,10 @@ def test_one_bad_event_in_a_group_costs_the_others_nothing(rt, amqp_url, unique)
         started = {subject for subject, _count in _started(rt, prefix)}
         assert started == {f"{prefix}{i}" for i in range(30) if i != 5}
         deadline = time.monotonic() + 10
-        while _depth(amqp_url, consumer.dead_queue) < 1 and time.monotonic() < deadline:
+        while messages_ready(consumer.dead_queue) < 1 and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert _depth(amqp_url, consumer.dead_queue) == 1  # the bad one, dead-lettered alone
-        assert _depth(amqp_url, consumer.queue) == 0
+        assert messages_ready(consumer.dead_queue) == 1  # the bad one, dead-lettered alone
+        assert messages_ready(consumer.queue) == 0
     finally:
         _cleanup(amqp_url, consumer)
 

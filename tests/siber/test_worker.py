@@ -20,7 +20,7 @@ from services.siber import workflow
 from services.siber.__main__ import SERVICE, run_siber_worker
 from services.siber.config import SiberSettings
 from services.siber.models import Article, Base, DailyDuty, Photo
-from tests.broker_events import delete_queues
+from tests.broker_events import delete_consumer_queues
 from tests.siber.support import API, HUMAS, WIB, headers
 from tests.siber.test_photos import png_bytes
 
@@ -100,5 +100,5 @@ def test_the_worker_process_does_its_rounds_and_catches_up_after_a_restart(siber
     finally:
         stop.set()
         thread.join(timeout=40)
-        delete_queues(*(name for consumer in built for name in (consumer.queue, consumer.dead_queue)))
+        delete_consumer_queues(*built)
     assert not thread.is_alive()
