@@ -34,7 +34,9 @@ from BENCH_PG_ADMIN_URL) and RabbitMQ (BENCH_AMQP_URL). It measures:
     prefetch window as a group (one transaction); the notifier's is given its group handler
     and its check, as the service's worker is: the group's clocks are locked in one
     statement, its policies and new ids read in another, and its clocks, history and steps
-    (six per clock) written in a third. `--only consumer` runs this part alone (on a
+    (six per clock) written in a third. Each round also prints the CPU each drain cost per
+    event, this process's (the consumer) and PostgreSQL's processes' (read from /proc), as
+    information: where an event's cost lies, in the handler or in the database. `--only consumer` runs this part alone (on a
     database of the first size), `--only tick` the ticks alone. A summary line per figure
     goes to the table of `make bench` (`bench/summary.py`).
 """
@@ -559,6 +561,34 @@ class ConsumeResult:
     consumed: int
     rate: float
     seconds: float
+    # CPU seconds spent during the drain by this process (the consumer) and by PostgreSQL's
+    # processes: whether an event's cost is the handler's Python or the database's work.
+    consumer_cpu: float = 0.0
+    database_cpu: float = 0.0
+
+    @property
+    def cpu_per_event_us(self) -> float:
+        return (self.consumer_cpu + self.database_cpu) / self.consumed * 1e6 if self.consumed else 0.0
+
+
+def processes_cpu_seconds(command: str) -> float:
+    """User and system CPU seconds of every live process named `command` (Linux's /proc);
+    0.0 where there is no /proc. A process that exits between two readings takes its
+    seconds with it: the bench's database backends live as long as its connection pools."""
+    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:  # the process ended meanwhile
+            continue
+        # The command sits in parentheses and may itself hold spaces or parentheses.
+        name = text[text.index("(") + 1:text.rindex(")")]
+        if name != command:
+            continue
+        fields = text[text.rindex(")") + 2:].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return total / ticks
 
 
 def ppid_events(count: int, opds: list[str], first: int = 0) -> list:
@@ -604,8 +634,12 @@ def _depth(channel, queue: str) -> int:
     return channel.queue_declare(queue, passive=True).method.message_count
 
 
-def drain(consumer: EventConsumer, commits: list[float], expected: int, timeout: float) -> float:
+def drain(consumer: EventConsumer, commits: list[float], expected: int,
+          timeout: float) -> tuple[float, float, float]:
+    """Run the consumer until `expected` commits: (wall seconds, this process's CPU seconds,
+    PostgreSQL's CPU seconds)."""
     stop = threading.Event()
+    cpu, database = time.process_time(), processes_cpu_seconds("postgres")
     thread = threading.Thread(target=consumer.run, args=(stop,), name=f"bench-{consumer.name}")
     started = time.monotonic()
     thread.start()
@@ -616,7 +650,8 @@ def drain(consumer: EventConsumer, commits: list[float], expected: int, timeout:
     finally:
         stop.set()
         thread.join()
-    return time.monotonic() - started
+    return (time.monotonic() - started, time.process_time() - cpu,
+            processes_cpu_seconds("postgres") - database)
 
 
 def steady_rate(commits: list[float], warmup: int) -> float:
@@ -691,12 +726,14 @@ def consumer_bench(rt: Runtime, count: int, warmup_share: float,
             for name, consumer, commits in (runs if number % 2 == 0 else runs[::-1]):
                 print(f"  round {number + 1}: draining with the {name} handler ...", flush=True)
                 commits.clear()
-                seconds = drain(consumer, commits, count, timeout=max(120.0, count / 20))
+                seconds, own_cpu, database_cpu = drain(consumer, commits, count,
+                                                       timeout=max(120.0, count / 20))
                 dead = _depth(channel, consumer.dead_queue)
                 if dead:
                     raise SystemExit(f"{dead} events were dead-lettered by the {name} consumer")
                 measured[name] = ConsumeResult(name, count, len(commits),
-                                               steady_rate(commits, warmup), seconds)
+                                               steady_rate(commits, warmup), seconds,
+                                               own_cpu, database_cpu)
             results.append((measured["notifier"], measured["no-op"]))
         with psycopg.connect(settings.database_url) as conn:
             started = conn.execute(
@@ -820,13 +857,20 @@ def report_consumer(rounds: list[tuple[ConsumeResult, ConsumeResult]], args) -> 
     print(f"Events consumed, steady state ({rounds[0][0].events:,} ppid.request.submitted events"
           f" per round each starting a clock, first {args.warmup:.0%} as warm-up, rounds in"
           " alternating order)")
-    print(f"{'round':>5} {'notifier/s':>11} {'no-op/s':>9} {'ratio':>6} {'wall s':>12}")
+    print(f"{'round':>5} {'notifier/s':>11} {'no-op/s':>9} {'ratio':>6} {'wall s':>12}"
+          "  CPU us/event, consumer + PostgreSQL")
     for number, (notifier, noop) in enumerate(rounds, 1):
         print(f"{number:>5} {notifier.rate:>11.0f} {noop.rate:>9.0f} {_share(notifier, noop):>6.2f}"
-              f" {notifier.seconds:>5.1f} / {noop.seconds:<5.1f}")
+              f" {notifier.seconds:>5.1f} / {noop.seconds:<5.1f}"
+              f"  {_cpu(notifier)} / {_cpu(noop)}")
     notifier, noop = sorted(rounds, key=lambda pair: _share(*pair))[len(rounds) // 2]
     share = _share(notifier, noop)
     print(f"  median round's ratio notifier / no-op: {share:.2f}  (target >= {CONSUMER_TARGET_SHARE})")
+    cpu_share = statistics.median(_cpu_share(*pair) for pair in rounds)
+    # Information beside the target: the same comparison in CPU spent rather than in wall
+    # time, no-op over notifier so that it reads like the rate ratio.
+    print(f"  median CPU per event (consumer process + PostgreSQL), no-op / notifier:"
+          f" {cpu_share:.2f}  (information)")
     summary.record("notifier", "consumer, events/s against a no-op handler", f"{share:.2f}",
                    f">= {CONSUMER_TARGET_SHARE}", share >= CONSUMER_TARGET_SHARE,
                    f"median of {len(rounds)} rounds: {notifier.rate:,.0f} against "
@@ -835,6 +879,19 @@ def report_consumer(rounds: list[tuple[ConsumeResult, ConsumeResult]], args) -> 
 
 def _share(notifier: ConsumeResult, noop: ConsumeResult) -> float:
     return notifier.rate / noop.rate if noop.rate else 0.0
+
+
+def _cpu(result: ConsumeResult) -> str:
+    if not result.consumed:
+        return "-"
+    own, database = (seconds / result.consumed * 1e6
+                     for seconds in (result.consumer_cpu, result.database_cpu))
+    return f"{own:.0f} + {database:.0f}"
+
+
+def _cpu_share(notifier: ConsumeResult, noop: ConsumeResult) -> float:
+    own = notifier.cpu_per_event_us
+    return noop.cpu_per_event_us / own if own else 0.0
 
 
 def main() -> int:
