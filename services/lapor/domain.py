@@ -221,6 +221,8 @@ class Calendar(Protocol):
 
     def due_at(self, received_at: datetime, n_working_days: int) -> datetime: ...
 
+    def receipt_instant(self, received_at: datetime) -> datetime: ...
+
     def working_days_between(self, start: datetime, end: datetime) -> int: ...
 
     def explained_due(
@@ -252,8 +254,12 @@ def calendar_due(cal: Calendar, start: datetime, days: int) -> datetime:
 
 def remaining_working_days(cal: Calendar, paused_at: datetime, due_at: datetime) -> int:
     """Whole working days the verification clock still had when it was held (0 when the
-    pause came on or after its due day)."""
-    return max(cal.working_days_between(paused_at, due_at), 0)
+    pause came on or after its due day).
+
+    Counted from the day the pause counts as made on, by the same office-hours rule as the
+    answer that resumes it (`working_due`): a question asked on an evening or a weekend and
+    answered before the office opens leaves the due date where it was."""
+    return max(cal.working_days_between(cal.receipt_instant(paused_at), due_at), 0)
 
 
 # -- the transitions -----------------------------------------------------------------------

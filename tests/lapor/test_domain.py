@@ -54,6 +54,25 @@ def test_clarification_holds_the_clock_and_the_answer_resumes_it_with_what_was_l
     assert r.verification_paused_at is None and r.verification_remaining_days is None
 
 
+@pytest.mark.parametrize(("filed", "asked", "answered", "due"), [
+    # Filed, asked and answered on a Tuesday evening: day 0 is Wednesday, due Monday.
+    (datetime(2026, 3, 3, 18, 0), datetime(2026, 3, 3, 18, 5), datetime(2026, 3, 3, 18, 10),
+     datetime(2026, 3, 9, 23, 59, 59)),
+    # Filed on Thursday (due Tuesday), held from Saturday to Monday morning.
+    (datetime(2026, 3, 5, 10, 0), datetime(2026, 3, 7, 10, 0), datetime(2026, 3, 9, 7, 30),
+     datetime(2026, 3, 10, 23, 59, 59)),
+])
+def test_a_clarification_out_of_office_hours_moves_no_due_date(filed, asked, answered, due):
+    """Held only while the office was closed, the clock lost no working time: the answer
+    gives back the days it had, counted from the day the question counts as asked on (the
+    office-hours rule), not from the evening or weekend it was sent on."""
+    r = report(status=None)
+    domain.submit(r, CAL, filed.replace(tzinfo=WIB), 3)
+    assert r.verification_due_at == due.replace(tzinfo=WIB)
+    domain.request_clarification(r, CAL, asked.replace(tzinfo=WIB))
+    assert domain.clarify(r, CAL, answered.replace(tzinfo=WIB)) == due.replace(tzinfo=WIB)
+
+
 def test_a_pause_after_the_due_day_leaves_nothing():
     r = submitted()
     domain.request_clarification(r, CAL, datetime(2026, 3, 9, 9, tzinfo=WIB))
