@@ -67,6 +67,7 @@ from sqlalchemy import event as sa_event
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import summary  # noqa: E402
+from bench.cpu import processes_cpu_seconds  # noqa: E402
 from services.common.cli import migrate  # noqa: E402
 from services.common.consumer import EventConsumer, declare_consumer_queue  # noqa: E402
 from services.common.events import CONTENT_TYPE, new_event  # noqa: E402
@@ -569,26 +570,6 @@ class ConsumeResult:
     @property
     def cpu_per_event_us(self) -> float:
         return (self.consumer_cpu + self.database_cpu) / self.consumed * 1e6 if self.consumed else 0.0
-
-
-def processes_cpu_seconds(command: str) -> float:
-    """User and system CPU seconds of every live process named `command` (Linux's /proc);
-    0.0 where there is no /proc. A process that exits between two readings takes its
-    seconds with it: the bench's database backends live as long as its connection pools."""
-    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-    total = 0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            text = stat.read_text()
-        except OSError:  # the process ended meanwhile
-            continue
-        # The command sits in parentheses and may itself hold spaces or parentheses.
-        name = text[text.index("(") + 1:text.rindex(")")]
-        if name != command:
-            continue
-        fields = text[text.rindex(")") + 2:].split()
-        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
-    return total / ticks
 
 
 def ppid_events(count: int, opds: list[str], first: int = 0) -> list:

@@ -23,7 +23,11 @@ One run:
    tickers fire together, is measured too and printed as information: bursts of N;
 6. prints each round's rates, ratio and p99 latencies, the median round, the paced p99, and
    whether the target is met: the service at no less than 25% of the bare rate (median
-   round), with a p99 of at most 20 ms at half its maximum rate.
+   round), with a p99 of at most 20 ms at half its maximum rate. Each round also prints,
+   as information, the CPU per answered request of each app's gunicorn workers and of
+   PostgreSQL's processes (Linux's /proc, `bench/cpu.py`): both apps are limited by the
+   CPU, so the ratio follows these costs, and they say how much of a request's cost is the
+   service's Python and how much the database's.
 
 The latency target is judged at a fixed offered rate because at full speed it says nothing
 of the implementation: with a fixed number of connections each waiting for its answer
@@ -60,7 +64,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.summary import record as record_figure  # noqa: E402 - after the repository is importable
+from bench import cpu  # noqa: E402 - after the repository is importable
+from bench.summary import record as record_figure  # noqa: E402
 
 HOST = "127.0.0.1"
 PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -113,6 +118,10 @@ class Result:
     p50_ms: float
     p99_ms: float
     offered: float | None = None  # req/s asked of a paced run; None for a run at full speed
+    # CPU per answered request of the app's gunicorn workers and of PostgreSQL's processes
+    # during a round at full speed (`run_accounted`); None where not read.
+    web_cpu_ms: float | None = None
+    database_cpu_ms: float | None = None
 
 
 # --- servers ---------------------------------------------------------------------------
@@ -258,6 +267,30 @@ def run_load(name, port, path, body, *, connections, duration, max_requests, use
         run_asyncio(name, port, path, body, connections=connections, duration=duration,
                     max_requests=max_requests)
     )
+
+
+def run_accounted(master, *args, **kwargs) -> Result:
+    """`run_load`, with the CPU the app's workers and PostgreSQL spent per answered request.
+
+    Both apps are limited by the CPU, so the rate ratio follows their CPU per request: this
+    says where a submission's cost lies, in the web workers' Python or in the database.
+    """
+    if not cpu.available():
+        return run_load(*args, **kwargs)
+    web, database = cpu.children_cpu_seconds(master.pid), cpu.processes_cpu_seconds("postgres")
+    result = run_load(*args, **kwargs)
+    if result.requests:
+        result.web_cpu_ms = (cpu.children_cpu_seconds(master.pid) - web) / result.requests * 1000
+        result.database_cpu_ms = (cpu.processes_cpu_seconds("postgres") - database) / result.requests * 1000
+    return result
+
+
+def cpu_note(own: Result, echo: Result) -> str:
+    """"web 3.66 + PostgreSQL 0.94 ms, echo 0.69 ms": a round's CPU per request."""
+    if own.web_cpu_ms is None or echo.web_cpu_ms is None:
+        return ""
+    return (f"web {own.web_cpu_ms:.2f} + PostgreSQL {own.database_cpu_ms:.2f} ms, "
+            f"echo {echo.web_cpu_ms:.2f} ms")
 
 
 _WRK_SCRIPT = """
@@ -614,8 +647,10 @@ def main(argv: list[str] | None = None, target: Target = PPID) -> int:
             run_load("echo", echo_port, ECHO_PATH, REQUEST_BODY, duration=args.warmup, **common)
         for _ in range(args.rounds):
             rounds.append((
-                run_load(name, ppid_port, target.path, target.body, duration=args.duration, **common),
-                run_load("echo", echo_port, ECHO_PATH, REQUEST_BODY, duration=args.duration, **common),
+                run_accounted(ppid[0], name, ppid_port, target.path, target.body,
+                              duration=args.duration, **common),
+                run_accounted(echo[0], "echo", echo_port, ECHO_PATH, REQUEST_BODY,
+                              duration=args.duration, **common),
             ))
         # The service's own maximum is the median of its rounds' rates (the round of the
         # median ratio can be its fastest or slowest); the echo app is idle meanwhile.
@@ -652,6 +687,7 @@ def main(argv: list[str] | None = None, target: Target = PPID) -> int:
     record_figure(name, f"POST {target.path}, rate against a bare Flask echo", f"{ratio(median):.1%}",
                   f">= {TARGET_RATIO:.0%}", rate_met,
                   f"{ppid_result.rate:,.0f} vs {median[1].rate:,.0f} req/s"
+                  + (f"; CPU per request: {cpu_note(*median)}" if cpu_note(*median) else "")
                   + (f", {errors} failed requests" if errors else ""))
     record_figure(name, f"POST {target.path}, p99 at {args.paced_share:.0%} of its maximum rate",
                   f"{paced.p99_ms:.1f} ms", f"<= {TARGET_P99_MS:g} ms", latency_met,
@@ -686,6 +722,8 @@ def main(argv: list[str] | None = None, target: Target = PPID) -> int:
             mark = "  <- median" if (p, e) is median else ""
             print(f"  round {number}: {name} {p.rate:7.1f} req/s (p99 {p.p99_ms:6.2f} ms), "
                   f"echo {e.rate:7.1f} req/s (p99 {e.p99_ms:6.2f} ms), ratio {ratio((p, e)):.1%}{mark}")
+            if cpu_note(p, e):
+                print(f"           CPU per request: {cpu_note(p, e)}")
         print(f"  at a fixed {paced.offered:.0f} req/s ({args.paced_share:.0%} of its median rate "
               f"{paced.offered / args.paced_share:.0f}; "
               f"{paced.tool}, {args.paced_connections} connections): {name} answered {paced.rate:.1f} req/s, "

@@ -1,4 +1,4 @@
-"""The CPU the notifier benchmark reads off /proc for a drain's processes (bench/notifier_bench.py)."""
+"""The CPU the benchmarks read off /proc for their processes (bench/cpu.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from bench.notifier_bench import processes_cpu_seconds
+from bench.cpu import children_cpu_seconds, processes_cpu_seconds
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="Linux's /proc")
 
@@ -40,3 +40,20 @@ def test_a_command_name_with_spaces_and_parentheses_is_read_whole(tmp_path):
         process.wait()
     assert 0.2 <= busy <= 1.0
     assert processes_cpu_seconds("no such command here") == 0.0
+
+
+def test_a_masters_children_are_counted_and_not_the_master():
+    """A gunicorn master's workers do the work: their CPU is read through the master's pid,
+    and an idle master with a busy child shows the child's seconds."""
+    master = subprocess.Popen(
+        ["/bin/sh", "-c", "sh -c 'while :; do :; done' & sh -c 'while :; do :; done' & wait"]
+    )
+    try:
+        time.sleep(1.0)
+        busy = children_cpu_seconds(master.pid)
+    finally:
+        subprocess.run(["pkill", "-P", str(master.pid)], check=False)
+        master.kill()
+        master.wait()
+    assert 0.4 <= busy <= 2.2  # two spinning children for about a second, on up to two cores
+    assert children_cpu_seconds(master.pid) == 0.0  # gone: nothing to read
