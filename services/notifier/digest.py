@@ -28,7 +28,11 @@ from services.notifier.recipients import Recipient
 log = logging.getLogger(__name__)
 
 
-def _insert_ignore(session, table, values: dict) -> int:
+def _insert_new(session, table, values: dict, key):
+    """Insert the row unless one with the same unique key is there: the inserted row's
+    `key` column, or None when another worker's row was there first (or is being written:
+    PostgreSQL waits for that worker's outcome). RETURNING, not the row count, which psycopg
+    reports as -1 for a refused insert."""
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         stmt = postgresql.insert(table).values(values).on_conflict_do_nothing()
@@ -36,7 +40,7 @@ def _insert_ignore(session, table, values: dict) -> int:
         stmt = sqlite.insert(table).values(values).on_conflict_do_nothing()
     else:  # pragma: no cover - only the two supported databases are deployed
         stmt = insert(table).values(values)
-    return session.execute(stmt).rowcount or 0
+    return session.execute(stmt.returning(key)).scalar_one_or_none()
 
 
 def _claim_round(rt: Runtime, day, now: datetime, worker: str) -> bool:
@@ -46,8 +50,9 @@ def _claim_round(rt: Runtime, day, now: datetime, worker: str) -> bool:
         done = session.scalar(select(DigestRun.completed_at).where(DigestRun.day == day))
         if done is not None:
             return False
-        if _insert_ignore(session, DigestRun.__table__,
-                          {"day": day, "claimed_at": now, "claimed_by": worker}):
+        if _insert_new(session, DigestRun.__table__,
+                       {"day": day, "claimed_at": now, "claimed_by": worker},
+                       DigestRun.__table__.c.day) is not None:
             uow.commit()
             return True
         taken = session.execute(
@@ -123,12 +128,12 @@ def _send_one(rt, opd, opd_name, today, overdue, due_soon, now, mailer: Mailer) 
     head = Recipient(domain.HEAD, opd)
     with rt.uow() as uow:
         session = uow.session
-        if not _insert_ignore(session, Digest.__table__, {
+        digest_id = _insert_new(session, Digest.__table__, {
             "opd": opd, "day": today, "overdue": len(overdue), "due_soon": len(due_soon),
             "created_at": now,
-        }):
+        }, Digest.__table__.c.id)
+        if digest_id is None:
             return False
-        digest_id = session.scalar(select(Digest.id).where(Digest.opd == opd, Digest.day == today))
         # The digest is for heads: by email, and in the app for every holder of the role.
         heads = [c for c in contacts_for(session, head, "") if c.email]
         role_target = dispatch.Target(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import threading
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from services.common.auth import Principal
 from services.notifier import directory
 from services.notifier.consumers import events_consumer
-from services.notifier.models import Clock, Delivery, Step, outbox
+from services.notifier.models import Clock, Delivery, DigestRun, Step, outbox
 from services.notifier.tick import tick
 from services.notifier.webhook_models import WebhookDelivery, WebhookEndpoint
 from tests.notifier.notifier_support import sla_event, wib
@@ -316,6 +316,28 @@ def test_each_working_morning_the_opd_head_gets_one_digest(rt, feed, smtp):
     assert digests_at(wib(2026, 4, 11, 9)) == (0, []), "Saturday"
     count, mails = digests_at(wib(2026, 4, 13, 8))
     assert count == 2 and len(mails) == 1
+
+
+def test_a_digest_round_another_worker_holds_is_left_to_it(rt, feed, smtp):
+    # On PostgreSQL the round's claim once read a refused insert as taken (psycopg reports
+    # no row count for it): a second worker ticking while the first was still mailing sent
+    # every head a second digest, then failed on the delivery the first had recorded.
+    directory.create_contact(rt, ADMIN, {"role": "head", "opd": "dinkes", "name": "dr. Yusuf", "email": HEAD})
+    assert feed(sla_event("requests/A", at=wib(2026, 3, 25, 10),
+                          start=[{"clock": "ppid.response",
+                                  "due_at": wib(2026, 4, 6, 23, 59, 59).isoformat()}]))
+    morning = wib(2026, 4, 8, 8, 1)
+    with rt.uow() as uow:
+        uow.session.add(DigestRun(day=morning.date(), claimed_at=morning.astimezone(UTC),
+                                  claimed_by="another-worker"))
+        uow.commit()
+    assert tick(rt, morning).digests == 0
+    assert not [m for m in smtp.to(HEAD) if m["Subject"].startswith("Ringkasan")]
+    # A claim left by a worker that died is taken over once it has expired.
+    later = morning + timedelta(seconds=rt.settings.claim_timeout_seconds + 60)
+    assert tick(rt, later).digests == 1
+    assert tick(rt, later + timedelta(minutes=5)).digests == 0
+    assert len([m for m in smtp.to(HEAD) if m["Subject"].startswith("Ringkasan")]) == 1
 
 
 def test_a_contact_who_prefers_webhooks_is_reached_through_the_opd_subscription(rt, feed, smtp):
