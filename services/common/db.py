@@ -14,7 +14,8 @@ from datetime import UTC
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, TypeDecorator, create_engine, event, inspect
+from sqlalchemy import DateTime, Engine, Table, TypeDecorator, create_engine, event, inspect
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.compiler import compiles
@@ -38,6 +39,17 @@ def normalise_url(url: str) -> str:
 def is_sqlite(engine_or_url: Engine | str) -> bool:
     url = engine_or_url.url if isinstance(engine_or_url, Engine) else make_url(engine_or_url)
     return url.get_backend_name() == "sqlite"
+
+
+def insert_unless_present(
+    session: Session, table: Table | type, index_elements: list[str] | None = None
+) -> Any:
+    """An INSERT into `table` (a Table or a mapped class) that skips rows whose unique key
+    (the one of `index_elements`, or any) is already taken, on PostgreSQL and SQLite. Read
+    what it inserted with RETURNING: psycopg reports the row count of a refused insert as
+    -1."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    return dialect.insert(table).on_conflict_do_nothing(index_elements=index_elements)
 
 
 def make_engine(

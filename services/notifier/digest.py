@@ -12,10 +12,10 @@ import logging
 from collections import defaultdict
 from datetime import datetime, timedelta
 
-from sqlalchemy import insert, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import or_, select, update
 
 from services.common.calendar import format_instant_id
+from services.common.db import insert_unless_present
 from services.common.runtime import Runtime
 from services.notifier import compliance, dispatch, domain, messages
 from services.notifier import inbox as inbox_channel
@@ -29,18 +29,10 @@ log = logging.getLogger(__name__)
 
 
 def _insert_new(session, table, values: dict, key):
-    """Insert the row unless one with the same unique key is there: the inserted row's
-    `key` column, or None when another worker's row was there first (or is being written:
-    PostgreSQL waits for that worker's outcome). RETURNING, not the row count, which psycopg
-    reports as -1 for a refused insert."""
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        stmt = postgresql.insert(table).values(values).on_conflict_do_nothing()
-    elif dialect == "sqlite":
-        stmt = sqlite.insert(table).values(values).on_conflict_do_nothing()
-    else:  # pragma: no cover - only the two supported databases are deployed
-        stmt = insert(table).values(values)
-    return session.execute(stmt.returning(key)).scalar_one_or_none()
+    """The inserted row's `key` column, or None when another worker's row was there first
+    (or is being written: PostgreSQL waits for that worker's outcome)."""
+    stmt = insert_unless_present(session, table).values(values).returning(key)
+    return session.execute(stmt).scalar_one_or_none()
 
 
 def _claim_round(rt: Runtime, day, now: datetime, worker: str) -> bool:

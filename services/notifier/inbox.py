@@ -10,11 +10,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from services.common.auth import Principal
+from services.common.db import insert_unless_present
 from services.common.errors import NotFound
 from services.common.listing import Page, fetch_page
 from services.common.runtime import Runtime
@@ -128,14 +128,7 @@ def _insert_read(session: Session, message_ids: list[int], sub: str, now: dateti
     if not message_ids:
         return
     rows = [{"message_id": i, "sub": sub, "read_at": now} for i in message_ids]
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        stmt = postgresql.insert(InboxRead).values(rows).on_conflict_do_nothing()
-    elif dialect == "sqlite":
-        stmt = sqlite.insert(InboxRead).values(rows).on_conflict_do_nothing()
-    else:  # pragma: no cover - only the two supported databases are deployed
-        stmt = insert(InboxRead).values(rows)
-    session.execute(stmt)
+    session.execute(insert_unless_present(session, InboxRead).values(rows))
 
 
 def mark_read(rt: Runtime, principal: Principal, message_id: int) -> dict[str, Any]:

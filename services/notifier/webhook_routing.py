@@ -16,9 +16,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import or_, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from services.common.db import insert_unless_present
 from services.common.events import event_time, routing_keys
 from services.notifier import signing
 from services.notifier.webhook_models import PENDING, WebhookDelivery, WebhookEndpoint
@@ -152,11 +152,9 @@ def enqueue_for_event(
         for endpoint, key in matched
     ]
     table = WebhookDelivery.__table__
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     stmt = (
-        dialect.insert(table)
+        insert_unless_present(session, table, index_elements=["endpoint_id", "event_id"])
         .values(rows)
-        .on_conflict_do_nothing(index_elements=["endpoint_id", "event_id"])
         .returning(table.c.id)
     )
     # RETURNING counts what was inserted; rowcount is not reliable for multi-row inserts.

@@ -11,18 +11,13 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 
+from services.common.db import insert_unless_present
 from services.common.errors import Forbidden
 from services.common.outbox import UnitOfWork
 from services.common.runtime import Runtime
 from services.siber import articles, domain, events
 from services.siber.models import DailyDuty, OpdQuota
-
-
-def _insert(uow: UnitOfWork):
-    dialect = uow.session.get_bind().dialect.name
-    return (postgresql if dialect == "postgresql" else sqlite).insert(DailyDuty)
 
 
 def duty_window(rt: Runtime, now: datetime) -> tuple[date, datetime, datetime] | None:
@@ -41,9 +36,8 @@ def _open(uow: UnitOfWork, opds: list[str], day: date, due_at: datetime, now: da
     if not opds:
         return []
     statement = (
-        _insert(uow)
+        insert_unless_present(uow.session, DailyDuty, index_elements=["opd", "day"])
         .values([{"opd": opd, "day": day, "opened_at": now, "due_at": due_at} for opd in opds])
-        .on_conflict_do_nothing(index_elements=["opd", "day"])
         .returning(DailyDuty.opd)
     )
     opened = sorted(uow.session.execute(statement).scalars())

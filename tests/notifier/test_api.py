@@ -55,6 +55,9 @@ def test_role_messages_reach_every_holder_in_the_opd_and_are_read_per_person(cli
 
     read = client.post(f"/api/v1/inbox/{item['id']}/read", headers=rina)
     assert read.status_code == 200 and read.get_json()["read"] is True
+    # Read again: the first reading stays, and nothing fails on the row already there.
+    again = client.post(f"/api/v1/inbox/{item['id']}/read", headers=rina)
+    assert again.status_code == 200 and again.get_json()["read_at"] == read.get_json()["read_at"]
     assert client.get("/api/v1/inbox", headers=rina).get_json()["unread"] == 0
     assert client.get("/api/v1/inbox?unread=true", headers=rina).get_json()["items"] == []
     assert client.get("/api/v1/inbox", headers=tono).get_json()["unread"] == 1
