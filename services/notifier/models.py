@@ -97,7 +97,9 @@ class Clock(Base):
     role: Mapped[str | None] = mapped_column(String(32))
     party: Mapped[str] = mapped_column(String(16), nullable=False, server_default=text("'staff'"))
     # What the actor can still do in time (action codes), as the producer said; NULL: unsaid.
-    actions: Mapped[list | None] = mapped_column(JSON)
+    # Nullable JSON columns store None as SQL NULL (not JSON null) on every path, the ORM's
+    # and the consumer's bulk insert alike, so `IS NULL` finds every missing value.
+    actions: Mapped[list | None] = mapped_column(JSON(none_as_null=True))
     # How the owner counted the duty's length: reminders given as a fraction of it, and the
     # time left shown to people, are counted the same way.
     counting: Mapped[str] = mapped_column(
@@ -145,7 +147,7 @@ class ClockHistory(Base):
     event_type: Mapped[str | None] = mapped_column(String(255))
     run: Mapped[int | None] = mapped_column(Integer)
     due_at: Mapped[datetime | None] = mapped_column(_TS)
-    detail: Mapped[dict | None] = mapped_column(JSON)
+    detail: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))
 
 
 class Policy(Base):

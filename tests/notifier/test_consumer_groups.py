@@ -201,16 +201,24 @@ def still_rt(migrated, make_rt):
     return make_rt(migrated, clock=lambda: wib(2026, 3, 16, 10, 30))
 
 
+def both_ways(rt, scenario_of, stem):
+    """The scenario's window applied one by one, then as a group, each to subjects of its
+    own prefix; returns the two prefixes."""
+    prefixes = f"requests/{stem}1-", f"requests/{stem}2-"
+    for prefix, apply in zip(prefixes, (one_by_one, as_group), strict=True):
+        before, window = scenario_of(prefix)
+        one_by_one(rt, before)
+        apply(rt, window)
+    return prefixes
+
+
 @pytest.mark.parametrize("scenario_of", [scenario, every_kind_of_instruction])
 def test_a_group_writes_every_column_as_its_events_one_by_one(still_rt, scenario_of):
     """Not only the fields the rules judge: every column of the clocks, their history and
     their steps, for new clocks started and stopped, paused, resumed, calendar-day clocks."""
     rt = still_rt
-    for prefix, apply in (("requests/ALL1-", one_by_one), ("requests/ALL2-", as_group)):
-        before, window = scenario_of(prefix)
-        one_by_one(rt, before)
-        apply(rt, window)
-    single, grouped = every_column(rt, "requests/ALL1-"), every_column(rt, "requests/ALL2-")
+    single, grouped = both_ways(rt, scenario_of, "ALL")
+    single, grouped = every_column(rt, single), every_column(rt, grouped)
     assert grouped == single
     assert len(grouped) >= 5
 
@@ -588,3 +596,33 @@ def test_a_group_writes_json_values_as_their_own_text():
 
     values = [["officer"], ["officer"], [1], [1.0], [True], {"a": [1]}, None, ["head", "sekda"]]
     assert _json_texts(values, json.dumps) == [json.dumps(value) for value in values]
+
+
+def sql_nulls(rt, prefix):
+    """Which JSON values of the clocks of subjects starting with `prefix` are SQL NULL
+    rather than JSON null: the two read back alike, but a query tells them apart."""
+    with rt.uow() as uow:
+        session = uow.session
+        clocks = session.execute(
+            select(Clock.id, Clock.subject, Clock.clock, Clock.actions.is_(None))
+            .where(Clock.subject.startswith(prefix))
+        ).all()
+        return {
+            (subject.removeprefix(prefix), kind): (
+                actions_null,
+                session.scalars(select(ClockHistory.detail.is_(None)).where(ClockHistory.clock_id == id_)
+                                .order_by(ClockHistory.id)).all(),
+                session.scalars(select(Step.notify.is_(None)).where(Step.clock_id == id_)
+                                .order_by(Step.run, Step.key)).all(),
+            )
+            for id_, subject, kind, actions_null in clocks
+        }
+
+
+@pytest.mark.parametrize("scenario_of", [scenario, every_kind_of_instruction])
+def test_a_group_stores_a_missing_json_value_as_its_events_one_by_one(still_rt, scenario_of):
+    rt = still_rt
+    single, grouped = both_ways(rt, scenario_of, "NUL")
+    single, grouped = sql_nulls(rt, single), sql_nulls(rt, grouped)
+    assert grouped == single
+    assert any(histories for _a, histories, _s in grouped.values())
