@@ -14,6 +14,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
+import orjson
 from psycopg import sql as pgsql
 from sqlalchemy import (
     ColumnElement,
@@ -307,14 +308,13 @@ class ClockBatch:
 def insert_rows(session: Session, parts: list[tuple[Table, list[dict[str, Any]]]]) -> None:
     """Insert the rows of several tables (each table's rows with the same keys), in order.
 
-    PostgreSQL takes them all in one statement, each table's columns as an array parameter
-    sent in binary (`INSERT ... SELECT ... FROM unnest(...)`, one data-modifying WITH per
-    table), a value all rows share as one parameter: one round trip and one plan however
-    many rows, where a multi-row VALUES costs a parameter per value and psycopg's
-    executemany a statement per row. The foreign keys
-    are checked at the end of the statement, when every row is in. Each value is bound as
-    its column's SQLAlchemy type binds it (`_convert`: instants and JSON without a call per
-    value). SQLite takes an ordinary insert of many rows per table.
+    PostgreSQL takes them all in one statement, each table's rows as one JSON parameter
+    (`INSERT ... SELECT ... FROM json_to_recordset(...)`, one data-modifying WITH per table):
+    one round trip and one plan however many rows. orjson writes a group's rows in C; the
+    array parameters this replaced were written by psycopg's Python array dumper, a sixth
+    of the group handler's time (consumer benchmark). The foreign keys are checked at the
+    end of the statement, when every row is in. SQLite takes an ordinary insert of many
+    rows per table.
     """
     if not parts:
         return
@@ -323,61 +323,53 @@ def insert_rows(session: Session, parts: list[tuple[Table, list[dict[str, Any]]]
         for table, rows in parts:
             session.execute(insert(table), rows)
         return
-    shape = []
-    params: dict[str, Any] = {}
-    for t, (table, rows) in enumerate(parts):
-        names = tuple(rows[0])
-        alike = []
-        for c, name in enumerate(names):
-            values = [row[name] for row in rows]
-            # A value every row shares is sent once (most columns of new clocks and their
-            # steps: their kind, state, run, instants of recording). The first column stays
-            # an array: it gives the statement its rows.
-            same = c > 0 and _all_alike(values)
-            converted = _convert(values[:1] if same else values, table.c[name].type, dialect)
-            params[f"t{t}c{c}"] = converted[0] if same else converted
-            alike.append(same)
-        shape.append((table, names, tuple(alike)))
+    shape = tuple((table, tuple(rows[0])) for table, rows in parts)
+    params = {f"t{t}": _rows_json(table, rows) for t, (table, rows) in enumerate(parts)}
     connection = session.connection().connection.driver_connection
-    key = tuple(shape)
-    statement = _STATEMENTS.get(key)
+    statement = _STATEMENTS.get(shape)
     if statement is None:
-        statement = _STATEMENTS[key] = _unnest_insert(key, dialect).as_string(connection)
+        statement = _STATEMENTS[shape] = _recordset_insert(shape, dialect).as_string(connection)
     connection.cursor().execute(statement, params)
 
 
-# The statement of each shape of rows (tables, their columns, those sent once): few.
+# The statement of each shape of rows (tables and their columns): few.
 _STATEMENTS: dict[tuple, str] = {}
+_ORJSON_OPTIONS = orjson.OPT_NON_STR_KEYS
 
 
-def _all_alike(values: list[Any]) -> bool:
-    """Whether every value is the first one. JSON objects are never taken as alike: equal
-    ones may differ in the order of their keys, which a `json` column keeps."""
-    first = values[0]
-    if isinstance(first, dict):
-        return False
-    return all(value == first and type(value) is type(first) for value in values)
+def _rows_json(table: Table, rows: list[dict[str, Any]]) -> str:
+    """The rows as one JSON array of objects. An instant without a zone is refused, as the
+    column type refuses it: in JSON it would silently be read in the session's zone."""
+    for name in rows[0]:
+        if isinstance(table.c[name].type, UtcDateTime):
+            for row in rows:
+                value = row[name]
+                if value is not None and value.utcoffset() is None:
+                    raise ValueError(f"naive datetime {value.isoformat()} cannot be stored")
+    return orjson.dumps(rows, option=_ORJSON_OPTIONS).decode()
 
 
-def _unnest_insert(shape: tuple, dialect: Any) -> pgsql.Composable:
+def _recordset_insert(shape: tuple, dialect: Any) -> pgsql.Composable:
     statements = []
-    for t, (table, names, alike) in enumerate(shape):
-        selected, arrays, unnested = [], [], []
-        for c, (name, same) in enumerate(zip(names, alike, strict=True)):
-            cast = _type_name(table.c[name].type, dialect)
-            if same:
-                selected.append(pgsql.SQL(f"%(t{t}c{c})b::{cast}"))
-            else:
-                selected.append(pgsql.SQL("u.{}").format(pgsql.Identifier(name)))
-                arrays.append(pgsql.SQL(f"%(t{t}c{c})b::{cast}[]"))
-                unnested.append(pgsql.Identifier(name))
+    for t, (table, names) in enumerate(shape):
+        selected, defined = [], []
+        for name in names:
+            column_type = table.c[name].type
+            column = pgsql.SQL("r.{}").format(pgsql.Identifier(name))
+            if isinstance(column_type, sqltypes.JSON) and not column_type.none_as_null:
+                # None is stored as JSON null, as any insert through the column type stores
+                # it; json_to_recordset reads a JSON null as SQL NULL.
+                column = pgsql.SQL("coalesce({}, 'null'::json)").format(column)
+            selected.append(column)
+            defined.append(pgsql.SQL("{} {}").format(
+                pgsql.Identifier(name), pgsql.SQL(_type_name(column_type, dialect))))
         statements.append(
-            pgsql.SQL("INSERT INTO {} ({}) SELECT {} FROM unnest({}) AS u ({})").format(
+            pgsql.SQL("INSERT INTO {} ({}) SELECT {} FROM json_to_recordset({}::json) AS r ({})").format(
                 pgsql.Identifier(table.name),
                 pgsql.SQL(", ").join(map(pgsql.Identifier, names)),
                 pgsql.SQL(", ").join(selected),
-                pgsql.SQL(", ").join(arrays),
-                pgsql.SQL(", ").join(unnested),
+                pgsql.Placeholder(f"t{t}"),
+                pgsql.SQL(", ").join(defined),
             )
         )
     *first, last = statements
@@ -389,50 +381,8 @@ def _unnest_insert(shape: tuple, dialect: Any) -> pgsql.Composable:
 
 
 def _type_name(column_type: Any, dialect: Any) -> str:
-    """The column's type without its length: an array of VARCHAR(32) is a VARCHAR[]."""
+    """The column's type without its length: VARCHAR(32) is read as a VARCHAR."""
     return column_type.compile(dialect).split("(", 1)[0]
-
-
-def _convert(values: list[Any], column_type: Any, dialect: Any) -> list[Any]:
-    """Values as SQLAlchemy binds them for this column (JSON serialised, instants in UTC).
-
-    The two kinds of value a group writes most are bound without a call per value into
-    SQLAlchemy: an instant goes as it is (PostgreSQL stores the instant, whatever zone it
-    is given in; a naive one, which names none, is refused as its type refuses it), and a
-    JSON value as the text psycopg's adapter would write, which the statement casts.
-    """
-    if isinstance(column_type, UtcDateTime):
-        for value in values:
-            if value is not None and value.utcoffset() is None:
-                raise ValueError(f"naive datetime {value.isoformat()} cannot be stored")
-        return values
-    if isinstance(column_type, sqltypes.JSON) and not column_type.none_as_null:
-        return _json_texts(values, dialect._json_serializer or json.dumps)
-    process = column_type._cached_bind_processor(dialect)
-    if process is None:
-        return values
-    if column_type.should_evaluate_none:
-        # JSON: None is stored as JSON null, as any insert stores it.
-        return [process(value) for value in values]
-    return [None if value is None else process(value) for value in values]
-
-
-def _json_texts(values: list[Any], dumps: Callable[[Any], str]) -> list[str]:
-    """Each value's JSON text; equal lists of strings (the recipients of a group's steps:
-    a few lists, one per step of the policy) are serialised once. Only strings: 1, 1.0 and
-    True are equal keys with different texts."""
-    texts: dict[tuple[str, ...], str] = {}
-    converted = []
-    for value in values:
-        if type(value) is not list or not all(type(item) is str for item in value):
-            converted.append(dumps(value))
-            continue
-        key = tuple(value)
-        text = texts.get(key)
-        if text is None:
-            text = texts[key] = dumps(value)
-        converted.append(text)
-    return converted
 
 
 # -- history -----------------------------------------------------------------------------
