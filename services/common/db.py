@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import UTC
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.sql.expression import ColumnElement
+from sqlalchemy.sql.expression import ColumnElement, Executable
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # A pooled connection that served a request this recently is taken to be alive; one idle
@@ -224,6 +224,24 @@ def rewrite_listed_checks(op, listed: dict[str, tuple[ListedValues, ...]], check
         op.execute(f"ALTER TABLE {table} {changes}")
 
 
+def refuse_naive(value: datetime) -> None:
+    """Refuse an instant without a zone, as `UtcDateTime` does for whatever writes it."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"naive datetime {value.isoformat()} cannot be stored")
+
+
+def driver_sql(statement: Executable) -> tuple[str, dict[str, Any]]:
+    """A PostgreSQL statement as psycopg runs it: its SQL, with `%(name)s` placeholders,
+    and the values of the constant parameters SQLAlchemy gave it.
+
+    For a hot statement run on the driver connection, compiled once by its caller:
+    SQLAlchemy's work around each execution (the cache key, the result set-up) can cost
+    more than everything else the statement does.
+    """
+    compiled = statement.compile(dialect=postgresql.psycopg.dialect())
+    return str(compiled), dict(compiled.params)
+
+
 class UtcDateTime(TypeDecorator):
     """A `timestamp with time zone` that takes aware datetimes and returns them in UTC.
 
@@ -249,8 +267,7 @@ class UtcDateTime(TypeDecorator):
     def process_bind_param(self, value, dialect):
         if value is None:
             return None
-        if value.tzinfo is None or value.utcoffset() is None:
-            raise ValueError(f"naive datetime {value.isoformat()} cannot be stored")
+        refuse_naive(value)
         value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 

@@ -63,6 +63,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Insert
 
+from services.common.db import driver_sql
 from services.common.events import Event
 from services.common.outbox import UnitOfWork, outbox_row, wakeup_channel
 
@@ -203,9 +204,7 @@ class Numbering:
         )
         compiled = self._statements.get(key)
         if compiled is None:
-            statement = self._one_statement(case, children)
-            done = statement.compile(dialect=postgresql.psycopg.dialect())
-            compiled = self._statements[key] = (str(done), dict(done.params))
+            compiled = self._statements[key] = driver_sql(self._one_statement(case, children))
         sql, constants = compiled
         row = outbox_row(event)
         params = {

@@ -35,13 +35,11 @@ from sqlalchemy import (
     tuple_,
     update,
 )
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import ARRAY, REGCLASS
 from sqlalchemy.orm import Session
-from sqlalchemy.sql import sqltypes
 
 from services.common.calendar import WorkingCalendar
-from services.common.db import UtcDateTime
+from services.common.db import UtcDateTime, driver_sql, refuse_naive
 from services.common.events import Event
 from services.common.outbox import UnitOfWork
 from services.notifier import clock_rules, domain, notification_plan, outgoing
@@ -144,8 +142,7 @@ def _group_statement(locks: bool, also: Mapping[str, ColumnElement[Any]]) -> tup
     key = (locks, tuple((name, id(question)) for name, question in also.items()))
     compiled = _GROUP_STATEMENTS.get(key)
     if compiled is None:
-        done = _build_group_statement(locks, also).compile(dialect=postgresql.psycopg.dialect())
-        compiled = _GROUP_STATEMENTS[key] = (str(done), dict(done.params))
+        compiled = _GROUP_STATEMENTS[key] = driver_sql(_build_group_statement(locks, also))
     return compiled
 
 
@@ -325,9 +322,10 @@ def insert_rows(session: Session, parts: list[tuple[Table, list[dict[str, Any]]]
     (`INSERT ... SELECT ... FROM json_to_recordset(...)`, one data-modifying WITH per table):
     one round trip and one plan however many rows. orjson writes a group's rows in C; the
     array parameters this replaced were written by psycopg's Python array dumper, a sixth
-    of the group handler's time (consumer benchmark). The foreign keys are checked at the
-    end of the statement, when every row is in. SQLite takes an ordinary insert of many
-    rows per table.
+    of the group handler's time (consumer benchmark). A JSON null arrives as SQL NULL,
+    which is how the nullable JSON columns of these tables store None (`none_as_null`).
+    The foreign keys are checked at the end of the statement, when every row is in. SQLite
+    takes an ordinary insert of many rows per table.
     """
     if not parts:
         return
@@ -356,26 +354,18 @@ def _rows_json(table: Table, rows: list[dict[str, Any]]) -> str:
     for name in rows[0]:
         if isinstance(table.c[name].type, UtcDateTime):
             for row in rows:
-                value = row[name]
-                if value is not None and value.utcoffset() is None:
-                    raise ValueError(f"naive datetime {value.isoformat()} cannot be stored")
+                if row[name] is not None:
+                    refuse_naive(row[name])
     return orjson.dumps(rows, option=_ORJSON_OPTIONS).decode()
 
 
 def _recordset_insert(shape: tuple, dialect: Any) -> pgsql.Composable:
     statements = []
     for t, (table, names) in enumerate(shape):
-        selected, defined = [], []
-        for name in names:
-            column_type = table.c[name].type
-            column = pgsql.SQL("r.{}").format(pgsql.Identifier(name))
-            if isinstance(column_type, sqltypes.JSON) and not column_type.none_as_null:
-                # None is stored as JSON null, as any insert through the column type stores
-                # it; json_to_recordset reads a JSON null as SQL NULL.
-                column = pgsql.SQL("coalesce({}, 'null'::json)").format(column)
-            selected.append(column)
-            defined.append(pgsql.SQL("{} {}").format(
-                pgsql.Identifier(name), pgsql.SQL(_type_name(column_type, dialect))))
+        selected = [pgsql.SQL("r.{}").format(pgsql.Identifier(name)) for name in names]
+        defined = [pgsql.SQL("{} {}").format(pgsql.Identifier(name),
+                                             pgsql.SQL(_type_name(table.c[name].type, dialect)))
+                   for name in names]
         statements.append(
             pgsql.SQL("INSERT INTO {} ({}) SELECT {} FROM json_to_recordset({}::json) AS r ({})").format(
                 pgsql.Identifier(table.name),
