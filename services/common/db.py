@@ -231,7 +231,7 @@ def refuse_naive(value: datetime) -> None:
 
 
 def driver_sql(statement: Executable) -> tuple[str, dict[str, Any]]:
-    """A PostgreSQL statement as psycopg runs it: its SQL, with `%(name)s` placeholders,
+    """A PostgreSQL statement as psycopg runs it: its SQL, with psycopg's `%(name)s` parameters,
     and the values of the constant parameters SQLAlchemy gave it.
 
     For a hot statement run on the driver connection, compiled once by its caller:
